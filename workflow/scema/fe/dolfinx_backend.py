@@ -1,0 +1,292 @@
+"""Every dolfinx call of the project lives here (dolfinx 0.5.2; the API moves between versions).
+
+The rest of the package talks to the FE model through numpy arrays ordered by *qp id* and
+*node id*, both independent of the MPI partition:
+
+- qp id   = original (input) cell index * points_per_cell + Gauss point index;
+- node id = original (input) geometry node index.
+
+Strains come out as engineering-shear Voigt vectors, stresses go in as plain Voigt vectors
+(see :mod:`scema.voigt`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import basix
+import numpy as np
+import ufl
+from mpi4py import MPI
+from petsc4py import PETSc
+
+import dolfinx
+from dolfinx import fem, mesh as dmesh
+from dolfinx.fem import petsc as fem_petsc
+
+QUADRATURE_DEGREE = 2  # 2x2x2 Gauss points on hexahedra, 4 on tetrahedra
+FACE_NAMES = ("xmin", "xmax", "ymin", "ymax", "zmin", "zmax")
+
+_CELL_TYPES = {"hexahedron": dmesh.CellType.hexahedron, "tetrahedron": dmesh.CellType.tetrahedron}
+_BASIX_CELLS = {"hexahedron": basix.CellType.hexahedron, "tetrahedron": basix.CellType.tetrahedron}
+
+
+def _eps_voigt(u):
+    """Engineering-shear Voigt strain of a displacement, as a UFL vector."""
+    e = ufl.sym(ufl.grad(u))
+    return ufl.as_vector([e[0, 0], e[1, 1], e[2, 2], 2 * e[1, 2], 2 * e[0, 2], 2 * e[0, 1]])
+
+
+def _stress_tensor(s):
+    """Plain Voigt stress (UFL vector of 6) -> symmetric 3x3 tensor."""
+    return ufl.as_matrix([[s[0], s[5], s[4]], [s[5], s[1], s[3]], [s[4], s[3], s[2]]])
+
+
+def _eps(v):
+    return ufl.sym(ufl.grad(v))
+
+
+@dataclass
+class MeshSpec:
+    """What the FE model needs to know about the specimen geometry."""
+
+    kind: str  # "box" or "gmsh"
+    size: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    divisions: tuple[int, int, int] = (1, 1, 1)
+    cell: str = "hexahedron"
+    file: str | None = None
+
+
+def create_mesh(spec: MeshSpec, comm=MPI.COMM_WORLD) -> dmesh.Mesh:
+    """A box from size/divisions, or a 3D gmsh ``.msh`` file."""
+    if spec.kind == "box":
+        return dmesh.create_box(
+            comm, [np.zeros(3), np.asarray(spec.size, dtype=float)], list(spec.divisions), _CELL_TYPES[spec.cell]
+        )
+    from dolfinx.io import gmshio
+
+    msh, _cell_tags, _facet_tags = gmshio.read_from_msh(str(spec.file), comm, 0, gdim=3)
+    return msh
+
+
+class FEModel:
+    """Small-strain 3D model on linear elements with a quadrature-point stress field."""
+
+    def __init__(self, msh: dmesh.Mesh, cell_material: np.ndarray, stiffness: dict[int, np.ndarray]):
+        """``cell_material[c]`` is a material index per *local* cell; ``stiffness[m]`` a 6x6 Pa."""
+        self.mesh = msh
+        self.comm = msh.comm
+        tdim = msh.topology.dim
+        cell_name = msh.topology.cell_name()
+        self.V = fem.VectorFunctionSpace(msh, ("Lagrange", 1))
+        q_element = ufl.VectorElement(
+            "Quadrature", msh.ufl_cell(), QUADRATURE_DEGREE, dim=6, quad_scheme="default"
+        )
+        self.Q = fem.FunctionSpace(msh, q_element)
+        self.points, _weights = basix.make_quadrature(_BASIX_CELLS[cell_name], QUADRATURE_DEGREE)
+        self.points_per_cell = self.points.shape[0]
+        n_local = msh.topology.index_map(tdim).size_local
+        self.cells = np.arange(n_local, dtype=np.int32)
+        self.original_cell = np.asarray(msh.topology.original_cell_index[:n_local], dtype=np.int64)
+        self.cell_material = np.asarray(cell_material[:n_local], dtype=np.int32)
+        cell_tags = dmesh.meshtags(msh, tdim, self.cells, self.cell_material)
+        self.dx = ufl.Measure(
+            "dx",
+            domain=msh,
+            subdomain_data=cell_tags,
+            metadata={"quadrature_degree": QUADRATURE_DEGREE, "quadrature_scheme": "default"},
+        )
+        self.stiffness = {m: np.asarray(c, dtype=float) for m, c in stiffness.items()}
+        self._qp_order = self._local_qp_ids()
+        self._node_ids, self._dof_of_node = self._node_numbering()
+
+    # ------------------------------------------------------------------ numbering
+    def _local_qp_ids(self) -> np.ndarray:
+        """qp id of each local (cell, point), flattened cell-major."""
+        k = np.arange(self.points_per_cell)
+        return (self.original_cell[:, None] * self.points_per_cell + k[None, :]).ravel()
+
+    def _node_numbering(self) -> tuple[np.ndarray, np.ndarray]:
+        """Map owned P1 dofs to input node ids via the cell dofmaps (P1 dofs sit on geometry nodes)."""
+        n_owned = self.V.dofmap.index_map.size_local
+        input_ids = np.asarray(self.mesh.geometry.input_global_indices, dtype=np.int64)
+        node_of_dof = np.full(self.V.dofmap.index_map.size_local + self.V.dofmap.index_map.num_ghosts, -1, np.int64)
+        gdofmap = self.mesh.geometry.dofmap
+        for c in self.cells:
+            node_of_dof[self.V.dofmap.cell_dofs(c)] = input_ids[gdofmap.links(c)]
+        owned = node_of_dof[:n_owned]
+        order = np.argsort(owned)
+        return owned[order], order.astype(np.int32)
+
+    @property
+    def n_qp(self) -> int:
+        return self.comm.allreduce(self._qp_order.size, op=MPI.SUM)
+
+    # ------------------------------------------------------------------ gathering helpers
+    def _gather_by_id(self, ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Collect rows from all ranks ordered by global id (every rank gets the full array)."""
+        all_ids = np.concatenate(self.comm.allgather(ids))
+        all_values = np.concatenate(self.comm.allgather(values))
+        out = np.empty((all_ids.max() + 1,) + values.shape[1:])
+        out[all_ids] = all_values
+        return out
+
+    def _eval_at_qp(self, expr, n_comp: int) -> np.ndarray:
+        values = fem.Expression(expr, self.points).eval(self.cells)
+        values = values.reshape(-1, n_comp)
+        return self._gather_by_id(self._qp_order, values)
+
+    # ------------------------------------------------------------------ qp data
+    def qp_coordinates(self) -> np.ndarray:
+        return self._eval_at_qp(ufl.SpatialCoordinate(self.mesh), 3)
+
+    def qp_cell(self) -> np.ndarray:
+        return self._gather_by_id(self._qp_order, np.repeat(self.original_cell, self.points_per_cell)).astype(np.int64)
+
+    def qp_material(self) -> np.ndarray:
+        return self._gather_by_id(self._qp_order, np.repeat(self.cell_material, self.points_per_cell)).astype(np.int32)
+
+    def qp_strain(self, u_nodes: np.ndarray) -> np.ndarray:
+        """(n_qp, 6) engineering Voigt strain of a nodal displacement (n_nodes, 3)."""
+        return self._eval_at_qp(_eps_voigt(self._function(u_nodes)), 6)
+
+    # ------------------------------------------------------------------ nodal data
+    def node_coordinates(self) -> np.ndarray:
+        coords = self.V.tabulate_dof_coordinates()[: self.V.dofmap.index_map.size_local]
+        return self._gather_by_id(self._node_ids, coords[self._dof_of_node])
+
+    def _function(self, u_nodes: np.ndarray) -> fem.Function:
+        u = fem.Function(self.V)
+        owned = u.x.array.reshape(-1, 3)
+        owned[self._dof_of_node] = np.asarray(u_nodes)[self._node_ids]
+        u.x.scatter_forward()
+        return u
+
+    def _nodal(self, vec: PETSc.Vec) -> np.ndarray:
+        arr = vec.array_r.reshape(-1, 3)[self._dof_of_node]
+        return self._gather_by_id(self._node_ids, arr)
+
+    def _stress_function(self, stress_qp: np.ndarray) -> fem.Function:
+        sig = fem.Function(self.Q)
+        values = sig.x.array.reshape(-1, 6)
+        local = np.asarray(stress_qp)[self._qp_order].reshape(len(self.cells), self.points_per_cell, 6)
+        for c in self.cells:
+            values[self.Q.dofmap.cell_dofs(c)] = local[c]
+        sig.x.scatter_forward()
+        return sig
+
+    def face_nodes(self, face: str) -> np.ndarray:
+        """Boolean mask over node ids of the nodes on a bounding-box face (xmin ... zmax)."""
+        coords = self.node_coordinates()
+        axis = "xyz".index(face[0])
+        target = coords[:, axis].min() if face.endswith("min") else coords[:, axis].max()
+        tol = 1e-8 * max(np.ptp(coords, axis=0).max(), 1e-300)
+        return np.abs(coords[:, axis] - target) <= tol
+
+    # ------------------------------------------------------------------ physics
+    def internal_force(self, stress_qp: np.ndarray) -> np.ndarray:
+        """Nodal internal force f_int = int B^T sigma dx, (n_nodes, 3), N."""
+        v = ufl.TestFunction(self.V)
+        sig = self._stress_function(stress_qp)
+        form = fem.form(ufl.inner(_stress_tensor(sig), _eps(v)) * self.dx)
+        vec = fem_petsc.assemble_vector(form)
+        vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        return self._nodal(vec)
+
+    def lumped_mass(self, density: dict[int, float]) -> np.ndarray:
+        """Row-sum lumped mass per node (kg), exact enough for linear elements."""
+        v = ufl.TestFunction(self.V)
+        ones = ufl.as_vector([1.0, 1.0, 1.0])
+        form = sum(fem.Constant(self.mesh, float(rho)) * ufl.inner(ones, v) * self.dx(m) for m, rho in density.items())
+        vec = fem_petsc.assemble_vector(fem.form(form))
+        vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        return self._nodal(vec)
+
+    def min_cell_size(self) -> float:
+        h = dolfinx.cpp.mesh.h(self.mesh, self.mesh.topology.dim, self.cells)
+        return self.comm.allreduce(float(h.min()), op=MPI.MIN)
+
+    def solve_increment(
+        self, rhs_nodes: np.ndarray, prescribed: dict[tuple[str, int], float], solver: str = "direct"
+    ) -> np.ndarray:
+        """Solve K du = rhs with du prescribed on (face, component) pairs; returns du per node."""
+        du, v = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
+        a = sum(
+            ufl.inner(_stress_tensor(ufl.dot(fem.Constant(self.mesh, PETSc.ScalarType(c)), _eps_voigt(du))), _eps(v))
+            * self.dx(m)
+            for m, c in self.stiffness.items()
+        )
+        rhs = fem.Function(self.V)
+        rhs.x.array.reshape(-1, 3)[self._dof_of_node] = np.asarray(rhs_nodes)[self._node_ids]
+        bcs = self._dirichlet(prescribed)
+        a_form = fem.form(a)
+        A = fem_petsc.assemble_matrix(a_form, bcs=bcs)
+        A.assemble()
+        b = rhs.vector.copy()
+        fem_petsc.apply_lifting(b, [a_form], bcs=[bcs])
+        b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        fem_petsc.set_bc(b, bcs)
+        ksp = PETSc.KSP().create(self.comm)
+        ksp.setOperators(A)
+        if solver == "direct":
+            ksp.setType("preonly")
+            ksp.getPC().setType("lu")
+        else:
+            ksp.setType("cg")
+            ksp.getPC().setType("gamg")
+            ksp.setTolerances(rtol=1e-10)
+        x = b.duplicate()
+        ksp.solve(b, x)
+        if ksp.getConvergedReason() < 0:
+            raise RuntimeError(f"FE linear solve did not converge (PETSc reason {ksp.getConvergedReason()})")
+        x.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
+        return self._nodal(x)
+
+    def _dirichlet(self, prescribed: dict[tuple[str, int], float]) -> list:
+        fdim = self.mesh.topology.dim - 1
+        coords = self.mesh.geometry.x
+        bcs = []
+        for (face, comp), value in prescribed.items():
+            axis = "xyz".index(face[0])
+            local = coords[:, axis]
+            target = self.comm.allreduce(local.min(), op=MPI.MIN) if face.endswith("min") else self.comm.allreduce(
+                local.max(), op=MPI.MAX
+            )
+            span = self.comm.allreduce(float(np.ptp(coords, axis=0).max()), op=MPI.MAX)
+            facets = dmesh.locate_entities_boundary(
+                self.mesh, fdim, lambda x, a=axis, t=target, s=span: np.isclose(x[a], t, atol=1e-8 * s)
+            )
+            sub = self.V.sub(comp)
+            dofs = fem.locate_dofs_topological(sub, fdim, facets)
+            bcs.append(fem.dirichletbc(PETSc.ScalarType(value), dofs, sub))
+        return bcs
+
+    # ------------------------------------------------------------------ output
+    def write_displacement(self, path: Path, u_nodes: np.ndarray, time: float) -> None:
+        """XDMF (+HDF5) displacement for ParaView, written in a temp dir then moved into place."""
+        path = Path(path)
+        u = self._function(u_nodes)
+        u.name = "displacement"
+        tmpdir = Path(tempfile.mkdtemp(dir=path.parent, prefix=".tmp_xdmf_")) if self.comm.rank == 0 else None
+        tmpdir = self.comm.bcast(tmpdir, root=0)
+        with dolfinx.io.XDMFFile(self.comm, str(tmpdir / path.name), "w") as xdmf:
+            xdmf.write_mesh(self.mesh)
+            xdmf.write_function(u, time)
+        self.comm.barrier()
+        if self.comm.rank == 0:
+            h5 = path.with_suffix(".h5")
+            os.replace(tmpdir / h5.name, h5)
+            os.replace(tmpdir / path.name, path)
+            shutil.rmtree(tmpdir, ignore_errors=True)
+        self.comm.barrier()
+
+
+def cell_midpoints(msh: dmesh.Mesh) -> np.ndarray:
+    """Midpoints of the local cells, to assign materials by region."""
+    tdim = msh.topology.dim
+    n_local = msh.topology.index_map(tdim).size_local
+    return dmesh.compute_midpoints(msh, tdim, np.arange(n_local, dtype=np.int32))

@@ -1,0 +1,1 @@
+"""File formats: NetCDF datasets with CF metadata, written atomically."""

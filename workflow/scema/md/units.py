@@ -1,0 +1,54 @@
+"""SI factors of LAMMPS unit styles (https://docs.lammps.org/units.html).
+
+The only module with unit factors: everything else multiplies by these, so changing a
+material's ``units`` never needs a code change. ``lj`` is reduced (no SI meaning) and rejected.
+"""
+
+from __future__ import annotations
+
+AVOGADRO = 6.02214076e23            # 1/mol (exact, SI 2019)
+AMU = 1.0e-3 / AVOGADRO              # kg: 1 g/mol per particle
+ATMOSPHERE = 101325.0                # Pa
+BOHR = 0.529177210903e-10            # m (CODATA 2018)
+
+# style: (pressure [Pa], time [s], mass [kg], distance [m])
+_FACTORS: dict[str, tuple[float, float, float, float]] = {
+    "metal": (1.0e5, 1.0e-12, AMU, 1.0e-10),           # bar, ps, g/mol, Angstrom
+    "real": (ATMOSPHERE, 1.0e-15, AMU, 1.0e-10),       # atm, fs, g/mol, Angstrom
+    "si": (1.0, 1.0, 1.0, 1.0),                        # Pa, s, kg, m
+    "cgs": (0.1, 1.0, 1.0e-3, 1.0e-2),                 # dyne/cm^2, s, g, cm
+    "electron": (1.0, 1.0e-15, AMU, BOHR),             # Pa, fs, amu, Bohr
+    "micro": (1.0e3, 1.0e-6, 1.0e-15, 1.0e-6),         # pg/(um us^2), us, pg, um
+    "nano": (1.0e6, 1.0e-9, 1.0e-21, 1.0e-9),          # ag/(nm ns^2), ns, ag, nm
+}
+
+
+def _factors(units: str) -> tuple[float, float, float, float]:
+    try:
+        return _FACTORS[units]
+    except KeyError:
+        if units == "lj":
+            raise ValueError("LAMMPS units style 'lj' is reduced (dimensionless); "
+                             "SCEMa needs physical units") from None
+        raise ValueError(f"unknown LAMMPS units style {units!r}; "
+                         f"expected one of {sorted(_FACTORS)}") from None
+
+
+def pressure_to_pascal(units: str) -> float:
+    """Pa per LAMMPS pressure unit of ``units``."""
+    return _factors(units)[0]
+
+
+def time_unit_seconds(units: str) -> float:
+    """Seconds per LAMMPS time unit of ``units``."""
+    return _factors(units)[1]
+
+
+def mass_to_kilogram(units: str) -> float:
+    """kg per LAMMPS mass unit (per particle; g/mol styles divided by Avogadro)."""
+    return _factors(units)[2]
+
+
+def distance_to_metre(units: str) -> float:
+    """m per LAMMPS distance unit of ``units``."""
+    return _factors(units)[3]
