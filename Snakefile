@@ -1,0 +1,22 @@
+# SCEMa, the Snakemake edition: semi-concurrent FE-MD multiscale mechanics.
+# This file only wires things together; see README.md and workflow/rules/*.smk.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/materials.smk"
+include: "workflow/rules/fe.smk"
+include: "workflow/rules/md.smk"
+include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/summary.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        get_final_output(),

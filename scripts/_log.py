@@ -1,0 +1,15 @@
+"""Shared by the rule scripts: send Python's stderr and logging to the rule's log file."""
+
+import logging
+import sys
+
+
+def to_log(snakemake) -> None:
+    handle = open(snakemake.log[0], "w", buffering=1)
+    sys.stderr = handle
+    logging.basicConfig(stream=handle, level=logging.INFO, force=True)
+
+
+def material_files(snakemake) -> dict:
+    """Material name -> initialised material file, in the rule's declared order."""
+    return dict(zip(snakemake.params.materials, snakemake.input.materials))

@@ -1,0 +1,13 @@
+from _log import to_log
+
+to_log(snakemake)
+from scema.stages.aggregate import run
+
+run(
+    int(snakemake.wildcards.step),
+    strain_path=snakemake.input.strain,
+    prev_md_state=snakemake.input.prev_md_state,
+    batch_files=list(snakemake.input.batches),
+    out_stress=snakemake.output.stress,
+    out_md_state=snakemake.output.md_state,
+)

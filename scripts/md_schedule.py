@@ -1,0 +1,12 @@
+from _log import to_log
+
+to_log(snakemake)
+from scema.stages.schedule import run
+
+run(
+    snakemake.config,
+    int(snakemake.wildcards.step),
+    strain_path=snakemake.input.strain,
+    prev_md_state=snakemake.input.prev_md_state,
+    out_schedule=snakemake.output.schedule,
+)

@@ -1,0 +1,11 @@
+from _log import to_log
+
+to_log(snakemake)
+from scema.stages.summary import STAGES, run
+
+run(
+    reaction_files=list(snakemake.input.reactions),
+    schedule_files=list(snakemake.input.schedules),
+    benchmarks={stage: list(snakemake.input[stage]) for stage in STAGES},
+    out_summary=snakemake.output.summary,
+)

@@ -1,0 +1,17 @@
+rule aggregate_stress:
+    """Replica-mean qp stresses with provenance; new index of the MD state files."""
+    input:
+        unpack(get_previous_state),
+        strain="results/step_{step}/strain.nc",
+        batches=get_md_batches,
+    output:
+        stress="results/step_{step}/stress.nc",
+        md_state="results/step_{step}/md_state.nc",
+    wildcard_constraints:
+        step=r"(?!0000)\d{4}",
+    log:
+        "logs/aggregate_stress/step_{step}.log",
+    benchmark:
+        "benchmarks/aggregate_stress/step_{step}.tsv"
+    script:
+        "../../scripts/aggregate_stress.py"

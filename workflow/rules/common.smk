@@ -1,0 +1,79 @@
+# Config validation and input functions. Everything here is evaluated when the workflow is
+# parsed, so a bad config stops the run before any job is submitted.
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
+
+from scema.config import ConfigError, used_materials, validate_config
+from scema.stages.schedule import n_batches
+
+
+try:
+    _validated = validate_config(config, search_dirs=[Path.cwd(), Path(workflow.basedir)])
+except ConfigError as error:
+    sys.exit(str(error))
+config.clear()
+config.update(_validated)
+
+STEPS = [f"{t:04d}" for t in range(1, config["run"]["steps"] + 1)]
+MATERIALS = used_materials(config)
+REPLICAS = list(range(config["md"]["replicas"]))
+
+
+wildcard_constraints:
+    step=r"\d{4}",
+    batch=r"\d+",
+    material=r"[A-Za-z0-9_]+",
+
+
+def step_dir(step):
+    return f"results/step_{step}"
+
+
+def previous_step(wildcards):
+    return f"{int(wildcards.step) - 1:04d}"
+
+
+def get_material_files(wildcards):
+    """Initialised material files of every material the specimen uses."""
+    return [f"results/materials/{m}/material.nc" for m in MATERIALS]
+
+
+def get_material_states(wildcards):
+    return [f"results/materials/{wildcards.material}/replica_{r}.data" for r in REPLICAS]
+
+
+def get_material_config(wildcards):
+    """The material definition: a change re-runs material_init (params are a rerun trigger)."""
+    return config["materials"][wildcards.material]
+
+
+def get_previous_state(wildcards):
+    prev = step_dir(previous_step(wildcards))
+    return {
+        "prev_fe_state": f"{prev}/fe_state.nc",
+        "prev_stress": f"{prev}/stress.nc",
+        "prev_md_state": f"{prev}/md_state.nc",
+    }
+
+
+def get_md_batches(wildcards):
+    """Batch outputs of a step, known once its md_schedule checkpoint has run."""
+    schedule = checkpoints.md_schedule.get(step=wildcards.step).output.schedule
+    return [f"{step_dir(wildcards.step)}/md/batch_{b}.nc" for b in range(n_batches(schedule))]
+
+
+def get_md_batch_benchmarks(wildcards):
+    files = []
+    for step in STEPS:
+        schedule = checkpoints.md_schedule.get(step=step).output.schedule
+        files += [f"benchmarks/md_batch/step_{step}_batch_{b}.tsv" for b in range(n_batches(schedule))]
+    return files
+
+
+def get_final_output():
+    outputs = ["results/summary.nc"]
+    outputs += [f"{step_dir(s)}/stress.nc" for s in STEPS]
+    outputs += [f"{step_dir(s)}/displacement.xdmf" for s in STEPS]
+    return outputs

@@ -1,0 +1,57 @@
+rule initial_state:
+    """Step 0: unloaded specimen, zero stress, every MD box at its material's reference box."""
+    input:
+        materials=get_material_files,
+    output:
+        stress="results/step_0000/stress.nc",
+        fe_state="results/step_0000/fe_state.nc",
+        md_state="results/step_0000/md_state.nc",
+    params:
+        materials=MATERIALS,
+    log:
+        "logs/initial_state/step_0000.log",
+    benchmark:
+        "benchmarks/initial_state/step_0000.tsv"
+    script:
+        "../../scripts/initial_state.py"
+
+
+rule fe_step:
+    """Solve the macroscale increment with the previous stresses; export qp strains."""
+    input:
+        unpack(get_previous_state),
+        materials=get_material_files,
+    output:
+        fe_state="results/step_{step}/fe_state.nc",
+        strain="results/step_{step}/strain.nc",
+        displacement="results/step_{step}/displacement.xdmf",
+        displacement_h5="results/step_{step}/displacement.h5",
+    params:
+        materials=MATERIALS,
+    wildcard_constraints:
+        step=r"(?!0000)\d{4}",
+    log:
+        "logs/fe_step/step_{step}.log",
+    benchmark:
+        "benchmarks/fe_step/step_{step}.tsv"
+    script:
+        "../../scripts/fe_step.py"
+
+
+rule reaction_force:
+    """Reaction on the loaded face from the assembled internal force of the new stresses."""
+    input:
+        stress="results/step_{step}/stress.nc",
+        materials=get_material_files,
+    output:
+        reaction="results/step_{step}/reaction.nc",
+    params:
+        materials=MATERIALS,
+    wildcard_constraints:
+        step=r"(?!0000)\d{4}",
+    log:
+        "logs/reaction_force/step_{step}.log",
+    benchmark:
+        "benchmarks/reaction_force/step_{step}.tsv"
+    script:
+        "../../scripts/reaction_force.py"

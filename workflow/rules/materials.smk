@@ -1,0 +1,15 @@
+rule material_init:
+    """Equilibrate the replica reference boxes and compute the homogenised stiffness (cached)."""
+    output:
+        material="results/materials/{material}/material.nc",
+        states=expand("results/materials/{{material}}/replica_{r}.data", r=REPLICAS),
+    params:
+        material=get_material_config,
+        replicas=config["md"]["replicas"],
+        seed=config["run"]["seed"],
+    log:
+        "logs/material_init/{material}.log",
+    benchmark:
+        "benchmarks/material_init/{material}.tsv"
+    script:
+        "../../scripts/material_init.py"

@@ -1,0 +1,32 @@
+checkpoint md_schedule:
+    """Decide which (qp, replica) updates run this step and split them into batches."""
+    input:
+        unpack(get_previous_state),
+        strain="results/step_{step}/strain.nc",
+    output:
+        schedule="results/step_{step}/md_schedule.nc",
+    wildcard_constraints:
+        step=r"(?!0000)\d{4}",
+    log:
+        "logs/md_schedule/step_{step}.log",
+    benchmark:
+        "benchmarks/md_schedule/step_{step}.tsv"
+    script:
+        "../../scripts/md_schedule.py"
+
+
+rule md_batch:
+    """Run one batch of MD updates in one LAMMPS process."""
+    input:
+        schedule="results/step_{step}/md_schedule.nc",
+        materials=get_material_files,
+    output:
+        batch="results/step_{step}/md/batch_{batch}.nc",
+    params:
+        materials=MATERIALS,
+    log:
+        "logs/md_batch/step_{step}_batch_{batch}.log",
+    benchmark:
+        "benchmarks/md_batch/step_{step}_batch_{batch}.tsv"
+    script:
+        "../../scripts/md_batch.py"

@@ -1,0 +1,172 @@
+"""Config validation: the JSON schema plus the checks a schema cannot express.
+
+Runs when the Snakefile is parsed, i.e. before any job is submitted, and turns every problem
+into one line that names the offending key or file.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+
+import yaml
+from jsonschema import Draft202012Validator
+
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """A config problem, phrased as one line naming the key or file."""
+
+
+def load_schema(path: Path = SCHEMA_PATH) -> dict:
+    with open(path) as fh:
+        return yaml.safe_load(fh)
+
+
+def _fill_defaults(instance, schema: dict) -> None:
+    """Insert schema defaults for missing keys (objects only, recursively)."""
+    if not isinstance(instance, dict):
+        return
+    for key, sub in schema.get("properties", {}).items():
+        if key not in instance and "default" in sub and sub.get("type") == "object":
+            instance[key] = copy.deepcopy(sub["default"])
+        elif key not in instance and "default" in sub and key not in schema.get("required", []):
+            instance[key] = copy.deepcopy(sub["default"])
+        if key in instance:
+            _fill_defaults(instance[key], sub)
+            if sub.get("type") == "array" and isinstance(instance[key], list):
+                for item in instance[key]:
+                    _fill_defaults(item, sub.get("items", {}))
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        for key, value in instance.items():
+            if key not in schema.get("properties", {}):
+                _fill_defaults(value, extra)
+
+
+def _key(path) -> str:
+    return ".".join(str(p) for p in path) or "<top level>"
+
+
+def _format(error) -> str:
+    if error.validator == "additionalProperties":
+        known = set(error.schema.get("properties", {}))
+        unknown = sorted(k for k in error.instance if k not in known)
+        where = _key(error.absolute_path)
+        keys = ", ".join(f"'{_key(list(error.absolute_path) + [k])}'" for k in unknown)
+        return f"config error: unknown key {keys} (not in the schema{'' if where == '<top level>' else ' of ' + where})"
+    if error.validator == "required":
+        missing = error.message.split("'")[1]
+        return f"config error: '{_key(list(error.absolute_path) + [missing])}' is required"
+    hint = ""
+    if error.validator == "type" and isinstance(error.instance, str) and _looks_numeric(error.instance):
+        hint = " (YAML reads 1.0e10 as text: write 1.0e+10)"
+    return f"config error: '{_key(error.absolute_path)}': {error.message}{hint}"
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def validate_config(config: dict, search_dirs: list[str | os.PathLike] | None = None) -> dict:
+    """Validate against the schema, fill defaults, run semantic checks; returns the filled config.
+
+    Relative file paths are looked up in ``search_dirs`` in order (the run directory first,
+    then the workflow's own directory, which ships the default templates) and made absolute.
+    """
+    config = copy.deepcopy(config) if config is not None else {}
+    if not isinstance(config, dict):
+        raise ConfigError("config error: the config file must be a YAML mapping")
+    schema = load_schema()
+    _fill_defaults(config, schema)
+    errors = sorted(Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise ConfigError(_format(errors[0]))
+    _check_semantics(config, [Path(d) for d in (search_dirs or ["."])])
+    return config
+
+
+def _resolve(value: str, bases: list[Path]) -> Path:
+    path = Path(value)
+    if path.is_absolute():
+        return path
+    for base in bases:
+        if (base / path).exists():
+            return (base / path).resolve()
+    return (bases[0] / path).resolve()
+
+
+def _readable(path: Path, key: str) -> None:
+    if not path.is_file():
+        raise ConfigError(f"config error: '{key}': file '{path}' does not exist")
+    if not os.access(path, os.R_OK):
+        raise ConfigError(f"config error: '{key}': file '{path}' is not readable")
+
+
+def _check_semantics(config: dict, bases: list[Path]) -> None:
+    materials = config["materials"]
+    specimen = config["specimen"]
+    if specimen["material"] not in materials:
+        raise ConfigError(
+            f"config error: 'specimen.material': unknown material '{specimen['material']}' "
+            f"(defined: {', '.join(sorted(materials))})"
+        )
+    for i, region in enumerate(specimen.get("regions", [])):
+        if region["material"] not in materials:
+            raise ConfigError(
+                f"config error: 'specimen.regions.{i}.material': unknown material '{region['material']}'"
+            )
+    mesh = specimen["mesh"]
+    if mesh["type"] == "gmsh":
+        if not mesh.get("file"):
+            raise ConfigError("config error: 'specimen.mesh.file' is required when specimen.mesh.type is gmsh")
+        mesh["file"] = str(_resolve(mesh["file"], bases))
+        _check_gmsh_file(Path(mesh["file"]))
+    faces = set()
+    for i, bc in enumerate(specimen["boundary_conditions"]):
+        faces.add(bc["face"])
+        if bc["type"] == "displacement" and all(v is None for v in bc["increment"]):
+            raise ConfigError(
+                f"config error: 'specimen.boundary_conditions.{i}.increment': type displacement needs at least one "
+                "non-null component"
+            )
+    if specimen["reaction_face"] not in faces:
+        raise ConfigError(
+            f"config error: 'specimen.reaction_face': face '{specimen['reaction_face']}' has no boundary condition"
+        )
+    for name, material in materials.items():
+        for key in ("structure", "forcefield"):
+            material[key] = str(_resolve(material[key], bases))
+            _readable(Path(material[key]), f"materials.{name}.{key}")
+        for var, value in material.get("variables", {}).items():
+            if var.endswith("_file"):
+                material["variables"][var] = str(_resolve(str(value), bases))
+                _readable(Path(material["variables"][var]), f"materials.{name}.variables.{var}")
+    for feature in ("clustering", "committee"):
+        if config[feature]["enabled"]:
+            raise ConfigError(f"config error: '{feature}.enabled': not available in this version yet; set it to false")
+
+
+def _check_gmsh_file(path: Path) -> None:
+    _readable(path, "specimen.mesh.file")
+    with open(path, "rb") as fh:
+        head = fh.read(64)
+    if not head.lstrip().startswith(b"$MeshFormat"):
+        raise ConfigError(f"config error: 'specimen.mesh.file': '{path}' is not a gmsh .msh file")
+
+
+def material_names(config: dict) -> list[str]:
+    """Materials in config order; a material's index in files is its position here."""
+    return list(config["materials"])
+
+
+def used_materials(config: dict) -> list[str]:
+    """Materials some cell of the specimen uses (only those need initialising)."""
+    used = {config["specimen"]["material"]} | {r["material"] for r in config["specimen"].get("regions", [])}
+    return [m for m in material_names(config) if m in used]

@@ -1,0 +1,54 @@
+"""Build the FE model of the specimen from config and the initialised materials."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from scema.config import material_names
+from scema.io.netcdf import read_dataset
+
+
+def cell_materials(config: dict, midpoints: np.ndarray) -> np.ndarray:
+    """Material index (position in ``materials``) of each cell; regions are first-match boxes."""
+    names = material_names(config)
+    specimen = config["specimen"]
+    index = np.full(len(midpoints), names.index(specimen["material"]), dtype=np.int32)
+    claimed = np.zeros(len(midpoints), dtype=bool)
+    for region in specimen.get("regions", []):
+        lo, hi = np.asarray(region["box"], dtype=float)
+        inside = np.all((midpoints >= lo) & (midpoints <= hi), axis=1) & ~claimed
+        index[inside] = names.index(region["material"])
+        claimed |= inside
+    return index
+
+
+def material_properties(config: dict, material_files: dict[str, str]) -> tuple[dict, dict]:
+    """Replica-mean homogenised stiffness (6x6, Pa) and density (kg/m3) by material index."""
+    names = material_names(config)
+    stiffness, density = {}, {}
+    for name, path in material_files.items():
+        ds = read_dataset(path)
+        c = ds["stiffness"].mean("replica").values
+        stiffness[names.index(name)] = 0.5 * (c + c.T)
+        density[names.index(name)] = float(ds["density"].mean("replica"))
+    return stiffness, density
+
+
+def build_model(config: dict, material_files: dict[str, str], base_dir: str | Path = "."):
+    """Mesh + materials -> FEModel (imports dolfinx lazily: only FE stages pay for it)."""
+    from scema.fe.dolfinx_backend import FEModel, MeshSpec, cell_midpoints, create_mesh
+
+    mesh_cfg = config["specimen"]["mesh"]
+    spec = MeshSpec(
+        kind=mesh_cfg["type"],
+        size=tuple(mesh_cfg["size"]),
+        divisions=tuple(mesh_cfg["divisions"]),
+        cell=mesh_cfg["cell"],
+        file=str(Path(base_dir) / mesh_cfg["file"]) if mesh_cfg["type"] == "gmsh" else None,
+    )
+    msh = create_mesh(spec)
+    stiffness, density = material_properties(config, material_files)
+    model = FEModel(msh, cell_materials(config, cell_midpoints(msh)), stiffness)
+    return model, density

@@ -1,0 +1,31 @@
+"""Stress aggregation (method section 2, step 6): qp stress = replica mean, with provenance."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scema.io.datasets import SOURCE_FLAGS, md_state_dataset, stress_dataset
+from scema.io.netcdf import read_dataset, write_dataset
+
+
+def run(step: int, strain_path: str, prev_md_state: str, batch_files: list[str], out_stress: str, out_md_state: str) -> None:
+    strain = read_dataset(strain_path)["strain"].values
+    state = read_dataset(prev_md_state)
+    state_file = state["state_file"].values.copy()
+    state_strain = state["state_strain"].values.copy()
+    n_qp, replicas = state_file.shape
+    replica_stress = np.full((n_qp, replicas, 6), np.nan)
+    for path in batch_files:
+        batch = read_dataset(path)
+        qp, rep = batch["qp_id"].values, batch["replica_id"].values
+        replica_stress[qp, rep] = batch["stress"].values
+        state_file[qp, rep] = batch["state_file"].values
+        state_strain[qp, rep] = batch["target_strain"].values
+    missing = np.isnan(replica_stress).any(axis=(1, 2))
+    if missing.any():
+        raise RuntimeError(f"step {step}: no MD stress for {missing.sum()} qps (first: {np.flatnonzero(missing)[:5]})")
+    stress = replica_stress.mean(axis=1)
+    std = replica_stress.std(axis=1, ddof=1) if replicas > 1 else np.zeros_like(stress)
+    source = np.full(n_qp, SOURCE_FLAGS["md"])
+    write_dataset(stress_dataset(step, stress, std, source, strain), out_stress, f"qp stress, step {step}")
+    write_dataset(md_state_dataset(step, state_file, state_strain), out_md_state, f"MD state index, step {step}")

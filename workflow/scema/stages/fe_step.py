@@ -1,0 +1,51 @@
+"""FE step + strain export of one macroscale step (method section 2, steps 1-2)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scema.config import material_names
+from scema.fe.boundary import prescribed_increments
+from scema.fe.scheme import explicit_increment, quasistatic_increment
+from scema.io.datasets import fe_state_dataset, strain_dataset
+from scema.io.netcdf import read_dataset, write_dataset
+from scema.specimen import build_model
+
+
+def run(
+    config: dict,
+    step: int,
+    material_files: dict[str, str],
+    prev_fe_state: str,
+    prev_stress: str,
+    out_fe_state: str,
+    out_strain: str,
+    out_displacement: str,
+) -> None:
+    model, density = build_model(config, material_files)
+    state = read_dataset(prev_fe_state)
+    stress_prev = read_dataset(prev_stress)["stress"].values
+    u_prev = state["displacement"].values
+    prescribed = prescribed_increments(config["specimen"]["boundary_conditions"])
+    fe = config["fe"]
+    if fe["integrator"] == "quasistatic":
+        du = quasistatic_increment(model, stress_prev, prescribed, solver=fe["solver"])
+        velocity = np.zeros_like(u_prev)
+    else:
+        du, velocity = explicit_increment(
+            model, stress_prev, state["velocity"].values.copy(), prescribed, density, fe["time_step"]
+        )
+    u = u_prev + du
+    time = state.attrs["time"] + fe["time_step"]
+    strain = strain_dataset(
+        step,
+        model.qp_strain(u),
+        model.qp_strain(du),
+        model.qp_coordinates(),
+        model.qp_cell(),
+        model.qp_material(),
+        material_names(config),
+    )
+    model.write_displacement(out_displacement, u, time)
+    write_dataset(strain, out_strain, f"qp strain, step {step}")
+    write_dataset(fe_state_dataset(step, time, u, velocity, model.node_coordinates()), out_fe_state, f"FE state, step {step}")

@@ -1,0 +1,29 @@
+"""Step 0: the unloaded specimen. Zero stress and displacement; every box is its reference box."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scema.config import material_names
+from scema.io.datasets import fe_state_dataset, md_state_dataset, stress_dataset
+from scema.io.netcdf import read_dataset, write_dataset
+from scema.specimen import build_model
+
+
+def run(config: dict, material_files: dict[str, str], out_stress: str, out_fe_state: str, out_md_state: str) -> None:
+    model, _density = build_model(config, material_files)
+    n_qp, replicas = model.n_qp, config["md"]["replicas"]
+    names = material_names(config)
+    qp_material = model.qp_material()
+    state_file = np.empty((n_qp, replicas), dtype=object)
+    for name, path in material_files.items():
+        files = read_dataset(path)["state_file"].values
+        state_file[qp_material == names.index(name), :] = files[:replicas]
+    zeros6 = np.zeros((n_qp, 6))
+    write_dataset(stress_dataset(0, zeros6, zeros6, np.zeros(n_qp), zeros6), out_stress, "qp stress, step 0")
+    write_dataset(
+        md_state_dataset(0, state_file, np.zeros((n_qp, replicas, 6))), out_md_state, "MD state index, step 0"
+    )
+    nodes = model.node_coordinates()
+    zeros3 = np.zeros_like(nodes)
+    write_dataset(fe_state_dataset(0, 0.0, zeros3, zeros3, nodes), out_fe_state, "FE state, step 0")

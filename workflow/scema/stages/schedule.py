@@ -1,0 +1,59 @@
+"""Checkpoint stage: write this step's MD schedule (which updates, which batch)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from scema.io.datasets import material_variable
+from scema.io.netcdf import component_coord, index_coord, read_dataset, write_dataset
+from scema.config import material_names
+from scema.schedule import plan
+
+
+def select_md_qps(strain: xr.Dataset) -> np.ndarray:
+    """Brute force: every qp runs MD. Clustering and the committee will narrow this."""
+    return strain["qp"].values
+
+
+def run(config: dict, step: int, strain_path: str, prev_md_state: str, out_schedule: str) -> None:
+    strain = read_dataset(strain_path)
+    state = read_dataset(prev_md_state)
+    state_dir = Path(out_schedule).parent / "md" / "state"
+    schedule = plan(
+        select_md_qps(strain),
+        strain["strain"].values,
+        strain["material"].values,
+        state["state_file"].values,
+        state["state_strain"].values,
+        config["md"]["batches"],
+        state_dir,
+    )
+    n = schedule.qp.size
+    unit = {"units": "1"}
+    ds = xr.Dataset(
+        {
+            "qp_id": ("update", schedule.qp, {"long_name": "quadrature point of the update", **unit}),
+            "replica_id": ("update", schedule.replica, {"long_name": "replica of the update", **unit}),
+            "batch": ("update", schedule.batch, {"long_name": "MD batch (job) running the update", **unit}),
+            "material": material_variable(schedule.material, material_names(config), dim="update"),
+            "state_in": ("update", schedule.state_in, {"long_name": "LAMMPS state the update starts from", **unit}),
+            "state_out": ("update", schedule.state_out, {"long_name": "LAMMPS state the update writes", **unit}),
+            "strain_increment": (
+                ("update", "component"),
+                schedule.strain_increment,
+                {"long_name": "strain applied by the update (accumulated since state_in)", **unit},
+            ),
+            "target_strain": (("update", "component"), schedule.target_strain, {"long_name": "total strain after the update", **unit}),
+        },
+        coords={**index_coord("update", n, "scheduled MD update"), **component_coord()},
+        attrs={"step": int(step), "n_batches": int(schedule.n_batches)},
+    )
+    write_dataset(ds, out_schedule, f"MD schedule, step {step}")
+
+
+def n_batches(schedule_path: str) -> int:
+    """How many batch jobs the schedule asks for (read by the Snakemake input function)."""
+    return int(read_dataset(schedule_path).attrs["n_batches"])
