@@ -11,7 +11,7 @@ from scema.io.netcdf import read_dataset, write_dataset
 def run(step: int, strain_path: str, prev_md_state: str, batch_files: list[str], out_stress: str, out_md_state: str) -> None:
     strain = read_dataset(strain_path)["strain"].values
     state = read_dataset(prev_md_state)
-    state_file = state["state_file"].values.copy()
+    state_file = state["state_file"].values.astype(object)
     state_strain = state["state_strain"].values.copy()
     n_qp, replicas = state_file.shape
     replica_stress = np.full((n_qp, replicas, 6), np.nan)
