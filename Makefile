@@ -1,0 +1,42 @@
+# Two commands do everything on a fresh Debian 12 machine (as root, or with sudo):
+#   make run    install what is missing, then run the default workflow locally
+#   make test   install what is missing, then run the test suite
+# Both are idempotent: a second call only checks stamps and goes straight to work.
+
+SHELL := /bin/bash
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Debian packages: dolfinx 0.5.2 (with gmsh support), LAMMPS with its Python module and
+# potentials, netCDF4 (never from pip: its wheel's HDF5 clashes with dolfinx's), venv.
+APT_PACKAGES := python3-dolfinx python3-gmsh python3-netcdf4 python3-venv python3-dev \
+	lammps python3-lammps liblammps-dev lammps-data openmpi-bin
+
+.PHONY: run test setup apt clean-results
+
+run: setup
+	$(VENV)/bin/snakemake --cores all
+
+test: setup
+	$(VENV)/bin/pytest
+
+setup: apt $(VENV)/.installed
+
+apt:
+	@missing=$$(for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages:" $$missing; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(PYTHON) || /usr/bin/python3 -m venv --system-site-packages $(VENV)
+	$(PYTHON) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PYTHON) -m pip install -q --disable-pip-version-check --no-deps -e .
+	touch $@
+
+clean-results:
+	rm -rf results logs benchmarks .snakemake

@@ -1,0 +1,43 @@
+"""0 K elastic constants of Cu (Mishin et al., PRB 63, 224106 (2001), EAM1 = Cu_mishin1).
+
+Published: C11 = 169.9, C12 = 122.6, C44 = 76.2 GPa (a0 = 3.615 A).
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scema.md.init import zero_kelvin_stiffness
+from scema.md.material import MaterialSpec
+
+ROOT = Path(__file__).resolve().parents[1]
+POTENTIAL = Path("/usr/share/lammps/potentials/Cu_mishin1.eam.alloy")
+GPA = 1e9
+
+
+def copper_spec(cells: int = 3) -> MaterialSpec:
+    return MaterialSpec.from_config("copper", {
+        "units": "metal",
+        "structure": "config/lammps/fcc_eam/structure.lmp",
+        "forcefield": "config/lammps/fcc_eam/forcefield.lmp",
+        "variables": {"element": "Cu", "mass": 63.546, "lattice_constant": 3.615, "cells": cells,
+                      "pair_style": "eam/alloy", "potential_file": str(POTENTIAL)},
+        "temperature": 300.0, "timestep": 2e-15, "strain_rate": 1e10, "equilibration_steps": 0,
+        "sampling_steps": 10, "min_deform_steps": 1, "stiffness_strain": 0.005,
+        "stiffness_sampling_steps": 10,
+    }, base_dir=ROOT)
+
+
+@pytest.mark.skipif(not POTENTIAL.is_file(), reason="lammps-data potentials not installed")
+def test_zero_kelvin_stiffness_matches_mishin_2001() -> None:
+    c = zero_kelvin_stiffness(copper_spec(), strain=1e-4) / GPA
+    c11, c12, c44 = np.diag(c)[:3], c[[0, 0, 1], [1, 2, 2]], np.diag(c)[3:]
+    assert c11 == pytest.approx([169.9] * 3, rel=0.01)
+    assert c12 == pytest.approx([122.6] * 3, rel=0.01)
+    assert c44 == pytest.approx([76.2] * 3, rel=0.01)
+    # cubic symmetry: equal diagonals, symmetric, no normal-shear or shear-shear coupling
+    assert np.ptp(c11) < 1e-3 and np.ptp(c44) < 1e-3
+    assert np.allclose(c, c.T, atol=1e-3)
+    assert np.abs(c[:3, 3:]).max() < 1e-3 and np.abs(c[3:, :3]).max() < 1e-3
+    assert np.abs(c[3:, 3:] - np.diag(np.diag(c[3:, 3:]))).max() < 1e-3
