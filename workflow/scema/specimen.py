@@ -8,6 +8,7 @@ import numpy as np
 
 from scema.config import material_names
 from scema.io.netcdf import read_dataset
+from scema.symmetry import project
 
 
 def cell_materials(config: dict, midpoints: np.ndarray) -> np.ndarray:
@@ -25,13 +26,13 @@ def cell_materials(config: dict, midpoints: np.ndarray) -> np.ndarray:
 
 
 def material_properties(config: dict, material_files: dict[str, str]) -> tuple[dict, dict]:
-    """Replica-mean homogenised stiffness (6x6, Pa) and density (kg/m3) by material index."""
+    """Replica-mean stiffness projected on the material symmetry (6x6, Pa) and density (kg/m3)."""
     names = material_names(config)
     stiffness, density = {}, {}
     for name, path in material_files.items():
         ds = read_dataset(path)
-        c = ds["stiffness"].mean("replica").values
-        stiffness[names.index(name)] = 0.5 * (c + c.T)
+        symmetry = config["materials"][name]["stiffness_symmetry"]
+        stiffness[names.index(name)] = project(ds["stiffness"].mean("replica").values, symmetry)
         density[names.index(name)] = float(ds["density"].mean("replica"))
     return stiffness, density
 

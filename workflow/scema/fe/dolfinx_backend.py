@@ -207,8 +207,15 @@ class FEModel:
         return self._nodal(vec)
 
     def min_cell_size(self) -> float:
-        h = dolfinx.cpp.mesh.h(self.mesh, self.mesh.topology.dim, self.cells)
-        return self.comm.allreduce(float(h.min()), op=MPI.MIN)
+        """Smallest distance between two vertices of one cell (the CFL length, conservative)."""
+        x = self.mesh.geometry.x
+        dofmap = self.mesh.geometry.dofmap
+        h = np.inf
+        for c in self.cells:
+            pts = x[dofmap.links(c)]
+            d = np.linalg.norm(pts[:, None, :] - pts[None, :, :], axis=-1)
+            h = min(h, d[d > 0].min())
+        return self.comm.allreduce(float(h), op=MPI.MIN)
 
     def solve_increment(
         self, rhs_nodes: np.ndarray, prescribed: dict[tuple[str, int], float], solver: str = "direct"

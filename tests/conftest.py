@@ -1,0 +1,83 @@
+"""Shared helpers: run the real workflow (Snakemake + dolfinx + LAMMPS) in temporary directories."""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = Path(sys.executable).parent / "snakemake"
+DEFAULT_CONFIG = REPO / "config" / "config.yaml"
+
+
+def load_default_config() -> dict:
+    with open(DEFAULT_CONFIG) as fh:
+        return yaml.safe_load(fh)
+
+
+def small_config(**overrides) -> dict:
+    """A quick variant of the default config: small boxes, short sampling, few qps."""
+    cfg = load_default_config()
+    cfg["run"]["steps"] = 2
+    cfg["specimen"]["mesh"]["divisions"] = [1, 1, 2]
+    cfg["md"]["replicas"] = 2
+    copper = cfg["materials"]["copper"]
+    copper["variables"]["cells"] = 3
+    copper.update(equilibration_steps=400, sampling_steps=100, stiffness_sampling_steps=200)
+    for key, value in overrides.items():
+        section, name = key.split("__")
+        cfg[section][name] = value
+    return cfg
+
+
+def write_config(workdir: Path, cfg: dict) -> Path:
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / "config.yaml"
+    with open(path, "w") as fh:
+        yaml.safe_dump(cfg, fh, sort_keys=False)
+    return path
+
+
+def snakemake_cmd(workdir: Path, config_path: Path, *args: str) -> list[str]:
+    return [
+        str(SNAKEMAKE),
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config_path),
+        "--cores",
+        "2",
+        *args,
+    ]
+
+
+def run_workflow(workdir: Path, cfg: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run Snakemake on ``cfg`` in ``workdir`` and return the finished process."""
+    config_path = write_config(workdir, cfg)
+    proc = subprocess.run(snakemake_cmd(workdir, config_path, *args), capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        logs = "\n".join(p.read_text()[-3000:] for p in (workdir / "logs").rglob("*.log")) if (workdir / "logs").exists() else ""
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stderr[-5000:]}\n{logs}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def copper_cache(tmp_path_factory) -> Path:
+    """Initialise the small test copper once per session; tests copy it into their run dirs."""
+    workdir = tmp_path_factory.mktemp("copper_cache")
+    run_workflow(workdir, small_config(), "results/materials/copper/material.nc")
+    return workdir / "results" / "materials"
+
+
+def seed_materials(workdir: Path, cache: Path) -> None:
+    """Give a run directory the already-initialised materials (same definition, same files)."""
+    shutil.copytree(cache, workdir / "results" / "materials", dirs_exist_ok=True)

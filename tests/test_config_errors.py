@@ -1,0 +1,66 @@
+"""Bad input: one clear line naming the key or file, before any job runs, nothing touched."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from conftest import load_default_config, run_workflow
+
+SENTINEL = "results/step_0001/stress.nc"
+
+
+def _set(cfg, path, value):
+    *parents, last = path.split(".")
+    node = cfg
+    for p in parents:
+        node = node[int(p)] if p.isdigit() else node[p]
+    node[last] = value
+
+
+def _drop(cfg, path):
+    *parents, last = path.split(".")
+    node = cfg
+    for p in parents:
+        node = node[p]
+    del node[last]
+
+
+CASES = [
+    # (id, mutation, text that must appear in the error line)
+    ("unknown top-level key", lambda c: c.update(optimiser={"x": 1}), "optimiser"),
+    ("unknown nested key", lambda c: _set(c, "md.replica_count", 3), "md.replica_count"),
+    ("wrong type", lambda c: _set(c, "md.replicas", "two"), "md.replicas"),
+    ("zero steps", lambda c: _set(c, "run.steps", 0), "run.steps"),
+    ("negative steps", lambda c: _set(c, "run.steps", -3), "run.steps"),
+    ("missing steps", lambda c: _drop(c, "run.steps"), "run.steps"),
+    ("unknown material", lambda c: _set(c, "specimen.material", "unobtainium"), "specimen.material"),
+    ("unreadable mesh file", lambda c: c["specimen"].update(mesh={"type": "gmsh", "file": "no/such/mesh.msh"}), "no/such/mesh.msh"),
+    ("strain rate out of range", lambda c: _set(c, "materials.copper.strain_rate", 1.0e15), "materials.copper.strain_rate"),
+    ("time step out of range", lambda c: _set(c, "materials.copper.timestep", 1.0e-9), "materials.copper.timestep"),
+    ("negative fe time step", lambda c: _set(c, "fe.time_step", -1.0), "fe.time_step"),
+    ("zero batches", lambda c: _set(c, "md.batches", 0), "md.batches"),
+    ("unknown face", lambda c: _set(c, "specimen.boundary_conditions.1.face", "top"), "specimen.boundary_conditions.1.face"),
+    ("missing potential file", lambda c: _set(c, "materials.copper.variables.potential_file", "/nope/Cu.eam"), "/nope/Cu.eam"),
+    ("unknown unit style", lambda c: _set(c, "materials.copper.units", "lj"), "materials.copper.units"),
+    ("exponent read as text", lambda c: _set(c, "materials.copper.strain_rate", "1.0e10"), "1.0e+10"),
+]
+
+
+@pytest.mark.parametrize("name,mutate,needle", CASES, ids=[c[0] for c in CASES])
+def test_bad_config_is_refused_before_any_job(tmp_path, name, mutate, needle):
+    cfg = load_default_config()
+    mutate(cfg)
+    sentinel = tmp_path / SENTINEL
+    sentinel.parent.mkdir(parents=True)
+    sentinel.write_bytes(b"computed earlier")
+    proc = run_workflow(tmp_path, cfg, check=False)
+    assert proc.returncode != 0
+    error_lines = [line for line in proc.stderr.splitlines() if line.startswith("config error")]
+    assert len(error_lines) == 1, proc.stderr
+    assert needle in error_lines[0]
+    # nothing ran and nothing earlier was touched
+    assert sentinel.read_bytes() == b"computed earlier"
+    assert not (tmp_path / "logs").exists()
+    assert not (tmp_path / "results" / "materials").exists()

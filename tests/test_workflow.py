@@ -1,0 +1,160 @@
+"""The real loop end to end: Snakemake runs dolfinx and LAMMPS in temporary directories."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from conftest import load_default_config, run_workflow, seed_materials, small_config, snakemake_cmd, write_config
+
+VOIGT = ["xx", "yy", "zz", "yz", "xz", "xy"]
+
+
+def _open(path: Path) -> xr.Dataset:
+    with xr.open_dataset(path) as ds:
+        return ds.load()
+
+
+def _assert_cf(ds: xr.Dataset) -> None:
+    for attr in ("Conventions", "source", "history"):
+        assert ds.attrs.get(attr), attr
+    for name, var in list(ds.data_vars.items()) + list(ds.coords.items()):
+        assert "units" in var.attrs and "long_name" in var.attrs, name
+
+
+@pytest.mark.workflow
+def test_default_workflow_writes_every_file_with_its_dimensions_and_units(tmp_path):
+    cfg = load_default_config()
+    run_workflow(tmp_path, cfg)
+    res = tmp_path / "results"
+    steps, replicas = cfg["run"]["steps"], cfg["md"]["replicas"]
+    nx, ny, nz = cfg["specimen"]["mesh"]["divisions"]
+    n_qp = 8 * nx * ny * nz
+
+    mat = _open(res / "materials" / "copper" / "material.nc")
+    _assert_cf(mat)
+    assert mat["stiffness"].dims == ("replica", "i", "j") and mat["stiffness"].attrs["units"] == "Pa"
+    assert mat["reference_stress"].dims == ("replica", "component")
+    assert mat.sizes["replica"] == replicas
+    for f in mat["state_file"].values:
+        assert (tmp_path / str(f)).is_file()
+    c = mat["stiffness"].mean("replica").values
+    # 300 K copper (Mishin potential): softer than the 0 K 169.9 / 122.6 / 76.2 GPa, same order
+    assert 140e9 < c[0, 0] < 175e9 and 100e9 < c[0, 1] < 135e9 and 60e9 < c[3, 3] < 80e9
+
+    summary = _open(res / "summary.nc")
+    _assert_cf(summary)
+    assert list(summary["step"].values) == list(range(1, steps + 1))
+    for name in ("applied_displacement", "reaction_force", "md_updates", "wall_time"):
+        assert summary[name].dims[0] == "step"
+    assert summary["reaction_force"].attrs["units"] == "N"
+    np.testing.assert_array_equal(summary["md_updates"].values, n_qp * replicas)
+    inc = cfg["specimen"]["boundary_conditions"][1]["increment"][2]
+    np.testing.assert_allclose(summary["applied_displacement"].sel(xyz="z").values, inc * np.arange(1, steps + 1))
+    assert (summary["wall_time"].sel(stage="md_batch") > 0).all()
+
+    for step in range(1, steps + 1):
+        d = res / f"step_{step:04d}"
+        strain = _open(d / "strain.nc")
+        _assert_cf(strain)
+        assert strain["strain"].dims == ("qp", "component") and strain.sizes["qp"] == n_qp
+        assert list(strain["component"].values) == VOIGT
+        assert strain["qp_coordinates"].dims == ("qp", "xyz") and strain["qp_coordinates"].attrs["units"] == "m"
+        for name in ("strain_increment", "cell", "material"):
+            assert name in strain
+        assert strain.attrs["shear_convention"] == "engineering"
+        stress = _open(d / "stress.nc")
+        _assert_cf(stress)
+        assert stress["stress"].attrs["units"] == "Pa" and stress["stress_replica_std"].attrs["units"] == "Pa"
+        assert stress["source"].attrs["flag_meanings"] == "md cluster committee"
+        assert (stress["source"].values == 0).all()
+        batches = sorted((d / "md").glob("batch_*.nc"))
+        assert 1 <= len(batches) <= cfg["md"]["batches"]
+        assert sum(_open(b).sizes["update"] for b in batches) == n_qp * replicas
+        assert (d / "displacement.xdmf").is_file() and (d / "displacement.h5").is_file()
+
+    # independent check: the MD-driven reaction follows the linear-elastic FE prediction with the
+    # material's own homogenised stiffness (small strains), within the MD noise
+    from scema.specimen import build_model
+    from scema.fe.boundary import prescribed_increments
+    from scema.fe.scheme import quasistatic_increment
+
+    from scema.config import validate_config
+
+    full = validate_config(cfg, search_dirs=[tmp_path, Path(__file__).resolve().parents[1]])
+    model, _ = build_model(full, {"copper": str(res / "materials" / "copper" / "material.nc")})
+    du = quasistatic_increment(model, np.zeros((n_qp, 6)), prescribed_increments(full["specimen"]["boundary_conditions"]))
+    stress_lin = model.qp_strain(du) @ model.stiffness[0].T
+    r_lin = model.internal_force(stress_lin)[model.face_nodes("zmax")].sum(axis=0)[2]
+    r_md = summary["reaction_force"].sel(xyz="z").values
+    np.testing.assert_allclose(r_md, r_lin * np.arange(1, steps + 1), rtol=0.15)
+
+
+def test_uniform_strain_specimen_gives_every_qp_the_same_stress(tmp_path, copper_cache):
+    cfg = small_config()
+    cfg["run"]["steps"] = 1
+    cfg["specimen"]["boundary_conditions"] = [
+        {"face": "xmin", "type": "displacement", "increment": [0.0, None, None]},
+        {"face": "ymin", "type": "displacement", "increment": [None, 0.0, None]},
+        {"face": "zmin", "type": "displacement", "increment": [None, None, 0.0]},
+        {"face": "zmax", "type": "displacement", "increment": [None, None, 2.0e-5]},  # 1 % strain
+    ]
+    seed_materials(tmp_path, copper_cache)
+    run_workflow(tmp_path, cfg)
+    strain = _open(tmp_path / "results/step_0001/strain.nc")["strain"].values
+    np.testing.assert_allclose(strain, np.broadcast_to(strain[0], strain.shape), atol=1e-12)
+    stress = _open(tmp_path / "results/step_0001/stress.nc")
+    sigma, std = stress["stress"].values, stress["stress_replica_std"].values
+    # MD noise of a replica mean, pooled over qps and components (2 replicas alone say little)
+    noise = std.mean() / np.sqrt(cfg["md"]["replicas"])
+    assert np.all(np.abs(sigma - np.median(sigma, axis=0)) <= 3 * noise)
+    # and that stress is the material's response C eps within the noise (+5 % for nonlinearity)
+    c = _open(tmp_path / "results/materials/copper/material.nc")["stiffness"].mean("replica").values
+    expected = 0.5 * (c + c.T) @ strain[0]
+    assert abs(expected[2]) > 5 * noise  # the check below is not swamped by noise
+    assert np.all(np.abs(sigma.mean(axis=0) - expected) <= 4 * noise + 0.05 * np.abs(expected).max())
+
+
+def _state_files(workdir: Path, step: int) -> list[Path]:
+    return list((workdir / f"results/step_{step:04d}/md/state").glob("*.data"))
+
+
+def test_resume_after_kill_during_md_batch_equals_uninterrupted_run(tmp_path, copper_cache):
+    cfg = small_config()
+    reference, resumed = tmp_path / "reference", tmp_path / "resumed"
+    for workdir in (reference, resumed):
+        seed_materials(workdir, copper_cache)
+    run_workflow(reference, cfg)
+
+    config_path = write_config(resumed, cfg)
+    proc = subprocess.Popen(snakemake_cmd(resumed, config_path), start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not _state_files(resumed, 2) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run finished before it could be interrupted"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (resumed / "results/step_0002/stress.nc").exists()
+    finished = sorted((resumed / "results/step_0001").glob("*.nc"))
+    mtimes = {p: p.stat().st_mtime_ns for p in finished}
+
+    subprocess.run(snakemake_cmd(resumed, config_path, "--unlock"), check=True, capture_output=True)
+    run_workflow(resumed, cfg)
+
+    assert {p: p.stat().st_mtime_ns for p in finished} == mtimes, "a finished step was recomputed"
+    for step in (1, 2):
+        a = _open(reference / f"results/step_{step:04d}/stress.nc")["stress"].values
+        b = _open(resumed / f"results/step_{step:04d}/stress.nc")["stress"].values
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(
+        _open(reference / "results/summary.nc")["reaction_force"].values,
+        _open(resumed / "results/summary.nc")["reaction_force"].values,
+    )
