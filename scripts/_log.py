@@ -2,6 +2,10 @@
 
 import logging
 import sys
+from pathlib import Path
+
+# the package lives in workflow/; make it importable in conda envs where it is not installed
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
 
 def to_log(snakemake) -> None:

@@ -9,6 +9,8 @@ rule aggregate_stress:
         md_state="results/step_{step}/md_state.nc",
     wildcard_constraints:
         step=r"(?!0000)\d{4}",
+    conda:
+        "../../envs/workflow.yaml"
     log:
         "logs/aggregate_stress/step_{step}.log",
     benchmark:

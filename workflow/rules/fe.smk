@@ -8,6 +8,8 @@ rule initial_state:
         md_state="results/step_0000/md_state.nc",
     params:
         materials=MATERIALS,
+    conda:
+        "../../envs/fenicsx.yaml"
     log:
         "logs/initial_state/step_0000.log",
     benchmark:
@@ -30,6 +32,8 @@ rule fe_step:
         materials=MATERIALS,
     wildcard_constraints:
         step=r"(?!0000)\d{4}",
+    conda:
+        "../../envs/fenicsx.yaml"
     log:
         "logs/fe_step/step_{step}.log",
     benchmark:
@@ -49,6 +53,8 @@ rule reaction_force:
         materials=MATERIALS,
     wildcard_constraints:
         step=r"(?!0000)\d{4}",
+    conda:
+        "../../envs/fenicsx.yaml"
     log:
         "logs/reaction_force/step_{step}.log",
     benchmark:

@@ -7,6 +7,8 @@ rule material_init:
         material=get_material_config,
         replicas=config["md"]["replicas"],
         seed=config["run"]["seed"],
+    conda:
+        "../../envs/lammps.yaml"
     log:
         "logs/material_init/{material}.log",
     benchmark:

@@ -7,6 +7,8 @@ checkpoint md_schedule:
         schedule="results/step_{step}/md_schedule.nc",
     wildcard_constraints:
         step=r"(?!0000)\d{4}",
+    conda:
+        "../../envs/workflow.yaml"
     log:
         "logs/md_schedule/step_{step}.log",
     benchmark:
@@ -24,6 +26,8 @@ rule md_batch:
         batch="results/step_{step}/md/batch_{batch}.nc",
     params:
         materials=MATERIALS,
+    conda:
+        "../../envs/lammps.yaml"
     log:
         "logs/md_batch/step_{step}_batch_{batch}.log",
     benchmark:
