@@ -10,4 +10,5 @@ run(
     run_seed=snakemake.params.seed,
     state_files=list(snakemake.output.states),
     out_material=snakemake.output.material,
+    lammps_log=snakemake.log.lammps,
 )

@@ -9,4 +9,5 @@ run(
     batch=int(snakemake.wildcards.batch),
     material_files=material_files(snakemake),
     out_batch=snakemake.output.batch,
+    lammps_log=snakemake.log.lammps,
 )

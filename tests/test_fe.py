@@ -95,3 +95,34 @@ def test_explicit_integrator_refuses_unstable_time_step():
     interior = ~(top | model.face_nodes("zmin"))
     # zero stress, zero initial velocity: free interior nodes do not move in the first step
     np.testing.assert_allclose(du[interior, 2], 0.0, atol=1e-20)
+
+
+def _write_gmsh_bar(path) -> None:
+    import gmsh
+
+    gmsh.initialize()
+    gmsh.option.setNumber("General.Terminal", 0)
+    gmsh.model.add("bar")
+    gmsh.model.occ.addBox(0, 0, 0, *SIZE)
+    gmsh.model.occ.synchronize()
+    gmsh.model.addPhysicalGroup(3, [1], 1)
+    gmsh.option.setNumber("Mesh.CharacteristicLengthMax", 0.5e-3)
+    gmsh.model.mesh.generate(3)
+    gmsh.write(str(path))
+    gmsh.finalize()
+
+
+def test_gmsh_mesh_file_gives_the_analytic_uniaxial_solution(tmp_path):
+    path = tmp_path / "bar.msh"
+    _write_gmsh_bar(path)
+    msh = create_mesh(MeshSpec("gmsh", file=str(path)))
+    assert msh.topology.cell_name() == "tetrahedron"
+    n_cells = msh.topology.index_map(3).size_local
+    model = FEModel(msh, np.zeros(n_cells, dtype=np.int32), {0: isotropic_stiffness(E, NU)})
+    du = quasistatic_increment(model, np.zeros((model.n_qp, 6)), prescribed_increments(ROLLERS))
+    eps_zz = STRETCH / SIZE[2]
+    strain = model.qp_strain(du)
+    np.testing.assert_allclose(strain[:, 2], eps_zz, rtol=1e-8)
+    np.testing.assert_allclose(strain[:, 0], -NU * eps_zz, rtol=1e-8)
+    reaction = model.internal_force(strain @ isotropic_stiffness(E, NU).T)[model.face_nodes("zmax")].sum(axis=0)
+    np.testing.assert_allclose(reaction[2], E * eps_zz * SIZE[0] * SIZE[1], rtol=1e-8)

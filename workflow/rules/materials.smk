@@ -10,7 +10,8 @@ rule material_init:
     conda:
         "../../envs/lammps.yaml"
     log:
-        "logs/material_init/{material}.log",
+        main="logs/material_init/{material}.log",
+        lammps="logs/material_init/{material}.lammps.log",
     benchmark:
         "benchmarks/material_init/{material}.tsv"
     script:

@@ -29,7 +29,8 @@ rule md_batch:
     conda:
         "../../envs/lammps.yaml"
     log:
-        "logs/md_batch/step_{step}_batch_{batch}.log",
+        main="logs/md_batch/step_{step}_batch_{batch}.log",
+        lammps="logs/md_batch/step_{step}_batch_{batch}.lammps.log",
     benchmark:
         "benchmarks/md_batch/step_{step}_batch_{batch}.tsv"
     script:

@@ -67,9 +67,20 @@ def create_mesh(spec: MeshSpec, comm=MPI.COMM_WORLD) -> dmesh.Mesh:
         return dmesh.create_box(
             comm, [np.zeros(3), np.asarray(spec.size, dtype=float)], list(spec.divisions), _CELL_TYPES[spec.cell]
         )
+    # dolfinx 0.5.2's gmshio.read_from_msh never builds the mesh (returns an undefined name):
+    # merge the file into a gmsh model and convert that instead.
+    import gmsh
     from dolfinx.io import gmshio
 
-    msh, _cell_tags, _facet_tags = gmshio.read_from_msh(str(spec.file), comm, 0, gdim=3)
+    if comm.rank == 0:
+        gmsh.initialize()
+        gmsh.option.setNumber("General.Terminal", 0)
+        gmsh.merge(str(spec.file))
+    try:
+        msh, _cell_tags, _facet_tags = gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=3)
+    finally:
+        if comm.rank == 0:
+            gmsh.finalize()
     return msh
 
 

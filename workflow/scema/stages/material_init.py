@@ -20,13 +20,21 @@ def replica_seed(run_seed: int, replica: int) -> int:
     return int((run_seed * 1009 + 7919 * (replica + 1)) % (2**31 - 2)) + 1
 
 
-def run(name: str, material_cfg: dict, replicas: int, run_seed: int, state_files: list[str], out_material: str) -> None:
+def run(
+    name: str,
+    material_cfg: dict,
+    replicas: int,
+    run_seed: int,
+    state_files: list[str],
+    out_material: str,
+    lammps_log: str | None = None,
+) -> None:
     spec = MaterialSpec.from_config(name, material_cfg)
     stiffness = np.zeros((replicas, 6, 6))
     reference = np.zeros((replicas, 6))
     density = np.zeros(replicas)
     n_atoms = 0
-    with Engine() as engine:
+    with Engine(log=Path(lammps_log) if lammps_log else None) as engine:
         for r in range(replicas):
             ref = equilibrate_replica(spec, replica_seed(run_seed, r), Path(state_files[r]), engine=engine)
             reference[r], density[r], n_atoms = ref.reference_stress, ref.density, ref.n_atoms

@@ -15,7 +15,14 @@ from scema.md.update import Update, run_update
 from scema.md.engine import Engine
 
 
-def run(config: dict, schedule_path: str, batch: int, material_files: dict[str, str], out_batch: str) -> None:
+def run(
+    config: dict,
+    schedule_path: str,
+    batch: int,
+    material_files: dict[str, str],
+    out_batch: str,
+    lammps_log: str | None = None,
+) -> None:
     schedule = read_dataset(schedule_path)
     rows = schedule.where(schedule["batch"] == batch, drop=True) if schedule.sizes["update"] else schedule
     names = material_names(config)
@@ -24,7 +31,7 @@ def run(config: dict, schedule_path: str, batch: int, material_files: dict[str, 
     n = rows.sizes["update"]
     stress = np.zeros((n, 6))
     seconds = np.zeros(n)
-    with Engine() as engine:
+    with Engine(log=Path(lammps_log) if lammps_log else None) as engine:
         for k in range(n):
             name = names[int(rows["material"].values[k])]
             replica = int(rows["replica_id"].values[k])
