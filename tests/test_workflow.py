@@ -94,7 +94,15 @@ def test_default_workflow_writes_every_file_with_its_dimensions_and_units(tmp_pa
     stress_lin = model.qp_strain(du) @ model.stiffness[0].T
     r_lin = model.internal_force(stress_lin)[model.face_nodes("zmax")].sum(axis=0)[2]
     r_md = summary["reaction_force"].sel(xyz="z").values
-    np.testing.assert_allclose(r_md, r_lin * np.arange(1, steps + 1), rtol=0.15)
+    # MD noise of the reaction: replica-mean stress noise over the loaded face's area. Every qp's
+    # replica r starts from the same reference box, so the noise is common to all qps (no 1/sqrt(n_qp)).
+    area = cfg["specimen"]["mesh"]["size"][0] * cfg["specimen"]["mesh"]["size"][1]
+    noise = np.array(
+        [_open(res / f"step_{t:04d}/stress.nc")["stress_replica_std"].sel(component="zz").mean().item() for t in range(1, steps + 1)]
+    ) / np.sqrt(replicas) * area
+    deviation = np.abs(r_md - r_lin * np.arange(1, steps + 1))
+    assert np.all(deviation <= 0.1 * np.abs(r_lin) * np.arange(1, steps + 1) + 4 * noise), (r_md, r_lin, noise)
+    assert r_md[-1] > 3 * r_md[0] > 0  # the specimen carries more load as it is pulled further
 
 
 def test_uniform_strain_specimen_gives_every_qp_the_same_stress(tmp_path, copper_cache):

@@ -23,12 +23,19 @@ class Schedule:
     state_out: np.ndarray  # (n,) str
     strain_increment: np.ndarray  # (n, 6) strain accumulated since state_in was written
     target_strain: np.ndarray  # (n, 6) total strain after the update
+    seed: np.ndarray  # (n,) thermostat seed, reproducible on resume
     n_batches: int
 
 
 def state_file_name(state_dir: str | Path, qp: int, replica: int) -> str:
     """Immutable per-(qp, replica, step) state file: the step is in ``state_dir``."""
     return str(Path(state_dir) / f"qp{qp:07d}_r{replica:02d}.data")
+
+
+def update_seeds(run_seed: int, step: int, qp: np.ndarray, replica: np.ndarray) -> np.ndarray:
+    """Distinct-enough, reproducible LAMMPS seeds (LAMMPS needs 0 < seed <= 9e8)."""
+    mixed = (np.int64(run_seed) * 1_000_003 + np.int64(step) * 10_007) % 899_999_999
+    return (mixed + qp.astype(np.int64) * 101 + replica.astype(np.int64) * 7) % 899_999_999 + 1
 
 
 def plan(
@@ -39,6 +46,8 @@ def plan(
     state_strain: np.ndarray,
     max_batches: int,
     state_dir: str | Path,
+    run_seed: int = 0,
+    step: int = 0,
 ) -> Schedule:
     """Schedule every replica of each qp in ``md_qps``; contiguous, balanced batches."""
     md_qps = np.sort(np.asarray(md_qps, dtype=np.int64))
@@ -59,5 +68,6 @@ def plan(
         state_out=np.array([state_file_name(state_dir, q, r) for q, r in zip(qp, rep)], dtype=object),
         strain_increment=strain[qp] - state_strain[qp, rep],
         target_strain=strain[qp],
+        seed=update_seeds(run_seed, step, qp, rep),
         n_batches=n_batches,
     )

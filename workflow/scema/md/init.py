@@ -50,12 +50,12 @@ def equilibrate_replica(spec: MaterialSpec, seed: int, state_out: Path,
         eng.run(first)
         if spec.equilibration_steps // 2 > 0:
             eng.set_box(eng.average_box(spec.equilibration_steps // 2))
-        eng.nvt(spec)
+        eng.nvt(spec, seed=seed + 1)
         eng.run(spec.equilibration_steps // 4)
         eng.write_state(state_out)
 
         eng.load(spec, state_out)
-        eng.nvt(spec)
+        eng.nvt(spec, seed=seed + 2)
         stress = eng.sample_stress(spec.stiffness_sampling_steps)
         volume, mass, n_atoms = eng.volume_m3(), eng.mass_kg(), eng.natoms()
     finally:
@@ -84,7 +84,7 @@ def finite_strain_stiffness(spec: MaterialSpec, state: Path, engine: Engine | No
                 strain = np.zeros(6)
                 strain[j] = sign * h
                 eng.load(spec, state)
-                eng.nvt(spec)
+                eng.nvt(spec, seed=1009 + j)  # same noise for +h and -h: it cancels in the difference
                 eng.deform(spec, strain)
                 sig.append(eng.sample_stress(spec.stiffness_sampling_steps))
             c[:, j] = (sig[0] - sig[1]) / (2.0 * h)

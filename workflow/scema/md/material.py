@@ -16,7 +16,8 @@ from . import units as lmp_units
 
 # Optional keys (not in the default config) and their defaults.
 OPTIONAL_DEFAULTS: dict[str, Any] = {
-    "thermostat_damping_steps": 100,   # Nose-Hoover Tdamp = this many timesteps
+    "thermostat": "langevin",          # langevin | nose_hoover (NVT holds; equilibration NPT is NH)
+    "thermostat_damping_steps": 100,   # thermostat damping time = this many timesteps
     "barostat_damping_steps": 1000,    # Pdamp = this many timesteps (equilibration only)
     "barostat_coupling": "aniso",      # iso | aniso | tri (fix npt couple style)
 }
@@ -44,6 +45,7 @@ class MaterialSpec:
     min_deform_steps: int
     stiffness_strain: float       # engineering for shear
     stiffness_sampling_steps: int
+    thermostat: str = OPTIONAL_DEFAULTS["thermostat"]
     thermostat_damping_steps: int = OPTIONAL_DEFAULTS["thermostat_damping_steps"]
     barostat_damping_steps: int = OPTIONAL_DEFAULTS["barostat_damping_steps"]
     barostat_coupling: str = OPTIONAL_DEFAULTS["barostat_coupling"]
@@ -72,6 +74,7 @@ class MaterialSpec:
             min_deform_steps=int(cfg["min_deform_steps"]),
             stiffness_strain=float(cfg["stiffness_strain"]),
             stiffness_sampling_steps=int(cfg["stiffness_sampling_steps"]),
+            thermostat=str(cfg.get("thermostat", OPTIONAL_DEFAULTS["thermostat"])),
             thermostat_damping_steps=int(cfg.get("thermostat_damping_steps", OPTIONAL_DEFAULTS["thermostat_damping_steps"])),
             barostat_damping_steps=int(cfg.get("barostat_damping_steps", OPTIONAL_DEFAULTS["barostat_damping_steps"])),
             barostat_coupling=str(cfg.get("barostat_coupling", OPTIONAL_DEFAULTS["barostat_coupling"])),
@@ -82,6 +85,8 @@ class MaterialSpec:
 
     def validate(self) -> None:
         """Fail early in Python: a LAMMPS error would kill the process with no message."""
+        if self.thermostat not in ("langevin", "nose_hoover"):
+            raise ValueError(f"material {self.name!r}: thermostat must be langevin|nose_hoover")
         if self.barostat_coupling not in ("iso", "aniso", "tri"):
             raise ValueError(f"material {self.name!r}: barostat_coupling must be iso|aniso|tri")
         for label, value in (("timestep", self.timestep), ("strain_rate", self.strain_rate),

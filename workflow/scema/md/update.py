@@ -32,6 +32,7 @@ class Update:
     strain_increment: np.ndarray
     reference_stress: np.ndarray
     state_out: Path
+    seed: int = 1  # thermostat noise; the schedule derives it from (run seed, step, qp, replica)
 
     def __post_init__(self) -> None:
         self.state_in = Path(self.state_in)
@@ -48,7 +49,7 @@ def run_update(engine: Engine, spec: MaterialSpec, update: Update) -> np.ndarray
     with the time-averaged pressure -> write state_out atomically.
     """
     engine.load(spec, update.state_in)
-    engine.nvt(spec)
+    engine.nvt(spec, seed=update.seed)
     engine.deform(spec, update.strain_increment)
     stress = engine.sample_stress(spec.sampling_steps)
     engine.write_state(update.state_out)

@@ -46,6 +46,8 @@ def run(
         model.qp_material(),
         material_names(config),
     )
+    nodes = model.node_coordinates()
     model.write_displacement(out_displacement, u, time)
-    write_dataset(strain, out_strain, f"qp strain, step {step}")
-    write_dataset(fe_state_dataset(step, time, u, velocity, model.node_coordinates()), out_fe_state, f"FE state, step {step}")
+    if model.comm.rank == 0:  # every rank holds the gathered arrays; one writes them
+        write_dataset(strain, out_strain, f"qp strain, step {step}")
+        write_dataset(fe_state_dataset(step, time, u, velocity, nodes), out_fe_state, f"FE state, step {step}")

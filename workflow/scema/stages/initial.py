@@ -19,11 +19,13 @@ def run(config: dict, material_files: dict[str, str], out_stress: str, out_fe_st
     for name, path in material_files.items():
         files = read_dataset(path)["state_file"].values
         state_file[qp_material == names.index(name), :] = files[:replicas]
+    nodes = model.node_coordinates()
+    if model.comm.rank != 0:  # every rank holds the gathered arrays; one writes them
+        return
     zeros6 = np.zeros((n_qp, 6))
     write_dataset(stress_dataset(0, zeros6, zeros6, np.zeros(n_qp), zeros6), out_stress, "qp stress, step 0")
     write_dataset(
         md_state_dataset(0, state_file, np.zeros((n_qp, replicas, 6))), out_md_state, "MD state index, step 0"
     )
-    nodes = model.node_coordinates()
     zeros3 = np.zeros_like(nodes)
     write_dataset(fe_state_dataset(0, 0.0, zeros3, zeros3, nodes), out_fe_state, "FE state, step 0")

@@ -17,7 +17,7 @@ from scema.voigt import COMPONENTS
 
 def replica_seed(run_seed: int, replica: int) -> int:
     """LAMMPS velocity seeds must be positive ints below 2^31; distinct per replica."""
-    return int((run_seed * 1009 + 7919 * (replica + 1)) % (2**31 - 2)) + 1
+    return int((run_seed * 1009 + 7919 * (replica + 1)) % 899_999_000) + 1  # LAMMPS RNG: seed <= 9e8
 
 
 def run(

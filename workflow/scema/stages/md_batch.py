@@ -24,7 +24,7 @@ def run(
     lammps_log: str | None = None,
 ) -> None:
     schedule = read_dataset(schedule_path)
-    rows = schedule.where(schedule["batch"] == batch, drop=True) if schedule.sizes["update"] else schedule
+    rows = schedule.isel(update=np.flatnonzero(schedule["batch"].values == batch))
     names = material_names(config)
     specs = {name: MaterialSpec.from_config(name, config["materials"][name]) for name in material_files}
     reference = {name: read_dataset(path)["reference_stress"].values for name, path in material_files.items()}
@@ -43,6 +43,7 @@ def run(
                 strain_increment=rows["strain_increment"].values[k],
                 reference_stress=reference[name][replica],
                 state_out=Path(str(rows["state_out"].values[k])),
+                seed=int(rows["seed"].values[k]),
             )
             update.state_out.parent.mkdir(parents=True, exist_ok=True)
             start = time.perf_counter()

@@ -21,6 +21,8 @@ def run(config: dict, step: int, material_files: dict[str, str], stress: str, ou
     for (f, comp) in prescribed_increments(bcs):
         constrained[model.face_nodes(f), comp] = True
     free_residual = np.where(constrained, 0.0, f_int)
+    if model.comm.rank != 0:  # every rank holds the gathered arrays; one writes them
+        return
     ds = xr.Dataset(
         {
             "reaction_force": (

@@ -30,6 +30,8 @@ def run(config: dict, step: int, strain_path: str, prev_md_state: str, out_sched
         state["state_strain"].values,
         config["md"]["batches"],
         state_dir,
+        run_seed=config["run"]["seed"],
+        step=step,
     )
     n = schedule.qp.size
     unit = {"units": "1"}
@@ -47,6 +49,7 @@ def run(config: dict, step: int, strain_path: str, prev_md_state: str, out_sched
                 {"long_name": "strain applied by the update (accumulated since state_in)", **unit},
             ),
             "target_strain": (("update", "component"), schedule.target_strain, {"long_name": "total strain after the update", **unit}),
+            "seed": ("update", schedule.seed, {"long_name": "thermostat random seed of the update", **unit}),
         },
         coords={**index_coord("update", n, "scheduled MD update"), **component_coord()},
         attrs={"step": int(step), "n_batches": int(schedule.n_batches)},

@@ -1,0 +1,380 @@
+"""Spline clustering of strain histories: one MD run per group of similar quadrature points.
+
+Every quadrature point (qp) carries a total-strain history eps(t_0 .. t_{N-1}) of the six
+Voigt components (``xx yy zz yz xz xy``, engineering shear, see :mod:`scema.voigt`). Only
+the *path* matters, not the rate, so time is replaced by the normalised step index
+``u = n / (N - 1)``. Each component is interpolated by a cubic spline in ``u``
+(:class:`scipy.interpolate.CubicSpline`, not-a-knot ends; two steps give the straight line,
+three steps the parabola, a single step a constant) and resampled at ``n_points`` equally
+spaced ``u`` in ``[0, 1]``.
+
+Signature layout (``spline_signatures``): row ``q`` is component-major,
+
+    signature[q, c * n_points + k] = spline_c(u_k),   c = 0..5 (xx yy zz yz xz xy), k = 0..n_points-1
+
+Distance between two qps: ``"l1"`` (default, sum over points and components of
+``|e1 - e2|``) or ``"l2"`` (Euclidean norm of the difference). Two qps are *similar* when
+their distance is strictly below ``alpha`` and they belong to the same material
+(``alpha = 0`` therefore never merges anything, not even identical signatures).
+
+Greedy reduction (per material): in the graph of similar pairs, repeatedly take the node
+with the most neighbours still in the graph (ties: lowest qp index), make it a
+representative, map it and its remaining neighbours to it and remove them all; isolated
+nodes represent themselves.
+
+Implementation (no all-pairs, exact, per material): the signatures are mapped linearly to 6
+coordinates (one sum per strain component, see :func:`_lower_bound_embedding`) whose distance
+is a lower bound of the signature distance, so radius searches on trees over the embedding
+return a superset of the neighbours; candidates are then filtered with the exact signature
+distance (``d < alpha``, strict; the embedding search uses a slightly enlarged radius so that
+float rounding can never lose a neighbour). The number of candidate pairs is estimated from a
+sample of radius counts, and one of two exact paths is taken:
+
+* few pairs (<= ``_SPARSE_PAIR_LIMIT``, ~1e7): the similarity graph is built explicitly
+  (:meth:`scipy.spatial.cKDTree.query_pairs` + exact filter, CSR adjacency) and exact degrees
+  are maintained by decrements as nodes leave the graph;
+* many pairs (dense fields; e.g. a uniform field where all 1e5 qps are mutual neighbours, which
+  would be 5e9 pairs): no graph. Initial degree *upper bounds* come from one
+  :class:`sklearn.neighbors.BallTree` radius count (``count_only=True`` adds whole tree nodes
+  inside the radius without visiting their points), and degrees are recounted lazily, in
+  batches, among the still active points (cKDTree candidates over the active points, rebuilt
+  when half of them are gone; exact filter).
+
+Both use a max-heap keyed ``(-degree, index)`` whose stored values are upper bounds of the
+current degrees (degrees only decrease as nodes leave the graph). A popped entry whose value is
+the node's exact current degree is the plain greedy choice: every other node's degree is <= its
+stored value <= this one, with equality only for a larger index; nodes whose degree reaches 0
+leave the heap and represent themselves. Otherwise the entry is pushed back with the exact
+degree. In the lazy path an entry is known to be exact when it was recounted after the last
+representative was chosen (epoch stamp); stale entries are recounted in geometrically growing
+batches taken from the top of the heap. Memory is O(N + pairs) in the graph path (pairs capped)
+and O(N) plus one capped batch of candidate pairs in the lazy path.
+
+Cost: the dense extreme (everything similar) and the sparse-ish regime are fast; the middle
+regime (thousands of neighbours per qp but still many clusters) falls on the lazy path and is
+dominated by the repeated radius searches.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.interpolate import CubicSpline
+from scipy.spatial import cKDTree
+from sklearn.neighbors import BallTree
+
+N_COMPONENTS = 6
+METRICS: dict[str, str] = {"l1": "manhattan", "l2": "euclidean"}  # our name -> scikit-learn metric
+EMBEDDING_DIM = 6  # dimension of the lower-bound embedding used for the tree searches
+_PAIR_CHUNK = 1 << 13  # candidate pairs per vectorised distance evaluation (~12 MB of temporaries)
+_PAIR_BUDGET = 1 << 18  # ~candidate pairs per recount batch
+_MAX_BATCH = 1024  # nodes per recount batch
+_SPARSE_PAIR_LIMIT = 1e7  # estimated candidate pairs up to which the similarity graph is built explicitly
+
+__all__ = [
+    "METRICS",
+    "Clusters",
+    "cluster",
+    "cluster_histories",
+    "resampling_matrix",
+    "signature_distance",
+    "spline_signatures",
+]
+
+
+@dataclass
+class Clusters:
+    """Result of :func:`cluster`, one entry per qp (same order as the input)."""
+
+    representative: np.ndarray  # (n_qp,) int64: qp index of the representative (itself for a representative)
+    distance_to_representative: np.ndarray  # (n_qp,) float: signature distance to the representative
+    cluster_size: np.ndarray  # (n_qp,) int64: number of qps in the qp's cluster
+
+    @property
+    def representatives(self) -> np.ndarray:
+        """Sorted qp indices of the representatives."""
+        return np.flatnonzero(self.representative == np.arange(self.representative.size))
+
+    @property
+    def n_clusters(self) -> int:
+        return int(np.count_nonzero(self.representative == np.arange(self.representative.size)))
+
+
+def resampling_matrix(n_times: int, n_points: int = 10) -> np.ndarray:
+    """(n_points, n_times) linear map from the values at ``u = n/(N-1)`` to the spline at ``n_points`` equally spaced u.
+
+    The not-a-knot cubic spline interpolant is linear in the data, so the spline of any history
+    resampled at the output points is ``W @ values``.
+    """
+    if n_times < 1:
+        raise ValueError("a strain history needs at least one time step")
+    if n_points < 1:
+        raise ValueError(f"n_points must be >= 1, got {n_points}")
+    if n_times == 1:
+        return np.ones((n_points, 1))
+    u = np.linspace(0.0, 1.0, n_times)
+    samples = np.linspace(0.0, 1.0, n_points)
+    return CubicSpline(u, np.eye(n_times), axis=0)(samples)
+
+
+def spline_signatures(history: np.ndarray, n_points: int = 10) -> np.ndarray:
+    """Strain histories (n_times, n_qp, 6) -> signatures (n_qp, 6 * n_points), component-major."""
+    history = np.asarray(history, dtype=float)
+    if history.ndim != 3 or history.shape[2] != N_COMPONENTS:
+        raise ValueError(f"history must be shaped (n_times, n_qp, 6), got {history.shape}")
+    if not np.all(np.isfinite(history)):
+        raise ValueError("strain history contains non-finite values")
+    n_times, n_qp, _ = history.shape
+    weights = resampling_matrix(n_times, int(n_points))
+    # (n_qp, 6, n_points): out[q, c, k] = sum_t W[k, t] history[t, q, c]
+    out = np.einsum("kt,tqc->qck", weights, history, optimize=True)
+    return np.ascontiguousarray(out.reshape(n_qp, N_COMPONENTS * weights.shape[0]))
+
+
+def _check_metric(metric: str) -> str:
+    if metric not in METRICS:
+        raise ValueError(f"unknown clustering metric '{metric}' (known: {', '.join(METRICS)})")
+    return METRICS[metric]
+
+
+def signature_distance(a: np.ndarray, b: np.ndarray, metric: str = "l1") -> np.ndarray:
+    """Row-wise distance between signature arrays ``a`` and ``b`` (broadcasting over leading axes)."""
+    _check_metric(metric)
+    diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    if metric == "l1":
+        return np.abs(diff).sum(axis=-1)
+    return np.sqrt(np.einsum("...i,...i->...", diff, diff))
+
+
+def _lower_bound_embedding(points: np.ndarray, metric: str, dim: int = EMBEDDING_DIM) -> np.ndarray:
+    """Linear map to <= ``dim`` coordinates whose distance never exceeds the signature distance.
+
+    The features are split into ``dim`` contiguous groups (with the component-major layout of
+    :func:`spline_signatures` and ``dim = 6``: one group per strain component) and each group is
+    summed. For ``l1``, ``|sum_g d| <= sum_g |d|``; for ``l2`` the group sum is divided by
+    ``sqrt(len(g))`` and Cauchy-Schwarz gives ``(sum_g d)^2 / len(g) <= sum_g d^2``. Hence the
+    embedded distance is a lower bound and a radius search in the embedding returns a superset
+    of the true neighbours (for proportional loading it is nearly exact).
+    """
+    n_features = points.shape[1]
+    groups = np.array_split(np.arange(n_features), min(dim, n_features))
+    out = np.empty((points.shape[0], len(groups)))
+    for j, g in enumerate(groups):
+        out[:, j] = points[:, g[0] : g[-1] + 1].sum(axis=1)
+        if metric == "l2":
+            out[:, j] /= np.sqrt(g.size)
+    return out
+
+
+def _flatten_lists(lists) -> tuple[np.ndarray, np.ndarray]:
+    """Object array of index lists -> (row of every entry, concatenated entries)."""
+    lengths = np.fromiter((len(x) for x in lists), dtype=np.intp, count=len(lists))
+    flat = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.intp, count=int(lengths.sum()))
+    return np.repeat(np.arange(len(lists)), lengths), flat
+
+
+class _Neighbourhoods:
+    """Exact ``distance < alpha`` neighbours among the still active points, via a lower-bound embedding."""
+
+    def __init__(self, points: np.ndarray, alpha: float, metric: str):
+        self.points = points
+        self.alpha = alpha
+        self.metric = metric
+        self.p = 1 if metric == "l1" else 2
+        self.embedded = _lower_bound_embedding(points, metric)
+        # slack so that float rounding in the embedding can never drop a true neighbour
+        scale = float(np.max(np.abs(points))) if points.size else 0.0
+        slack = 64.0 * points.shape[1] * np.finfo(float).eps * scale
+        self.radius = alpha * (1.0 + 1e-9) + slack
+        self.active = np.ones(points.shape[0], dtype=bool)
+        self.n_active = points.shape[0]
+        self._build_tree()
+
+    def _build_tree(self) -> None:
+        """(Re)build the candidate tree over the active points only."""
+        self.tree_nodes = np.flatnonzero(self.active)
+        self.tree = cKDTree(self.embedded[self.tree_nodes])
+
+    def deactivate(self, nodes: np.ndarray) -> None:
+        self.active[nodes] = False
+        self.n_active -= nodes.size
+        if self.n_active < 0.5 * self.tree_nodes.size:  # most candidates would be inactive: rebuild
+            self._build_tree()
+
+    def initial_bounds(self) -> np.ndarray:
+        """Upper bounds of every point's degree (neighbours other than itself)."""
+        tree = BallTree(self.embedded, metric=METRICS[self.metric])
+        # count_only adds whole tree nodes inside the radius without visiting their points
+        return tree.query_radius(self.embedded, r=self.radius, count_only=True).astype(np.int64) - 1
+
+    def pairs(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(row in ``nodes``, neighbour) for every active neighbour of every node (the node itself included)."""
+        found = self.tree.query_ball_point(self.embedded[nodes], r=self.radius, p=self.p, return_sorted=False)
+        rows, cand = _flatten_lists(found)
+        cand = self.tree_nodes[cand]
+        keep = self.active[cand]
+        rows, cand = rows[keep], cand[keep]
+        close = np.empty(cand.size, dtype=bool)
+        for start in range(0, cand.size, _PAIR_CHUNK):
+            sl = slice(start, start + _PAIR_CHUNK)
+            d = signature_distance(self.points[cand[sl]], self.points[nodes[rows[sl]]], self.metric)
+            close[sl] = d < self.alpha
+        return rows[close], cand[close]
+
+    def degrees(self, nodes: np.ndarray) -> np.ndarray:
+        rows, _ = self.pairs(nodes)
+        return np.bincount(rows, minlength=nodes.size).astype(np.int64) - 1  # an active node finds itself
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Concatenation of ``arange(s, s + l)`` for every (s, l)."""
+    offsets = np.cumsum(lengths) - lengths
+    return np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))
+
+
+def _estimated_pairs(hood: "_Neighbourhoods", n_sample: int = 1000) -> float:
+    """Estimated number of candidate pairs (embedding radius search), from a sample of points."""
+    n = hood.points.shape[0]
+    sample = np.unique(np.linspace(0, n - 1, min(n, n_sample)).astype(np.intp))
+    tree = BallTree(hood.embedded, metric=METRICS[hood.metric])
+    counts = tree.query_radius(hood.embedded[sample], r=hood.radius, count_only=True)
+    return 0.5 * n * float(np.mean(counts - 1))
+
+
+def _greedy_sparse(hood: "_Neighbourhoods") -> np.ndarray:
+    """Greedy on an explicit similarity graph (few enough pairs): exact degrees kept by decrements."""
+    points, n = hood.points, hood.points.shape[0]
+    candidates = hood.tree.query_pairs(hood.radius, p=hood.p, output_type="ndarray")
+    keep = np.empty(len(candidates), dtype=bool)
+    for start in range(0, len(candidates), _PAIR_CHUNK):
+        pair = candidates[start : start + _PAIR_CHUNK]
+        keep[start : start + _PAIR_CHUNK] = signature_distance(points[pair[:, 0]], points[pair[:, 1]], hood.metric) < hood.alpha
+    edges = candidates[keep]
+    del candidates, keep
+    rows = np.concatenate([edges[:, 0], edges[:, 1]])
+    cols = np.concatenate([edges[:, 1], edges[:, 0]])
+    del edges
+    order = np.argsort(rows, kind="stable")
+    cols = cols[order]
+    degree = np.bincount(rows, minlength=n).astype(np.int64)
+    ptr = np.concatenate([[0], np.cumsum(degree)])
+    del rows, order
+
+    representative = np.arange(n, dtype=np.int64)
+    active = np.ones(n, dtype=bool)
+    positive = np.flatnonzero(degree > 0)
+    heap = list(zip((-degree[positive]).tolist(), positive.tolist()))
+    heapq.heapify(heap)
+    while heap:
+        neg_bound, node = heapq.heappop(heap)
+        if not active[node] or degree[node] == 0:
+            continue
+        if degree[node] != -neg_bound:  # stale upper bound: push back the exact degree
+            heapq.heappush(heap, (-int(degree[node]), node))
+            continue
+        members = cols[ptr[node] : ptr[node + 1]]
+        members = np.concatenate([[node], members[active[members]]])
+        representative[members] = node
+        active[members] = False
+        affected = cols[_ranges(ptr[members], ptr[members + 1] - ptr[members])]
+        affected, lost = np.unique(affected[active[affected]], return_counts=True)
+        degree[affected] -= lost
+    return representative
+
+
+def _greedy_one_material(points: np.ndarray, alpha: float, metric: str) -> np.ndarray:
+    """Representative (local index) for every row of ``points``, greedy rule of the module docstring."""
+    n = points.shape[0]
+    representative = np.arange(n, dtype=np.int64)
+    if n < 2 or alpha <= 0.0:
+        return representative
+    hood = _Neighbourhoods(points, alpha, metric)
+    if _estimated_pairs(hood) <= _SPARSE_PAIR_LIMIT:
+        return _greedy_sparse(hood)
+    bound = hood.initial_bounds()
+    active = hood.active
+    # heap of (-degree bound, index, epoch); the bound is exact if epoch == current epoch,
+    # where the epoch counts representatives chosen so far (every choice removes nodes).
+    positive = np.flatnonzero(bound > 0)
+    heap = list(zip((-bound[positive]).tolist(), positive.tolist(), itertools.repeat(-1)))
+    heapq.heapify(heap)
+    epoch = 0
+    batch_size = 1
+    while heap:
+        neg_bound, node, stamp = heap[0]
+        if not active[node]:
+            heapq.heappop(heap)
+            continue
+        if stamp == epoch:  # exact and maximal (others are upper bounds): representative
+            heapq.heappop(heap)
+            _, members = hood.pairs(np.array([node]))
+            if members.size != 1 - neg_bound:  # cannot happen: same exact computation as the recount
+                raise RuntimeError("spline clustering: degree bookkeeping out of sync")
+            representative[members] = node
+            hood.deactivate(members)
+            epoch += 1
+            batch_size = 1
+            continue
+        # recount a batch of stale entries from the top (in heap order), push them back exact
+        batch, budget = [], _PAIR_BUDGET
+        while heap and len(batch) < batch_size and budget > 0:
+            neg_bound, node, stamp = heap[0]
+            if not active[node]:
+                heapq.heappop(heap)
+                continue
+            if stamp == epoch:
+                break
+            heapq.heappop(heap)
+            batch.append(node)
+            budget += neg_bound
+        nodes = np.array(batch, dtype=np.intp)
+        for node, degree in zip(batch, hood.degrees(nodes).tolist()):
+            if degree > 0:  # degree 0 stays 0: the node will represent itself
+                heapq.heappush(heap, (-degree, node, epoch))
+        batch_size = min(4 * batch_size, _MAX_BATCH)
+    return representative
+
+
+def cluster(signatures: np.ndarray, material: np.ndarray, alpha: float, metric: str = "l1") -> Clusters:
+    """Greedy clustering of qps whose signatures are closer than ``alpha`` (strictly), per material."""
+    _check_metric(metric)
+    signatures = np.asarray(signatures, dtype=float)
+    if signatures.ndim != 2:
+        raise ValueError(f"signatures must be shaped (n_qp, n_features), got {signatures.shape}")
+    if not np.all(np.isfinite(signatures)):
+        raise ValueError("signatures contain non-finite values")
+    n_qp = signatures.shape[0]
+    material = np.asarray(material)
+    if material.shape != (n_qp,):
+        raise ValueError(f"material must be shaped ({n_qp},), got {material.shape}")
+    alpha = float(alpha)
+    if not alpha >= 0.0 or not np.isfinite(alpha):
+        raise ValueError(f"alpha must be a finite number >= 0, got {alpha}")
+
+    representative = np.arange(n_qp, dtype=np.int64)
+    if n_qp:
+        _, label = np.unique(material, return_inverse=True)
+        label = label.reshape(-1)
+        for m in range(int(label.max()) + 1):
+            members = np.flatnonzero(label == m)  # ascending: local order == global order (tie-breaking)
+            local = _greedy_one_material(np.ascontiguousarray(signatures[members]), alpha, metric)
+            representative[members] = members[local]
+
+    distance = np.empty(n_qp, dtype=float)
+    chunk = 16384
+    for start in range(0, n_qp, chunk):
+        sl = slice(start, start + chunk)
+        distance[sl] = signature_distance(signatures[sl], signatures[representative[sl]], metric)
+    size = np.bincount(representative, minlength=n_qp).astype(np.int64)[representative]
+    return Clusters(representative=representative, distance_to_representative=distance, cluster_size=size)
+
+
+def cluster_histories(
+    history: np.ndarray, material: np.ndarray, alpha: float, n_points: int = 10, metric: str = "l1"
+) -> Clusters:
+    """:func:`spline_signatures` followed by :func:`cluster`."""
+    _check_metric(metric)
+    return cluster(spline_signatures(history, n_points), material, alpha, metric)

@@ -1,0 +1,121 @@
+"""Feature layout and scalers of the committee surrogate.
+
+One sample per quadrature point and step: the 18 inputs are ``(eps_{t-1}, sigma_{t-1},
+d_eps_t)`` (6 each, Voigt ``xx yy zz yz xz xy``, strain with engineering shear, stress in Pa)
+and the 6 targets are ``sigma_t`` in Pa. Inputs and targets are standardised
+(``sklearn.preprocessing.StandardScaler``); only the fitted ``mean_``/``scale_`` arrays are
+stored (``scalers.npz``, no pickle), so loading never executes code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.preprocessing import StandardScaler
+
+N_COMPONENTS = 6
+N_FEATURES = 18
+STRAIN_PREV = slice(0, 6)
+STRESS_PREV = slice(6, 12)
+STRAIN_INCREMENT = slice(12, 18)
+
+
+def _as_voigt(name: str, a) -> np.ndarray:
+    a = np.asarray(a, dtype=float)
+    if a.ndim == 1:
+        a = a[None, :]
+    if a.ndim != 2 or a.shape[1] != N_COMPONENTS:
+        raise ValueError(f"{name} must have shape (n, 6) (Voigt xx yy zz yz xz xy), got {a.shape}")
+    return a
+
+
+def features(strain_prev, stress_prev, strain_increment) -> np.ndarray:
+    """Stack ``(eps_{t-1}, sigma_{t-1}, d_eps_t)`` into the (n, 18) committee input.
+
+    Each argument is (n, 6) (or (6,) for one sample): strains dimensionless with engineering
+    shear, stress in Pa.
+    """
+    parts = [
+        _as_voigt("strain_prev", strain_prev),
+        _as_voigt("stress_prev", stress_prev),
+        _as_voigt("strain_increment", strain_increment),
+    ]
+    n = {p.shape[0] for p in parts}
+    if len(n) != 1:
+        raise ValueError(f"features: inconsistent sample counts {[p.shape[0] for p in parts]}")
+    return np.concatenate(parts, axis=1)
+
+
+def check_inputs(inputs, name: str = "inputs") -> np.ndarray:
+    x = np.asarray(inputs, dtype=float)
+    if x.ndim != 2 or x.shape[1] != N_FEATURES:
+        raise ValueError(f"{name} must have shape (n, 18) (see scema.committee.features), got {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} contains non-finite values")
+    return x
+
+
+def check_targets(targets, n: int) -> np.ndarray:
+    y = np.asarray(targets, dtype=float)
+    if y.ndim != 2 or y.shape != (n, N_COMPONENTS):
+        raise ValueError(f"targets must have shape ({n}, 6) (stress in Pa), got {y.shape}")
+    if not np.all(np.isfinite(y)):
+        raise ValueError("targets contain non-finite values")
+    return y
+
+
+@dataclass(frozen=True)
+class Scalers:
+    """Affine standardisation ``z = (v - mean) / scale`` of inputs (18) and targets (6).
+
+    ``energy_scale`` (J/m^3, i.e. Pa) is the factor between the dimensionless network output
+    and the free energy for ``tann`` members (unused, 1.0, for ``mlp``).
+    """
+
+    x_mean: np.ndarray
+    x_scale: np.ndarray
+    y_mean: np.ndarray
+    y_scale: np.ndarray
+    energy_scale: float = 1.0
+
+    @classmethod
+    def fit(cls, x: np.ndarray, y: np.ndarray) -> "Scalers":
+        sx = StandardScaler().fit(x)
+        sy = StandardScaler().fit(y)
+        # Increment of stress over the step, per component, sets the energy scale of a tann
+        # member: dF/d eps ~ d sigma  =>  F ~ scale(d_eps) * scale(d_sigma) (geometric mean).
+        dsig_scale = StandardScaler().fit(y - x[:, STRESS_PREV]).scale_
+        energy = float(np.exp(np.mean(np.log(sx.scale_[STRAIN_INCREMENT] * dsig_scale))))
+        return cls(sx.mean_.copy(), sx.scale_.copy(), sy.mean_.copy(), sy.scale_.copy(), energy)
+
+    def transform_x(self, x: np.ndarray) -> np.ndarray:
+        return (x - self.x_mean) / self.x_scale
+
+    def transform_y(self, y: np.ndarray) -> np.ndarray:
+        return (y - self.y_mean) / self.y_scale
+
+    def inverse_y(self, z: np.ndarray) -> np.ndarray:
+        return z * self.y_scale + self.y_mean
+
+    def save(self, path: Path) -> None:
+        np.savez(
+            path,
+            x_mean=self.x_mean,
+            x_scale=self.x_scale,
+            y_mean=self.y_mean,
+            y_scale=self.y_scale,
+            energy_scale=np.float64(self.energy_scale),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> "Scalers":
+        with np.load(path, allow_pickle=False) as z:
+            return cls(
+                z["x_mean"].copy(),
+                z["x_scale"].copy(),
+                z["y_mean"].copy(),
+                z["y_scale"].copy(),
+                float(z["energy_scale"]),
+            )

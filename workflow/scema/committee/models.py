@@ -1,0 +1,114 @@
+"""Committee member networks: a plain MLP and a thermodynamics-based (TANN) member.
+
+Both map the *scaled* 18 inputs (``Scalers.transform_x``) to the *scaled* stress
+``(sigma_t - y_mean) / y_scale``; the trainer and the predictor never need to know which one
+they hold.
+
+``tann`` (after Masi, Stefanou, Vannucci, Maffi-Berthier, J. Mech. Phys. Solids 147 (2021)
+104277): the network is a scalar free energy and the stress is its gradient,
+
+    F(eps_t; eps_{t-1}, sigma_{t-1}) = sigma_{t-1} . eps_t + E * g(z(eps_t), eps_{t-1}^s, sigma_{t-1}^s)
+    sigma_t = dF / d eps_t                       (torch.autograd.grad, physical strain)
+
+with ``z(eps_t) = (eps_t - eps_{t-1} - m_d) / s_d`` the scaled strain increment, ``g`` a
+smooth (SiLU by default; Softplus available) MLP, ``E`` the energy scale in Pa (``Scalers.energy_scale``) and
+``eps_{t-1}^s, sigma_{t-1}^s`` the scaled conditioning. The gradient is taken with respect
+to the *physical* strain ``eps_t = eps_{t-1} + d_eps_t`` (a leaf tensor), so autograd applies
+the chain rule through every scaler itself and the predicted stress is a true gradient in Pa;
+only afterwards is it mapped through the output scaler for the loss. The linear term
+``sigma_{t-1} . eps_t`` (a conditioning-dependent, energy-consistent offset) lets ``g``
+describe only the stress *change* over the step: a linear-elastic law is ``g`` quadratic in
+``z``. Engineering shear strain is used on purpose: ``sigma_k = dF/d eps_k`` holds for the
+Voigt pair (engineering shear strain, plain shear stress), the work-conjugate pair.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from scema.committee.data import N_COMPONENTS, N_FEATURES, STRAIN_INCREMENT, STRAIN_PREV, STRESS_PREV, Scalers
+
+ACTIVATIONS = {"silu": nn.SiLU, "softplus": nn.Softplus, "tanh": nn.Tanh}
+DEFAULT_ACTIVATION = {"mlp": "silu", "tann": "silu"}
+ARCHITECTURES = tuple(DEFAULT_ACTIVATION)
+
+
+def _mlp(n_in: int, n_out: int, width: int, depth: int, activation: str) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    n = n_in
+    for _ in range(depth):
+        layers += [nn.Linear(n, width), ACTIVATIONS[activation]()]
+        n = width
+    layers.append(nn.Linear(n, n_out))
+    return nn.Sequential(*layers)
+
+
+class MLPMember(nn.Module):
+    """Plain fully connected net: scaled 18 inputs -> scaled 6 stresses."""
+
+    def __init__(self, width: int, depth: int, activation: str = "silu", scalers: Scalers | None = None):
+        super().__init__()
+        self.net = _mlp(N_FEATURES, N_COMPONENTS, width, depth, activation)
+
+    def forward(self, x_scaled: torch.Tensor) -> torch.Tensor:
+        return self.net(x_scaled)
+
+
+class TANNMember(nn.Module):
+    """Free-energy network; stress = dF/d eps_t by automatic differentiation (see module doc)."""
+
+    def __init__(self, width: int, depth: int, activation: str = "softplus", scalers: Scalers | None = None):
+        super().__init__()
+        self.net = _mlp(N_FEATURES, 1, width, depth, activation)
+        # Scaler statistics as buffers: saved in the state_dict, moved with the module.
+        zeros6, ones6 = torch.zeros(N_COMPONENTS), torch.ones(N_COMPONENTS)
+        if scalers is not None:
+            t = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
+            xm, xs, ym, ys = t(scalers.x_mean), t(scalers.x_scale), t(scalers.y_mean), t(scalers.y_scale)
+            energy = float(scalers.energy_scale)
+        else:
+            xm, xs = torch.zeros(N_FEATURES), torch.ones(N_FEATURES)
+            ym, ys, energy = zeros6, ones6, 1.0
+        self.register_buffer("x_mean", xm.clone())
+        self.register_buffer("x_scale", xs.clone())
+        self.register_buffer("y_mean", ym.clone())
+        self.register_buffer("y_scale", ys.clone())
+        self.register_buffer("energy_scale", torch.tensor(energy, dtype=torch.float32))
+
+    def _physical(self, x_scaled: torch.Tensor):
+        x = x_scaled * self.x_scale + self.x_mean
+        return x[:, STRAIN_PREV], x[:, STRESS_PREV], x[:, STRAIN_INCREMENT]
+
+    def free_energy(self, strain: torch.Tensor, x_scaled: torch.Tensor) -> torch.Tensor:
+        """F (J/m^3, up to a function of the conditioning) at physical strain ``strain`` (n, 6)."""
+        eps_prev, sig_prev, _ = self._physical(x_scaled)
+        inc = STRAIN_INCREMENT
+        z = (strain - eps_prev - self.x_mean[inc]) / self.x_scale[inc]
+        net_in = torch.cat([x_scaled[:, STRAIN_PREV], x_scaled[:, STRESS_PREV], z], dim=1)
+        return (sig_prev * strain).sum(dim=1) + self.energy_scale * self.net(net_in).squeeze(1)
+
+    def stress(self, x_scaled: torch.Tensor, create_graph: bool = False) -> torch.Tensor:
+        """Physical stress (Pa) = dF/d eps_t at eps_t = eps_{t-1} + d_eps_t."""
+        eps_prev, _, d_eps = self._physical(x_scaled)
+        with torch.enable_grad():
+            strain = (eps_prev + d_eps).detach().requires_grad_(True)
+            energy = self.free_energy(strain, x_scaled)
+            (sigma,) = torch.autograd.grad(energy.sum(), strain, create_graph=create_graph)
+        return sigma
+
+    def forward(self, x_scaled: torch.Tensor) -> torch.Tensor:
+        sigma = self.stress(x_scaled, create_graph=self.training)
+        return (sigma - self.y_mean) / self.y_scale
+
+
+MEMBER_CLASSES = {"mlp": MLPMember, "tann": TANNMember}
+
+
+def build_member(architecture: str, width: int, depth: int, activation: str | None = None, scalers: Scalers | None = None) -> nn.Module:
+    if architecture not in MEMBER_CLASSES:
+        raise ValueError(f"committee architecture must be one of {ARCHITECTURES}, got {architecture!r}")
+    activation = activation or DEFAULT_ACTIVATION[architecture]
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
+    return MEMBER_CLASSES[architecture](width, depth, activation, scalers)
