@@ -10,4 +10,5 @@ run(
     batch_files=list(snakemake.input.batches),
     out_stress=snakemake.output.stress,
     out_md_state=snakemake.output.md_state,
+    clusters_path=snakemake.input.get("clusters"),
 )

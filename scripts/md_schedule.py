@@ -9,4 +9,5 @@ run(
     strain_path=snakemake.input.strain,
     prev_md_state=snakemake.input.prev_md_state,
     out_schedule=snakemake.output.schedule,
+    clusters_path=snakemake.input.get("clusters"),
 )

@@ -78,6 +78,15 @@ def copper_cache(tmp_path_factory) -> Path:
     return workdir / "results" / "materials"
 
 
+@pytest.fixture(scope="session")
+def brute_force_run(tmp_path_factory, copper_cache) -> Path:
+    """The small config run once without acceleration: the reference for exactness checks."""
+    workdir = tmp_path_factory.mktemp("brute_force")
+    seed_materials(workdir, copper_cache)
+    run_workflow(workdir, small_config())
+    return workdir
+
+
 def seed_materials(workdir: Path, cache: Path) -> None:
     """Give a run directory the already-initialised materials (same definition, same files)."""
     shutil.copytree(cache, workdir / "results" / "materials", dirs_exist_ok=True)

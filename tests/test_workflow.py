@@ -134,12 +134,10 @@ def _state_files(workdir: Path, step: int) -> list[Path]:
     return list((workdir / f"results/step_{step:04d}/md/state").glob("*.data"))
 
 
-def test_resume_after_kill_during_md_batch_equals_uninterrupted_run(tmp_path, copper_cache):
+def test_resume_after_kill_during_md_batch_equals_uninterrupted_run(tmp_path, copper_cache, brute_force_run):
     cfg = small_config()
-    reference, resumed = tmp_path / "reference", tmp_path / "resumed"
-    for workdir in (reference, resumed):
-        seed_materials(workdir, copper_cache)
-    run_workflow(reference, cfg)
+    reference, resumed = brute_force_run, tmp_path / "resumed"
+    seed_materials(resumed, copper_cache)
 
     config_path = write_config(resumed, cfg)
     proc = subprocess.Popen(snakemake_cmd(resumed, config_path), start_new_session=True,

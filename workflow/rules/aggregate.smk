@@ -2,6 +2,7 @@ rule aggregate_stress:
     """Replica-mean qp stresses with provenance; new index of the MD state files."""
     input:
         unpack(get_previous_state),
+        unpack(get_clusters),
         strain="results/step_{step}/strain.nc",
         batches=get_md_batches,
     output:

@@ -58,6 +58,18 @@ def get_previous_state(wildcards):
     }
 
 
+def get_strain_history(wildcards):
+    """Strain files of steps 1..t: the qp strain histories the clustering compares."""
+    return [f"{step_dir(f'{t:04d}')}/strain.nc" for t in range(1, int(wildcards.step) + 1)]
+
+
+def get_clusters(wildcards):
+    """This step's clusters when clustering is on (named input ``clusters``), else nothing."""
+    if not config["clustering"]["enabled"]:
+        return {}
+    return {"clusters": f"{step_dir(wildcards.step)}/clusters.nc"}
+
+
 def get_md_batches(wildcards):
     """Batch outputs of a step, known once its md_schedule checkpoint has run."""
     schedule = checkpoints.md_schedule.get(step=wildcards.step).output.schedule

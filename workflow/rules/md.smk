@@ -2,6 +2,7 @@ checkpoint md_schedule:
     """Decide which (qp, replica) updates run this step and split them into batches."""
     input:
         unpack(get_previous_state),
+        unpack(get_clusters),
         strain="results/step_{step}/strain.nc",
     output:
         schedule="results/step_{step}/md_schedule.nc",

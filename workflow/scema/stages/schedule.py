@@ -11,19 +11,22 @@ from scema.io.datasets import material_variable
 from scema.io.netcdf import component_coord, index_coord, read_dataset, write_dataset
 from scema.config import material_names
 from scema.schedule import plan
+from scema.stages.cluster import representatives
 
 
-def select_md_qps(strain: xr.Dataset) -> np.ndarray:
-    """Brute force: every qp runs MD. Clustering and the committee will narrow this."""
-    return strain["qp"].values
+def select_md_qps(representative: np.ndarray) -> np.ndarray:
+    """qps whose MD runs this step: the cluster representatives (every qp without clustering)."""
+    return np.unique(representative)
 
 
-def run(config: dict, step: int, strain_path: str, prev_md_state: str, out_schedule: str) -> None:
+def run(
+    config: dict, step: int, strain_path: str, prev_md_state: str, out_schedule: str, clusters_path: str | None = None
+) -> None:
     strain = read_dataset(strain_path)
     state = read_dataset(prev_md_state)
     state_dir = Path(out_schedule).parent / "md" / "state"
     schedule = plan(
-        select_md_qps(strain),
+        select_md_qps(representatives(clusters_path, strain.sizes["qp"])),
         strain["strain"].values,
         strain["material"].values,
         state["state_file"].values,
@@ -58,5 +61,11 @@ def run(config: dict, step: int, strain_path: str, prev_md_state: str, out_sched
 
 
 def n_batches(schedule_path: str) -> int:
-    """How many batch jobs the schedule asks for (read by the Snakemake input function)."""
-    return int(read_dataset(schedule_path).attrs["n_batches"])
+    """How many batch jobs the schedule asks for (read by the Snakemake input function).
+
+    Reads the one attribute only: the file can hold millions of updates.
+    """
+    import netCDF4
+
+    with netCDF4.Dataset(schedule_path) as nc:
+        return int(nc.getncattr("n_batches"))

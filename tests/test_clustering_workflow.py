@@ -1,0 +1,87 @@
+"""Spline clustering inside the workflow: fewer MD runs, members take their representative's result."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from conftest import run_workflow, seed_materials, small_config
+
+ROLLERS = [
+    {"face": "xmin", "type": "displacement", "increment": [0.0, None, None]},
+    {"face": "ymin", "type": "displacement", "increment": [None, 0.0, None]},
+    {"face": "zmin", "type": "displacement", "increment": [None, None, 0.0]},
+    {"face": "zmax", "type": "displacement", "increment": [None, None, 4.0e-6]},
+]
+
+
+def _open(path: Path) -> xr.Dataset:
+    with xr.open_dataset(path) as ds:
+        return ds.load()
+
+
+def _clustered(cfg: dict, alpha: float) -> dict:
+    cfg = copy.deepcopy(cfg)
+    cfg["clustering"] = {"enabled": True, "alpha": alpha, "n_points": 10, "metric": "l1"}
+    return cfg
+
+
+def test_alpha_zero_equals_brute_force_exactly(tmp_path, copper_cache, brute_force_run):
+    seed_materials(tmp_path, copper_cache)
+    run_workflow(tmp_path, _clustered(small_config(), 0.0))
+    for step in (1, 2):
+        clusters = _open(tmp_path / f"results/step_{step:04d}/clusters.nc")
+        np.testing.assert_array_equal(clusters["representative"].values, np.arange(clusters.sizes["qp"]))
+        a = _open(brute_force_run / f"results/step_{step:04d}/stress.nc")["stress"].values
+        b = _open(tmp_path / f"results/step_{step:04d}/stress.nc")["stress"].values
+        np.testing.assert_array_equal(a, b)
+
+
+def test_members_take_their_representatives_stress_and_state(tmp_path, copper_cache, brute_force_run):
+    """Non-uniform loading (clamped bar) at a moderate alpha: several clusters, fewer MD runs."""
+    seed_materials(tmp_path, copper_cache)
+    cfg = _clustered(small_config(), 2.0e-3)
+    run_workflow(tmp_path, cfg)
+    replicas = cfg["md"]["replicas"]
+    for step in (1, 2):
+        d = tmp_path / f"results/step_{step:04d}"
+        clusters = _open(d / "clusters.nc")
+        rep = clusters["representative"].values
+        reps = np.unique(rep)
+        assert 1 < reps.size < rep.size, reps.size
+        assert clusters.attrs["alpha"] == 2.0e-3 and clusters.attrs["metric"] == "l1"
+        np.testing.assert_array_equal(rep[reps], reps)  # representatives represent themselves
+        assert np.all(clusters["distance_to_representative"].values < 2.0e-3)
+        np.testing.assert_array_equal(clusters["cluster_size"].values, np.bincount(rep)[rep])
+        stress = _open(d / "stress.nc")
+        np.testing.assert_array_equal(stress["stress"].values, stress["stress"].values[rep])
+        np.testing.assert_array_equal(stress["source"].values, np.where(rep == np.arange(rep.size), 0, 1))
+        state = _open(d / "md_state.nc")
+        np.testing.assert_array_equal(state["state_file"].values, state["state_file"].values[rep])
+        schedule = _open(d / "md_schedule.nc")
+        assert schedule.sizes["update"] == reps.size * replicas
+    summary = _open(tmp_path / "results/summary.nc")
+    brute = _open(brute_force_run / "results/summary.nc")
+    assert summary["md_updates"].sum() < brute["md_updates"].sum()
+
+
+def test_uniform_specimen_of_two_materials_has_one_representative_per_material(tmp_path, copper_cache):
+    cfg = small_config()
+    cfg["run"]["steps"] = 2
+    cfg["specimen"]["boundary_conditions"] = ROLLERS
+    # a second material with the same definition: identical strains, never one cluster
+    cfg["materials"]["copper_twin"] = copy.deepcopy(cfg["materials"]["copper"])
+    cfg["specimen"]["regions"] = [{"material": "copper_twin", "box": [[0, 0, 1.0e-3], [1, 1, 1]]}]
+    seed_materials(tmp_path, copper_cache)
+    run_workflow(tmp_path, _clustered(cfg, 1.0e-3))
+    for step in (1, 2):
+        d = tmp_path / f"results/step_{step:04d}"
+        rep = _open(d / "clusters.nc")["representative"].values
+        material = _open(d / "strain.nc")["material"].values
+        assert set(np.unique(material)) == {0, 1}
+        assert np.unique(rep).size == 2
+        assert np.all(material[rep] == material)  # nobody is represented across materials
+        assert _open(d / "md_schedule.nc").sizes["update"] == 2 * cfg["md"]["replicas"]
