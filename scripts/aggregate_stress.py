@@ -11,4 +11,5 @@ run(
     out_stress=snakemake.output.stress,
     out_md_state=snakemake.output.md_state,
     clusters_path=snakemake.input.get("clusters"),
+    committee_path=snakemake.input.get("committee"),
 )

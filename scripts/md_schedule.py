@@ -10,4 +10,5 @@ run(
     prev_md_state=snakemake.input.prev_md_state,
     out_schedule=snakemake.output.schedule,
     clusters_path=snakemake.input.get("clusters"),
+    committee_path=snakemake.input.get("committee"),
 )

@@ -3,6 +3,7 @@ rule aggregate_stress:
     input:
         unpack(get_previous_state),
         unpack(get_clusters),
+        unpack(get_committee),
         strain="results/step_{step}/strain.nc",
         batches=get_md_batches,
     output:

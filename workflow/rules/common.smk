@@ -70,6 +70,26 @@ def get_clusters(wildcards):
     return {"clusters": f"{step_dir(wildcards.step)}/clusters.nc"}
 
 
+def get_committee(wildcards):
+    """This step's committee decisions when the committee is on (named input ``committee``)."""
+    if not config["committee"]["enabled"]:
+        return {}
+    return {"committee": f"{step_dir(wildcards.step)}/committee.nc"}
+
+
+def get_previous_stress(wildcards):
+    return f"{step_dir(previous_step(wildcards))}/stress.nc"
+
+
+def get_previous_committee_state(wildcards):
+    return f"{step_dir(previous_step(wildcards))}/committee_state.nc"
+
+
+def get_earlier_training_samples(wildcards):
+    """Training samples of steps 1..t-1: with this step's, the training set."""
+    return [f"{step_dir(f'{t:04d}')}/training_samples.nc" for t in range(1, int(wildcards.step))]
+
+
 def get_md_batches(wildcards):
     """Batch outputs of a step, known once its md_schedule checkpoint has run."""
     schedule = checkpoints.md_schedule.get(step=wildcards.step).output.schedule
@@ -88,4 +108,6 @@ def get_final_output():
     outputs = ["results/summary.nc"]
     outputs += [f"{step_dir(s)}/stress.nc" for s in STEPS]
     outputs += [f"{step_dir(s)}/displacement.xdmf" for s in STEPS]
+    if config["committee"]["enabled"]:
+        outputs.append(f"{step_dir(STEPS[-1])}/committee_state.nc")
     return outputs

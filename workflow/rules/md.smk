@@ -3,6 +3,7 @@ checkpoint md_schedule:
     input:
         unpack(get_previous_state),
         unpack(get_clusters),
+        unpack(get_committee),
         strain="results/step_{step}/strain.nc",
     output:
         schedule="results/step_{step}/md_schedule.nc",

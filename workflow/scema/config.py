@@ -148,9 +148,6 @@ def _check_semantics(config: dict, bases: list[Path]) -> None:
             if var.endswith("_file"):
                 material["variables"][var] = str(_resolve(str(value), bases))
                 _readable(Path(material["variables"][var]), f"materials.{name}.variables.{var}")
-    for feature in ("committee",):
-        if config[feature]["enabled"]:
-            raise ConfigError(f"config error: '{feature}.enabled': not available in this version yet; set it to false")
 
 
 def _check_gmsh_file(path: Path) -> None:

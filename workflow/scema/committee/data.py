@@ -66,6 +66,10 @@ def check_targets(targets, n: int) -> np.ndarray:
     return y
 
 
+STRAIN_SCALE_FLOOR = 1e-4  # strains vary by ~1e-3 per step in practice
+STRESS_SCALE_FLOOR_PA = 1e6  # 1 MPa, far below MD noise
+
+
 @dataclass(frozen=True)
 class Scalers:
     """Affine standardisation ``z = (v - mean) / scale`` of inputs (18) and targets (6).
@@ -84,6 +88,14 @@ class Scalers:
     def fit(cls, x: np.ndarray, y: np.ndarray) -> "Scalers":
         sx = StandardScaler().fit(x)
         sy = StandardScaler().fit(y)
+        # Physical floors on the scales: a feature that barely varies in the training set (a
+        # shear strain of a uniaxial test, FE round-off ~1e-18) must not blow up to 1e15 sigmas
+        # when the query moves it by an ordinary amount.
+        floors = np.empty(x.shape[1])
+        floors[:] = STRAIN_SCALE_FLOOR
+        floors[STRESS_PREV] = STRESS_SCALE_FLOOR_PA
+        sx.scale_ = np.maximum(sx.scale_, floors)
+        sy.scale_ = np.maximum(sy.scale_, STRESS_SCALE_FLOOR_PA)
         # Increment of stress over the step, per component, sets the energy scale of a tann
         # member: dF/d eps ~ d sigma  =>  F ~ scale(d_eps) * scale(d_sigma) (geometric mean).
         dsig_scale = StandardScaler().fit(y - x[:, STRESS_PREV]).scale_

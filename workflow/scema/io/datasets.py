@@ -63,14 +63,21 @@ def strain_dataset(step, strain, increment, coordinates, cell, material, materia
     )
 
 
-def stress_dataset(step, stress, replica_std, source, strain) -> xr.Dataset:
+def stress_dataset(step, stress, replica_std, source, strain, committee_std=None) -> xr.Dataset:
+    if committee_std is None:
+        committee_std = np.full_like(stress, np.nan)
     return xr.Dataset(
         {
+            "stress_committee_std": (
+                ("qp", "component"),
+                committee_std,
+                {"long_name": "committee spread where the committee was asked (NaN elsewhere)", "units": "Pa"},
+            ),
             "stress": (("qp", "component"), stress, {"long_name": "Cauchy stress (replica mean)", "units": "Pa"}),
             "stress_replica_std": (
                 ("qp", "component"),
                 replica_std,
-                {"long_name": "standard deviation of the stress over MD replicas", "units": "Pa"},
+                {"long_name": "standard deviation of the stress over MD replicas (NaN where no MD ran)", "units": "Pa"},
             ),
             "source": source_variable(source),
             "strain": (("qp", "component"), strain, {"long_name": "total small strain the stress belongs to", "units": "1"}),

@@ -7,6 +7,7 @@ import numpy as np
 from scema.io.datasets import SOURCE_FLAGS, md_state_dataset, stress_dataset
 from scema.io.netcdf import read_dataset, write_dataset
 from scema.stages.cluster import representatives
+from scema.stages.committee import committee_decision
 
 
 def run(
@@ -17,6 +18,7 @@ def run(
     out_stress: str,
     out_md_state: str,
     clusters_path: str | None = None,
+    committee_path: str | None = None,
 ) -> None:
     strain = read_dataset(strain_path)["strain"].values
     state = read_dataset(prev_md_state)
@@ -30,15 +32,20 @@ def run(
         replica_stress[qp, rep] = batch["stress"].values
         state_file[qp, rep] = batch["state_file"].values
         state_strain[qp, rep] = batch["target_strain"].values
-    # cluster members take their representative's stress and adopt its new state by reference
-    rep = representatives(clusters_path, n_qp)
-    replica_stress = replica_stress[rep]
-    state_file, state_strain = state_file[rep], state_strain[rep]
-    missing = np.isnan(replica_stress).any(axis=(1, 2))
-    if missing.any():
-        raise RuntimeError(f"step {step}: no MD stress for {missing.sum()} qps (first: {np.flatnonzero(missing)[:5]})")
+    # representatives answered by the committee keep their box (state unchanged): the strain
+    # accumulates and is applied by their next MD update
+    trusted, committee_mean, committee_std = committee_decision(committee_path, n_qp)
     stress = replica_stress.mean(axis=1)
     std = replica_stress.std(axis=1, ddof=1) if replicas > 1 else np.zeros_like(stress)
-    source = np.where(rep == np.arange(n_qp), SOURCE_FLAGS["md"], SOURCE_FLAGS["cluster"])
-    write_dataset(stress_dataset(step, stress, std, source, strain), out_stress, f"qp stress, step {step}")
+    stress[trusted], std[trusted] = committee_mean[trusted], np.nan
+    source = np.where(trusted, SOURCE_FLAGS["committee"], SOURCE_FLAGS["md"])
+    # cluster members take their representative's stress and adopt its state by reference
+    rep = representatives(clusters_path, n_qp)
+    stress, std, committee_std = stress[rep], std[rep], committee_std[rep]
+    state_file, state_strain = state_file[rep], state_strain[rep]
+    source = np.where(rep == np.arange(n_qp), source[rep], SOURCE_FLAGS["cluster"])
+    missing = np.isnan(stress).any(axis=1)
+    if missing.any():
+        raise RuntimeError(f"step {step}: no stress for {missing.sum()} qps (first: {np.flatnonzero(missing)[:5]})")
+    write_dataset(stress_dataset(step, stress, std, source, strain, committee_std), out_stress, f"qp stress, step {step}")
     write_dataset(md_state_dataset(step, state_file, state_strain), out_md_state, f"MD state index, step {step}")

@@ -12,21 +12,32 @@ from scema.io.netcdf import component_coord, index_coord, read_dataset, write_da
 from scema.config import material_names
 from scema.schedule import plan
 from scema.stages.cluster import representatives
+from scema.stages.committee import committee_decision
 
 
-def select_md_qps(representative: np.ndarray) -> np.ndarray:
-    """qps whose MD runs this step: the cluster representatives (every qp without clustering)."""
-    return np.unique(representative)
+def select_md_qps(representative: np.ndarray, trusted: np.ndarray) -> np.ndarray:
+    """qps whose MD runs this step: cluster representatives (every qp without clustering) that
+    the committee did not answer for."""
+    reps = np.unique(representative)
+    return reps[~trusted[reps]]
 
 
 def run(
-    config: dict, step: int, strain_path: str, prev_md_state: str, out_schedule: str, clusters_path: str | None = None
+    config: dict,
+    step: int,
+    strain_path: str,
+    prev_md_state: str,
+    out_schedule: str,
+    clusters_path: str | None = None,
+    committee_path: str | None = None,
 ) -> None:
     strain = read_dataset(strain_path)
     state = read_dataset(prev_md_state)
     state_dir = Path(out_schedule).parent / "md" / "state"
+    n_qp = strain.sizes["qp"]
+    trusted, _, _ = committee_decision(committee_path, n_qp)
     schedule = plan(
-        select_md_qps(representatives(clusters_path, strain.sizes["qp"])),
+        select_md_qps(representatives(clusters_path, n_qp), trusted),
         strain["strain"].values,
         strain["material"].values,
         state["state_file"].values,

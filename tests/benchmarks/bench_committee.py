@@ -1,0 +1,155 @@
+"""Benchmark of the committee surrogate: mlp vs tann, training-set size, committee size.
+
+Run as a script (not collected by pytest)::
+
+    .venv/bin/python tests/benchmarks/bench_committee.py            # full (~10-20 min on 2 cores)
+    .venv/bin/python tests/benchmarks/bench_committee.py --quick    # smoke run (~1-2 min)
+
+Two synthetic path-independent laws (test data, not MD), cubic copper-like C (GPa 165/120/72):
+
+* ``linear``:    sigma(eps) = C eps
+* ``nonlinear``: sigma(eps) = C eps + K3 eps**3 (componentwise, K3 = 6.4e14 Pa: ~+10 % at eps=5e-3)
+
+Samples: eps_{t-1} uniform in +-5e-3, d_eps in +-2e-3, sigma_{t-1} = sigma(eps_{t-1}), target
+sigma(eps_{t-1} + d_eps). Held-out test set of 2000 samples from the same box, and an
+out-of-distribution set with 10x larger strains. A committee of size k with seed s is exactly
+the first k members of a larger one with the same seed (members depend on (s, i) only), so
+committee sizes 2/4/8 are evaluated from one size-8 training.
+
+Columns: rmse = committee-mean RMSE over all components and test samples (MPa); max_rmse =
+worst component; std50 = median over samples of the largest component std (MPa); trust =
+fraction with all component std < 30 MPa (``decide``); bad_trust = fraction trusted yet wrong
+by more than 30 MPa in some component; ood_trust = trusted fraction out of distribution;
+t/member = wall time per member (s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from scema.committee import Committee, CommitteeSettings, decide, features, train_committee
+
+ACCURACY = 30e6
+K3 = 6.4e14
+
+
+def cubic(c11=165e9, c12=120e9, c44=72e9) -> np.ndarray:
+    c = np.zeros((6, 6))
+    c[:3, :3] = c12
+    c[np.arange(3), np.arange(3)] = c11
+    c[np.arange(3, 6), np.arange(3, 6)] = c44
+    return c
+
+
+C = cubic()
+LAWS = {
+    "linear": lambda e: e @ C.T,
+    "nonlinear": lambda e: e @ C.T + K3 * e**3,
+}
+
+
+def dataset(law: str, n: int, seed: int, scale: float = 1.0):
+    rng = np.random.default_rng(seed)
+    eps = rng.uniform(-5e-3, 5e-3, (n, 6)) * scale
+    deps = rng.uniform(-2e-3, 2e-3, (n, 6)) * scale
+    f = LAWS[law]
+    return features(eps, f(eps), deps), f(eps + deps)
+
+
+def evaluate(committee: Committee, x, y, x_ood) -> dict:
+    mean, std = committee.predict(x)
+    err = np.abs(mean - y)
+    trusted = decide(std, ACCURACY)
+    _, std_ood = committee.predict(x_ood)
+    return {
+        "rmse": np.sqrt(np.mean(err**2)) / 1e6,
+        "max_rmse": np.sqrt(np.mean(err**2, axis=0)).max() / 1e6,
+        "std50": np.median(std.max(axis=1)) / 1e6,
+        "trust": trusted.mean(),
+        "bad_trust": np.mean(trusted & (err.max(axis=1) > ACCURACY)),
+        "ood_trust": decide(std_ood, ACCURACY).mean(),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="tiny smoke run")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100, 300, 1000], help="training-set sizes")
+    ap.add_argument("--committee", type=int, nargs="+", default=[2, 4, 8], help="committee sizes (at the largest n)")
+    ap.add_argument("--epochs", type=int, default=150)
+    ap.add_argument("--patience", type=int, default=20)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--width", type=int, default=64)
+    ap.add_argument("--depth", type=int, default=2)
+    ap.add_argument("--laws", nargs="+", default=list(LAWS))
+    ap.add_argument("--architectures", nargs="+", default=["mlp", "tann"])
+    args = ap.parse_args()
+    if args.quick:
+        args.sizes, args.committee, args.epochs = [100, 300], [2, 4], 30
+
+    n_test = 2000
+    big = max(args.committee)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench_committee_") as tmp:
+        for law in args.laws:
+            x_test, y_test = dataset(law, n_test, seed=1000)
+            x_ood, _ = dataset(law, 500, seed=2000, scale=10.0)
+            for arch in args.architectures:
+                for n in args.sizes:
+                    x, y = dataset(law, n, seed=n)
+                    size = big if n == max(args.sizes) else 4
+                    settings = CommitteeSettings(
+                        size=size, architecture=arch, width=args.width, depth=args.depth,
+                        max_epochs=args.epochs, patience=args.patience, learning_rate=args.lr, seed=0,
+                    )
+                    out = Path(tmp) / f"{law}_{arch}_{n}"
+                    t0 = time.perf_counter()
+                    summary = train_committee(x, y, settings, out)
+                    seconds = time.perf_counter() - t0
+                    full = Committee.load(out)
+                    ks = sorted({4, *args.committee}) if n == max(args.sizes) else [4]
+                    for k in ks:
+                        if k > full.size:
+                            continue
+                        sub = Committee(full.members[:k], full.architecture)
+                        rows.append({
+                            "law": law, "arch": arch, "n": n, "k": k,
+                            "epochs": float(np.mean(summary["epochs"][:k])),
+                            "t/member": seconds / size,
+                            **evaluate(sub, x_test, y_test, x_ood),
+                        })
+                        print(_fmt(rows[-1]) if len(rows) > 1 else _header() + "\n" + _fmt(rows[-1]), flush=True)
+
+    print("\nSummary (committee size 4 vs training-set size):")
+    print(_header())
+    for r in rows:
+        if r["k"] == 4:
+            print(_fmt(r))
+    print(f"\nSummary (committee size at n={max(args.sizes)}):")
+    print(_header())
+    for r in rows:
+        if r["n"] == max(args.sizes):
+            print(_fmt(r))
+
+
+COLS = [("law", "<", 9, "{}"), ("arch", "<", 5, "{}"), ("n", ">", 5, "{}"), ("k", ">", 2, "{}"),
+        ("epochs", ">", 6, "{:.0f}"), ("rmse", ">", 7, "{:.2f}"), ("max_rmse", ">", 8, "{:.2f}"),
+        ("std50", ">", 6, "{:.2f}"), ("trust", ">", 6, "{:.3f}"), ("bad_trust", ">", 9, "{:.3f}"),
+        ("ood_trust", ">", 9, "{:.3f}"), ("t/member", ">", 8, "{:.1f}")]
+
+
+def _header() -> str:
+    return " ".join(f"{name:{align}{width}}" for name, align, width, _ in COLS)
+
+
+def _fmt(r: dict) -> str:
+    return " ".join(f"{fmt.format(r[name]):{align}{width}}" for name, align, width, fmt in COLS)
+
+
+if __name__ == "__main__":
+    main()
