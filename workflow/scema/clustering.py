@@ -30,9 +30,11 @@ distance (``d < alpha``, strict; the embedding search uses a slightly enlarged r
 float rounding can never lose a neighbour). The number of candidate pairs is estimated from a
 sample of radius counts, and one of two exact paths is taken:
 
-* few pairs (<= ``_SPARSE_PAIR_LIMIT``, ~1e7): the similarity graph is built explicitly
-  (:meth:`scipy.spatial.cKDTree.query_pairs` + exact filter, CSR adjacency) and exact degrees
-  are maintained by decrements as nodes leave the graph;
+* few pairs (<= ``_SPARSE_PAIR_LIMIT`` = 1.5e7 candidate pairs and mean degree <= 1000): the
+  similarity graph is built explicitly (one dual-tree :meth:`scipy.spatial.cKDTree.query_pairs`,
+  or row chunks of ``query_ball_point`` above ``_PAIRS_AT_ONCE``; exact filter; int32 CSR
+  adjacency; points reordered along the tree for memory locality) and exact degrees are
+  maintained by decrements as nodes leave the graph;
 * many pairs (dense fields; e.g. a uniform field where all 1e5 qps are mutual neighbours, which
   would be 5e9 pairs): no graph. Initial degree *upper bounds* come from one
   :class:`sklearn.neighbors.BallTree` radius count (``count_only=True`` adds whole tree nodes
@@ -72,7 +74,9 @@ EMBEDDING_DIM = 6  # dimension of the lower-bound embedding used for the tree se
 _PAIR_CHUNK = 1 << 13  # candidate pairs per vectorised distance evaluation (~12 MB of temporaries)
 _PAIR_BUDGET = 1 << 18  # ~candidate pairs per recount batch
 _MAX_BATCH = 1024  # nodes per recount batch
-_SPARSE_PAIR_LIMIT = 1e7  # estimated candidate pairs up to which the similarity graph is built explicitly
+_PAIRS_AT_ONCE = 1.5e7  # up to this many estimated candidate pairs: one dual-tree search (16 B / pair)
+_SPARSE_PAIR_LIMIT = 1.5e7  # estimated candidate pairs up to which the similarity graph is built explicitly
+_GRAPH_MAX_DEGREE = 1000  # ... if the mean candidate degree is also below this (denser: lazy path, tree shortcuts)
 
 __all__ = [
     "METRICS",
@@ -244,36 +248,72 @@ def _estimated_pairs(hood: "_Neighbourhoods", n_sample: int = 1000) -> float:
     return 0.5 * n * float(np.mean(counts - 1))
 
 
-def _greedy_sparse(hood: "_Neighbourhoods") -> np.ndarray:
-    """Greedy on an explicit similarity graph (few enough pairs): exact degrees kept by decrements."""
-    points, n = hood.points, hood.points.shape[0]
-    candidates = hood.tree.query_pairs(hood.radius, p=hood.p, output_type="ndarray")
-    keep = np.empty(len(candidates), dtype=bool)
-    for start in range(0, len(candidates), _PAIR_CHUNK):
-        pair = candidates[start : start + _PAIR_CHUNK]
-        keep[start : start + _PAIR_CHUNK] = signature_distance(points[pair[:, 0]], points[pair[:, 1]], hood.metric) < hood.alpha
-    edges = candidates[keep]
-    del candidates, keep
-    rows = np.concatenate([edges[:, 0], edges[:, 1]])
-    cols = np.concatenate([edges[:, 1], edges[:, 0]])
-    del edges
-    order = np.argsort(rows, kind="stable")
-    cols = cols[order]
-    degree = np.bincount(rows, minlength=n).astype(np.int64)
+def _close(hood: "_Neighbourhoods", i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Exact ``distance(i, j) < alpha`` for candidate pairs, in cache-sized chunks."""
+    out = np.empty(i.size, dtype=bool)
+    for s in range(0, i.size, _PAIR_CHUNK):
+        sl = slice(s, s + _PAIR_CHUNK)
+        out[sl] = signature_distance(hood.points[i[sl]], hood.points[j[sl]], hood.metric) < hood.alpha
+    return out
+
+
+def _adjacency_dual_tree(hood: "_Neighbourhoods") -> tuple[np.ndarray, np.ndarray]:
+    """(CSR columns int32, degrees) of the similarity graph from one dual-tree pair search."""
+    n = hood.points.shape[0]
+    pairs = hood.tree.query_pairs(hood.radius, p=hood.p, output_type="ndarray")
+    pairs = pairs[_close(hood, pairs[:, 0], pairs[:, 1])].astype(np.int32)
+    rows = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    cols = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    del pairs
+    cols = cols[np.argsort(rows, kind="stable")]
+    return cols, np.bincount(rows, minlength=n).astype(np.int64)
+
+
+def _adjacency_by_rows(hood: "_Neighbourhoods", estimated_pairs: float) -> tuple[np.ndarray, np.ndarray]:
+    """Same as :func:`_adjacency_dual_tree`, a chunk of rows at a time (bounded temporaries)."""
+    n = hood.points.shape[0]
+    chunk = int(np.clip(_PAIR_BUDGET / max(1.0, 2.0 * estimated_pairs / n), 1, n))
+    degree = np.zeros(n, dtype=np.int64)
+    pieces = []
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        found = hood.tree.query_ball_point(hood.embedded[start:stop], r=hood.radius, p=hood.p, return_sorted=False)
+        rows, cand = _flatten_lists(found)
+        rows += start
+        other = cand != rows
+        rows, cand = rows[other], cand[other]
+        close = _close(hood, rows, cand)
+        rows, cand = rows[close], cand[close]  # rows ascending: already CSR order
+        degree[start:stop] = np.bincount(rows - start, minlength=stop - start)
+        pieces.append(cand.astype(np.int32))
+    cols = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
+    return cols, degree
+
+
+def _greedy_sparse(hood: "_Neighbourhoods", estimated_pairs: float, order: np.ndarray) -> np.ndarray:
+    """Greedy on an explicit similarity graph (few enough pairs): exact degrees kept by decrements.
+
+    ``order[i]`` is the original index of row ``i`` of ``hood.points`` (the rows are stored in a
+    tree order for memory locality); ties are broken by it and the result is in original indices.
+    """
+    n = hood.points.shape[0]
+    if estimated_pairs <= _PAIRS_AT_ONCE:
+        cols, degree = _adjacency_dual_tree(hood)
+    else:
+        cols, degree = _adjacency_by_rows(hood, estimated_pairs)
     ptr = np.concatenate([[0], np.cumsum(degree)])
-    del rows, order
 
     representative = np.arange(n, dtype=np.int64)
     active = np.ones(n, dtype=bool)
     positive = np.flatnonzero(degree > 0)
-    heap = list(zip((-degree[positive]).tolist(), positive.tolist()))
+    heap = list(zip((-degree[positive]).tolist(), order[positive].tolist(), positive.tolist()))
     heapq.heapify(heap)
     while heap:
-        neg_bound, node = heapq.heappop(heap)
+        neg_bound, original, node = heapq.heappop(heap)
         if not active[node] or degree[node] == 0:
             continue
         if degree[node] != -neg_bound:  # stale upper bound: push back the exact degree
-            heapq.heappush(heap, (-int(degree[node]), node))
+            heapq.heappush(heap, (-int(degree[node]), original, node))
             continue
         members = cols[ptr[node] : ptr[node + 1]]
         members = np.concatenate([[node], members[active[members]]])
@@ -282,7 +322,9 @@ def _greedy_sparse(hood: "_Neighbourhoods") -> np.ndarray:
         affected = cols[_ranges(ptr[members], ptr[members + 1] - ptr[members])]
         affected, lost = np.unique(affected[active[affected]], return_counts=True)
         degree[affected] -= lost
-    return representative
+    result = np.empty(n, dtype=np.int64)
+    result[order] = order[representative]
+    return result
 
 
 def _greedy_one_material(points: np.ndarray, alpha: float, metric: str) -> np.ndarray:
@@ -292,8 +334,11 @@ def _greedy_one_material(points: np.ndarray, alpha: float, metric: str) -> np.nd
     if n < 2 or alpha <= 0.0:
         return representative
     hood = _Neighbourhoods(points, alpha, metric)
-    if _estimated_pairs(hood) <= _SPARSE_PAIR_LIMIT:
-        return _greedy_sparse(hood)
+    estimated_pairs = _estimated_pairs(hood)
+    if estimated_pairs <= _SPARSE_PAIR_LIMIT and 2.0 * estimated_pairs / n <= _GRAPH_MAX_DEGREE:
+        order = hood.tree.indices  # leaf order of the tree: neighbours are close in memory
+        local = _Neighbourhoods(np.ascontiguousarray(points[order]), alpha, metric)
+        return _greedy_sparse(local, estimated_pairs, order.astype(np.int64))
     bound = hood.initial_bounds()
     active = hood.active
     # heap of (-degree bound, index, epoch); the bound is exact if epoch == current epoch,
