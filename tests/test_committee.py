@@ -70,6 +70,10 @@ def test_decide_trusts_only_where_every_component_std_is_below_accuracy():
     assert decide(std * 1e6, ACCURACY).dtype == bool
     with pytest.raises(ValueError):
         decide(np.zeros((2, 5)), ACCURACY)
+    # an accuracy of 0 Pa trusts nothing, not even a committee in perfect agreement
+    assert not decide(np.zeros((3, 6)), 0.0).any()
+    with pytest.raises(ValueError):
+        decide(std * 1e6, -1.0)
 
 
 def test_settings_validation_and_member_seeds():

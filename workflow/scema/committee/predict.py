@@ -78,12 +78,13 @@ class Committee:
 def decide(std, accuracy_pa: float) -> np.ndarray:
     """True where the committee is trusted: the largest component std is below ``accuracy_pa``.
 
-    ``std`` is (n, 6) in Pa (from ``Committee.predict``); NaN std is never trusted.
+    ``std`` is (n, 6) in Pa (from ``Committee.predict``); NaN std is never trusted, and an
+    accuracy of 0 Pa trusts nothing (the run then equals brute force).
     """
     s = np.asarray(std, dtype=float)
     if s.ndim != 2 or s.shape[1] != N_COMPONENTS:
         raise ValueError(f"std must have shape (n, 6), got {s.shape}")
-    if not float(accuracy_pa) > 0.0:
-        raise ValueError(f"accuracy_pa must be > 0 (Pa), got {accuracy_pa}")
+    if not float(accuracy_pa) >= 0.0:
+        raise ValueError(f"accuracy_pa must be >= 0 (Pa), got {accuracy_pa}")
     trusted = np.all(s < float(accuracy_pa), axis=1)  # NaN compares False -> not trusted
     return trusted
