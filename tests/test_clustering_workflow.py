@@ -69,15 +69,20 @@ def test_members_take_their_representatives_stress_and_state(tmp_path, copper_ca
 
 
 def test_uniform_specimen_of_two_materials_has_one_representative_per_material(tmp_path, copper_cache):
+    """Identical strains in two materials: one representative each, never one across both.
+
+    (One step: the MD stress noise, shear included, is not in equilibrium with roller faces,
+    so the FE correction of the next step makes the strain field non-uniform.)
+    """
     cfg = small_config()
-    cfg["run"]["steps"] = 2
+    cfg["run"]["steps"] = 1
     cfg["specimen"]["boundary_conditions"] = ROLLERS
     # a second material with the same definition: identical strains, never one cluster
     cfg["materials"]["copper_twin"] = copy.deepcopy(cfg["materials"]["copper"])
     cfg["specimen"]["regions"] = [{"material": "copper_twin", "box": [[0, 0, 1.0e-3], [1, 1, 1]]}]
     seed_materials(tmp_path, copper_cache)
     run_workflow(tmp_path, _clustered(cfg, 1.0e-3))
-    for step in (1, 2):
+    for step in (1,):
         d = tmp_path / f"results/step_{step:04d}"
         rep = _open(d / "clusters.nc")["representative"].values
         material = _open(d / "strain.nc")["material"].values
