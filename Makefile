@@ -10,8 +10,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian packages: dolfinx 0.5.2 (with gmsh support), LAMMPS with its Python module and
 # potentials, netCDF4 (never from pip: its wheel's HDF5 clashes with dolfinx's), venv.
+# SLURM for tests/test_slurm.py (a one-node cluster with accounting): slurm-wlm (slurmctld,
+# slurmd, clients, plugins), munge, slurmdbd on mariadb-server; libpmix-dev because SLURM's
+# mpi/pmix plugin dlopens the unversioned libpmix.so (MpiDefault=pmix for OpenMPI programs).
 APT_PACKAGES := python3-dolfinx python3-gmsh python3-netcdf4 python3-venv python3-dev \
-	lammps python3-lammps liblammps-dev lammps-data openmpi-bin
+	lammps python3-lammps liblammps-dev lammps-data openmpi-bin \
+	slurm-wlm slurm-client munge slurmdbd mariadb-server mariadb-client libpmix-dev
 
 .PHONY: run test setup apt clean-results
 

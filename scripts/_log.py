@@ -1,4 +1,4 @@
-"""Shared by the rule scripts: send Python's stderr and logging to the rule's log file."""
+"""Shared by the rule scripts: logging to the rule's log file, material inputs, MPI launch."""
 
 import logging
 import sys
@@ -17,3 +17,12 @@ def to_log(snakemake) -> None:
 def material_files(snakemake) -> dict:
     """Material name -> initialised material file, in the rule's declared order."""
     return dict(zip(snakemake.params.materials, snakemake.input.materials))
+
+
+def run_stage(snakemake, target: str, **kwargs) -> None:
+    """Run ``target`` (module:function) on the job's MPI tasks (resources ``tasks``, ``mpi``)."""
+    from scema.parallel import DEFAULT_LAUNCHER, run_stage as launch
+
+    resources = snakemake.resources
+    tasks = int(resources.get("tasks", 1) or 1)
+    launch(target, kwargs, tasks=tasks, launcher=resources.get("mpi", DEFAULT_LAUNCHER), log=sys.stderr)

@@ -1,12 +1,12 @@
-from _log import material_files, to_log
+from _log import material_files, run_stage, to_log
 
 to_log(snakemake)
-from scema.stages.fe_step import run
-
-run(
-    snakemake.config,
-    int(snakemake.wildcards.step),
-    material_files(snakemake),
+run_stage(
+    snakemake,
+    "scema.stages.fe_step:run",
+    config=snakemake.config,
+    step=int(snakemake.wildcards.step),
+    material_files=material_files(snakemake),
     prev_fe_state=snakemake.input.prev_fe_state,
     prev_stress=snakemake.input.prev_stress,
     out_fe_state=snakemake.output.fe_state,

@@ -1,11 +1,11 @@
-from _log import material_files, to_log
+from _log import material_files, run_stage, to_log
 
 to_log(snakemake)
-from scema.stages.initial import run
-
-run(
-    snakemake.config,
-    material_files(snakemake),
+run_stage(
+    snakemake,
+    "scema.stages.initial:run",
+    config=snakemake.config,
+    material_files=material_files(snakemake),
     out_stress=snakemake.output.stress,
     out_fe_state=snakemake.output.fe_state,
     out_md_state=snakemake.output.md_state,

@@ -1,12 +1,12 @@
-from _log import material_files, to_log
+from _log import material_files, run_stage, to_log
 
 to_log(snakemake)
-from scema.stages.reaction import run
-
-run(
-    snakemake.config,
-    int(snakemake.wildcards.step),
-    material_files(snakemake),
+run_stage(
+    snakemake,
+    "scema.stages.reaction:run",
+    config=snakemake.config,
+    step=int(snakemake.wildcards.step),
+    material_files=material_files(snakemake),
     stress=snakemake.input.stress,
     out_reaction=snakemake.output.reaction,
 )

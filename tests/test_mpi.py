@@ -1,0 +1,48 @@
+"""The FE stages on 2 MPI ranks: same qp numbering and the same strain.nc as on 1 rank."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from conftest import REPO, small_config
+from scema.config import validate_config
+from scema.parallel import run_stage
+
+
+def _open(path) -> xr.Dataset:
+    with xr.open_dataset(path) as ds:
+        return ds.load()
+
+
+def test_fe_step_on_two_ranks_writes_the_same_strain_file(tmp_path, brute_force_run, monkeypatch):
+    shutil.copytree(brute_force_run / "results", tmp_path / "results")
+    monkeypatch.chdir(tmp_path)
+    cfg = validate_config(small_config(), search_dirs=[REPO])
+    kwargs = dict(
+        config=cfg,
+        step=2,
+        material_files={"copper": "results/materials/copper/material.nc"},
+        prev_fe_state="results/step_0001/fe_state.nc",
+        prev_stress="results/step_0001/stress.nc",
+        out_fe_state="fe_state_2ranks.nc",
+        out_strain="strain_2ranks.nc",
+        out_displacement=str(tmp_path / "displacement_2ranks.xdmf"),
+    )
+    run_stage("scema.stages.fe_step:run", kwargs, tasks=2)
+    one = _open(brute_force_run / "results/step_0002/strain.nc")
+    two = _open("strain_2ranks.nc")
+    np.testing.assert_array_equal(two["cell"].values, one["cell"].values)
+    np.testing.assert_array_equal(two["qp_coordinates"].values, one["qp_coordinates"].values)
+    np.testing.assert_array_equal(two["material"].values, one["material"].values)
+    scale = np.abs(one["strain"].values).max()
+    # a parallel direct solve sums in another order: equal to round-off, nothing more
+    np.testing.assert_allclose(two["strain"].values, one["strain"].values, rtol=0, atol=1e-12 * scale)
+    np.testing.assert_allclose(two["strain_increment"].values, one["strain_increment"].values, rtol=0, atol=1e-12 * scale)
+    u1 = _open(brute_force_run / "results/step_0002/fe_state.nc")["displacement"].values
+    u2 = _open("fe_state_2ranks.nc")["displacement"].values
+    np.testing.assert_allclose(u2, u1, rtol=0, atol=1e-12 * np.abs(u1).max())
+    assert Path("displacement_2ranks.h5").exists() or (tmp_path / "displacement_2ranks.h5").exists()
