@@ -42,8 +42,19 @@ def overlay_profile(directory: Path, cluster: SlurmCluster, status_command: str 
     return directory
 
 
+def slurm_config() -> dict:
+    """The small config, one step: every rule still runs as a SLURM job, and the plugin's
+    fixed delays (5 s per sbatch, status polling back-off) are paid for half as many jobs."""
+    cfg = small_config()
+    cfg["run"]["steps"] = 1
+    return cfg
+
+
+LAST_STEP = "0001"
+
+
 def slurm_cmd(workdir: Path, cluster: SlurmCluster, status_command: str | None = None) -> list[str]:
-    config_path = write_config(workdir, small_config())
+    config_path = write_config(workdir, slurm_config())
     profile = overlay_profile(workdir.parent / f"{workdir.name}_profile", cluster, status_command)
     # as a user runs it: --profile, with profiles/default loaded as workflow profile on top
     return snakemake_cmd(workdir, config_path, "--profile", str(profile))
@@ -85,7 +96,7 @@ def load(path: Path, var: str) -> np.ndarray:
 
 
 def assert_same_results(workdir: Path, reference: Path) -> None:
-    for rel, var in (("results/step_0002/stress.nc", "stress"), ("results/summary.nc", "reaction_force")):
+    for rel, var in ((f"results/step_{LAST_STEP}/stress.nc", "stress"), ("results/summary.nc", "reaction_force")):
         got, want = load(workdir / rel, var), load(reference / rel, var)
         assert got.shape == want.shape and got.dtype == want.dtype, rel
         np.testing.assert_array_equal(got, want, err_msg=f"{rel}:{var} differs between SLURM and local runs")
@@ -93,7 +104,7 @@ def assert_same_results(workdir: Path, reference: Path) -> None:
 
 def expected_job_count(workdir: Path) -> int:
     """Jobs of a run whose materials were seeded: initial_state, 4 rules per step, the batches, summary."""
-    steps = small_config()["run"]["steps"]
+    steps = slurm_config()["run"]["steps"]
     batches = len(list((workdir / "results").glob("step_*/md/batch_*.nc")))
     return 1 + 4 * steps + batches + 1
 
@@ -138,14 +149,14 @@ def cancel_first_md_batch(run: Run, cluster: SlurmCluster, step: str, deadline: 
 def runs(slurm_cluster, copper_cache, tmp_path_factory) -> dict[str, Run]:
     """The same small config three times, concurrently (the SLURM runs mostly wait on polling):
     locally without profile (the reference), on SLURM with sacct polling, and on SLURM with the
-    shipped profile where one MD batch of step 2 is cancelled with scancel."""
+    shipped profile where one MD batch is cancelled with scancel."""
     base = tmp_path_factory.mktemp("slurm_runs")
     runs = {}
     for name in ("local", "slurm", "cancel"):
         workdir = base / name
         seed_materials(workdir, copper_cache)
         if name == "local":
-            cmd = snakemake_cmd(workdir, write_config(workdir, small_config()))
+            cmd = snakemake_cmd(workdir, write_config(workdir, slurm_config()))
         elif name == "slurm":
             # the plugin's default status polling (sacct, i.e. slurmdbd), as most clusters use it
             cmd = slurm_cmd(workdir, slurm_cluster, status_command="sacct")
@@ -155,7 +166,7 @@ def runs(slurm_cluster, copper_cache, tmp_path_factory) -> dict[str, Run]:
             cmd = slurm_cmd(workdir, slurm_cluster)
         runs[name] = Run(name, workdir, cmd, slurm_cluster.env)
     deadline = time.monotonic() + RUN_TIMEOUT
-    watcher = threading.Thread(target=cancel_first_md_batch, args=(runs["cancel"], slurm_cluster, "0002", deadline))
+    watcher = threading.Thread(target=cancel_first_md_batch, args=(runs["cancel"], slurm_cluster, LAST_STEP, deadline))
     watcher.start()
     for run in runs.values():
         run.finish(deadline)
@@ -190,7 +201,7 @@ def test_workflow_runs_under_slurm_and_matches_a_local_run(runs, slurm_cluster):
 def test_cancelled_md_batch_is_resubmitted_and_results_are_unchanged(runs, slurm_cluster):
     check_finished(runs["local"], slurm_cluster)
     run = runs["cancel"]
-    assert run.cancelled, "never saw a running md_batch job of step 0002 to cancel:\n" + run.output[-3000:]
+    assert run.cancelled, f"never saw a running md_batch job of step {LAST_STEP} to cancel:\n" + run.output[-3000:]
     check_finished(run, slurm_cluster)
 
     jobs = sacct_jobs(slurm_cluster, run_id(run.output))

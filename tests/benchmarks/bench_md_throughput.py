@@ -1,0 +1,94 @@
+"""MD throughput of a batch job against one long plain ``lmp`` run of the same box.
+
+Both do the same MD (the material's box, force field, Langevin NVT, same timestep) on the same
+machine; the batch pays for what an update needs on top (restore a state file, set up fixes,
+deform, sample, write the new state). Reported in atom-steps per second, for 1 worker against 1
+``lmp`` and for 2 workers side by side against 2 concurrent ``lmp`` runs.
+
+    .venv/bin/python tests/benchmarks/bench_md_throughput.py --material-dir results/materials/copper
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "workflow"))
+
+from scema.config import validate_config  # noqa: E402
+from scema.md.material import MaterialSpec  # noqa: E402
+from scema.md.update import Update  # noqa: E402
+from scema.stages.md_batch import run_side_by_side  # noqa: E402
+
+PLAIN_INPUT = """units {units}
+atom_style atomic
+boundary p p p
+read_data {state}
+{forcefield}
+timestep {dt}
+fix integ all nve
+fix thermo all langevin {T} {T} {damp} 4242 zero yes
+thermo 0
+run {steps}
+"""
+
+
+def plain_lmp_seconds(spec: MaterialSpec, state: Path, steps: int, copies: int, workdir: Path) -> float:
+    """Wall time of ``copies`` concurrent ``lmp`` runs of ``steps`` steps (process start included)."""
+    variables = "\n".join(f"variable {k} string {v}" for k, v in spec.variables.items())
+    text = PLAIN_INPUT.format(
+        units=spec.units, state=state, forcefield=variables + "\n" + Path(spec.forcefield).read_text(),
+        dt=spec.timestep_lammps, T=spec.temperature, damp=spec.thermostat_damping, steps=steps,
+    )
+    script = workdir / "plain.in"
+    script.write_text(text)
+    start = time.perf_counter()
+    procs = [subprocess.Popen(["lmp", "-in", str(script), "-log", "none", "-screen", "none"]) for _ in range(copies)]
+    if any(p.wait() != 0 for p in procs):
+        sys.exit("plain lmp failed")
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--material-dir", type=Path, required=True, help="results/materials/<name> of a finished run")
+    parser.add_argument("--material", default="copper")
+    parser.add_argument("--updates", type=int, default=40, help="updates per worker")
+    parser.add_argument("--increment", type=float, default=2e-3, help="strain increment per update")
+    args = parser.parse_args()
+    cfg = validate_config(yaml.safe_load(open(REPO / "config/config.yaml")), search_dirs=[REPO])
+    material_cfg = cfg["materials"][args.material]
+    spec = MaterialSpec.from_config(args.material, material_cfg)
+    state = args.material_dir / "replica_0.data"
+    natoms = int(next(line.split()[0] for line in state.read_text().splitlines() if line.strip().endswith("atoms")))
+    steps_per_update = spec.deform_steps(args.increment) + spec.sampling_steps
+    work = Path(tempfile.mkdtemp(prefix="scema_throughput_"))
+    for workers in (1, 2):
+        n = args.updates * workers
+        updates = [
+            Update(args.material, q, 0, state, np.array([0, 0, args.increment, 0, 0, 0.0]), np.zeros(6),
+                   work / f"w{workers}" / f"q{q}.data", seed=q + 1)
+            for q in range(n)
+        ]
+        start = time.perf_counter()
+        run_side_by_side({args.material: material_cfg}, updates, workers, None)
+        batch = time.perf_counter() - start
+        total_steps = args.updates * steps_per_update
+        plain = plain_lmp_seconds(spec, state, total_steps, workers, work)
+        rate_batch = workers * total_steps * natoms / batch
+        rate_plain = workers * total_steps * natoms / plain
+        print(f"{workers} worker(s): {n} updates x {steps_per_update} steps x {natoms} atoms | batch {batch:.1f} s "
+              f"= {rate_batch / 1e6:.2f} M atom-steps/s | plain lmp {plain:.1f} s = {rate_plain / 1e6:.2f} M atom-steps/s "
+              f"| batch/plain = {rate_batch / rate_plain:.1%}")
+
+
+if __name__ == "__main__":
+    main()
