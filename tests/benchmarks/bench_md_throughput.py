@@ -59,18 +59,30 @@ def plain_lmp_seconds(spec: MaterialSpec, state: Path, steps: int, copies: int, 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--material-dir", type=Path, required=True, help="results/materials/<name> of a finished run")
+    parser.add_argument("--material-dir", type=Path, default=None, help="results/materials/<name> of a finished run")
+    parser.add_argument("--cells", type=int, default=None, help="equilibrate a fresh box of this many fcc cells instead")
+    parser.add_argument("--sampling-steps", type=int, default=None, help="override the material's sampling_steps")
     parser.add_argument("--material", default="copper")
     parser.add_argument("--updates", type=int, default=40, help="updates per worker")
     parser.add_argument("--increment", type=float, default=2e-3, help="strain increment per update")
     args = parser.parse_args()
     cfg = validate_config(yaml.safe_load(open(REPO / "config/config.yaml")), search_dirs=[REPO])
     material_cfg = cfg["materials"][args.material]
+    if args.cells:
+        material_cfg["variables"]["cells"] = args.cells
+    if args.sampling_steps:
+        material_cfg["sampling_steps"] = args.sampling_steps
     spec = MaterialSpec.from_config(args.material, material_cfg)
-    state = args.material_dir / "replica_0.data"
+    work = Path(tempfile.mkdtemp(prefix="scema_throughput_"))
+    if args.material_dir is not None:
+        state = args.material_dir / "replica_0.data"
+    else:
+        from scema.md.init import equilibrate_replica
+
+        state = work / "reference.data"
+        equilibrate_replica(spec, 12345, state)
     natoms = int(next(line.split()[0] for line in state.read_text().splitlines() if line.strip().endswith("atoms")))
     steps_per_update = spec.deform_steps(args.increment) + spec.sampling_steps
-    work = Path(tempfile.mkdtemp(prefix="scema_throughput_"))
     for workers in (1, 2):
         n = args.updates * workers
         updates = [
