@@ -4,20 +4,13 @@ import numpy as np
 import pytest
 
 from scema.symmetry import project
-from scema.voigt import isotropic_stiffness
+from scema.voigt import cubic_stiffness, isotropic_stiffness
 
 
-def _cubic(c11, c12, c44):
-    c = np.full((3, 3), c12)
-    np.fill_diagonal(c, c11)
-    out = np.zeros((6, 6))
-    out[:3, :3] = c
-    out[np.arange(3, 6), np.arange(3, 6)] = c44
-    return out
 
 
 def test_cubic_projection_keeps_a_cubic_matrix_and_removes_zero_mean_noise():
-    exact = _cubic(164e9, 120e9, 72e9)
+    exact = cubic_stiffness(164e9, 120e9, 72e9)
     np.testing.assert_allclose(project(exact, "cubic"), exact)
     noise = np.zeros((6, 6))
     noise[0, 0], noise[1, 1], noise[2, 2] = 2e9, -1e9, -1e9  # averages out over the three axes

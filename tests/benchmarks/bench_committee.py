@@ -33,17 +33,14 @@ from pathlib import Path
 import numpy as np
 
 from scema.committee import Committee, CommitteeSettings, decide, features, train_committee
+from scema.voigt import cubic_stiffness
 
 ACCURACY = 30e6
 K3 = 6.4e14
 
 
 def cubic(c11=165e9, c12=120e9, c44=72e9) -> np.ndarray:
-    c = np.zeros((6, 6))
-    c[:3, :3] = c12
-    c[np.arange(3), np.arange(3)] = c11
-    c[np.arange(3, 6), np.arange(3, 6)] = c44
-    return c
+    return cubic_stiffness(c11, c12, c44)
 
 
 C = cubic()

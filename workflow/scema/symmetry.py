@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from scema.voigt import cubic_stiffness
+
 SYMMETRIES = ("none", "cubic", "isotropic")
 
 
@@ -28,8 +30,4 @@ def project(c: np.ndarray, symmetry: str) -> np.ndarray:
         c11, c12, c44 = bulk + 4 * mu / 3, bulk - 2 * mu / 3, mu
     elif symmetry != "cubic":
         raise ValueError(f"unknown stiffness symmetry '{symmetry}' (known: {', '.join(SYMMETRIES)})")
-    out = np.zeros((6, 6))
-    out[:3, :3] = c12
-    out[np.arange(3), np.arange(3)] = c11
-    out[np.arange(3, 6), np.arange(3, 6)] = c44
-    return out
+    return cubic_stiffness(c11, c12, c44)

@@ -59,3 +59,12 @@ def isotropic_stiffness(young: float, poisson: float) -> np.ndarray:
     c[np.arange(3), np.arange(3)] += 2 * mu
     c[np.arange(3, 6), np.arange(3, 6)] = mu
     return c
+
+
+def cubic_stiffness(c11: float, c12: float, c44: float) -> np.ndarray:
+    """6x6 Voigt stiffness of a cubic crystal along its axes (engineering shear)."""
+    c = np.zeros((6, 6))
+    c[:3, :3] = c12
+    c[np.arange(3), np.arange(3)] = c11
+    c[np.arange(3, 6), np.arange(3, 6)] = c44
+    return c
