@@ -1,0 +1,79 @@
+"""The one way this project writes a result: under a temporary name, renamed when complete.
+
+Why: Snakemake (and a user) must never see a half-written file as a finished result, and a
+killed job must leave nothing that looks complete. Every writer (NetCDF, LAMMPS state files,
+committee version directories, XDMF + HDF5 pairs) goes through these helpers.
+
+    with atomic_path("results/x.nc") as tmp:      # tmp is in the same directory
+        write_something(tmp)                      # renamed to results/x.nc on success
+    with atomic_directory("results/committee/v3") as tmp_dir:
+        ...                                       # the directory appears whole, or not at all
+    with atomic_paths(["a.xdmf", "a.h5"]) as (tmp_xdmf, tmp_h5):
+        ...                                       # both renamed only after both are written
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterator, Sequence
+
+
+def _temp_name(path: Path) -> Path:
+    """A fresh hidden name beside ``path`` (same file system, so the rename is atomic)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    os.unlink(tmp)
+    return Path(tmp)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` when the block succeeds."""
+    with atomic_paths([path]) as (tmp,):
+        yield tmp
+
+
+@contextlib.contextmanager
+def atomic_paths(paths: Sequence[str | os.PathLike]) -> Iterator[list[Path]]:
+    """Temporary paths for files that belong together; all renamed only after the block succeeds.
+
+    The renames happen one after another (POSIX has no multi-file rename), so a kill between
+    them can leave the first file without the second: list the file Snakemake checks last
+    (e.g. the .xdmf that points at its .h5) last.
+    """
+    finals = [Path(p) for p in paths]
+    for final in finals:
+        final.parent.mkdir(parents=True, exist_ok=True)
+    temps = [_temp_name(final) for final in finals]
+    try:
+        yield temps
+        for tmp, final in zip(temps, finals):
+            os.replace(tmp, final)
+    finally:
+        for tmp in temps:
+            tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty temporary directory beside ``path``; it replaces ``path`` on success."""
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}."))
+    try:
+        yield tmp
+        if final.exists():
+            old = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.old."))
+            old.rmdir()
+            os.rename(final, old)
+            os.rename(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
