@@ -30,6 +30,9 @@ from .material import MaterialSpec
 from .update import run_update
 
 _ERROR_LINE = re.compile(r"^ERROR.*$", re.MULTILINE)
+# This many updates failing every attempt before any succeeded means a broken setup (a missing
+# potential file, a bad template): stop instead of trying hundreds of updates three times each.
+SYSTEMATIC = 3
 
 
 @dataclass
@@ -129,7 +132,7 @@ class _Slot:
         attempt.error = lammps_error(kept) or f"worker exited with code {code} and no LAMMPS ERROR line in its log"
 
     def stop(self) -> None:
-        if self.process is None:
+        if self.process is None or self.conn is None:
             return
         try:
             self.conn.send(None)
@@ -157,6 +160,7 @@ def supervise(
 
     ``variant(update, attempt)`` gives the update (seed) and time-step divisor of an attempt;
     ``on_done(index, attempt, stress, seconds)`` is called in this process as each one finishes.
+    After ``SYSTEMATIC`` failed updates and no success the remaining ones are not started.
     Worker k logs LAMMPS to ``lammps_log`` (k = 0) or ``lammps_log.k``.
     """
     if not updates:
@@ -168,7 +172,7 @@ def supervise(
     pending = deque((index, 0) for index in updates)
     busy: dict[_Slot, tuple[int, Attempt]] = {}
     history: dict[int, list[Attempt]] = {}
-    failures = []
+    failures, succeeded = [], 0
     try:
         while pending or busy:
             for slot in slots:
@@ -183,10 +187,11 @@ def supervise(
                 index, attempt = busy.pop(slot)
                 try:
                     message = conn.recv()
-                except EOFError:  # the worker died: LAMMPS error (exit), signal, out of memory
+                except (EOFError, ConnectionError):  # the worker died: LAMMPS error, signal, out of memory
                     slot.crashed(updates[index], attempt)
                     message = ("crash",)
                 if message[0] == "done":
+                    succeeded += 1
                     on_done(index, attempt.number, message[1], message[2])
                     continue
                 if message[0] == "error":
@@ -196,6 +201,8 @@ def supervise(
                     pending.appendleft((index, attempt.number + 1))
                 else:
                     failures.append(Failure(index, updates[index], history[index]))
+                    if len(failures) >= SYSTEMATIC and not succeeded:  # a broken setup, not a bad update
+                        pending.clear()
     finally:
         for slot in slots:
             slot.stop()

@@ -94,11 +94,13 @@ def remove_stale_temporaries(updates: list[Update], out_batch: Path) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def failure_message(step: int, batch: int, failures: list[Failure], record: Path) -> str:
+def failure_message(step: int, batch: int, failures: list[Failure], not_run: int, record: Path) -> str:
     """The one line naming the first failed update, its material and its LAMMPS error."""
     first = failures[0]
     u, last = first.update, first.attempts[-1]
     more = f"; {len(failures) - 1} more failed updates" if len(failures) > 1 else ""
+    if not_run:
+        more += f"; {not_run} updates not started: every update tried failed (a broken setup?)"
     return (f"md_batch step {step} batch {batch}: MD update of qp {u.qp}, replica {u.replica}, material "
             f"{u.material} failed {len(first.attempts)} attempts ({len(first.attempts) - 1} retries): "
             f"{last.error} (LAMMPS log {last.log}; record {record}{more})")
@@ -166,7 +168,8 @@ def run(
     keys = [update_key(u, materials[u.material]) for u in updates]
     journalled = journal.read()
     records: dict[int, Record] = {i: journalled[k] for i, k in enumerate(keys) if k in journalled and updates[i].state_out.is_file()}
-    progress = Progress(f"step {step} batch {batch}", len(updates), len(records))
+    finished = len(records)
+    progress = Progress(f"step {step} batch {batch}", len(updates), finished)
 
     def on_done(index: int, attempt: int, stress: np.ndarray, seconds: float) -> None:
         u = updates[index]
@@ -178,7 +181,7 @@ def run(
     failures = supervise(todo, materials, processes, lammps_log, max_retries, retry_variant(step, run_seed), on_done)
     if failures:
         write_failures(failed, step, batch, failures)
-        raise UpdateFailed(failure_message(step, batch, failures, failed))
+        raise UpdateFailed(failure_message(step, batch, failures, len(todo) - len(failures) - (len(records) - finished), failed))
     ds = batch_dataset(rows, [records[i] for i in range(len(updates))], step, int(batch), int(processes))
     write_dataset(ds, out, f"MD batch {batch}, step {step}")
     journal.remove()
