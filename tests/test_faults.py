@@ -155,3 +155,67 @@ def test_a_crash_is_attributed_to_its_update_which_succeeds_with_a_new_seed(work
     np.testing.assert_array_equal([done[i][1] for i in others], reference[others])  # the rest bitwise
     assert all(done[i][0] == 0 for i in others)
     assert list(Path(".").glob(f"crash.lammps.log*.qp{victim.qp}.replica{victim.replica}.attempt0"))
+
+
+# -- the whole run killed (process group, like a crash or a pre-empted node) at a stage boundary --
+
+def _open(path: Path) -> xr.Dataset:
+    with xr.open_dataset(path) as ds:
+        return ds.load()
+
+
+def _md_batch_half_done(workdir: Path) -> bool:
+    """Some batch of step 2 has journalled two updates and not finished."""
+    return any(len(Journal(j).read()) >= 2 for j in (workdir / "results/step_0002/md").glob("batch_*.journal"))
+
+
+def _aggregate_started(workdir: Path) -> bool:
+    return (workdir / "logs/aggregate_stress/step_0002.log").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("boundary", [_md_batch_half_done, _aggregate_started], ids=["md_batch", "aggregate_stress"])
+def test_run_killed_at_a_stage_boundary_resumes_to_the_uninterrupted_result(tmp_path, copper_cache, brute_force_run, boundary):
+    import signal
+    import subprocess
+    import time
+
+    from conftest import run_workflow, seed_materials, snakemake_cmd, write_config
+
+    cfg = small_config()
+    seed_materials(tmp_path, copper_cache)
+    config_path = write_config(tmp_path, cfg)
+    proc = subprocess.Popen(snakemake_cmd(tmp_path, config_path), start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 600
+    while not boundary(tmp_path) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL and not (tmp_path / "results/summary.nc").exists(), "not killed mid-run"
+    results = tmp_path / "results"
+    journalled = [Path(str(s)) for j in results.rglob("batch_*.journal") for s in _journalled_states(j)]
+    finished = [p for p in results.rglob("*") if p.is_file() and not p.name.startswith(".") and p.suffix != ".journal"]
+    mtimes = {p: p.stat().st_mtime_ns for p in finished + [tmp_path / p for p in journalled]}
+
+    subprocess.run(snakemake_cmd(tmp_path, config_path, "--unlock"), check=True, capture_output=True)
+    run_workflow(tmp_path, cfg)
+
+    assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes, "a finished file was written again"
+    for step in (1, 2):
+        name = f"results/step_{step:04d}/stress.nc"
+        a, b = _open(brute_force_run / name), _open(tmp_path / name)
+        for var in a.data_vars:
+            np.testing.assert_array_equal(a[var].values, b[var].values, err_msg=f"{name}:{var}")
+    a, b = _open(brute_force_run / "results/summary.nc"), _open(tmp_path / "results/summary.nc")
+    for var in set(a.data_vars) - {"wall_time"}:
+        np.testing.assert_array_equal(a[var].values, b[var].values, err_msg=f"summary.nc:{var}")
+    leftovers = [p for p in results.rglob("*") if p.name.endswith((".tmp", ".journal", ".failed.json"))]
+    assert not leftovers, leftovers
+
+
+def _journalled_states(journal: Path) -> list[str]:
+    """State files of the updates a journal holds (state names follow qp and replica)."""
+    rows = read_dataset(journal.parent.parent / "md_schedule.nc")
+    by_pair = {(int(q), int(r)): str(s) for q, r, s in zip(rows["qp_id"].values, rows["replica_id"].values, rows["state_out"].values)}
+    return [by_pair[(rec.qp, rec.replica)] for rec in Journal(journal).read().values()]
