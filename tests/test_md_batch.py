@@ -111,6 +111,7 @@ def test_journal_drops_a_torn_line_and_keys_change_with_the_inputs(tmp_path):
         fh.write(b'{"key":"abc","qp":4,"rep')
     assert list(journal.read()) == [key]
     assert journal.read()[key].stress[4] == 1 / 3  # exact round trip
+    journal = Journal(journal.path)  # the resumed process
     journal.append(Record("k2", 4, 0, (0.0,) * 6, 0.5, 0))  # starts on its own line
     assert set(journal.read()) == {key, "k2"}
 

@@ -87,6 +87,7 @@ class Journal:
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
+        self._tail_checked = False  # a torn tail can only predate this process's first append
 
     def read(self) -> dict[str, Record]:
         """Finished updates by key; torn or damaged lines are skipped."""
@@ -99,8 +100,9 @@ class Journal:
     def append(self, record: Record) -> None:
         """Add one line durably: one write, then fsync (and the directory's, when the file is new)."""
         new = not self.path.exists()
-        if not new:
+        if not new and not self._tail_checked:
             self._cut_torn_tail()
+        self._tail_checked = True
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             os.write(fd, _line(record))
