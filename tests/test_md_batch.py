@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 import xarray as xr
 
 from conftest import REPO, small_config
