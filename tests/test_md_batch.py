@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import xarray as xr
 
 from conftest import REPO, small_config
@@ -119,3 +120,17 @@ def test_journal_drops_a_torn_line_and_keys_change_with_the_inputs(tmp_path):
     assert update_key(update, material) != key  # another input state under the same name
     state.write_text("state A\n")
     assert update_key(update, material) == key
+
+
+def test_a_halved_time_step_keeps_every_physical_duration():
+    from scema.md.material import MaterialSpec
+    from scema.md.supervisor import finer_timestep
+
+    spec = MaterialSpec.from_config("copper", copper_config())
+    fine = finer_timestep(spec, 2)
+    assert fine.timestep == spec.timestep / 2
+    for name in ("sampling_steps", "min_deform_steps", "thermostat_damping_steps", "equilibration_steps"):
+        assert getattr(fine, name) * fine.timestep == getattr(spec, name) * spec.timestep, name
+    assert fine.thermostat_damping == spec.thermostat_damping  # the same damping time in LAMMPS units
+    strain = 0.01  # far above min_deform_steps: steps follow the strain rate
+    assert fine.deform_steps(strain) * fine.timestep == pytest.approx(spec.deform_steps(strain) * spec.timestep, rel=1e-12)

@@ -55,7 +55,6 @@ def build_updates(rows: xr.Dataset, names: list[str], reference: dict[str, np.nd
     return updates
 
 
-
 def retry_variant(step: int, run_seed: int):
     """How attempt ``a`` of an update runs: 0 as scheduled; 1 with a new thermostat seed;
     a >= 2 also with the MD time step divided by 2**(a-1) (same physical time, more steps)."""
