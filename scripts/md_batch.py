@@ -1,13 +1,24 @@
+import sys
+
 from _log import material_files, to_log
 
-to_log(snakemake)
-from scema.stages.md_batch import run
+if __name__ == "__main__":  # not again in the spawned MD workers, which import this file as __mp_main__
+    to_log(snakemake)
+    from scema.stages.md_batch import UpdateFailed, run
 
-run(
-    snakemake.config,
-    schedule_path=snakemake.input.schedule,
-    batch=int(snakemake.wildcards.batch),
-    material_files=material_files(snakemake),
-    out_batch=snakemake.output.batch,
-    lammps_log=snakemake.log.lammps,
-)
+    try:
+        run(
+            schedule_path=snakemake.input.schedule,
+            batch=int(snakemake.wildcards.batch),
+            material_files=material_files(snakemake),
+            materials=dict(zip(snakemake.params.materials, snakemake.params.material_configs)),
+            out_batch=snakemake.output.batch,
+            lammps_log=snakemake.log.lammps,
+            processes=snakemake.threads,
+            max_retries=snakemake.params.max_retries,
+            run_seed=snakemake.params.seed,
+        )
+    except UpdateFailed as error:  # one line, in the rule log and on Snakemake's console
+        print(error, file=sys.stderr)
+        print(error, file=sys.__stderr__)
+        sys.exit(1)

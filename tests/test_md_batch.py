@@ -1,35 +1,136 @@
-"""An MD batch split over worker processes gives exactly the one-process result."""
+"""An MD batch: side-by-side workers give the one-process result; a killed batch resumes exactly."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
+import pytest
 import xarray as xr
 
-from conftest import small_config
+from conftest import REPO, small_config
 from scema.config import validate_config
+from scema.md.journal import Journal, Record, update_key
 from scema.stages.md_batch import run
 
+SCHEDULE = "results/step_0002/md_schedule.nc"
+MATERIAL_FILES = {"copper": "results/materials/copper/material.nc"}
+BATCH = "results/step_0002/md/batch_0.nc"
+
+
+def copper_config() -> dict:
+    cfg = validate_config(small_config(), search_dirs=[REPO])
+    return cfg["materials"]["copper"]
+
+
+def batch_workdir(tmp_path: Path, brute_force_run: Path) -> tuple[Path, xr.Dataset]:
+    """A copy of the reference run without step 2's batch 0 and its states; the reference batch."""
+    workdir = tmp_path / "run"
+    shutil.copytree(brute_force_run / "results", workdir / "results")
+    reference = xr.open_dataset(brute_force_run / BATCH).load()
+    (workdir / BATCH).unlink()
+    for state in reference["state_file"].values:
+        (workdir / str(state)).unlink()
+    return workdir, reference
+
+
+def assert_same_batch(workdir: Path, reference: xr.Dataset, brute_force_run: Path) -> None:
+    """Bitwise: every stress, and every state file the batch wrote."""
+    out = xr.open_dataset(workdir / BATCH).load()
+    np.testing.assert_array_equal(out["qp_id"].values, reference["qp_id"].values)
+    np.testing.assert_array_equal(out["stress"].values, reference["stress"].values)
+    for state in reference["state_file"].values:
+        assert (workdir / str(state)).read_bytes() == (brute_force_run / str(state)).read_bytes(), state
 
 
 def test_side_by_side_workers_reproduce_the_serial_batch(tmp_path, brute_force_run, monkeypatch):
-    workdir = tmp_path / "run"
-    shutil.copytree(brute_force_run / "results", workdir / "results")
+    workdir, reference = batch_workdir(tmp_path, brute_force_run)
     monkeypatch.chdir(workdir)
-    from pathlib import Path
+    run(SCHEDULE, 0, MATERIAL_FILES, {"copper": copper_config()}, BATCH, "lammps.log", processes=2)
+    assert xr.open_dataset(BATCH).attrs["processes"] == 2
+    assert_same_batch(workdir, reference, brute_force_run)
+    assert not Path(BATCH).with_suffix(".journal").exists()  # removed once the batch file is whole
 
-    cfg = validate_config(small_config(), search_dirs=[Path(__file__).resolve().parents[1]])
-    cfg["md"]["processes_per_batch"] = 2
-    materials = {"copper": "results/materials/copper/material.nc"}
-    schedule = "results/step_0002/md_schedule.nc"
-    serial = xr.open_dataset(brute_force_run / "results/step_0002/md/batch_0.nc").load()
-    for state in serial["state_file"].values:  # the workers must write these again
-        (workdir / str(state)).unlink()
-    run(cfg, schedule, 0, materials, "out.nc")
-    parallel = xr.open_dataset("out.nc").load()
-    assert parallel.attrs["processes"] == 2
-    np.testing.assert_array_equal(parallel["qp_id"].values, serial["qp_id"].values)
-    np.testing.assert_array_equal(parallel["stress"].values, serial["stress"].values)
-    for state in serial["state_file"].values:
-        assert (workdir / str(state)).read_bytes() == (brute_force_run / str(state)).read_bytes()
+
+RUNNER = """
+import sys
+sys.path.insert(0, {workflow!r})
+from scema.stages.md_batch import run
+if __name__ == "__main__":
+    run({schedule!r}, 0, {files!r}, {materials!r}, {batch!r}, "killed.lammps.log", processes=1)
+"""
+
+
+def test_killed_batch_resumes_at_its_first_unfinished_update(tmp_path, brute_force_run, monkeypatch):
+    workdir, reference = batch_workdir(tmp_path, brute_force_run)
+    monkeypatch.chdir(workdir)
+    materials = {"copper": copper_config()}
+    script = workdir / "batch.py"
+    script.write_text(RUNNER.format(workflow=str(REPO / "workflow"), schedule=SCHEDULE, files=MATERIAL_FILES,
+                                    materials=materials, batch=BATCH))
+    journal = Journal(Path(BATCH).with_suffix(".journal"))
+    proc = subprocess.Popen([sys.executable, str(script)], start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while len(journal.read()) < 3 and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGKILL)  # the batch job and its LAMMPS worker, like a pre-emption
+    proc.wait()
+    done = journal.read()
+    n = reference.sizes["update"]
+    assert not Path(BATCH).exists() and 3 <= len(done) < n, f"not killed mid-batch: {len(done)} of {n} journalled"
+    states = {i: workdir / str(s) for i, s in enumerate(reference["state_file"].values)}
+    mtimes = {i: p.stat().st_mtime_ns for i, p in states.items() if p.exists()}
+
+    run(SCHEDULE, 0, MATERIAL_FILES, materials, BATCH, "resumed.lammps.log", processes=1)
+
+    pairs = list(zip(reference["qp_id"].values.tolist(), reference["replica_id"].values.tolist()))
+    journalled = {pairs.index((r.qp, r.replica)) for r in done.values()}
+    assert all(states[i].stat().st_mtime_ns == mtimes[i] for i in journalled), "a finished update was run again"
+    assert_same_batch(workdir, reference, brute_force_run)
+    assert not list(Path("results").rglob("*.tmp")) and not journal.path.exists()
+
+
+def test_journal_drops_a_torn_line_and_keys_change_with_the_inputs(tmp_path):
+    from scema.md.update import Update
+
+    state = tmp_path / "in.data"
+    state.write_text("state A\n")
+    update = Update("copper", 3, 1, state, np.full(6, 1e-3), np.zeros(6), tmp_path / "out.data", seed=7)
+    material = {"sampling_steps": 100}
+    key = update_key(update, material)
+    journal = Journal(tmp_path / "batch_0.journal")
+    journal.append(Record(key, 3, 1, (1.0e8, 0.1, -2.5e-300, 0.0, 1 / 3, 7.0), 0.25, 1))
+    with open(journal.path, "ab") as fh:  # a kill in the middle of the next line
+        fh.write(b'{"key":"abc","qp":4,"rep')
+    assert list(journal.read()) == [key]
+    assert journal.read()[key].stress[4] == 1 / 3  # exact round trip
+    journal = Journal(journal.path)  # the resumed process
+    journal.append(Record("k2", 4, 0, (0.0,) * 6, 0.5, 0))  # starts on its own line
+    assert set(journal.read()) == {key, "k2"}
+
+    assert update_key(update, {"sampling_steps": 200}) != key  # another material setting
+    state.write_text("state B\n")
+    assert update_key(update, material) != key  # another input state under the same name
+    state.write_text("state A\n")
+    assert update_key(update, material) == key
+
+
+def test_a_halved_time_step_keeps_every_physical_duration():
+    from scema.md.material import MaterialSpec
+    from scema.md.supervisor import finer_timestep
+
+    spec = MaterialSpec.from_config("copper", copper_config())
+    fine = finer_timestep(spec, 2)
+    assert fine.timestep == spec.timestep / 2
+    for name in ("sampling_steps", "min_deform_steps", "thermostat_damping_steps", "equilibration_steps"):
+        assert getattr(fine, name) * fine.timestep == getattr(spec, name) * spec.timestep, name
+    assert fine.thermostat_damping == spec.thermostat_damping  # the same damping time in LAMMPS units
+    strain = 0.01  # far above min_deform_steps: steps follow the strain rate
+    assert fine.deform_steps(strain) * fine.timestep == pytest.approx(spec.deform_steps(strain) * spec.timestep, rel=1e-12)

@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO / "workflow"))
 from scema.config import validate_config  # noqa: E402
 from scema.md.material import MaterialSpec  # noqa: E402
 from scema.md.update import Update  # noqa: E402
-from scema.stages.md_batch import run_side_by_side  # noqa: E402
+from scema.md.supervisor import supervise  # noqa: E402
 
 PLAIN_INPUT = """units {units}
 atom_style atomic
@@ -91,7 +91,8 @@ def main() -> None:
             for q in range(n)
         ]
         start = time.perf_counter()
-        run_side_by_side({args.material: material_cfg}, updates, workers, None)
+        supervise(dict(enumerate(updates)), {args.material: material_cfg}, workers, work / f"w{workers}.lammps.log",
+                  0, lambda update, attempt: (update, 1), lambda *done: None)
         batch = time.perf_counter() - start
         total_steps = args.updates * steps_per_update
         plain = plain_lmp_seconds(spec, state, total_steps, workers, work)

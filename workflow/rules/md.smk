@@ -20,7 +20,7 @@ checkpoint md_schedule:
 
 
 rule md_batch:
-    """Run one batch of MD updates in one LAMMPS process."""
+    """Run one batch of MD updates in worker processes; resumes from its journal after a kill."""
     input:
         schedule="results/step_{step}/md_schedule.nc",
         materials=get_material_files,
@@ -28,6 +28,11 @@ rule md_batch:
         batch="results/step_{step}/md/batch_{batch}.nc",
     params:
         materials=MATERIALS,
+        material_configs=[config["materials"][m] for m in MATERIALS],
+        max_retries=config["md"]["max_update_retries"],
+        seed=config["run"]["seed"],
+    # worker processes (one serial LAMMPS each); not a param: it does not change the results
+    threads: config["md"]["processes_per_batch"]
     conda:
         "../../envs/lammps.yaml"
     log:

@@ -1,25 +1,38 @@
-"""One MD batch job: run its scheduled updates (method section 3).
+"""One MD batch job: run its scheduled updates (method section 3), resumable and fault-contained.
 
-Updates run in one LAMMPS instance per worker process, never one process per update; with
-``md.processes_per_batch`` > 1 the batch's updates are split into that many contiguous chunks
-run side by side (one serial LAMMPS each), so a job uses all the cores it is given.
+Updates run in worker processes, each with one serial LAMMPS instance for many updates
+(``md.processes_per_batch`` of them side by side, so a job uses all the cores it is given),
+under a supervisor (scema.md.supervisor) that attributes a LAMMPS crash to its update and
+retries it. Each finished update is journalled at once (scema.md.journal), so a killed job
+resumes at its first unfinished update and writes the same ``batch_{b}.nc``. An update that
+fails every retry is recorded in ``batch_{b}.failed.json`` and stops the step with one line;
+the batch's other updates stay journalled and are not run again.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import dataclasses
+import json
+import logging
 import time
-from concurrent.futures import ProcessPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from scema.config import material_names
+from scema.io.atomic import atomic_path
 from scema.io.netcdf import component_coord, index_coord, read_dataset, write_dataset
-from scema.md.engine import Engine
-from scema.md.material import MaterialSpec
-from scema.md.update import Update, run_update
+from scema.md.journal import Journal, Record, update_key
+from scema.md.supervisor import Failure, supervise
+from scema.md.update import Update
+from scema.seeds import lammps_seed
+
+log = logging.getLogger("scema.md_batch")
+
+
+class UpdateFailed(RuntimeError):
+    """An MD update failed every retry; the message is the one line a user sees."""
 
 
 def build_updates(rows: xr.Dataset, names: list[str], reference: dict[str, np.ndarray]) -> list[Update]:
@@ -42,64 +55,133 @@ def build_updates(rows: xr.Dataset, names: list[str], reference: dict[str, np.nd
     return updates
 
 
-def run_updates(materials: dict[str, dict], updates: list[Update], lammps_log: str | None) -> tuple[np.ndarray, np.ndarray]:
-    """Stresses (n, 6) Pa and wall seconds (n,) of updates run in order in one LAMMPS instance.
+def retry_variant(step: int, run_seed: int):
+    """How attempt ``a`` of an update runs: 0 as scheduled; 1 with a new thermostat seed;
+    a >= 2 also with the MD time step divided by 2**(a-1) (same physical time, more steps)."""
 
-    Takes the materials' config entries (plain, picklable data) so it can run in a worker.
-    """
-    specs = {name: MaterialSpec.from_config(name, cfg) for name, cfg in materials.items()}
-    stress, seconds = np.zeros((len(updates), 6)), np.zeros(len(updates))
-    with Engine(log=Path(lammps_log) if lammps_log else None) as engine:
-        for k, update in enumerate(updates):
-            update.state_out.parent.mkdir(parents=True, exist_ok=True)
-            start = time.perf_counter()
-            stress[k] = run_update(engine, specs[update.material], update)
-            seconds[k] = time.perf_counter() - start
-    return stress, seconds
+    def variant(update: Update, attempt: int) -> tuple[Update, int]:
+        if attempt == 0:
+            return update, 1
+        seed = lammps_seed(run_seed, "update_retry", step, update.qp, update.replica, attempt)
+        return dataclasses.replace(update, seed=seed), 2 ** max(0, attempt - 1)
+
+    return variant
 
 
-def run_side_by_side(
-    materials: dict[str, dict], updates: list[Update], processes: int, lammps_log: str | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Split into contiguous chunks, one worker process (and LAMMPS instance) each."""
-    processes = max(1, min(processes, len(updates)))
-    if processes == 1:
-        return run_updates(materials, updates, lammps_log)
-    chunks = np.array_split(np.arange(len(updates)), processes)
-    logs = [f"{lammps_log}.{i}" if lammps_log else None for i in range(processes)]
-    # spawn: a fresh interpreter per worker, no LAMMPS/MPI state inherited through fork
-    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(run_updates, materials, [updates[i] for i in c], log) for c, log in zip(chunks, logs)]
-        results = [f.result() for f in futures]
-    return np.concatenate([r[0] for r in results]), np.concatenate([r[1] for r in results])
+class Progress:
+    """``update k/n``, rate and ETA lines in the rule log, so a long job visibly moves."""
+
+    def __init__(self, label: str, total: int, finished: int) -> None:
+        self.label, self.total, self.finished, self.ran = label, total, finished, 0
+        self.start = time.monotonic()
+        log.info("%s: %d updates, %d already finished (journal), %d to run", label, total, finished, total - finished)
+
+    def advance(self, update: Update, attempt: int, seconds: float) -> None:
+        self.finished += 1
+        self.ran += 1
+        rate = self.ran / max(time.monotonic() - self.start, 1e-9)
+        eta = timedelta(seconds=round((self.total - self.finished) / rate))
+        retry = f", retry {attempt}" if attempt else ""
+        log.info("%s: update %d/%d (qp %d, replica %d%s) %.2f s; %.2f updates/min, ETA %s",
+                 self.label, self.finished, self.total, update.qp, update.replica, retry, seconds, 60 * rate, eta)
 
 
-def run(
-    config: dict,
-    schedule_path: str,
-    batch: int,
-    material_files: dict[str, str],
-    out_batch: str,
-    lammps_log: str | None = None,
-) -> None:
-    schedule = read_dataset(schedule_path)
-    rows = schedule.isel(update=np.flatnonzero(schedule["batch"].values == batch))
-    materials = {name: config["materials"][name] for name in material_files}
-    reference = {name: read_dataset(path)["reference_stress"].values for name, path in material_files.items()}
-    updates = build_updates(rows, material_names(config), reference)
-    stress, seconds = run_side_by_side(materials, updates, config["md"]["processes_per_batch"], lammps_log)
-    n = len(updates)
+def remove_stale_temporaries(updates: list[Update], out_batch: Path) -> None:
+    """Temporary files a killed run of this batch left (state and batch writes cut short)."""
+    for path in [u.state_out for u in updates] + [out_batch]:
+        for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+
+def failure_message(step: int, batch: int, failures: list[Failure], not_run: int, record: Path) -> str:
+    """The one line naming the first failed update, its material and its LAMMPS error."""
+    first = failures[0]
+    u, last = first.update, first.attempts[-1]
+    more = f"; {len(failures) - 1} more failed updates" if len(failures) > 1 else ""
+    if not_run:
+        more += f"; {not_run} updates not started: every update tried failed (a broken setup?)"
+    return (f"md_batch step {step} batch {batch}: MD update of qp {u.qp}, replica {u.replica}, material "
+            f"{u.material} failed {len(first.attempts)} attempts ({len(first.attempts) - 1} retries): "
+            f"{last.error} (LAMMPS log {last.log}; record {record}{more})")
+
+
+def write_failures(path: Path, step: int, batch: int, failures: list[Failure]) -> None:
+    entries = [
+        {
+            "step": step, "batch": batch, "update": f.index, "qp": f.update.qp, "replica": f.update.replica,
+            "material": f.update.material, "state_in": str(f.update.state_in), "state_out": str(f.update.state_out),
+            "attempts": [dataclasses.asdict(a) for a in f.attempts],
+        }
+        for f in failures
+    ]
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(entries, indent=1) + "\n")
+
+
+def batch_dataset(rows: xr.Dataset, records: list[Record], step: int, batch: int, processes: int) -> xr.Dataset:
+    n = len(records)
     unit = {"units": "1"}
-    ds = xr.Dataset(
+    return xr.Dataset(
         {
             "qp_id": ("update", rows["qp_id"].values.astype(np.int64), {"long_name": "quadrature point", **unit}),
             "replica_id": ("update", rows["replica_id"].values.astype(np.int64), {"long_name": "replica", **unit}),
-            "stress": (("update", "component"), stress, {"long_name": "MD stress minus reference stress", "units": "Pa"}),
+            "stress": (("update", "component"), np.array([r.stress for r in records]).reshape(n, 6),
+                       {"long_name": "MD stress minus reference stress", "units": "Pa"}),
             "state_file": ("update", rows["state_out"].values.astype(object), {"long_name": "state written", **unit}),
             "target_strain": (("update", "component"), rows["target_strain"].values, {"long_name": "total strain of the state", **unit}),
-            "wall_time": ("update", seconds, {"long_name": "wall time of the update", "units": "s"}),
+            "retries": ("update", np.array([r.attempt for r in records], dtype=np.int64),
+                        {"long_name": "failed attempts before the update succeeded", **unit}),
+            "wall_time": ("update", np.array([r.seconds for r in records], dtype=float),
+                          {"long_name": "wall time of the update", "units": "s"}),
         },
         coords={**index_coord("update", n, "update within this batch"), **component_coord()},
-        attrs={"step": int(schedule.attrs["step"]), "batch": int(batch), "processes": int(config["md"]["processes_per_batch"])},
+        attrs={"step": step, "batch": batch, "processes": processes},
     )
-    write_dataset(ds, out_batch, f"MD batch {batch}, step {schedule.attrs['step']}")
+
+
+def run(
+    schedule_path: str,
+    batch: int,
+    material_files: dict[str, str],
+    materials: dict[str, dict],
+    out_batch: str,
+    lammps_log: str,
+    processes: int = 1,
+    max_retries: int = 2,
+    run_seed: int = 0,
+) -> None:
+    """Run (or finish) batch ``batch`` of a step's schedule and write ``out_batch``.
+
+    ``materials``: config entries of the materials in ``material_files`` (rule params);
+    ``run_seed``: the run's master seed, for the retry thermostat seeds.
+    """
+    schedule = read_dataset(schedule_path)
+    step, out = int(schedule.attrs["step"]), Path(out_batch)
+    rows = schedule.isel(update=np.flatnonzero(schedule["batch"].values == batch))
+    names = str(rows["material"].attrs["flag_meanings"]).split()
+    reference = {name: read_dataset(path)["reference_stress"].values for name, path in material_files.items()}
+    updates = build_updates(rows, names, reference)
+    remove_stale_temporaries(updates, out)
+
+    journal, failed = Journal(out.with_suffix(".journal")), out.with_suffix(".failed.json")
+    keys = [update_key(u, materials[u.material]) for u in updates]
+    journalled = journal.read()
+    records: dict[int, Record] = {i: journalled[k] for i, k in enumerate(keys) if k in journalled and updates[i].state_out.is_file()}
+    finished = len(records)
+    progress = Progress(f"step {step} batch {batch}", len(updates), finished)
+
+    def on_done(index: int, attempt: int, stress: np.ndarray, seconds: float) -> None:
+        u = updates[index]
+        records[index] = Record(keys[index], u.qp, u.replica, tuple(float(s) for s in stress), float(seconds), attempt)
+        journal.append(records[index])
+        progress.advance(u, attempt, seconds)
+
+    todo = {i: u for i, u in enumerate(updates) if i not in records}
+    failures = supervise(todo, materials, processes, lammps_log, max_retries, retry_variant(step, run_seed), on_done)
+    if failures:
+        write_failures(failed, step, batch, failures)
+        raise UpdateFailed(failure_message(step, batch, failures, len(todo) - len(failures) - (len(records) - finished), failed))
+    ds = batch_dataset(rows, [records[i] for i in range(len(updates))], step, int(batch), int(processes))
+    write_dataset(ds, out, f"MD batch {batch}, step {step}")
+    journal.remove()
+    failed.unlink(missing_ok=True)

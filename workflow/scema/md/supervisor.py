@@ -1,0 +1,209 @@
+"""Run MD updates in worker processes, so a LAMMPS crash costs one attempt of one update.
+
+Why: the Debian LAMMPS library has no C++ exceptions; a LAMMPS error (lost atoms, a truncated
+state file) ends the process that called it, silently. Each worker (spawned: a fresh
+interpreter, no LAMMPS or MPI state inherited) keeps one serial LAMMPS instance for many updates
+but is handed one update at a time over a pipe, so the supervisor always knows which update a
+dead worker was running. The worker's LAMMPS log holds the error text; it is kept under a name
+saying which update and attempt it belongs to, and a fresh worker takes the slot. A failed
+update is tried again (the caller's ``variant`` says how: a new seed, a finer time step) up to
+``max_retries`` times; then it is reported back, and the other updates go on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import re
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .engine import Engine
+from .journal import fsync_path
+from .material import MaterialSpec
+from .update import run_update
+
+_ERROR_LINE = re.compile(r"^ERROR.*$", re.MULTILINE)
+# This many updates failing every attempt before any succeeded means a broken setup (a missing
+# potential file, a bad template): stop instead of trying hundreds of updates three times each.
+SYSTEMATIC = 3
+
+
+@dataclass
+class Attempt:
+    """One try of an update: its number (0 = as scheduled), thermostat seed, time-step divisor."""
+
+    number: int
+    seed: int
+    timestep_divisor: int
+    error: str = ""
+    log: str = ""
+
+
+@dataclass
+class Failure:
+    """An update that failed every attempt."""
+
+    index: int
+    update: Any
+    attempts: list[Attempt] = field(default_factory=list)
+
+
+def finer_timestep(spec: MaterialSpec, divisor: int) -> MaterialSpec:
+    """The material with its MD time step divided by ``divisor`` and every ``*_steps`` count
+    multiplied by it: the same physical durations (deformation, damping, sampling) in finer steps."""
+    if divisor == 1:
+        return spec
+    counts = {f.name: getattr(spec, f.name) * divisor for f in dataclasses.fields(spec) if f.name.endswith("_steps")}
+    return spec.replace(timestep=spec.timestep / divisor, **counts)
+
+
+def lammps_error(log: Path) -> str:
+    """The last ``ERROR ...`` line of a LAMMPS log, or '' when there is none."""
+    text = log.read_text(errors="replace") if log.is_file() else ""
+    found = _ERROR_LINE.findall(text)
+    return found[-1].strip() if found else ""
+
+
+def _work(conn, materials: dict[str, dict], log: str, runner: Callable) -> None:
+    """Worker loop: (index, update, divisor) in, ("done", stress, seconds) or ("error", text) out."""
+    specs = {name: MaterialSpec.from_config(name, cfg) for name, cfg in materials.items()}
+    with Engine(log=Path(log)) as engine:
+        while True:
+            try:
+                task = conn.recv()
+            except EOFError:  # the supervisor is gone
+                return
+            if task is None:
+                return
+            _, update, divisor = task
+            start = time.perf_counter()
+            try:
+                update.state_out.parent.mkdir(parents=True, exist_ok=True)
+                stress = np.asarray(runner(engine, finer_timestep(specs[update.material], divisor), update), dtype=float)
+                if not np.all(np.isfinite(stress)):
+                    raise FloatingPointError(f"non-finite stress {stress.tolist()}")
+                fsync_path(update.state_out)
+            except Exception as error:  # a Python-side failure: report it, keep the worker
+                conn.send(("error", f"{type(error).__name__}: {error}".replace("\n", " ")))
+            else:
+                conn.send(("done", stress, time.perf_counter() - start))
+
+
+class _Slot:
+    """One worker process and its LAMMPS log; restarted after a crash."""
+
+    def __init__(self, ctx, log: Path, materials: dict[str, dict], runner: Callable) -> None:
+        self.ctx, self.log, self.materials, self.runner = ctx, log, materials, runner
+        self.process = None
+        self.conn = None
+
+    def send(self, task: tuple) -> None:
+        if self.process is None or not self.process.is_alive():
+            self._start()
+        self.conn.send(task)
+
+    def _start(self) -> None:
+        parent, child = self.ctx.Pipe()
+        self.process = self.ctx.Process(target=_work, args=(child, self.materials, str(self.log), self.runner), daemon=True)
+        self.process.start()
+        child.close()
+        self.conn = parent
+
+    def crashed(self, update: Any, attempt: Attempt) -> None:
+        """Record why the worker died (its log's ERROR line) and keep the log under the update's name."""
+        self.process.join()
+        code, pid = self.process.exitcode, self.process.pid
+        self.conn.close()
+        self.process = self.conn = None
+        out = Path(update.state_out)
+        for tmp in out.parent.glob(f".{out.name}.{pid}.tmp"):  # a state write cut short
+            tmp.unlink(missing_ok=True)
+        kept = self.log.with_name(f"{self.log.name}.qp{update.qp}.replica{update.replica}.attempt{attempt.number}")
+        if self.log.is_file():
+            self.log.replace(kept)
+        attempt.log = str(kept)
+        attempt.error = lammps_error(kept) or f"worker exited with code {code} and no LAMMPS ERROR line in its log"
+
+    def stop(self) -> None:
+        if self.process is None or self.conn is None:
+            return
+        try:
+            self.conn.send(None)
+        except (BrokenPipeError, OSError):
+            pass
+        self.process.join(timeout=30)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join()
+        self.conn.close()
+        self.process = self.conn = None
+
+
+def supervise(
+    updates: dict[int, Any],
+    materials: dict[str, dict],
+    processes: int,
+    lammps_log: str | Path,
+    max_retries: int,
+    variant: Callable[[Any, int], tuple[Any, int]],
+    on_done: Callable[[int, int, np.ndarray, float], None],
+    runner: Callable = run_update,
+) -> list[Failure]:
+    """Run ``updates`` (index -> Update) on ``processes`` workers; the failures, in index order.
+
+    ``variant(update, attempt)`` gives the update (seed) and time-step divisor of an attempt;
+    ``on_done(index, attempt, stress, seconds)`` is called in this process as each one finishes.
+    After ``SYSTEMATIC`` failed updates and no success the remaining ones are not started.
+    Worker k logs LAMMPS to ``lammps_log`` (k = 0) or ``lammps_log.k``.
+    """
+    if not updates:
+        return []
+    ctx = multiprocessing.get_context("spawn")
+    base = Path(lammps_log)
+    n = max(1, min(processes, len(updates)))
+    slots = [_Slot(ctx, base if k == 0 else base.with_name(f"{base.name}.{k}"), materials, runner) for k in range(n)]
+    pending = deque((index, 0) for index in updates)
+    busy: dict[_Slot, tuple[int, Attempt]] = {}
+    history: dict[int, list[Attempt]] = {}
+    failures, succeeded = [], 0
+    try:
+        while pending or busy:
+            for slot in slots:
+                if slot not in busy and pending:
+                    index, number = pending.popleft()
+                    update, divisor = variant(updates[index], number)
+                    slot.send((index, update, divisor))
+                    busy[slot] = (index, Attempt(number, int(update.seed), divisor))
+            by_conn = {slot.conn: slot for slot in busy}
+            for conn in wait(list(by_conn)):
+                slot = by_conn[conn]
+                index, attempt = busy.pop(slot)
+                try:
+                    message = conn.recv()
+                except (EOFError, ConnectionError):  # the worker died: LAMMPS error, signal, out of memory
+                    slot.crashed(updates[index], attempt)
+                    message = ("crash",)
+                if message[0] == "done":
+                    succeeded += 1
+                    on_done(index, attempt.number, message[1], message[2])
+                    continue
+                if message[0] == "error":
+                    attempt.error, attempt.log = message[1], str(slot.log)
+                history.setdefault(index, []).append(attempt)
+                if attempt.number < max_retries:
+                    pending.appendleft((index, attempt.number + 1))
+                else:
+                    failures.append(Failure(index, updates[index], history[index]))
+                    if len(failures) >= SYSTEMATIC and not succeeded:  # a broken setup, not a bad update
+                        pending.clear()
+    finally:
+        for slot in slots:
+            slot.stop()
+    return sorted(failures, key=lambda f: f.index)
