@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import numpy as np
+import pytest
 import xarray as xr
 
 from conftest import small_config
@@ -13,6 +14,7 @@ from scema.stages.md_batch import run
 
 
 
+@pytest.mark.workflow
 def test_side_by_side_workers_reproduce_the_serial_batch(tmp_path, brute_force_run, monkeypatch):
     workdir = tmp_path / "run"
     shutil.copytree(brute_force_run / "results", workdir / "results")

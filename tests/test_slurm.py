@@ -19,7 +19,7 @@ import xarray as xr
 import yaml
 
 from conftest import REPO, seed_materials, small_config, snakemake_cmd, write_config
-from slurm_cluster import SlurmCluster, slurm_cluster  # noqa: F401 - slurm_cluster is the fixture
+from slurm_cluster import SlurmCluster, slurm_cluster_fixture  # noqa: F401 - provides the slurm_cluster fixture
 
 PROFILE = REPO / "profiles" / "slurm" / "config.yaml"
 RUN_TIMEOUT = 900  # s, for all three concurrent runs (about 3-4 min expected on 2 idle cores)
@@ -77,8 +77,17 @@ def run_id(stderr: str) -> str:
 
 def sacct_jobs(cluster: SlurmCluster, name: str) -> list[dict]:
     out = cluster.run(
-        "sacct", "-X", "--parsable2", "--noheader", "--clusters", "all", "--starttime", "now-1days",
-        "--name", name, "--format=JobIdRaw,JobName,State,Comment,Partition,Account",
+        "sacct",
+        "-X",
+        "--parsable2",
+        "--noheader",
+        "--clusters",
+        "all",
+        "--starttime",
+        "now-1days",
+        "--name",
+        name,
+        "--format=JobIdRaw,JobName,State,Comment,Partition,Account",
     ).stdout
     keys = ["id", "name", "state", "comment", "partition", "account"]
     return [dict(zip(keys, line.split("|"))) for line in out.splitlines() if line.strip()]
@@ -137,8 +146,11 @@ def cancel_first_md_batch(run: Run, cluster: SlurmCluster, step: str, deadline: 
         queue = cluster.run("squeue", "-h", "-o", "%i|%T|%Z|%k", check=False).stdout
         for line in queue.splitlines():
             job_id, state, workdir, comment = line.split("|", 3)
-            if (state == "RUNNING" and Path(workdir) == run.workdir
-                    and comment.startswith(f"rule_md_batch_wildcards_{step}_")):
+            if (
+                state == "RUNNING"
+                and Path(workdir) == run.workdir
+                and comment.startswith(f"rule_md_batch_wildcards_{step}_")
+            ):
                 cluster.run("scancel", job_id)
                 run.cancelled = (job_id, comment)
                 return
@@ -180,6 +192,7 @@ def check_finished(run: Run, cluster: SlurmCluster) -> None:
     )
 
 
+@pytest.mark.slurm
 @pytest.mark.workflow
 def test_workflow_runs_under_slurm_and_matches_a_local_run(runs, slurm_cluster):
     check_finished(runs["local"], slurm_cluster)
@@ -197,6 +210,7 @@ def test_workflow_runs_under_slurm_and_matches_a_local_run(runs, slurm_cluster):
     assert_same_results(run.workdir, runs["local"].workdir)
 
 
+@pytest.mark.slurm
 @pytest.mark.workflow
 def test_cancelled_md_batch_is_resubmitted_and_results_are_unchanged(runs, slurm_cluster):
     check_finished(runs["local"], slurm_cluster)

@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import basix
+import dolfinx
 import numpy as np
 import ufl
+from dolfinx import fem
+from dolfinx import mesh as dmesh
+from dolfinx.fem import petsc as fem_petsc
 from mpi4py import MPI
 from petsc4py import PETSc
-
-import dolfinx
-from dolfinx import fem, mesh as dmesh
-from dolfinx.fem import petsc as fem_petsc
 
 QUADRATURE_DEGREE = 2  # 2x2x2 Gauss points on hexahedra, 4 on tetrahedra
 FACE_NAMES = ("xmin", "xmax", "ymin", "ymax", "zmin", "zmax")
@@ -94,9 +94,7 @@ class FEModel:
         tdim = msh.topology.dim
         cell_name = msh.topology.cell_name()
         self.V = fem.VectorFunctionSpace(msh, ("Lagrange", 1))
-        q_element = ufl.VectorElement(
-            "Quadrature", msh.ufl_cell(), QUADRATURE_DEGREE, dim=6, quad_scheme="default"
-        )
+        q_element = ufl.VectorElement("Quadrature", msh.ufl_cell(), QUADRATURE_DEGREE, dim=6, quad_scheme="default")
         self.Q = fem.FunctionSpace(msh, q_element)
         self.points, _weights = basix.make_quadrature(_BASIX_CELLS[cell_name], QUADRATURE_DEGREE)
         self.points_per_cell = self.points.shape[0]
@@ -271,8 +269,10 @@ class FEModel:
         for (face, comp), value in prescribed.items():
             axis = "xyz".index(face[0])
             local = coords[:, axis]
-            target = self.comm.allreduce(local.min(), op=MPI.MIN) if face.endswith("min") else self.comm.allreduce(
-                local.max(), op=MPI.MAX
+            target = (
+                self.comm.allreduce(local.min(), op=MPI.MIN)
+                if face.endswith("min")
+                else self.comm.allreduce(local.max(), op=MPI.MAX)
             )
             span = self.comm.allreduce(float(np.ptp(coords, axis=0).max()), op=MPI.MAX)
             facets = dmesh.locate_entities_boundary(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +56,7 @@ def write_dataset(ds: xr.Dataset, path: str | os.PathLike, title: str, history: 
             "Conventions": CONVENTIONS,
             "title": title,
             "source": f"scema {scema.__version__} (Snakemake FE-MD workflow: dolfinx + LAMMPS)",
-            "history": f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} {history or title}",
+            "history": f"{datetime.now(UTC).isoformat(timespec='seconds')} {history or title}",
             "shear_convention": ds.attrs.get("shear_convention", SHEAR_CONVENTION),
         }
     )

@@ -18,7 +18,7 @@ def run(config: dict, step: int, material_files: dict[str, str], stress: str, ou
     face = config["specimen"]["reaction_face"]
     on_face = model.face_nodes(face)
     constrained = np.zeros(f_int.shape, dtype=bool)
-    for (f, comp) in prescribed_increments(bcs):
+    for f, comp in prescribed_increments(bcs):
         constrained[model.face_nodes(f), comp] = True
     free_residual = np.where(constrained, 0.0, f_int)
     if model.comm.rank != 0:  # every rank holds the gathered arrays; one writes them
