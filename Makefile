@@ -2,6 +2,7 @@
 #   make run    install what is missing, then run the default workflow locally
 #   make test   install what is missing, then run the test suite
 #   make lint   ruff (lint + format check), snakefmt --check, snakemake --lint; `make format` fixes
+#   make slurm-profile   install profiles/slurm as your `slurm` profile: snakemake --profile slurm
 # Both are idempotent: a second call only checks stamps and goes straight to work.
 
 SHELL := /bin/bash
@@ -20,7 +21,7 @@ APT_PACKAGES := python3-dolfinx python3-gmsh python3-netcdf4 python3-venv python
 	slurm-wlm slurm-client munge slurmdbd mariadb-server mariadb-client libpmix-dev \
 	libudunits2-0
 
-.PHONY: run test lint format setup apt clean-results
+.PHONY: run test lint format setup apt clean-results slurm-profile
 
 run: setup
 	$(VENV)/bin/snakemake --cores all
@@ -58,6 +59,21 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m pip install -q --disable-pip-version-check -r requirements.txt
 	$(PYTHON) -m pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
+
+# Snakemake finds a profile given by name (--profile slurm) in $XDG_CONFIG_HOME/snakemake/NAME.
+# This copies profiles/slurm there with your partition and account filled in; it asks for
+# them unless given: make slurm-profile SLURM_PARTITION=compute SLURM_ACCOUNT=myproject
+SLURM_PROFILE := $(or $(XDG_CONFIG_HOME),$(HOME)/.config)/snakemake/slurm
+
+slurm-profile:
+	@partition="$(SLURM_PARTITION)"; account="$(SLURM_ACCOUNT)"; \
+	if [ -z "$$partition" ]; then read -r -p "SLURM partition (sinfo -s lists them): " partition; fi; \
+	if [ -z "$$account" ]; then read -r -p "SLURM account (sacctmgr show assoc user=$$USER): " account; fi; \
+	if [ -z "$$partition" ] || [ -z "$$account" ]; then echo "partition and account are both needed" >&2; exit 1; fi; \
+	mkdir -p "$(SLURM_PROFILE)" && \
+	sed -e "s|CHANGE_ME_partition|$$partition|" -e "s|CHANGE_ME_account|$$account|" \
+		profiles/slurm/config.yaml > "$(SLURM_PROFILE)/config.yaml" && \
+	echo "Installed $(SLURM_PROFILE)/config.yaml (partition $$partition, account $$account): snakemake --profile slurm"
 
 clean-results:
 	rm -rf results logs benchmarks .snakemake

@@ -231,8 +231,8 @@ class FEModel:
         if name not in self._facets:
             fdim = self.mesh.topology.dim - 1
             x = self.mesh.geometry.x
-            lower = self.comm.allreduce(x.min(axis=0), op=MPI.MIN)
-            upper = self.comm.allreduce(x.max(axis=0), op=MPI.MAX)
+            lower = np.array([self.comm.allreduce(float(v), op=MPI.MIN) for v in x.min(axis=0)])
+            upper = np.array([self.comm.allreduce(float(v), op=MPI.MAX) for v in x.max(axis=0)])
             marker = boundary_marker(name, self.boundaries, lower, upper)
             if marker is not None:
                 facets = dmesh.locate_entities_boundary(self.mesh, fdim, marker)
