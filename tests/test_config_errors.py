@@ -59,6 +59,38 @@ CASES = [
     ),
     ("unknown unit style", lambda c: _set(c, "materials.copper.units", "lj"), "materials.copper.units"),
     ("exponent read as text", lambda c: _set(c, "materials.copper.strain_rate", "1.0e10"), "1.0e+10"),
+    (
+        "reaction on a boundary without condition",
+        lambda c: _set(c, "specimen.reaction_face", "xmax"),
+        "specimen.reaction_face",
+    ),
+    (
+        "physical group on a box mesh",
+        lambda c: _set(c, "specimen.boundaries", {"pin": {"physical_group": "upper_pin"}}),
+        "specimen.boundaries.pin.physical_group",
+    ),
+    (
+        "boundary named like a face",
+        lambda c: _set(c, "specimen.boundaries", {"zmax": {"box": [[0, 0, 0], [1, 1, 1]]}}),
+        "specimen.boundaries.zmax",
+    ),
+    (
+        "two selectors in one boundary",
+        lambda c: _set(c, "specimen.boundaries", {"pin": {"box": [[0, 0, 0], [1, 1, 1]], "physical_group": "a"}}),
+        "specimen.boundaries.pin",
+    ),
+    (
+        "cylinder without direction",
+        lambda c: _set(
+            c, "specimen.boundaries", {"pin": {"cylinder": {"point": [0, 0, 0], "axis": [0, 0, 0], "radius": 1e-4}}}
+        ),
+        "specimen.boundaries.pin.cylinder.axis",
+    ),
+    (
+        "petsc option of the wrong type",
+        lambda c: _set(c, "fe.petsc_options", {"iterative": {"ksp_rtol": "tight"}}),
+        "fe.petsc_options.iterative.ksp_rtol",
+    ),
 ]
 
 
