@@ -99,6 +99,15 @@ def test_explicit_integrator_refuses_unstable_time_step():
     np.testing.assert_allclose(du[interior, 2], 0.0, atol=1e-20)
 
 
+def test_cfl_length_of_tetrahedra_is_their_shortest_altitude():
+    """A cube cut into 6 tetrahedra along its diagonal: altitude h / sqrt(2), not the edge h."""
+    h = 0.5e-3
+    msh, _groups = create_mesh(MeshSpec("box", (2 * h, 2 * h, 2 * h), (2, 2, 2), "tetrahedron"))
+    model = FEModel(msh, np.zeros(msh.topology.index_map(3).size_local, np.int32), {0: isotropic_stiffness(E, NU)})
+    assert model.min_cell_size() == pytest.approx(h / np.sqrt(2), rel=1e-12)
+    assert _model("hexahedron", divisions=(2, 2, 3)).min_cell_size() == pytest.approx(SIZE[1] / 2, rel=1e-12)
+
+
 def _write_gmsh_bar(path) -> None:
     import gmsh
 
