@@ -1,6 +1,8 @@
 # Two commands do everything on a fresh Debian 12 machine (as root, or with sudo):
 #   make run    install what is missing, then run the default workflow locally
 #   make test   install what is missing, then run the test suite
+#   make lint   ruff (lint + format check), snakefmt --check, snakemake --lint; `make format` fixes
+#   make slurm-profile   install profiles/slurm as your `slurm` profile: snakemake --profile slurm
 # Both are idempotent: a second call only checks stamps and goes straight to work.
 
 SHELL := /bin/bash
@@ -13,17 +15,33 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # SLURM for tests/test_slurm.py (a one-node cluster with accounting): slurm-wlm (slurmctld,
 # slurmd, clients, plugins), munge, slurmdbd on mariadb-server; libpmix-dev because SLURM's
 # mpi/pmix plugin dlopens the unversioned libpmix.so (MpiDefault=pmix for OpenMPI programs).
+# libudunits2-0 for the CF checker's units (tests/test_cf.py).
 APT_PACKAGES := python3-dolfinx python3-gmsh python3-netcdf4 python3-venv python3-dev \
 	lammps python3-lammps liblammps-dev lammps-data openmpi-bin \
-	slurm-wlm slurm-client munge slurmdbd mariadb-server mariadb-client libpmix-dev
+	slurm-wlm slurm-client munge slurmdbd mariadb-server mariadb-client libpmix-dev \
+	libudunits2-0
 
-.PHONY: run test setup apt clean-results
+.PHONY: run test lint format setup apt clean-results slurm-profile
 
 run: setup
 	$(VENV)/bin/snakemake --cores all
 
 test: setup
 	$(VENV)/bin/pytest
+
+# Python and Snakemake files are checked with the settings in pyproject.toml (line length 120).
+SNAKE_FILES := Snakefile workflow/rules
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/snakefmt --check $(SNAKE_FILES)
+	$(VENV)/bin/snakemake --lint
+
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/snakefmt $(SNAKE_FILES)
 
 setup: apt $(VENV)/.installed
 
@@ -41,6 +59,21 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m pip install -q --disable-pip-version-check -r requirements.txt
 	$(PYTHON) -m pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
+
+# Snakemake finds a profile given by name (--profile slurm) in $XDG_CONFIG_HOME/snakemake/NAME.
+# This copies profiles/slurm there with your partition and account filled in; it asks for
+# them unless given: make slurm-profile SLURM_PARTITION=compute SLURM_ACCOUNT=myproject
+SLURM_PROFILE := $(or $(XDG_CONFIG_HOME),$(HOME)/.config)/snakemake/slurm
+
+slurm-profile:
+	@partition="$(SLURM_PARTITION)"; account="$(SLURM_ACCOUNT)"; \
+	if [ -z "$$partition" ]; then read -r -p "SLURM partition (sinfo -s lists them): " partition; fi; \
+	if [ -z "$$account" ]; then read -r -p "SLURM account (sacctmgr show assoc user=$$USER): " account; fi; \
+	if [ -z "$$partition" ] || [ -z "$$account" ]; then echo "partition and account are both needed" >&2; exit 1; fi; \
+	mkdir -p "$(SLURM_PROFILE)" && \
+	sed -e "s|CHANGE_ME_partition|$$partition|" -e "s|CHANGE_ME_account|$$account|" \
+		profiles/slurm/config.yaml > "$(SLURM_PROFILE)/config.yaml" && \
+	echo "Installed $(SLURM_PROFILE)/config.yaml (partition $$partition, account $$account): snakemake --profile slurm"
 
 clean-results:
 	rm -rf results logs benchmarks .snakemake

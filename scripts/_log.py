@@ -21,7 +21,8 @@ def material_files(snakemake) -> dict:
 
 def run_stage(snakemake, target: str, **kwargs) -> None:
     """Run ``target`` (module:function) on the job's MPI tasks (resources ``tasks``, ``mpi``)."""
-    from scema.parallel import DEFAULT_LAUNCHER, run_stage as launch
+    from scema.parallel import DEFAULT_LAUNCHER
+    from scema.parallel import run_stage as launch
 
     resources = snakemake.resources
     tasks = int(resources.get("tasks", 1) or 1)

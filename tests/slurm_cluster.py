@@ -91,7 +91,9 @@ def ensure_packages(packages: list[str] = APT_PACKAGES) -> None:
     for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *missing]):
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
         if proc.returncode != 0:
-            raise ClusterError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+            raise ClusterError(
+                f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+            )
     # Debian's postinst may start daemons through init scripts; we use our own, private ones.
 
 
@@ -130,14 +132,18 @@ class SlurmCluster:
         """Run a SLURM client command against this cluster."""
         proc = subprocess.run(list(cmd), capture_output=True, text=True, env=self.env, timeout=timeout)
         if check and proc.returncode != 0:
-            raise ClusterError(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()}\n{self.diagnostics()}")
+            raise ClusterError(
+                f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()}\n{self.diagnostics()}"
+            )
         return proc
 
     def diagnostics(self) -> str:
         parts = []
         for name, log in self.logs.items():
             proc = self.procs.get(name)
-            state = "not started" if proc is None else ("running" if proc.poll() is None else f"exited {proc.returncode}")
+            state = (
+                "not started" if proc is None else ("running" if proc.poll() is None else f"exited {proc.returncode}")
+            )
             parts.append(f"--- {name} ({state}) log {log}:\n{_tail(log)}")
             out = log.with_suffix(".out")
             if out.exists() and out.stat().st_size:
@@ -162,7 +168,9 @@ class SlurmCluster:
                 proc = self.procs[d]
                 if proc.poll() is not None:
                     out = _tail(self.logs[d].with_suffix(".out"))
-                    raise ClusterError(f"{d} exited ({proc.returncode}) while waiting for {what}:\n{out}\n{self.diagnostics()}")
+                    raise ClusterError(
+                        f"{d} exited ({proc.returncode}) while waiting for {what}:\n{out}\n{self.diagnostics()}"
+                    )
             try:
                 result = ok()
             except Exception as error:  # noqa: BLE001 - any failure means "not yet"
@@ -174,7 +182,7 @@ class SlurmCluster:
 
     # ---- start ---------------------------------------------------------------------------
 
-    def start(self, install: bool = True) -> "SlurmCluster":
+    def start(self, install: bool = True) -> SlurmCluster:
         ok, why = can_run()
         if not ok:
             raise ClusterError(why)
@@ -217,8 +225,15 @@ class SlurmCluster:
         d = self.munge_dir
         self._spawn(
             "munged",
-            ["munged", "--foreground", f"--key-file={key}", f"--socket={self.munge_socket}",
-             f"--pid-file={d}/munged.pid", f"--log-file={d}/munged.log", f"--seed-file={d}/munged.seed"],
+            [
+                "munged",
+                "--foreground",
+                f"--key-file={key}",
+                f"--socket={self.munge_socket}",
+                f"--pid-file={d}/munged.pid",
+                f"--log-file={d}/munged.log",
+                f"--seed-file={d}/munged.seed",
+            ],
             d / "munged.log",
             user="munge",
         )
@@ -227,7 +242,9 @@ class SlurmCluster:
             cred = subprocess.run(["munge", "-n", f"--socket={self.munge_socket}"], capture_output=True, timeout=10)
             if cred.returncode != 0:
                 return False
-            back = subprocess.run(["unmunge", f"--socket={self.munge_socket}"], input=cred.stdout, capture_output=True, timeout=10)
+            back = subprocess.run(
+                ["unmunge", f"--socket={self.munge_socket}"], input=cred.stdout, capture_output=True, timeout=10
+            )
             return back.returncode == 0
 
         self._wait("munged to encode and decode a credential", munge_ok, 20, ("munged",))
@@ -242,9 +259,16 @@ class SlurmCluster:
             self.db_dir.mkdir(exist_ok=True)
             os.chown(self.db_dir, mysql.pw_uid, mysql.pw_gid)
             init = subprocess.run(
-                ["mariadb-install-db", "--no-defaults", f"--datadir={self.db_dir}", "--user=mysql",
-                 "--auth-root-authentication-method=socket", "--skip-test-db"],
-                capture_output=True, text=True,
+                [
+                    "mariadb-install-db",
+                    "--no-defaults",
+                    f"--datadir={self.db_dir}",
+                    "--user=mysql",
+                    "--auth-root-authentication-method=socket",
+                    "--skip-test-db",
+                ],
+                capture_output=True,
+                text=True,
             )
             if init.returncode != 0:
                 raise ClusterError(f"mariadb-install-db failed:\n{init.stdout[-3000:]}\n{init.stderr[-3000:]}")
@@ -252,16 +276,30 @@ class SlurmCluster:
         os.chown(log, mysql.pw_uid, mysql.pw_gid)
         self._spawn(
             "mariadbd",
-            ["mariadbd", "--no-defaults", "--user=mysql", f"--datadir={self.db_dir}", f"--socket={self.db_socket}",
-             f"--pid-file={self.root}/run/mysqld.pid", f"--port={self.ports['mysql']}", "--bind-address=127.0.0.1",
-             f"--log-error={log}", "--innodb-buffer-pool-size=64M", "--innodb-lock-wait-timeout=900",
-             "--skip-name-resolve"],
+            [
+                "mariadbd",
+                "--no-defaults",
+                "--user=mysql",
+                f"--datadir={self.db_dir}",
+                f"--socket={self.db_socket}",
+                f"--pid-file={self.root}/run/mysqld.pid",
+                f"--port={self.ports['mysql']}",
+                "--bind-address=127.0.0.1",
+                f"--log-error={log}",
+                "--innodb-buffer-pool-size=64M",
+                "--innodb-lock-wait-timeout=900",
+                "--skip-name-resolve",
+            ],
             log,
         )
 
         def sql(statement: str) -> subprocess.CompletedProcess:
-            return subprocess.run(["mariadb", "--no-defaults", f"--socket={self.db_socket}", "-u", "root", "-e", statement],
-                                  capture_output=True, text=True, timeout=20)
+            return subprocess.run(
+                ["mariadb", "--no-defaults", f"--socket={self.db_socket}", "-u", "root", "-e", statement],
+                capture_output=True,
+                text=True,
+                timeout=20,
+            )
 
         self._wait("MariaDB to accept connections", lambda: sql("SELECT 1").returncode == 0, 60, ("mariadbd",))
         grant = sql(
@@ -289,22 +327,36 @@ class SlurmCluster:
         conf.chmod(0o600)  # slurmdbd refuses a world-readable config holding a password
         self._write_slurm_conf()
         self._spawn("slurmdbd", ["slurmdbd", "-D"], log)
-        self._wait("slurmdbd to answer sacctmgr",
-                   lambda: self.run("sacctmgr", "-n", "list", "cluster", check=False, timeout=15).returncode == 0,
-                   60, ("slurmdbd", "mariadbd"))
+        self._wait(
+            "slurmdbd to answer sacctmgr",
+            lambda: self.run("sacctmgr", "-n", "list", "cluster", check=False, timeout=15).returncode == 0,
+            60,
+            ("slurmdbd", "mariadbd"),
+        )
 
     def _register_accounts(self) -> None:
         """Cluster, account and this user's association with it (the user's default account)."""
+
         def listed(*what: str) -> str:
             return self.run("sacctmgr", "-n", "-P", "list", *what).stdout
 
         if self.cluster not in listed("cluster", "format=cluster").split():
             self.run("sacctmgr", "-i", "add", "cluster", self.cluster)
         if self.account not in listed("account", "format=account").split():
-            self.run("sacctmgr", "-i", "add", "account", self.account, f"cluster={self.cluster}",
-                     "description=SCEMa tests", "organization=scema")
+            self.run(
+                "sacctmgr",
+                "-i",
+                "add",
+                "account",
+                self.account,
+                f"cluster={self.cluster}",
+                "description=SCEMa tests",
+                "organization=scema",
+            )
         user = pwd.getpwuid(os.geteuid()).pw_name
-        if not listed("assoc", f"user={user}", f"account={self.account}", f"cluster={self.cluster}", "format=user").strip():
+        if not listed(
+            "assoc", f"user={user}", f"account={self.account}", f"cluster={self.cluster}", "format=user"
+        ).strip():
             # root already exists (account root): add the association, then make it the default
             self.run("sacctmgr", "-i", "add", "user", user, f"account={self.account}", f"cluster={self.cluster}")
         self.run("sacctmgr", "-i", "modify", "user", user, "set", f"defaultaccount={self.account}", check=False)
@@ -326,15 +378,12 @@ class SlurmCluster:
         r = self.root
         self.slurm_conf.write_text(
             f"ClusterName={self.cluster}\nSlurmctldHost={self.hostname}\n"
-            "SlurmUser=root\nSlurmdUser=root\n"
-            + self._common_auth()
-            + "CredType=cred/munge\n"
+            "SlurmUser=root\nSlurmdUser=root\n" + self._common_auth() + "CredType=cred/munge\n"
             f"SlurmctldPort={self.ports['slurmctld']}\nSlurmdPort={self.ports['slurmd']}\n"
             f"StateSaveLocation={r}/state\nSlurmdSpoolDir={r}/spool/%n\n"
             f"SlurmctldPidFile={r}/run/slurmctld.pid\nSlurmdPidFile={r}/run/slurmd.pid\n"
             f"SlurmctldLogFile={r}/log/slurmctld.log\nSlurmdLogFile={r}/log/slurmd.log\n"
             "SlurmctldDebug=info\nSlurmdDebug=info\n"
-
             "ProctrackType=proctrack/linuxproc\nTaskPlugin=task/none\nMpiDefault=pmix\n"
             "SchedulerType=sched/backfill\nSelectType=select/cons_tres\nSelectTypeParameters=CR_Core_Memory\n"
             "DefMemPerCPU=1000\nReturnToService=2\nMinJobAge=300\nKillWait=5\n"
@@ -358,8 +407,10 @@ class SlurmCluster:
         makes to its cache). We make that link, and nothing else outside our directory.
         """
         if Path("/etc/slurm/slurm.conf").exists():
-            raise ClusterError("/etc/slurm/slurm.conf exists: srun inside jobs (run without SLURM_CONF by the "
-                               "Snakemake jobstep plugin) would use it instead of the test cluster's config")
+            raise ClusterError(
+                "/etc/slurm/slurm.conf exists: srun inside jobs (run without SLURM_CONF by the "
+                "Snakemake jobstep plugin) would use it instead of the test cluster's config"
+            )
         run_conf = Path("/run/slurm/conf")
         if run_conf.is_symlink() and not run_conf.exists():
             run_conf.unlink()  # dangling: left by a test cluster that was killed
@@ -375,13 +426,18 @@ class SlurmCluster:
         self._link_run_conf()
         (self.root / "spool" / self.hostname).mkdir(parents=True, exist_ok=True)
         self._spawn("slurmctld", ["slurmctld", "-D", "-i"], self.root / "log" / "slurmctld.log")
-        self._wait("slurmctld to answer",
-                   lambda: self.run("scontrol", "ping", check=False, timeout=15).stdout.find("UP") >= 0,
-                   60, ("slurmctld",))
+        self._wait(
+            "slurmctld to answer",
+            lambda: self.run("scontrol", "ping", check=False, timeout=15).stdout.find("UP") >= 0,
+            60,
+            ("slurmctld",),
+        )
         self._spawn("slurmd", ["slurmd", "-D", "-N", self.hostname], self.root / "log" / "slurmd.log")
 
         def idle() -> bool:
-            out = self.run("sinfo", "-h", "-N", "-p", self.partition, "-o", "%N %t", check=False, timeout=15).stdout.split()
+            out = self.run(
+                "sinfo", "-h", "-N", "-p", self.partition, "-o", "%N %t", check=False, timeout=15
+            ).stdout.split()
             return len(out) == 2 and out[1] == "idle"
 
         self._wait(f"node {self.hostname} to be idle in sinfo", idle, 60, ("slurmctld", "slurmd"))
@@ -390,8 +446,19 @@ class SlurmCluster:
             raise ClusterError(f"srun --mpi=list shows no pmix:\n{mpi.stdout}{mpi.stderr}\n{self.diagnostics()}")
         # What the Snakemake jobstep plugin does inside a job: srun without SLURM_CONF.
         probe = self.root / "log" / "probe.out"
-        self.run("sbatch", "--wait", "-o", str(probe), "-t", "1", "--mem", "100",
-                 "--wrap", "env -u SLURM_CONF srun -n1 --mpi=pmix true && echo probe-ok", timeout=60)
+        self.run(
+            "sbatch",
+            "--wait",
+            "-o",
+            str(probe),
+            "-t",
+            "1",
+            "--mem",
+            "100",
+            "--wrap",
+            "env -u SLURM_CONF srun -n1 --mpi=pmix true && echo probe-ok",
+            timeout=60,
+        )
         if "probe-ok" not in _tail(probe):
             raise ClusterError(f"srun inside a job (without SLURM_CONF) failed:\n{_tail(probe)}\n{self.diagnostics()}")
 
@@ -435,15 +502,15 @@ class SlurmCluster:
         if self._own_root:
             shutil.rmtree(self.root, ignore_errors=True)
 
-    def __enter__(self) -> "SlurmCluster":
+    def __enter__(self) -> SlurmCluster:
         return self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
 
-@pytest.fixture(scope="session")
-def slurm_cluster():
+@pytest.fixture(scope="session", name="slurm_cluster")
+def slurm_cluster_fixture():
     """A started cluster for the whole session; skipped where it cannot run, failed under CI=true."""
     ok, why = can_run()
     if not ok:
@@ -460,12 +527,16 @@ def slurm_cluster():
 
 
 if __name__ == "__main__":
+
     def _terminate(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _terminate)
     with SlurmCluster() as cluster:
-        print(f"export SLURM_CONF={cluster.slurm_conf}   # partition {cluster.partition}, account {cluster.account}", flush=True)
+        print(
+            f"export SLURM_CONF={cluster.slurm_conf}   # partition {cluster.partition}, account {cluster.account}",
+            flush=True,
+        )
         try:
             signal.pause()
         except KeyboardInterrupt:

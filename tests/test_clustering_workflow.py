@@ -6,6 +6,7 @@ import copy
 from pathlib import Path
 
 import numpy as np
+import pytest
 import xarray as xr
 
 from conftest import run_workflow, seed_materials, small_config
@@ -29,6 +30,7 @@ def _clustered(cfg: dict, alpha: float) -> dict:
     return cfg
 
 
+@pytest.mark.workflow
 def test_alpha_zero_equals_brute_force_exactly(tmp_path, copper_cache, brute_force_run):
     seed_materials(tmp_path, copper_cache)
     run_workflow(tmp_path, _clustered(small_config(), 0.0))
@@ -40,6 +42,7 @@ def test_alpha_zero_equals_brute_force_exactly(tmp_path, copper_cache, brute_for
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.workflow
 def test_members_take_their_representatives_stress_and_state(tmp_path, copper_cache, brute_force_run):
     """Non-uniform loading (clamped bar) at a moderate alpha: several clusters, fewer MD runs."""
     seed_materials(tmp_path, copper_cache)
@@ -68,6 +71,7 @@ def test_members_take_their_representatives_stress_and_state(tmp_path, copper_ca
     assert summary["md_updates"].sum() < brute["md_updates"].sum()
 
 
+@pytest.mark.workflow
 def test_uniform_specimen_of_two_materials_has_one_representative_per_material(tmp_path, copper_cache):
     """Identical strains in two materials: one representative each, never one across both.
 

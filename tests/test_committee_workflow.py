@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import xarray as xr
 
 from conftest import run_workflow, seed_materials, small_config, snakemake_cmd, write_config
@@ -28,6 +29,7 @@ def _committee_config(steps: int, **settings) -> dict:
     return cfg
 
 
+@pytest.mark.workflow
 def test_zero_accuracy_trusts_nothing_and_equals_brute_force(tmp_path, copper_cache, brute_force_run):
     seed_materials(tmp_path, copper_cache)
     # train after step 1 so that step 2 is really queried; accuracy 0 Pa must still send all to MD
@@ -46,6 +48,7 @@ def _state(workdir: Path, step: int) -> dict:
     return _open(workdir / f"results/step_{step:04d}/committee_state.nc").attrs
 
 
+@pytest.mark.workflow
 def test_retrains_exactly_at_train_frequency_and_resume_neither_retrains_nor_duplicates(tmp_path, copper_cache):
     n_qp = 16  # small config: 1 x 1 x 2 hexahedra x 8 Gauss points, every qp runs MD until trained
     cfg = _committee_config(3, train_frequency=20, stress_accuracy_mpa=0.0)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 
 from conftest import load_default_config, run_workflow
@@ -36,18 +34,67 @@ CASES = [
     ("negative steps", lambda c: _set(c, "run.steps", -3), "run.steps"),
     ("missing steps", lambda c: _drop(c, "run.steps"), "run.steps"),
     ("unknown material", lambda c: _set(c, "specimen.material", "unobtainium"), "specimen.material"),
-    ("unreadable mesh file", lambda c: c["specimen"].update(mesh={"type": "gmsh", "file": "no/such/mesh.msh"}), "no/such/mesh.msh"),
-    ("strain rate out of range", lambda c: _set(c, "materials.copper.strain_rate", 1.0e15), "materials.copper.strain_rate"),
+    (
+        "unreadable mesh file",
+        lambda c: c["specimen"].update(mesh={"type": "gmsh", "file": "no/such/mesh.msh"}),
+        "no/such/mesh.msh",
+    ),
+    (
+        "strain rate out of range",
+        lambda c: _set(c, "materials.copper.strain_rate", 1.0e15),
+        "materials.copper.strain_rate",
+    ),
     ("time step out of range", lambda c: _set(c, "materials.copper.timestep", 1.0e-9), "materials.copper.timestep"),
     ("negative fe time step", lambda c: _set(c, "fe.time_step", -1.0), "fe.time_step"),
     ("zero batches", lambda c: _set(c, "md.batches", 0), "md.batches"),
-    ("unknown face", lambda c: _set(c, "specimen.boundary_conditions.1.face", "top"), "specimen.boundary_conditions.1.face"),
-    ("missing potential file", lambda c: _set(c, "materials.copper.variables.potential_file", "/nope/Cu.eam"), "/nope/Cu.eam"),
+    (
+        "unknown face",
+        lambda c: _set(c, "specimen.boundary_conditions.1.face", "top"),
+        "specimen.boundary_conditions.1.face",
+    ),
+    (
+        "missing potential file",
+        lambda c: _set(c, "materials.copper.variables.potential_file", "/nope/Cu.eam"),
+        "/nope/Cu.eam",
+    ),
     ("unknown unit style", lambda c: _set(c, "materials.copper.units", "lj"), "materials.copper.units"),
     ("exponent read as text", lambda c: _set(c, "materials.copper.strain_rate", "1.0e10"), "1.0e+10"),
+    (
+        "reaction on a boundary without condition",
+        lambda c: _set(c, "specimen.reaction_face", "xmax"),
+        "specimen.reaction_face",
+    ),
+    (
+        "physical group on a box mesh",
+        lambda c: _set(c, "specimen.boundaries", {"pin": {"physical_group": "upper_pin"}}),
+        "specimen.boundaries.pin.physical_group",
+    ),
+    (
+        "boundary named like a face",
+        lambda c: _set(c, "specimen.boundaries", {"zmax": {"box": [[0, 0, 0], [1, 1, 1]]}}),
+        "specimen.boundaries.zmax",
+    ),
+    (
+        "two selectors in one boundary",
+        lambda c: _set(c, "specimen.boundaries", {"pin": {"box": [[0, 0, 0], [1, 1, 1]], "physical_group": "a"}}),
+        "specimen.boundaries.pin",
+    ),
+    (
+        "cylinder without direction",
+        lambda c: _set(
+            c, "specimen.boundaries", {"pin": {"cylinder": {"point": [0, 0, 0], "axis": [0, 0, 0], "radius": 1e-4}}}
+        ),
+        "specimen.boundaries.pin.cylinder.axis",
+    ),
+    (
+        "petsc option of the wrong type",
+        lambda c: _set(c, "fe.petsc_options", {"iterative": {"ksp_rtol": "tight"}}),
+        "fe.petsc_options.iterative.ksp_rtol",
+    ),
 ]
 
 
+@pytest.mark.workflow
 @pytest.mark.parametrize("name,mutate,needle", CASES, ids=[c[0] for c in CASES])
 def test_bad_config_is_refused_before_any_job(tmp_path, name, mutate, needle):
     cfg = load_default_config()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import REPO, load_default_config
+from scema.config import validate_config
 from scema.fe.boundary import prescribed_increments
-from scema.fe.dolfinx_backend import FEModel, MeshSpec, create_mesh
+from scema.fe.dolfinx_backend import FEModel, MeshSpec, cell_midpoints, create_mesh
 from scema.fe.scheme import UnstableTimeStep, explicit_increment, quasistatic_increment, stable_time_step
 from scema.voigt import isotropic_stiffness
 
@@ -22,7 +24,7 @@ ROLLERS = [
 
 
 def _model(cell: str, divisions=(2, 2, 3)) -> FEModel:
-    msh = create_mesh(MeshSpec("box", SIZE, divisions, cell))
+    msh, _groups = create_mesh(MeshSpec("box", SIZE, divisions, cell))
     n_cells = msh.topology.index_map(3).size_local
     return FEModel(msh, np.zeros(n_cells, dtype=np.int32), {0: isotropic_stiffness(E, NU)})
 
@@ -97,6 +99,15 @@ def test_explicit_integrator_refuses_unstable_time_step():
     np.testing.assert_allclose(du[interior, 2], 0.0, atol=1e-20)
 
 
+def test_cfl_length_of_tetrahedra_is_their_shortest_altitude():
+    """A cube cut into 6 tetrahedra along its diagonal: altitude h / sqrt(2), not the edge h."""
+    h = 0.5e-3
+    msh, _groups = create_mesh(MeshSpec("box", (2 * h, 2 * h, 2 * h), (2, 2, 2), "tetrahedron"))
+    model = FEModel(msh, np.zeros(msh.topology.index_map(3).size_local, np.int32), {0: isotropic_stiffness(E, NU)})
+    assert model.min_cell_size() == pytest.approx(h / np.sqrt(2), rel=1e-12)
+    assert _model("hexahedron", divisions=(2, 2, 3)).min_cell_size() == pytest.approx(SIZE[1] / 2, rel=1e-12)
+
+
 def _write_gmsh_bar(path) -> None:
     import gmsh
 
@@ -115,7 +126,7 @@ def _write_gmsh_bar(path) -> None:
 def test_gmsh_mesh_file_gives_the_analytic_uniaxial_solution(tmp_path):
     path = tmp_path / "bar.msh"
     _write_gmsh_bar(path)
-    msh = create_mesh(MeshSpec("gmsh", file=str(path)))
+    msh, _groups = create_mesh(MeshSpec("gmsh", file=str(path)))
     assert msh.topology.cell_name() == "tetrahedron"
     n_cells = msh.topology.index_map(3).size_local
     model = FEModel(msh, np.zeros(n_cells, dtype=np.int32), {0: isotropic_stiffness(E, NU)})
@@ -125,4 +136,139 @@ def test_gmsh_mesh_file_gives_the_analytic_uniaxial_solution(tmp_path):
     np.testing.assert_allclose(strain[:, 2], eps_zz, rtol=1e-8)
     np.testing.assert_allclose(strain[:, 0], -NU * eps_zz, rtol=1e-8)
     reaction = model.internal_force(strain @ isotropic_stiffness(E, NU).T)[model.face_nodes("zmax")].sum(axis=0)
+    np.testing.assert_allclose(reaction[2], E * eps_zz * SIZE[0] * SIZE[1], rtol=1e-8)
+
+
+def _schema_petsc_options() -> dict:
+    """The solver options a user gets by default (schema defaults through the validator)."""
+    return validate_config(load_default_config(), search_dirs=[REPO])["fe"]["petsc_options"]
+
+
+def _two_material_bar():
+    """Two materials, 3:1 in stiffness, under a stretch with shear: a field no solver gets by luck."""
+    msh, _groups = create_mesh(MeshSpec("box", SIZE, (3, 2, 6), "tetrahedron"))
+    mid = cell_midpoints(msh)
+    materials = (mid[:, 2] > SIZE[2] / 2).astype(np.int32)
+    stiffness = {0: isotropic_stiffness(E, NU), 1: isotropic_stiffness(E / 3, 0.35)}
+    bcs = [
+        {"face": "zmin", "type": "fixed"},
+        {"face": "zmax", "type": "displacement", "increment": [0.5 * STRETCH, None, STRETCH]},
+    ]
+    return FEModel(msh, materials, stiffness), prescribed_increments(bcs)
+
+
+def test_iterative_solver_matches_direct():
+    model, prescribed = _two_material_bar()
+    options = _schema_petsc_options()
+    stress = np.random.default_rng(1).normal(0.0, 1e6, size=(model.n_qp, 6))  # unbalanced: a real rhs
+    direct = quasistatic_increment(model, stress, prescribed, options["direct"])
+    iterative = quasistatic_increment(model, stress, prescribed, options["iterative"])
+    scale = np.abs(direct).max()
+    assert scale > 0.4 * STRETCH
+    np.testing.assert_allclose(iterative, direct, rtol=0, atol=1e-7 * scale)
+
+
+def test_petsc_options_from_config_reach_the_solver():
+    model, prescribed = _two_material_bar()
+    starved = {**_schema_petsc_options()["iterative"], "ksp_max_it": 1}
+    with pytest.raises(RuntimeError, match="did not converge.*fe.petsc_options"):
+        quasistatic_increment(model, np.zeros((model.n_qp, 6)), prescribed, starved)
+
+
+def _write_gmsh_rod(path, radius: float, length: float) -> None:
+    """A round rod along z with physical groups 'bottom', 'top' and 'mantle'."""
+    import gmsh
+
+    gmsh.initialize()
+    gmsh.option.setNumber("General.Terminal", 0)
+    gmsh.model.add("rod")
+    gmsh.model.occ.addCylinder(0, 0, 0, 0, 0, length, radius)
+    gmsh.model.occ.synchronize()
+    gmsh.model.addPhysicalGroup(3, [1], 1)
+    surfaces = gmsh.model.getEntities(2)
+    for name, tag in (("bottom", 0.0), ("top", length)):
+        ids = [s for _, s in surfaces if abs(gmsh.model.occ.getCenterOfMass(2, s)[2] - tag) < 1e-12]
+        gmsh.model.setPhysicalName(2, gmsh.model.addPhysicalGroup(2, ids), name)
+    mantle = [s for _, s in surfaces if 0 < gmsh.model.occ.getCenterOfMass(2, s)[2] < length]
+    gmsh.model.setPhysicalName(2, gmsh.model.addPhysicalGroup(2, mantle), "mantle")
+    gmsh.option.setNumber("Mesh.CharacteristicLengthMax", radius / 2)
+    gmsh.model.mesh.generate(3)
+    gmsh.write(str(path))
+    gmsh.finalize()
+
+
+def test_named_boundaries_select_the_same_nodes_as_geometry_says(tmp_path):
+    radius, length = 0.5e-3, 2.0e-3
+    path = tmp_path / "rod.msh"
+    _write_gmsh_rod(path, radius, length)
+    msh, groups = create_mesh(MeshSpec("gmsh", file=str(path)))
+    assert set(groups) == {"bottom", "top", "mantle"}
+    boundaries = {
+        "pin": {"cylinder": {"point": [0.0, 0.0, 1.0], "axis": [0.0, 0.0, 2.0], "radius": radius}},
+        "top_group": {"physical_group": "top"},
+        "mantle_group": {"physical_group": "mantle"},
+        "lower_half": {"box": [[-1.0, -1.0, -1.0], [1.0, 1.0, length / 2]]},
+        "missing": {"physical_group": "no_such_group"},
+    }
+    n_cells = msh.topology.index_map(3).size_local
+    model = FEModel(msh, np.zeros(n_cells, np.int32), {0: isotropic_stiffness(E, NU)}, boundaries, groups)
+    x = model.node_coordinates()
+    r = np.hypot(x[:, 0], x[:, 1])
+    on_mantle = np.abs(r - radius) < 1e-6 * radius
+    # the cylinder selector and the gmsh group agree with each other and with the geometry
+    np.testing.assert_array_equal(model.face_nodes("pin"), on_mantle)
+    np.testing.assert_array_equal(model.face_nodes("mantle_group"), on_mantle)
+    np.testing.assert_array_equal(model.face_nodes("top_group"), np.isclose(x[:, 2], length, rtol=0, atol=1e-12))
+    np.testing.assert_array_equal(model.face_nodes("top_group"), model.face_nodes("zmax"))
+    # a box takes boundary nodes only: the lower half of the mantle plus the bottom disc
+    lower = model.face_nodes("lower_half")
+    expected = (on_mantle | np.isclose(x[:, 2], 0.0, atol=1e-12)) & (x[:, 2] <= length / 2 + 1e-8 * length)
+    np.testing.assert_array_equal(lower, expected)
+    assert not lower[(r < 0.9 * radius) & (x[:, 2] > 1e-9)].any()
+    with pytest.raises(ValueError, match="no 2D physical group 'no_such_group'.*bottom, mantle, top"):
+        model.face_nodes("missing")
+
+
+def _write_gmsh_bar_with_named_faces(path) -> None:
+    """The bar of SIZE with physical groups on four of its faces, named as a user would."""
+    import gmsh
+
+    gmsh.initialize()
+    gmsh.option.setNumber("General.Terminal", 0)
+    gmsh.model.add("bar")
+    gmsh.model.occ.addBox(0, 0, 0, *SIZE)
+    gmsh.model.occ.synchronize()
+    gmsh.model.addPhysicalGroup(3, [1], 1)
+    wanted = {"left": (0, 0.0), "front": (1, 0.0), "bottom": (2, 0.0), "top": (2, SIZE[2])}
+    for name, (axis, value) in wanted.items():
+        ids = [
+            s for _, s in gmsh.model.getEntities(2) if abs(gmsh.model.occ.getCenterOfMass(2, s)[axis] - value) < 1e-12
+        ]
+        gmsh.model.setPhysicalName(2, gmsh.model.addPhysicalGroup(2, ids), name)
+    gmsh.option.setNumber("Mesh.CharacteristicLengthMax", 0.5e-3)
+    gmsh.model.mesh.generate(3)
+    gmsh.write(str(path))
+    gmsh.finalize()
+
+
+def test_conditions_on_physical_groups_give_the_analytic_bar(tmp_path):
+    """Rollers and the stretch on gmsh groups by name: the analytic uniaxial bar, reaction E eps A."""
+    path = tmp_path / "bar.msh"
+    _write_gmsh_bar_with_named_faces(path)
+    msh, groups = create_mesh(MeshSpec("gmsh", file=str(path)))
+    boundaries = {name: {"physical_group": name} for name in ("left", "front", "bottom", "top")}
+    n_cells = msh.topology.index_map(3).size_local
+    model = FEModel(msh, np.zeros(n_cells, np.int32), {0: isotropic_stiffness(E, NU)}, boundaries, groups)
+    bcs = [
+        {"face": "left", "type": "displacement", "increment": [0.0, None, None]},
+        {"face": "front", "type": "displacement", "increment": [None, 0.0, None]},
+        {"face": "bottom", "type": "displacement", "increment": [None, None, 0.0]},
+        {"face": "top", "type": "displacement", "increment": [None, None, STRETCH]},
+    ]
+    du = quasistatic_increment(model, np.zeros((model.n_qp, 6)), prescribed_increments(bcs))
+    eps_zz = STRETCH / SIZE[2]
+    strain = model.qp_strain(du)
+    np.testing.assert_allclose(strain[:, 2], eps_zz, rtol=1e-8)
+    np.testing.assert_allclose(strain[:, :2], -NU * eps_zz, rtol=1e-8)
+    reaction = model.internal_force(strain @ isotropic_stiffness(E, NU).T)[model.face_nodes("top")].sum(axis=0)
     np.testing.assert_allclose(reaction[2], E * eps_zz * SIZE[0] * SIZE[1], rtol=1e-8)

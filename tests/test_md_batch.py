@@ -49,6 +49,7 @@ def assert_same_batch(workdir: Path, reference: xr.Dataset, brute_force_run: Pat
         assert (workdir / str(state)).read_bytes() == (brute_force_run / str(state)).read_bytes(), state
 
 
+@pytest.mark.workflow
 def test_side_by_side_workers_reproduce_the_serial_batch(tmp_path, brute_force_run, monkeypatch):
     workdir, reference = batch_workdir(tmp_path, brute_force_run)
     monkeypatch.chdir(workdir)

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 import xarray as xr
 
 from conftest import REPO, small_config
@@ -18,6 +19,8 @@ def _open(path) -> xr.Dataset:
         return ds.load()
 
 
+@pytest.mark.mpi
+@pytest.mark.workflow
 def test_fe_step_on_two_ranks_writes_the_same_strain_file(tmp_path, brute_force_run, monkeypatch):
     shutil.copytree(brute_force_run / "results", tmp_path / "results")
     monkeypatch.chdir(tmp_path)
@@ -41,7 +44,9 @@ def test_fe_step_on_two_ranks_writes_the_same_strain_file(tmp_path, brute_force_
     scale = np.abs(one["strain"].values).max()
     # a parallel direct solve sums in another order: equal to round-off, nothing more
     np.testing.assert_allclose(two["strain"].values, one["strain"].values, rtol=0, atol=1e-12 * scale)
-    np.testing.assert_allclose(two["strain_increment"].values, one["strain_increment"].values, rtol=0, atol=1e-12 * scale)
+    np.testing.assert_allclose(
+        two["strain_increment"].values, one["strain_increment"].values, rtol=0, atol=1e-12 * scale
+    )
     u1 = _open(brute_force_run / "results/step_0002/fe_state.nc")["displacement"].values
     u2 = _open("fe_state_2ranks.nc")["displacement"].values
     np.testing.assert_allclose(u2, u1, rtol=0, atol=1e-12 * np.abs(u1).max())

@@ -1,4 +1,5 @@
-"""The workflow on a real (single-node) SLURM cluster, through the shipped profiles/slurm.
+"""The workflow on a real (single-node) SLURM cluster, run as users type it: `snakemake --profile slurm`
+with profiles/slurm installed by `make slurm-profile` (into a temporary XDG_CONFIG_HOME).
 
 The cluster (munge, MariaDB, slurmdbd, slurmctld, slurmd) is started by tests/slurm_cluster.py
 for this module and stopped at the end. Needs root on Debian; elsewhere the tests are skipped,
@@ -7,6 +8,7 @@ except under CI (CI=true), where not being able to run them is a failure.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import threading
@@ -19,27 +21,46 @@ import xarray as xr
 import yaml
 
 from conftest import REPO, seed_materials, small_config, snakemake_cmd, write_config
-from slurm_cluster import SlurmCluster, slurm_cluster  # noqa: F401 - slurm_cluster is the fixture
+from slurm_cluster import SlurmCluster, slurm_cluster_fixture  # noqa: F401 - provides the slurm_cluster fixture
 
-PROFILE = REPO / "profiles" / "slurm" / "config.yaml"
 RUN_TIMEOUT = 900  # s, for all three concurrent runs (about 3-4 min expected on 2 idle cores)
 SLURM_RULES = {"initial_state", "fe_step", "md_schedule", "md_batch", "aggregate_stress", "reaction_force", "summary"}
 
 
-def overlay_profile(directory: Path, cluster: SlurmCluster, status_command: str | None = None) -> Path:
-    """profiles/slurm/config.yaml with only the test cluster's partition/account and polling changed."""
-    with open(PROFILE) as fh:
+def install_profile(xdg_config_home: Path, cluster: SlurmCluster, status_command: str | None = None) -> Path:
+    """Install profiles/slurm as a user does (`make slurm-profile`), into a private XDG_CONFIG_HOME.
+
+    Then only the test cluster's polling is made quicker (and, for one run, the status command
+    changed): partition and account come from the make target itself.
+    """
+    env = {**os.environ, "XDG_CONFIG_HOME": str(xdg_config_home)}
+    subprocess.run(
+        [
+            "make",
+            "-s",
+            "-C",
+            str(REPO),
+            "slurm-profile",
+            f"SLURM_PARTITION={cluster.partition}",
+            f"SLURM_ACCOUNT={cluster.account}",
+        ],
+        env=env,
+        check=True,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+    )
+    installed = xdg_config_home / "snakemake" / "slurm" / "config.yaml"
+    with open(installed) as fh:
         profile = yaml.safe_load(fh)
-    profile["default-resources"]["slurm_partition"] = cluster.partition
-    profile["default-resources"]["slurm_account"] = cluster.account
+    assert profile["default-resources"]["slurm_partition"] == cluster.partition
+    assert profile["default-resources"]["slurm_account"] == cluster.account
     profile["slurm-init-seconds-before-status-checks"] = 2
     if status_command:
         profile["slurm-status-command"] = status_command
     profile["latency-wait"] = 5  # one local disk, no NFS delay
-    directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / "config.yaml", "w") as fh:
+    with open(installed, "w") as fh:
         yaml.safe_dump(profile, fh, sort_keys=False)
-    return directory
+    return xdg_config_home
 
 
 def slurm_config() -> dict:
@@ -53,11 +74,14 @@ def slurm_config() -> dict:
 LAST_STEP = "0001"
 
 
-def slurm_cmd(workdir: Path, cluster: SlurmCluster, status_command: str | None = None) -> list[str]:
+def slurm_cmd(workdir: Path, cluster: SlurmCluster, status_command: str | None = None) -> tuple[list[str], dict]:
+    """The user's command, `snakemake --profile slurm ...`, and its environment."""
     config_path = write_config(workdir, slurm_config())
-    profile = overlay_profile(workdir.parent / f"{workdir.name}_profile", cluster, status_command)
-    # as a user runs it: --profile, with profiles/default loaded as workflow profile on top
-    return snakemake_cmd(workdir, config_path, "--profile", str(profile))
+    xdg = install_profile(workdir.parent / f"{workdir.name}_xdg", cluster, status_command)
+    # as a user runs it: the installed profile by name, profiles/default loaded as workflow profile
+    cmd = snakemake_cmd(workdir, config_path)
+    cmd[1:1] = ["--profile", "slurm"]
+    return cmd, {**cluster.env, "XDG_CONFIG_HOME": str(xdg)}
 
 
 def failure_report(workdir: Path, cluster: SlurmCluster, stderr: str) -> str:
@@ -77,8 +101,17 @@ def run_id(stderr: str) -> str:
 
 def sacct_jobs(cluster: SlurmCluster, name: str) -> list[dict]:
     out = cluster.run(
-        "sacct", "-X", "--parsable2", "--noheader", "--clusters", "all", "--starttime", "now-1days",
-        "--name", name, "--format=JobIdRaw,JobName,State,Comment,Partition,Account",
+        "sacct",
+        "-X",
+        "--parsable2",
+        "--noheader",
+        "--clusters",
+        "all",
+        "--starttime",
+        "now-1days",
+        "--name",
+        name,
+        "--format=JobIdRaw,JobName,State,Comment,Partition,Account",
     ).stdout
     keys = ["id", "name", "state", "comment", "partition", "account"]
     return [dict(zip(keys, line.split("|"))) for line in out.splitlines() if line.strip()]
@@ -137,8 +170,11 @@ def cancel_first_md_batch(run: Run, cluster: SlurmCluster, step: str, deadline: 
         queue = cluster.run("squeue", "-h", "-o", "%i|%T|%Z|%k", check=False).stdout
         for line in queue.splitlines():
             job_id, state, workdir, comment = line.split("|", 3)
-            if (state == "RUNNING" and Path(workdir) == run.workdir
-                    and comment.startswith(f"rule_md_batch_wildcards_{step}_")):
+            if (
+                state == "RUNNING"
+                and Path(workdir) == run.workdir
+                and comment.startswith(f"rule_md_batch_wildcards_{step}_")
+            ):
                 cluster.run("scancel", job_id)
                 run.cancelled = (job_id, comment)
                 return
@@ -156,15 +192,15 @@ def runs(slurm_cluster, copper_cache, tmp_path_factory) -> dict[str, Run]:
         workdir = base / name
         seed_materials(workdir, copper_cache)
         if name == "local":
-            cmd = snakemake_cmd(workdir, write_config(workdir, slurm_config()))
+            cmd, env = snakemake_cmd(workdir, write_config(workdir, slurm_config())), slurm_cluster.env
         elif name == "slurm":
             # the plugin's default status polling (sacct, i.e. slurmdbd), as most clusters use it
-            cmd = slurm_cmd(workdir, slurm_cluster, status_command="sacct")
+            cmd, env = slurm_cmd(workdir, slurm_cluster, status_command="sacct")
         else:
             # the shipped profile as is (squeue polling: with sacct, plugin 2.6.1 never notices a
             # cancelled job, it reads "CANCELLED by 0" as running)
-            cmd = slurm_cmd(workdir, slurm_cluster)
-        runs[name] = Run(name, workdir, cmd, slurm_cluster.env)
+            cmd, env = slurm_cmd(workdir, slurm_cluster)
+        runs[name] = Run(name, workdir, cmd, env)
     deadline = time.monotonic() + RUN_TIMEOUT
     watcher = threading.Thread(target=cancel_first_md_batch, args=(runs["cancel"], slurm_cluster, LAST_STEP, deadline))
     watcher.start()
@@ -180,6 +216,7 @@ def check_finished(run: Run, cluster: SlurmCluster) -> None:
     )
 
 
+@pytest.mark.slurm
 @pytest.mark.workflow
 def test_workflow_runs_under_slurm_and_matches_a_local_run(runs, slurm_cluster):
     check_finished(runs["local"], slurm_cluster)
@@ -197,6 +234,7 @@ def test_workflow_runs_under_slurm_and_matches_a_local_run(runs, slurm_cluster):
     assert_same_results(run.workdir, runs["local"].workdir)
 
 
+@pytest.mark.slurm
 @pytest.mark.workflow
 def test_cancelled_md_batch_is_resubmitted_and_results_are_unchanged(runs, slurm_cluster):
     check_finished(runs["local"], slurm_cluster)

@@ -105,6 +105,7 @@ def test_default_workflow_writes_every_file_with_its_dimensions_and_units(tmp_pa
     assert r_md[-1] > 3 * r_md[0] > 0  # the specimen carries more load as it is pulled further
 
 
+@pytest.mark.workflow
 def test_uniform_strain_specimen_gives_every_qp_the_same_stress(tmp_path, copper_cache):
     cfg = small_config()
     cfg["run"]["steps"] = 1
@@ -134,6 +135,7 @@ def _state_files(workdir: Path, step: int) -> list[Path]:
     return list((workdir / f"results/step_{step:04d}/md/state").glob("*.data"))
 
 
+@pytest.mark.workflow
 def test_resume_after_kill_during_md_batch_equals_uninterrupted_run(tmp_path, copper_cache, brute_force_run):
     cfg = small_config()
     reference, resumed = brute_force_run, tmp_path / "resumed"

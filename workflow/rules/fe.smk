@@ -6,14 +6,14 @@ rule initial_state:
         stress="results/step_0000/stress.nc",
         fe_state="results/step_0000/fe_state.nc",
         md_state="results/step_0000/md_state.nc",
-    params:
-        materials=MATERIALS,
-    conda:
-        "../../envs/fenicsx.yaml"
     log:
         "logs/initial_state/step_0000.log",
     benchmark:
         "benchmarks/initial_state/step_0000.tsv"
+    conda:
+        "../../envs/fenicsx.yaml"
+    params:
+        materials=MATERIALS,
     script:
         "../../scripts/initial_state.py"
 
@@ -28,16 +28,16 @@ rule fe_step:
         strain="results/step_{step}/strain.nc",
         displacement="results/step_{step}/displacement.xdmf",
         displacement_h5="results/step_{step}/displacement.h5",
-    params:
-        materials=MATERIALS,
-    wildcard_constraints:
-        step=r"(?!0000)\d{4}",
-    conda:
-        "../../envs/fenicsx.yaml"
     log:
         "logs/fe_step/step_{step}.log",
     benchmark:
         "benchmarks/fe_step/step_{step}.tsv"
+    wildcard_constraints:
+        step=r"(?!0000)\d{4}",
+    conda:
+        "../../envs/fenicsx.yaml"
+    params:
+        materials=MATERIALS,
     script:
         "../../scripts/fe_step.py"
 
@@ -49,15 +49,15 @@ rule reaction_force:
         materials=get_material_files,
     output:
         reaction="results/step_{step}/reaction.nc",
-    params:
-        materials=MATERIALS,
-    wildcard_constraints:
-        step=r"(?!0000)\d{4}",
-    conda:
-        "../../envs/fenicsx.yaml"
     log:
         "logs/reaction_force/step_{step}.log",
     benchmark:
         "benchmarks/reaction_force/step_{step}.tsv"
+    wildcard_constraints:
+        step=r"(?!0000)\d{4}",
+    conda:
+        "../../envs/fenicsx.yaml"
+    params:
+        materials=MATERIALS,
     script:
         "../../scripts/reaction_force.py"

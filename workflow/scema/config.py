@@ -128,18 +128,7 @@ def _check_semantics(config: dict, bases: list[Path]) -> None:
             raise ConfigError("config error: 'specimen.mesh.file' is required when specimen.mesh.type is gmsh")
         mesh["file"] = str(_resolve(mesh["file"], bases))
         _check_gmsh_file(Path(mesh["file"]))
-    faces = set()
-    for i, bc in enumerate(specimen["boundary_conditions"]):
-        faces.add(bc["face"])
-        if bc["type"] == "displacement" and all(v is None for v in bc["increment"]):
-            raise ConfigError(
-                f"config error: 'specimen.boundary_conditions.{i}.increment': type displacement needs at least one "
-                "non-null component"
-            )
-    if specimen["reaction_face"] not in faces:
-        raise ConfigError(
-            f"config error: 'specimen.reaction_face': face '{specimen['reaction_face']}' has no boundary condition"
-        )
+    _check_boundaries(specimen)
     for name, material in materials.items():
         for key in ("structure", "forcefield"):
             material[key] = str(_resolve(material[key], bases))
@@ -148,6 +137,39 @@ def _check_semantics(config: dict, bases: list[Path]) -> None:
             if var.endswith("_file"):
                 material["variables"][var] = str(_resolve(str(value), bases))
                 _readable(Path(material["variables"][var]), f"materials.{name}.variables.{var}")
+
+
+def _check_boundaries(specimen: dict) -> None:
+    """Every condition and the reaction name a face or a defined boundary; selectors make sense."""
+    from scema.fe.boundary import FACE_NAMES
+
+    named = specimen.get("boundaries", {})
+    for name, selector in named.items():
+        if name in FACE_NAMES:
+            raise ConfigError(f"config error: 'specimen.boundaries.{name}': '{name}' is a bounding-box face name")
+        if "physical_group" in selector and specimen["mesh"]["type"] != "gmsh":
+            raise ConfigError(
+                f"config error: 'specimen.boundaries.{name}.physical_group': physical groups need specimen.mesh.type gmsh"
+            )
+        if "cylinder" in selector and not any(selector["cylinder"]["axis"]):
+            raise ConfigError(f"config error: 'specimen.boundaries.{name}.cylinder.axis': the axis is the zero vector")
+    known = f"faces {', '.join(FACE_NAMES)}" + (f"; boundaries {', '.join(named)}" if named else "")
+    faces = set()
+    for i, bc in enumerate(specimen["boundary_conditions"]):
+        if bc["face"] not in FACE_NAMES and bc["face"] not in named:
+            raise ConfigError(
+                f"config error: 'specimen.boundary_conditions.{i}.face': unknown boundary '{bc['face']}' ({known})"
+            )
+        faces.add(bc["face"])
+        if bc["type"] == "displacement" and all(v is None for v in bc["increment"]):
+            raise ConfigError(
+                f"config error: 'specimen.boundary_conditions.{i}.increment': type displacement needs at least one "
+                "non-null component"
+            )
+    if specimen["reaction_face"] not in faces:
+        raise ConfigError(
+            f"config error: 'specimen.reaction_face': boundary '{specimen['reaction_face']}' has no boundary condition"
+        )
 
 
 def _check_gmsh_file(path: Path) -> None:

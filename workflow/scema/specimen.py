@@ -49,7 +49,9 @@ def build_model(config: dict, material_files: dict[str, str], base_dir: str | Pa
         cell=mesh_cfg["cell"],
         file=str(Path(base_dir) / mesh_cfg["file"]) if mesh_cfg["type"] == "gmsh" else None,
     )
-    msh = create_mesh(spec)
+    msh, facet_groups = create_mesh(spec)
     stiffness, density = material_properties(config, material_files)
-    model = FEModel(msh, cell_materials(config, cell_midpoints(msh)), stiffness)
+    materials = cell_materials(config, cell_midpoints(msh))
+    boundaries = config["specimen"].get("boundaries", {})
+    model = FEModel(msh, materials, stiffness, boundaries=boundaries, facet_groups=facet_groups)
     return model, density

@@ -1,31 +1,82 @@
-"""Boundary conditions on named faces, read from config (no dolfinx here)."""
+"""Where the boundary conditions act, and what they prescribe (no dolfinx here).
+
+A condition names a *boundary*: one of the six faces of the specimen's bounding box
+(``xmin`` ... ``zmax``) or a name defined under ``specimen.boundaries`` as a gmsh physical
+group, a box or a cylinder (e.g. a pin-hole surface). :func:`boundary_marker` is the one test
+of "is this point on that boundary", used by the FE model both for the Dirichlet conditions
+and for the reaction force, so the two can never disagree.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+
+FACE_NAMES = ("xmin", "xmax", "ymin", "ymax", "zmin", "zmax")
+
+# Points closer than this fraction of the specimen's largest extent count as on a face or box edge.
+RELATIVE_TOLERANCE = 1e-8
 
 
 def prescribed_increments(boundary_conditions: list[dict]) -> dict[tuple[str, int], float]:
-    """(face, component) -> displacement increment per step (m); fixed faces give zeros.
+    """(boundary, component) -> displacement increment per step (m); fixed boundaries give zeros.
 
     ``null`` components of a ``displacement`` condition stay free.
     """
     prescribed: dict[tuple[str, int], float] = {}
     for bc in boundary_conditions:
-        if bc["type"] == "fixed":
-            values = [0.0, 0.0, 0.0]
-        else:
-            values = bc["increment"]
+        values = [0.0, 0.0, 0.0] if bc["type"] == "fixed" else bc["increment"]
         for comp, value in enumerate(values):
             if value is not None:
                 prescribed[(bc["face"], comp)] = float(value)
     return prescribed
 
 
-def applied_displacement(boundary_conditions: list[dict], face: str, step: int) -> np.ndarray:
-    """Total prescribed displacement of ``face`` after ``step`` steps (NaN where free), m."""
+def constrained_components(boundary_conditions: list[dict], boundary: str) -> list[int]:
+    """Components (0, 1, 2) that some condition prescribes on ``boundary``."""
+    return sorted(comp for (name, comp) in prescribed_increments(boundary_conditions) if name == boundary)
+
+
+def applied_displacement(boundary_conditions: list[dict], boundary: str, step: int) -> np.ndarray:
+    """Total prescribed displacement of ``boundary`` after ``step`` steps (NaN where free), m."""
     out = np.full(3, np.nan)
-    for (f, comp), inc in prescribed_increments(boundary_conditions).items():
-        if f == face:
+    for (name, comp), inc in prescribed_increments(boundary_conditions).items():
+        if name == boundary:
             out[comp] = inc * step
     return out
+
+
+def boundary_marker(
+    name: str, selectors: dict[str, dict], lower: np.ndarray, upper: np.ndarray
+) -> Callable[[np.ndarray], np.ndarray] | None:
+    """``marker(x)`` -> bool per point (x is (3, n)) for a geometric boundary; None for a physical group.
+
+    ``lower``/``upper`` are the corners of the specimen's bounding box (all ranks' nodes).
+    """
+    lower, upper = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+    tol = RELATIVE_TOLERANCE * float(np.max(upper - lower))
+    if name in FACE_NAMES:
+        axis = "xyz".index(name[0])
+        target = lower[axis] if name.endswith("min") else upper[axis]
+        return lambda x: np.abs(x[axis] - target) <= tol
+    selector = selectors[name]
+    if "physical_group" in selector:
+        return None
+    if "box" in selector:
+        lo, hi = (np.asarray(c, dtype=float)[:, None] for c in selector["box"])
+        return lambda x: np.all((x >= lo - tol) & (x <= hi + tol), axis=0)
+    cyl = selector["cylinder"]
+    point = np.asarray(cyl["point"], dtype=float)[:, None]
+    axis_vec = np.asarray(cyl["axis"], dtype=float)
+    axis_vec = (axis_vec / np.linalg.norm(axis_vec))[:, None]
+    radius = float(cyl["radius"])
+    # a faceted hole's nodes sit on the cylinder up to the mesher's rounding
+    r_tol = tol + 1e-6 * radius
+
+    def on_cylinder(x: np.ndarray) -> np.ndarray:
+        d = x - point
+        radial = d - axis_vec * np.sum(d * axis_vec, axis=0)
+        return np.abs(np.linalg.norm(radial, axis=0) - radius) <= r_tol
+
+    return on_cylinder

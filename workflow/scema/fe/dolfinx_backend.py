@@ -12,42 +12,52 @@ Strains come out as engineering-shear Voigt vectors, stresses go in as plain Voi
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import basix
+import dolfinx
 import numpy as np
 import ufl
+from dolfinx import fem
+from dolfinx import mesh as dmesh
+from dolfinx.fem import petsc as fem_petsc
 from mpi4py import MPI
 from petsc4py import PETSc
 
-import dolfinx
-from dolfinx import fem, mesh as dmesh
-from dolfinx.fem import petsc as fem_petsc
+from scema.fe.boundary import boundary_marker
+from scema.io.atomic import atomic_paths
 
 QUADRATURE_DEGREE = 2  # 2x2x2 Gauss points on hexahedra, 4 on tetrahedra
-FACE_NAMES = ("xmin", "xmax", "ymin", "ymax", "zmin", "zmax")
+
+# The exact solve (LU) used when no PETSc options are given (unit tests, one-off checks).
+EXACT_SOLVE = {"ksp_type": "preonly", "pc_type": "lu"}
 
 _CELL_TYPES = {"hexahedron": dmesh.CellType.hexahedron, "tetrahedron": dmesh.CellType.tetrahedron}
 _BASIX_CELLS = {"hexahedron": basix.CellType.hexahedron, "tetrahedron": basix.CellType.tetrahedron}
 
 
-def _eps_voigt(u):
-    """Engineering-shear Voigt strain of a displacement, as a UFL vector."""
-    e = ufl.sym(ufl.grad(u))
+# ---------------------------------------------------------------------- the mechanics, in UFL
+def eps(v):
+    """Small-strain tensor of a displacement field."""
+    return ufl.sym(ufl.grad(v))
+
+
+def voigt_strain(e):
+    """Strain tensor -> engineering-shear Voigt vector (xx yy zz yz xz xy; gamma = 2 eps)."""
     return ufl.as_vector([e[0, 0], e[1, 1], e[2, 2], 2 * e[1, 2], 2 * e[0, 2], 2 * e[0, 1]])
 
 
-def _stress_tensor(s):
-    """Plain Voigt stress (UFL vector of 6) -> symmetric 3x3 tensor."""
+def stress_tensor(s):
+    """Plain Voigt stress vector (6) -> symmetric 3x3 tensor."""
     return ufl.as_matrix([[s[0], s[5], s[4]], [s[5], s[1], s[3]], [s[4], s[3], s[2]]])
 
 
-def _eps(v):
-    return ufl.sym(ufl.grad(v))
+def sigma(v, C):
+    """Linear-elastic stress of a displacement, C : eps(v), with C the 6x6 Voigt stiffness."""
+    return stress_tensor(ufl.dot(C, voigt_strain(eps(v))))
 
 
 @dataclass
@@ -61,42 +71,61 @@ class MeshSpec:
     file: str | None = None
 
 
-def create_mesh(spec: MeshSpec, comm=MPI.COMM_WORLD) -> dmesh.Mesh:
-    """A box from size/divisions, or a 3D gmsh ``.msh`` file."""
+def create_mesh(spec: MeshSpec, comm=MPI.COMM_WORLD) -> tuple[dmesh.Mesh, dict[str, np.ndarray]]:
+    """A box from size/divisions, or a 3D gmsh ``.msh`` file.
+
+    Also returns the local facets of each named 2D gmsh physical group (none for a box).
+    """
     if spec.kind == "box":
-        return dmesh.create_box(
-            comm, [np.zeros(3), np.asarray(spec.size, dtype=float)], list(spec.divisions), _CELL_TYPES[spec.cell]
-        )
+        box = [np.zeros(3), np.asarray(spec.size, dtype=float)]
+        return dmesh.create_box(comm, box, list(spec.divisions), _CELL_TYPES[spec.cell]), {}
     # dolfinx 0.5.2's gmshio.read_from_msh never builds the mesh (returns an undefined name):
     # merge the file into a gmsh model and convert that instead.
     import gmsh
     from dolfinx.io import gmshio
 
+    groups = None
     if comm.rank == 0:
         gmsh.initialize()
         gmsh.option.setNumber("General.Terminal", 0)
         gmsh.merge(str(spec.file))
+        groups = {gmsh.model.getPhysicalName(2, tag): tag for _dim, tag in gmsh.model.getPhysicalGroups(2)}
+    groups = comm.bcast(groups, root=0)
     try:
-        msh, _cell_tags, _facet_tags = gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=3)
+        msh, _cell_tags, facet_tags = gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=3)
     finally:
         if comm.rank == 0:
             gmsh.finalize()
-    return msh
+    facets = {
+        name: np.asarray(facet_tags.indices[facet_tags.values == tag], dtype=np.int32)
+        for name, tag in groups.items()
+        if name
+    }
+    return msh, facets
 
 
 class FEModel:
     """Small-strain 3D model on linear elements with a quadrature-point stress field."""
 
-    def __init__(self, msh: dmesh.Mesh, cell_material: np.ndarray, stiffness: dict[int, np.ndarray]):
-        """``cell_material[c]`` is a material index per *local* cell; ``stiffness[m]`` a 6x6 Pa."""
+    def __init__(
+        self,
+        msh: dmesh.Mesh,
+        cell_material: np.ndarray,
+        stiffness: dict[int, np.ndarray],
+        boundaries: dict[str, dict] | None = None,
+        facet_groups: dict[str, np.ndarray] | None = None,
+    ):
+        """``cell_material[c]`` is a material index per *local* cell; ``stiffness[m]`` a 6x6 Pa.
+
+        ``boundaries`` are the named selectors of ``specimen.boundaries``; ``facet_groups`` the
+        gmsh physical groups :func:`create_mesh` found.
+        """
         self.mesh = msh
         self.comm = msh.comm
         tdim = msh.topology.dim
         cell_name = msh.topology.cell_name()
         self.V = fem.VectorFunctionSpace(msh, ("Lagrange", 1))
-        q_element = ufl.VectorElement(
-            "Quadrature", msh.ufl_cell(), QUADRATURE_DEGREE, dim=6, quad_scheme="default"
-        )
+        q_element = ufl.VectorElement("Quadrature", msh.ufl_cell(), QUADRATURE_DEGREE, dim=6, quad_scheme="default")
         self.Q = fem.FunctionSpace(msh, q_element)
         self.points, _weights = basix.make_quadrature(_BASIX_CELLS[cell_name], QUADRATURE_DEGREE)
         self.points_per_cell = self.points.shape[0]
@@ -112,6 +141,9 @@ class FEModel:
             metadata={"quadrature_degree": QUADRATURE_DEGREE, "quadrature_scheme": "default"},
         )
         self.stiffness = {m: np.asarray(c, dtype=float) for m, c in stiffness.items()}
+        self.boundaries = dict(boundaries or {})
+        self.facet_groups = dict(facet_groups or {})
+        self._facets: dict[str, np.ndarray] = {}
         self._qp_order = self._local_qp_ids()
         self._node_ids, self._dof_of_node = self._node_numbering()
 
@@ -163,7 +195,7 @@ class FEModel:
 
     def qp_strain(self, u_nodes: np.ndarray) -> np.ndarray:
         """(n_qp, 6) engineering Voigt strain of a nodal displacement (n_nodes, 3)."""
-        return self._eval_at_qp(_eps_voigt(self._function(u_nodes)), 6)
+        return self._eval_at_qp(voigt_strain(eps(self._function(u_nodes))), 6)
 
     # ------------------------------------------------------------------ nodal data
     def node_coordinates(self) -> np.ndarray:
@@ -190,21 +222,51 @@ class FEModel:
         sig.x.scatter_forward()
         return sig
 
-    def face_nodes(self, face: str) -> np.ndarray:
-        """Boolean mask over node ids of the nodes on a bounding-box face (xmin ... zmax)."""
-        coords = self.node_coordinates()
-        axis = "xyz".index(face[0])
-        target = coords[:, axis].min() if face.endswith("min") else coords[:, axis].max()
-        tol = 1e-8 * max(np.ptp(coords, axis=0).max(), 1e-300)
-        return np.abs(coords[:, axis] - target) <= tol
+    # ------------------------------------------------------------------ boundaries
+    def face_facets(self, name: str) -> np.ndarray:
+        """Local boundary facets of a bounding-box face or named boundary: the one locator.
+
+        Dirichlet conditions, reaction forces and prescribed velocities all start from these.
+        """
+        if name not in self._facets:
+            fdim = self.mesh.topology.dim - 1
+            x = self.mesh.geometry.x
+            lower = np.array([self.comm.allreduce(float(v), op=MPI.MIN) for v in x.min(axis=0)])
+            upper = np.array([self.comm.allreduce(float(v), op=MPI.MAX) for v in x.max(axis=0)])
+            marker = boundary_marker(name, self.boundaries, lower, upper)
+            if marker is not None:
+                facets = dmesh.locate_entities_boundary(self.mesh, fdim, marker)
+            else:
+                group = self.boundaries[name]["physical_group"]
+                if group not in self.facet_groups:
+                    known = ", ".join(sorted(self.facet_groups)) or "none"
+                    raise ValueError(
+                        f"specimen.boundaries.{name}: the mesh has no 2D physical group '{group}' (groups: {known})"
+                    )
+                facets = self.facet_groups[group]
+            if self.comm.allreduce(len(facets), op=MPI.SUM) == 0:
+                raise ValueError(f"boundary '{name}' selects no boundary facet of the specimen")
+            self._facets[name] = np.asarray(facets, dtype=np.int32)
+        return self._facets[name]
+
+    def face_nodes(self, name: str) -> np.ndarray:
+        """Boolean mask over node ids of the nodes of a face or named boundary (see face_facets)."""
+        fdim = self.mesh.topology.dim - 1
+        dofs = fem.locate_dofs_topological(self.V, fdim, self.face_facets(name))
+        n_owned = self.V.dofmap.index_map.size_local
+        node_of_dof = np.empty(n_owned, dtype=np.int64)
+        node_of_dof[self._dof_of_node] = self._node_ids
+        local_ids = node_of_dof[dofs[dofs < n_owned]]
+        mask = np.zeros(self.comm.allreduce(n_owned, op=MPI.SUM), dtype=bool)
+        mask[np.concatenate(self.comm.allgather(local_ids))] = True
+        return mask
 
     # ------------------------------------------------------------------ physics
     def internal_force(self, stress_qp: np.ndarray) -> np.ndarray:
-        """Nodal internal force f_int = int B^T sigma dx, (n_nodes, 3), N."""
+        """Nodal internal force f_int = int sigma : eps(v) dx, (n_nodes, 3), N."""
         v = ufl.TestFunction(self.V)
-        sig = self._stress_function(stress_qp)
-        form = fem.form(ufl.inner(_stress_tensor(sig), _eps(v)) * self.dx)
-        vec = fem_petsc.assemble_vector(form)
+        sig = stress_tensor(self._stress_function(stress_qp))
+        vec = fem_petsc.assemble_vector(fem.form(ufl.inner(sig, eps(v)) * self.dx))
         vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         return self._nodal(vec)
 
@@ -218,25 +280,39 @@ class FEModel:
         return self._nodal(vec)
 
     def min_cell_size(self) -> float:
-        """Smallest distance between two vertices of one cell (the CFL length, conservative)."""
+        """The CFL length: shortest altitude of a tetrahedron, shortest edge of a hexahedron.
+
+        A sliver tetrahedron has long edges but a short altitude, which is what limits the
+        stable explicit time step there.
+        """
         x = self.mesh.geometry.x
         dofmap = self.mesh.geometry.dofmap
+        tetrahedra = self.mesh.topology.cell_name() == "tetrahedron"
         h = np.inf
         for c in self.cells:
             pts = x[dofmap.links(c)]
-            d = np.linalg.norm(pts[:, None, :] - pts[None, :, :], axis=-1)
-            h = min(h, d[d > 0].min())
+            if tetrahedra:  # altitude from vertex i = 6 V / (2 area of the opposite face)
+                six_volume = abs(np.linalg.det(pts[1:] - pts[0]))
+                for i in range(4):
+                    a, b, d = pts[[j for j in range(4) if j != i]]
+                    h = min(h, six_volume / np.linalg.norm(np.cross(b - a, d - a)))
+            else:
+                d = np.linalg.norm(pts[:, None, :] - pts[None, :, :], axis=-1)
+                h = min(h, d[d > 0].min())
         return self.comm.allreduce(float(h), op=MPI.MIN)
 
     def solve_increment(
-        self, rhs_nodes: np.ndarray, prescribed: dict[tuple[str, int], float], solver: str = "direct"
+        self, rhs_nodes: np.ndarray, prescribed: dict[tuple[str, int], float], petsc_options: dict | None = None
     ) -> np.ndarray:
-        """Solve K du = rhs with du prescribed on (face, component) pairs; returns du per node."""
+        """Solve a(du, v) = rhs(v) with du prescribed on (boundary, component) pairs; du per node.
+
+        a(du, v) = sum over materials m of int_m sigma(du, C_m) : eps(v) dx. ``petsc_options``
+        (``fe.petsc_options.<solver>``, names without the dash) configure the KSP; default LU.
+        """
         du, v = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
         a = sum(
-            ufl.inner(_stress_tensor(ufl.dot(fem.Constant(self.mesh, PETSc.ScalarType(c)), _eps_voigt(du))), _eps(v))
-            * self.dx(m)
-            for m, c in self.stiffness.items()
+            ufl.inner(sigma(du, fem.Constant(self.mesh, PETSc.ScalarType(C))), eps(v)) * self.dx(m)
+            for m, C in self.stiffness.items()
         )
         rhs = fem.Function(self.V)
         rhs.x.array.reshape(-1, 3)[self._dof_of_node] = np.asarray(rhs_nodes)[self._node_ids]
@@ -244,63 +320,92 @@ class FEModel:
         a_form = fem.form(a)
         A = fem_petsc.assemble_matrix(a_form, bcs=bcs)
         A.assemble()
+        A.setNearNullSpace(self._rigid_body_modes())  # what GAMG needs for elasticity; LU ignores it
         b = rhs.vector.copy()
         fem_petsc.apply_lifting(b, [a_form], bcs=[bcs])
         b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         fem_petsc.set_bc(b, bcs)
-        ksp = PETSc.KSP().create(self.comm)
-        ksp.setOperators(A)
-        if solver == "direct":
-            ksp.setType("preonly")
-            ksp.getPC().setType("lu")
-        else:
-            ksp.setType("cg")
-            ksp.getPC().setType("gamg")
-            ksp.setTolerances(rtol=1e-10)
+        ksp = self._krylov_solver(A, EXACT_SOLVE if petsc_options is None else petsc_options)
         x = b.duplicate()
         ksp.solve(b, x)
-        if ksp.getConvergedReason() < 0:
-            raise RuntimeError(f"FE linear solve did not converge (PETSc reason {ksp.getConvergedReason()})")
+        reason = ksp.getConvergedReason()
+        if reason < 0:
+            raise RuntimeError(
+                f"FE linear solve did not converge (PETSc reason {reason} after {ksp.getIterationNumber()} "
+                f"iterations of {ksp.getType()}/{ksp.getPC().getType()}): check fe.solver and fe.petsc_options"
+            )
         x.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
         return self._nodal(x)
 
+    def _krylov_solver(self, A: PETSc.Mat, options: dict) -> PETSc.KSP:
+        """A KSP set from ``options`` under a private prefix (the global options stay clean)."""
+        ksp = PETSc.KSP().create(self.comm)
+        ksp.setOperators(A)
+        prefix = f"scema_fe_{id(ksp)}_"
+        ksp.setOptionsPrefix(prefix)
+        db = PETSc.Options()
+        for key, value in options.items():
+            db[prefix + key] = "" if value is None else value
+        try:
+            ksp.setFromOptions()
+        finally:
+            for key in options:
+                db.delValue(prefix + key)
+        return ksp
+
+    def _rigid_body_modes(self) -> PETSc.NullSpace:
+        """The six rigid-body modes (3 translations, 3 rotations) as an orthonormal near-nullspace."""
+        index_map, bs = self.V.dofmap.index_map, self.V.dofmap.index_map_bs
+        modes = [dolfinx.la.create_petsc_vector(index_map, bs) for _ in range(6)]
+        x = self.V.tabulate_dof_coordinates()
+        for i, vec in enumerate(modes):
+            with vec.localForm() as local:
+                u = local.array.reshape(-1, 3)
+                u[:] = 0.0
+                if i < 3:
+                    u[:, i] = 1.0
+                else:  # rotation about axis i-3: u = e_axis x x
+                    a, b = [(1, 2), (2, 0), (0, 1)][i - 3]
+                    u[:, a] = -x[: len(u), b]
+                    u[:, b] = x[: len(u), a]
+        dolfinx.la.orthonormalize(modes)
+        return PETSc.NullSpace().create(vectors=modes, comm=self.comm)
+
     def _dirichlet(self, prescribed: dict[tuple[str, int], float]) -> list:
         fdim = self.mesh.topology.dim - 1
-        coords = self.mesh.geometry.x
         bcs = []
-        for (face, comp), value in prescribed.items():
-            axis = "xyz".index(face[0])
-            local = coords[:, axis]
-            target = self.comm.allreduce(local.min(), op=MPI.MIN) if face.endswith("min") else self.comm.allreduce(
-                local.max(), op=MPI.MAX
-            )
-            span = self.comm.allreduce(float(np.ptp(coords, axis=0).max()), op=MPI.MAX)
-            facets = dmesh.locate_entities_boundary(
-                self.mesh, fdim, lambda x, a=axis, t=target, s=span: np.isclose(x[a], t, atol=1e-8 * s)
-            )
+        for (name, comp), value in prescribed.items():
             sub = self.V.sub(comp)
-            dofs = fem.locate_dofs_topological(sub, fdim, facets)
+            dofs = fem.locate_dofs_topological(sub, fdim, self.face_facets(name))
             bcs.append(fem.dirichletbc(PETSc.ScalarType(value), dofs, sub))
         return bcs
 
     # ------------------------------------------------------------------ output
     def write_displacement(self, path: Path, u_nodes: np.ndarray, time: float) -> None:
-        """XDMF (+HDF5) displacement for ParaView, written in a temp dir then moved into place."""
+        """XDMF + HDF5 displacement for ParaView; both appear together, the .xdmf renamed last.
+
+        dolfinx names the .h5 after the .xdmf and writes that name inside it, so the pair is
+        written under its final names in a private directory, then installed by atomic_paths.
+        """
         path = Path(path)
         u = self._function(u_nodes)
         u.name = "displacement"
         tmpdir = Path(tempfile.mkdtemp(dir=path.parent, prefix=".tmp_xdmf_")) if self.comm.rank == 0 else None
         tmpdir = self.comm.bcast(tmpdir, root=0)
-        with dolfinx.io.XDMFFile(self.comm, str(tmpdir / path.name), "w") as xdmf:
-            xdmf.write_mesh(self.mesh)
-            xdmf.write_function(u, time)
-        self.comm.barrier()
-        if self.comm.rank == 0:
-            h5 = path.with_suffix(".h5")
-            os.replace(tmpdir / h5.name, h5)
-            os.replace(tmpdir / path.name, path)
-            shutil.rmtree(tmpdir, ignore_errors=True)
-        self.comm.barrier()
+        try:
+            with dolfinx.io.XDMFFile(self.comm, str(tmpdir / path.name), "w") as xdmf:
+                xdmf.write_mesh(self.mesh)
+                xdmf.write_function(u, time)
+            self.comm.barrier()
+            if self.comm.rank == 0:
+                h5 = path.with_suffix(".h5")
+                with atomic_paths([h5, path]) as (tmp_h5, tmp_xdmf):
+                    shutil.move(tmpdir / h5.name, tmp_h5)
+                    shutil.move(tmpdir / path.name, tmp_xdmf)
+        finally:
+            self.comm.barrier()
+            if self.comm.rank == 0:
+                shutil.rmtree(tmpdir, ignore_errors=True)
 
 
 def cell_midpoints(msh: dmesh.Mesh) -> np.ndarray:

@@ -14,10 +14,15 @@ class UnstableTimeStep(ValueError):
     """The explicit integrator was asked for a time step above its stability limit."""
 
 
-def quasistatic_increment(model, stress_prev: np.ndarray, prescribed: dict, solver: str = "direct") -> np.ndarray:
-    """du from K du = f_ext - f_int(sigma_{t-1}), with the prescribed face increments."""
+def quasistatic_increment(
+    model, stress_prev: np.ndarray, prescribed: dict, petsc_options: dict | None = None
+) -> np.ndarray:
+    """du from K du = f_ext - f_int(sigma_{t-1}), with the prescribed boundary increments.
+
+    ``petsc_options``: the linear solver's options (``fe.petsc_options.<fe.solver>``); None is LU.
+    """
     residual = -model.internal_force(stress_prev)
-    return model.solve_increment(residual, prescribed, solver=solver)
+    return model.solve_increment(residual, prescribed, petsc_options)
 
 
 def stable_time_step(h_min: float, stiffness: dict[int, np.ndarray], density: dict[int, float]) -> float:
@@ -36,7 +41,7 @@ def explicit_increment(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Semi-implicit Euler with lumped mass: M dv = dt (f_ext - f_int), du = dt (v + dv).
 
-    Prescribed faces move at increment / dt. Refuses time steps above the CFL limit.
+    Prescribed boundaries move at increment / dt. Refuses time steps above the CFL limit.
     """
     limit = stable_time_step(model.min_cell_size(), model.stiffness, density)
     if time_step > limit:
@@ -48,8 +53,8 @@ def explicit_increment(
     force = -model.internal_force(stress_prev)
     velocity = velocity_prev + time_step * force / mass
     masks = {}
-    for (face, comp), inc in prescribed.items():
-        if face not in masks:
-            masks[face] = model.face_nodes(face)
-        velocity[masks[face], comp] = inc / time_step
+    for (name, comp), inc in prescribed.items():
+        if name not in masks:
+            masks[name] = model.face_nodes(name)
+        velocity[masks[name], comp] = inc / time_step
     return time_step * velocity, velocity

@@ -9,14 +9,15 @@ job never leaves a half-written file that Snakemake or a reader could mistake fo
 from __future__ import annotations
 
 import os
-import tempfile
-from datetime import datetime, timezone
+import struct
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
 import scema
+from scema.io.atomic import atomic_path
 from scema.voigt import COMPONENTS, SHEAR_CONVENTION
 
 CONVENTIONS = "CF-1.8"
@@ -56,22 +57,81 @@ def write_dataset(ds: xr.Dataset, path: str | os.PathLike, title: str, history: 
             "Conventions": CONVENTIONS,
             "title": title,
             "source": f"scema {scema.__version__} (Snakemake FE-MD workflow: dolfinx + LAMMPS)",
-            "history": f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} {history or title}",
+            "history": f"{datetime.now(UTC).isoformat(timespec='seconds')} {history or title}",
             "shear_convention": ds.attrs.get("shear_convention", SHEAR_CONVENTION),
         }
     )
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        ds.to_netcdf(tmp, engine="netcdf4")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        ds.to_netcdf(tmp, engine="netcdf4", encoding=_encoding(ds))
     return path
 
 
+def _encoding(ds: xr.Dataset) -> dict:
+    """Text as classic char arrays; a Fletcher-32 checksum on every array.
+
+    CF (and its checker) knows only char arrays; xarray writes str variables as netCDF4
+    variable-length strings unless told otherwise, and reads the char arrays back as str.
+    The checksums make a damaged file fail when read instead of giving wrong numbers
+    (HDF5 cannot chunk, hence checksum, a scalar).
+    """
+    encoding = {}
+    for name, var in ds.variables.items():
+        enc = {"fletcher32": True} if var.ndim > 0 else {}
+        is_text = var.dtype.kind in "US" or (
+            var.dtype.kind == "O" and var.size > 0 and all(isinstance(v, str | bytes) for v in var.values.ravel())
+        )
+        if is_text:
+            enc.update(dtype="S1", char_dim_name=f"{name}_strlen")
+        encoding[name] = enc
+    return encoding
+
+
+class CorruptFileError(ValueError):
+    """A result file that exists but cannot be read whole (truncated, overwritten, not NetCDF)."""
+
+
 def read_dataset(path: str | os.PathLike) -> xr.Dataset:
-    """Load a whole (small) dataset into memory and close the file."""
-    with xr.open_dataset(path, engine="netcdf4") as ds:
-        return ds.load()
+    """Load a whole (small) dataset into memory and close the file.
+
+    A file that cannot be read whole is never returned as data: one line names it and says to
+    delete it, so Snakemake recreates it (and what depends on it) on the next run.
+    """
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path}: no such NetCDF file")
+    try:
+        _check_hdf5_length(Path(path))
+        with xr.open_dataset(path, engine="netcdf4") as ds:
+            return ds.load()
+    except (OSError, ValueError, RuntimeError, KeyError, IndexError, struct.error) as err:
+        reason = " ".join(str(err).split()) or type(err).__name__
+        raise CorruptFileError(
+            f"{path}: truncated or corrupted NetCDF file ({reason}); delete it and rerun to recreate it"
+        ) from None
+
+
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _check_hdf5_length(path: Path) -> None:
+    """Refuse a truncated netCDF4 (HDF5) file before the C library reads past its end.
+
+    The HDF5 superblock records the file's end-of-file address; a file shorter than that lost
+    its tail (a full disk, a copy cut short). Reading one can crash the HDF5 library outright.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(64)
+    if not head.startswith(_HDF5_SIGNATURE):
+        return  # not HDF5: netCDF itself reports what it is not
+    version = head[8]
+    if version in (0, 1):
+        size_of_offsets, base_at = head[13], 24 + (4 if version == 1 else 0)
+        eof_at = base_at + 2 * size_of_offsets
+    else:
+        size_of_offsets, base_at = head[9], 12
+        eof_at = base_at + 2 * size_of_offsets
+    fmt = {4: "<I", 8: "<Q"}[size_of_offsets]
+    base = struct.unpack_from(fmt, head, base_at)[0]
+    end = struct.unpack_from(fmt, head, eof_at)[0]
+    actual = path.stat().st_size
+    if base + end > actual:
+        raise OSError(f"file has {actual} bytes, its HDF5 superblock says {base + end}")

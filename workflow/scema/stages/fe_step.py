@@ -29,7 +29,7 @@ def run(
     prescribed = prescribed_increments(config["specimen"]["boundary_conditions"])
     fe = config["fe"]
     if fe["integrator"] == "quasistatic":
-        du = quasistatic_increment(model, stress_prev, prescribed, solver=fe["solver"])
+        du = quasistatic_increment(model, stress_prev, prescribed, fe["petsc_options"][fe["solver"]])
         velocity = np.zeros_like(u_prev)
     else:
         du, velocity = explicit_increment(

@@ -1,11 +1,11 @@
-"""Reaction force on the loaded face and equilibrium error, from the assembled internal force."""
+"""Reaction force on the measured boundary and equilibrium error, from the assembled internal force."""
 
 from __future__ import annotations
 
 import numpy as np
 import xarray as xr
 
-from scema.fe.boundary import applied_displacement, prescribed_increments
+from scema.fe.boundary import applied_displacement, constrained_components, prescribed_increments
 from scema.io.datasets import XYZ
 from scema.io.netcdf import read_dataset, write_dataset
 from scema.specimen import build_model
@@ -16,24 +16,34 @@ def run(config: dict, step: int, material_files: dict[str, str], stress: str, ou
     f_int = model.internal_force(read_dataset(stress)["stress"].values)
     bcs = config["specimen"]["boundary_conditions"]
     face = config["specimen"]["reaction_face"]
-    on_face = model.face_nodes(face)
     constrained = np.zeros(f_int.shape, dtype=bool)
-    for (f, comp) in prescribed_increments(bcs):
-        constrained[model.face_nodes(f), comp] = True
+    for name, comp in prescribed_increments(bcs):
+        constrained[model.face_nodes(name), comp] = True
+    # a reaction exists only where the displacement is prescribed; a free component's nodal sum
+    # is an out-of-balance force, already counted in residual_norm
+    components = constrained_components(bcs, face)
+    reaction = np.full(3, np.nan)
+    reaction[components] = f_int[model.face_nodes(face)].sum(axis=0)[components]
     free_residual = np.where(constrained, 0.0, f_int)
     if model.comm.rank != 0:  # every rank holds the gathered arrays; one writes them
         return
+    labels = " ".join("xyz"[c] for c in components)
     ds = xr.Dataset(
         {
             "reaction_force": (
                 "xyz",
-                f_int[on_face].sum(axis=0),
-                {"long_name": f"reaction force on face {face} (sum of nodal internal forces)", "units": "N"},
+                reaction,
+                {
+                    "long_name": f"reaction force on boundary {face} (sum of nodal internal forces)",
+                    "units": "N",
+                    "comment": "only the components prescribed on the boundary are reactions; NaN where free",
+                    "constrained_components": labels,
+                },
             ),
             "applied_displacement": (
                 "xyz",
                 applied_displacement(bcs, face, step),
-                {"long_name": f"prescribed displacement of face {face} (NaN where free)", "units": "m"},
+                {"long_name": f"prescribed displacement of boundary {face} (NaN where free)", "units": "m"},
             ),
             "residual_norm": (
                 (),
@@ -42,6 +52,6 @@ def run(config: dict, step: int, material_files: dict[str, str], stress: str, ou
             ),
         },
         coords=XYZ,
-        attrs={"step": int(step), "face": face},
+        attrs={"step": int(step), "face": face, "constrained_components": labels},
     )
     write_dataset(ds, out_reaction, f"reaction force, step {step}")
