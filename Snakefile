@@ -10,6 +10,7 @@ configfile: "config/config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/materials.smk"
+include: "workflow/rules/mesh.smk"
 include: "workflow/rules/fe.smk"
 include: "workflow/rules/clustering.smk"
 include: "workflow/rules/committee.smk"

@@ -65,6 +65,18 @@ CASES = [
         "specimen.reaction_face",
     ),
     (
+        "unknown generator parameter",
+        lambda c: c["specimen"].update(
+            mesh={"type": "generated", "generator": "compact_tension", "parameters": {"crack": 0.5}}
+        ),
+        "specimen.mesh.parameters.crack",
+    ),
+    (
+        "unknown specimen generator",
+        lambda c: c["specimen"].update(mesh={"type": "generated", "generator": "ct"}),
+        "specimen.mesh.generator",
+    ),
+    (
         "physical group on a box mesh",
         lambda c: _set(c, "specimen.boundaries", {"pin": {"physical_group": "upper_pin"}}),
         "specimen.boundaries.pin.physical_group",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import xarray as xr
 import pytest
 
 from scema import specimens
@@ -113,3 +114,44 @@ def test_unknown_specimen_and_bad_proportions_are_refused(tmp_path):
     with pytest.raises(ValueError, match="a_over_w"):
         specimens.compact_tension(tmp_path / "x.msh", a_over_w=0.95)
     assert not (tmp_path / "x.msh").exists()
+
+
+@pytest.mark.workflow
+def test_generated_compact_tension_opens_its_crack_under_pin_loading(tmp_path, copper_cache):
+    """Through the workflow: the mesh rule, named boundaries on physical groups, one FE step.
+
+    The upper pin moves up, the ligament keeps u_y = 0 (symmetry): the crack face ahead of the
+    notch must open (u_y > 0 on y = 0, x < a), and the pin nodes carry exactly the prescribed
+    displacement.
+    """
+    from conftest import run_workflow, seed_materials, small_config
+
+    w, a_w, dy = 0.04, 0.5, 4e-6
+    cfg = small_config()
+    cfg["specimen"] = {
+        "mesh": {"type": "generated", "generator": "compact_tension",
+                 "parameters": {"width": w, "a_over_w": a_w, "mesh_size": w / 2}},
+        "material": "copper",
+        "boundaries": {"upper_pin": {"physical_group": "upper_pin"}, "ligament": {"physical_group": "ligament"}},
+        "boundary_conditions": [
+            {"face": "ligament", "type": "displacement", "increment": [None, 0.0, None]},
+            {"face": "upper_pin", "type": "displacement", "increment": [0.0, dy, 0.0]},
+        ],
+        "reaction_face": "upper_pin",
+    }
+    seed_materials(tmp_path, copper_cache)
+    run_workflow(tmp_path, cfg, "results/step_0001/fe_state.nc")
+    assert (tmp_path / "results" / "mesh" / "specimen.msh").is_file()
+    with xr.open_dataset(tmp_path / "results" / "step_0001" / "fe_state.nc") as ds:
+        x, u = ds["node_coordinates"].values, ds["displacement"].values
+    r, yc, a = 0.125 * w, 0.275 * w, a_w * w
+    on_pin = np.abs(np.hypot(x[:, 0], x[:, 1] - yc) - r) < 1e-6 * w
+    on_y0 = np.abs(x[:, 1]) < 1e-9
+    assert on_pin.sum() >= 8
+    np.testing.assert_allclose(u[on_pin], np.tile([0.0, dy, 0.0], (on_pin.sum(), 1)), atol=1e-15)
+    np.testing.assert_allclose(u[on_y0 & (x[:, 0] > a + 1e-9), 1], 0.0, atol=1e-15)
+    crack = on_y0 & (x[:, 0] < a - 1e-9)
+    assert crack.sum() >= 2 and np.all(u[crack, 1] > 0.0)
+    # the mouth (front edge) opens more than points nearer the crack tip
+    mouth = crack & (x[:, 0] < -0.2 * w)
+    assert u[mouth, 1].min() > u[crack & (x[:, 0] > 0.25 * w), 1].max()

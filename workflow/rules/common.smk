@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
-from scema.config import ConfigError, used_materials, validate_config
+from scema.config import GENERATED_MESH, ConfigError, used_materials, validate_config
 from scema.stages.schedule import n_batches
 
 
@@ -38,6 +38,13 @@ def previous_step(wildcards):
 def get_material_files(wildcards):
     """Initialised material files of every material the specimen uses."""
     return [f"results/materials/{m}/material.nc" for m in MATERIALS]
+
+
+def get_mesh(wildcards):
+    """The generated mesh file (named input ``mesh``) when the specimen is generated, else nothing."""
+    if config["specimen"]["mesh"]["type"] != "generated":
+        return {}
+    return {"mesh": GENERATED_MESH}
 
 
 def get_material_states(wildcards):

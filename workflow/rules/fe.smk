@@ -1,6 +1,7 @@
 rule initial_state:
     """Step 0: unloaded specimen, zero stress, every MD box at its material's reference box."""
     input:
+        unpack(get_mesh),
         materials=get_material_files,
     output:
         stress="results/step_0000/stress.nc",
@@ -22,6 +23,7 @@ rule fe_step:
     """Solve the macroscale increment with the previous stresses; export qp strains."""
     input:
         unpack(get_previous_state),
+        unpack(get_mesh),
         materials=get_material_files,
     output:
         fe_state="results/step_{step}/fe_state.nc",
@@ -45,6 +47,7 @@ rule fe_step:
 rule reaction_force:
     """Reaction on the loaded face from the assembled internal force of the new stresses."""
     input:
+        unpack(get_mesh),
         stress="results/step_{step}/stress.nc",
         materials=get_material_files,
     output:

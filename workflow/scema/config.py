@@ -123,6 +123,9 @@ def _check_semantics(config: dict, bases: list[Path]) -> None:
                 f"config error: 'specimen.regions.{i}.material': unknown material '{region['material']}'"
             )
     mesh = specimen["mesh"]
+    if mesh["type"] == "generated":
+        _check_generator(mesh)
+        mesh["file"] = GENERATED_MESH
     if mesh["type"] == "gmsh":
         if not mesh.get("file"):
             raise ConfigError("config error: 'specimen.mesh.file' is required when specimen.mesh.type is gmsh")
@@ -147,9 +150,10 @@ def _check_boundaries(specimen: dict) -> None:
     for name, selector in named.items():
         if name in FACE_NAMES:
             raise ConfigError(f"config error: 'specimen.boundaries.{name}': '{name}' is a bounding-box face name")
-        if "physical_group" in selector and specimen["mesh"]["type"] != "gmsh":
+        if "physical_group" in selector and specimen["mesh"]["type"] == "box":
             raise ConfigError(
-                f"config error: 'specimen.boundaries.{name}.physical_group': physical groups need specimen.mesh.type gmsh"
+                f"config error: 'specimen.boundaries.{name}.physical_group': physical groups need specimen.mesh.type "
+                "gmsh or generated"
             )
         if "cylinder" in selector and not any(selector["cylinder"]["axis"]):
             raise ConfigError(f"config error: 'specimen.boundaries.{name}.cylinder.axis': the axis is the zero vector")
@@ -170,6 +174,24 @@ def _check_boundaries(specimen: dict) -> None:
         raise ConfigError(
             f"config error: 'specimen.reaction_face': boundary '{specimen['reaction_face']}' has no boundary condition"
         )
+
+
+GENERATED_MESH = "results/mesh/specimen.msh"
+
+
+def _check_generator(mesh: dict) -> None:
+    """Every generator parameter must be one the generator takes (named in the error)."""
+    import inspect
+
+    from scema.specimens import GENERATORS
+
+    accepted = set(inspect.signature(GENERATORS[mesh["generator"]]).parameters) - {"path"}
+    for key in mesh["parameters"]:
+        if key not in accepted:
+            raise ConfigError(
+                f"config error: 'specimen.mesh.parameters.{key}': not a parameter of the {mesh['generator']} "
+                f"generator (it takes {', '.join(sorted(accepted))})"
+            )
 
 
 def _check_gmsh_file(path: Path) -> None:

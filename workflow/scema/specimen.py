@@ -43,11 +43,11 @@ def build_model(config: dict, material_files: dict[str, str], base_dir: str | Pa
 
     mesh_cfg = config["specimen"]["mesh"]
     spec = MeshSpec(
-        kind=mesh_cfg["type"],
+        kind="box" if mesh_cfg["type"] == "box" else "gmsh",
         size=tuple(mesh_cfg["size"]),
         divisions=tuple(mesh_cfg["divisions"]),
         cell=mesh_cfg["cell"],
-        file=str(Path(base_dir) / mesh_cfg["file"]) if mesh_cfg["type"] == "gmsh" else None,
+        file=str(Path(base_dir) / mesh_cfg["file"]) if mesh_cfg["type"] != "box" else None,
     )
     msh, facet_groups = create_mesh(spec)
     stiffness, density = material_properties(config, material_files)

@@ -1,0 +1,6 @@
+from _log import to_log
+
+to_log(snakemake)
+from scema.specimens import generate
+
+generate(snakemake.params.generator, snakemake.output.mesh, **snakemake.params.parameters)
