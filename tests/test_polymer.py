@@ -169,7 +169,7 @@ def test_builder_is_deterministic_per_seed(tmp_path):
 
 @pytest.mark.parametrize("key, value, message", [
     ("chains", 0, "builder.chains must be an integer >= 1"),
-    ("sites_per_chain", 3, "builder.sites_per_chain must be an integer >= 4"),
+    ("sites_per_chain", 1, "builder.sites_per_chain must be an integer >= 2"),
     ("density", -0.1, "builder.density must be a number > 0"),
     ("bond_angle", 180.0, "builder.bond_angle must be in (0, 180)"),
     ("type", "lattice", "builder.type must be 'chains'"),

@@ -153,7 +153,7 @@ def build_chains(settings: Mapping, seed: int) -> tuple[np.ndarray, float]:
     if kind != "chains":
         raise ValueError(f"builder.type must be 'chains', got {kind!r}")
     chains = _int_setting(settings, "chains", 1)
-    sites = _int_setting(settings, "sites_per_chain", 4)
+    sites = _int_setting(settings, "sites_per_chain", 2)
     density = _positive_setting(settings, "density")
     bond = _positive_setting(settings, "bond_length")
     angle_deg = _positive_setting(settings, "bond_angle")
@@ -178,7 +178,7 @@ def write_data(path: Path, positions: np.ndarray, length: float) -> None:
     wrapped = np.mod(positions, length)
     images = np.rint((positions - wrapped) / length).astype(int)
     ids = np.arange(chains * sites).reshape(chains, sites) + 1
-    n_bonds, n_angles, n_dihedrals = chains * (sites - 1), chains * (sites - 2), chains * (sites - 3)
+    n_bonds, n_angles, n_dihedrals = (chains * max(0, sites - k) for k in (1, 2, 3))
     lines = [
         f"LAMMPS data file: {chains} united-atom chains x {sites} sites (scema.md.builder)",
         "",
