@@ -202,6 +202,8 @@ def write_data(path: Path, positions: np.ndarray, length: float) -> None:
             lines.append(f"{ids[c, s]} {c + 1} {kind} {x!r} {y!r} {z!r} {ix} {iy} {iz}")
     sections = (("Bonds", 2), ("Angles", 3), ("Dihedrals", 4))
     for title, size in sections:
+        if sites < size:
+            continue  # LAMMPS refuses an empty section
         lines += ["", title, ""]
         count = 0
         for c in range(chains):
