@@ -150,7 +150,8 @@ def cool(box: Box, args: argparse.Namespace) -> tuple[dict, dict]:
         box.npt(previous, t)
         box.run_blocks(args.stage_ramp_steps, "v_rho")
         box.npt(t, t)
-        rho.append(float(box.run_blocks(args.stage_hold_steps, "v_rho")[:, 0].mean()))
+        hold = box.run_blocks(args.stage_hold_steps, "v_rho")[:, 0]
+        rho.append(float(hold[len(hold) // 2:].mean()))  # second half: after the stage's fast relaxation
         if abs(t - args.temperature) < 1e-9:
             box.commands([f"write_data {args.out / 'glass.data'} nocoeff"])
         previous = t
@@ -215,7 +216,7 @@ def save(out: Path, what: str, results: dict, cooling: dict | None, curve: dict 
     if cooling is not None:
         data_vars["cooling_density"] = xr.DataArray(cooling["density"], dims="stage",
             coords={"stage_temperature": ("stage", cooling["temperature"], {"units": "K", "long_name": "stage temperature"})},
-            attrs={"units": "g cm-3", "long_name": "mean NPT density at the end of each cooling stage"})
+            attrs={"units": "g cm-3", "long_name": "mean NPT density over the second half of each cooling stage's hold"})
     if curve is not None:
         dims = "block"
         data_vars["strain_zz"] = xr.DataArray(curve["strain"], dims=dims, attrs={"units": "1", "long_name": "engineering strain along z (block mean)"})
