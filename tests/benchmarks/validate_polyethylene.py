@@ -17,6 +17,15 @@ Three measurements, each one LAMMPS run driven directly (units real, atom_style 
     done
 
 Each phase writes <phase>.nc (curves, units and long_name on each variable) and <phase>.json.
+
+Measured 2026-11-28 on the shared 2-core machine (load ~10; 5-11e4 atom-steps/s per process):
+  density  10 x C100 (1000 sites), built at 0.7: 0.7538 +/- 0.0022 g/cm^3 over 20-40 ps (-1.9 %);
+           a further 51 ps at 450 K, second half: 0.7568 (-1.5 %). 10 x C50: 0.718 (-6.6 %, ends).
+  cooling  25 K stages at 4-6e12 K/s: the slope of v(T) changes between ~200 and ~300 K; the
+           two-line fit is not robust at these holds (196, 295, 352 K for three runs).
+  tensile  200 K, 1e10 /s: E (0-5 % fit) 1.2-1.6 GPa, flow stress 70-83 MPa at 8-15 %; unloading
+           to zero strain leaves -27 to -66 MPa (hysteresis). Noise of 500-step means, Voigt
+           xx..xy: 500 sites 20, 17, 27, 15, 13, 13 MPa; 1000 sites 16, 18, 11, 9, 9, 8 MPa.
 """
 
 from __future__ import annotations
