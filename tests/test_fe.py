@@ -272,3 +272,19 @@ def test_conditions_on_physical_groups_give_the_analytic_bar(tmp_path):
     np.testing.assert_allclose(strain[:, :2], -NU * eps_zz, rtol=1e-8)
     reaction = model.internal_force(strain @ isotropic_stiffness(E, NU).T)[model.face_nodes("top")].sum(axis=0)
     np.testing.assert_allclose(reaction[2], E * eps_zz * SIZE[0] * SIZE[1], rtol=1e-8)
+
+
+def test_load_factors_give_a_load_unload_path():
+    """factors scale each step's increment: up twice, down twice is back at zero; past the
+    list the boundary holds; fixed boundaries never move; free components stay NaN."""
+    from scema.fe.boundary import applied_displacement, prescribed_increments
+
+    bcs = [
+        {"face": "zmin", "type": "fixed"},
+        {"face": "zmax", "type": "displacement", "increment": [None, None, 2e-6], "factors": [1.0, 1.0, -1.0, -0.5]},
+    ]
+    path = [applied_displacement(bcs, "zmax", t)[2] for t in range(7)]
+    np.testing.assert_allclose(path, [0.0, 2e-6, 4e-6, 2e-6, 1e-6, 1e-6, 1e-6], atol=1e-20)
+    assert np.isnan(applied_displacement(bcs, "zmax", 3)[:2]).all()
+    assert prescribed_increments(bcs, 3)[("zmax", 2)] == -2e-6
+    assert all(prescribed_increments(bcs, t)[("zmin", c)] == 0.0 for t in (1, 5) for c in range(3))

@@ -19,17 +19,28 @@ FACE_NAMES = ("xmin", "xmax", "ymin", "ymax", "zmin", "zmax")
 RELATIVE_TOLERANCE = 1e-8
 
 
-def prescribed_increments(boundary_conditions: list[dict]) -> dict[tuple[str, int], float]:
-    """(boundary, component) -> displacement increment per step (m); fixed boundaries give zeros.
+def load_factor(bc: dict, step: int) -> float:
+    """Multiplier of a condition's increment at ``step`` (1-based): ``factors[step - 1]``, 1 when
+    no factors are given, 0 past their end (the boundary then holds its position)."""
+    factors = bc.get("factors") or []
+    if not factors:
+        return 1.0
+    return float(factors[step - 1]) if step <= len(factors) else 0.0
 
-    ``null`` components of a ``displacement`` condition stay free.
+
+def prescribed_increments(boundary_conditions: list[dict], step: int = 1) -> dict[tuple[str, int], float]:
+    """(boundary, component) -> displacement increment of ``step`` (m); fixed boundaries give zeros.
+
+    ``null`` components of a ``displacement`` condition stay free; ``factors`` scale the
+    increment step by step (e.g. load, then unload).
     """
     prescribed: dict[tuple[str, int], float] = {}
     for bc in boundary_conditions:
         values = [0.0, 0.0, 0.0] if bc["type"] == "fixed" else bc["increment"]
+        factor = 0.0 if bc["type"] == "fixed" else load_factor(bc, step)
         for comp, value in enumerate(values):
             if value is not None:
-                prescribed[(bc["face"], comp)] = float(value)
+                prescribed[(bc["face"], comp)] = float(value) * factor
     return prescribed
 
 
@@ -41,9 +52,11 @@ def constrained_components(boundary_conditions: list[dict], boundary: str) -> li
 def applied_displacement(boundary_conditions: list[dict], boundary: str, step: int) -> np.ndarray:
     """Total prescribed displacement of ``boundary`` after ``step`` steps (NaN where free), m."""
     out = np.full(3, np.nan)
-    for (name, comp), inc in prescribed_increments(boundary_conditions).items():
-        if name == boundary:
-            out[comp] = inc * step
+    out[constrained_components(boundary_conditions, boundary)] = 0.0
+    for t in range(1, step + 1):
+        for (name, comp), inc in prescribed_increments(boundary_conditions, t).items():
+            if name == boundary:
+                out[comp] += inc
     return out
 
 

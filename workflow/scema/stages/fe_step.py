@@ -26,7 +26,7 @@ def run(
     state = read_dataset(prev_fe_state)
     stress_prev = read_dataset(prev_stress)["stress"].values
     u_prev = state["displacement"].values
-    prescribed = prescribed_increments(config["specimen"]["boundary_conditions"])
+    prescribed = prescribed_increments(config["specimen"]["boundary_conditions"], step)
     fe = config["fe"]
     if fe["integrator"] == "quasistatic":
         du = quasistatic_increment(model, stress_prev, prescribed, fe["petsc_options"][fe["solver"]])
