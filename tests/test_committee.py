@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from scema.committee import Committee, decide, default_settings, features, member_seed, train_committee
 from scema.committee import train as train_mod
 from scema.committee.data import Scalers

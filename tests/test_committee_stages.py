@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
-
 from scema.committee import Committee, schema_defaults
 from scema.io.datasets import md_state_dataset, strain_dataset, stress_dataset
 from scema.io.netcdf import component_coord, index_coord, read_dataset, write_dataset

@@ -9,10 +9,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-import xarray as xr
-
 import pytest
-
+import xarray as xr
 from conftest import run_workflow, seed_materials, small_config, snakemake_cmd, write_config
 
 pytestmark = pytest.mark.workflow
@@ -94,9 +92,9 @@ def _wrong_committee(workdir: Path, materials: Path) -> None:
     """A committee that learned a wrong law (elastic + 200 MPa on every component), installed
     as copper's accepted version 1 before the run starts (test data, not MD)."""
     from scema.committee import default_settings, features, train_committee
+    from scema.io.netcdf import write_dataset
     from scema.stages.committee import record_dataset
     from scema.symmetry import project
-    from scema.io.netcdf import write_dataset
 
     c = project(_open(materials / "copper/material.nc")["stiffness"].mean("replica").values, "cubic")
     rng = np.random.default_rng(0)

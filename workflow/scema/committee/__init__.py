@@ -26,16 +26,16 @@ from scema.committee.settings import CommitteeSettings, default_settings, schema
 from scema.committee.train import member_seed, train_committee
 
 __all__ = [
+    "STD_DDOF",
     "Committee",
     "CommitteeSettings",
-    "STD_DDOF",
     "decide",
+    "default_settings",
     "features",
     "held_out_errors",
     "is_accepted",
     "member_seed",
     "net_error",
     "schema_defaults",
-    "default_settings",
     "train_committee",
 ]

@@ -108,7 +108,7 @@ class Scalers:
     energy_scale: float = 1.0
 
     @classmethod
-    def fit(cls, x: np.ndarray, y: np.ndarray, stress_change: np.ndarray | None = None) -> "Scalers":
+    def fit(cls, x: np.ndarray, y: np.ndarray, stress_change: np.ndarray | None = None) -> Scalers:
         """``stress_change`` (n, 6): the part of ``y`` a tann energy must produce (default y - sigma_s)."""
         sx = StandardScaler().fit(x)
         sy = StandardScaler().fit(y)
@@ -147,7 +147,7 @@ class Scalers:
         )
 
     @classmethod
-    def load(cls, path: Path) -> "Scalers":
+    def load(cls, path: Path) -> Scalers:
         with np.load(path, allow_pickle=False) as z:
             return cls(
                 z["x_mean"].copy(),

@@ -53,7 +53,7 @@ class Committee:
         return len(self.members)
 
     @classmethod
-    def load(cls, directory) -> "Committee":
+    def load(cls, directory) -> Committee:
         directory = Path(directory)
         found = []
         for p in directory.iterdir() if directory.is_dir() else []:

@@ -30,7 +30,7 @@ class CommitteeSettings:
     seed: int
 
     @classmethod
-    def from_config(cls, committee: dict) -> "CommitteeSettings":
+    def from_config(cls, committee: dict) -> CommitteeSettings:
         """The training settings out of a validated ``config["committee"]`` (other keys ignored)."""
         missing = [f.name for f in fields(cls) if f.name not in committee]
         if missing:

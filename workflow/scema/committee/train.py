@@ -101,7 +101,7 @@ def train_committee(inputs, stress, settings: CommitteeSettings, out_dir, noise=
         "size": settings.size,
         "n_samples": int(x.shape[0]),
         "n_train": int(x_tr.shape[0]),
-        "n_validation": int(len(val_idx)),
+        "n_validation": len(val_idx),
         "member_seeds": member_seeds,
         "epochs": epochs.tolist(),
         "best_epoch": best_epoch.tolist(),

@@ -246,9 +246,12 @@ def audit_errors(samples: xr.Dataset, m: int, accuracy_pa: float) -> tuple[np.nd
         return np.full(3, np.nan), np.full(3, np.nan), np.nan
     err = np.abs(samples["committee_stress"].values[rows] - samples["stress"].values[rows])
     net = net_error(err, samples["noise"].values[rows]).max(axis=1)
-    err = err.max(axis=1)
-    stats = lambda a: np.array([np.median(a), np.percentile(a, 90), a.max()])  # noqa: E731
-    return stats(err), stats(net), float(np.mean(net > accuracy_pa))
+    return audit_statistics(err.max(axis=1)), audit_statistics(net), float(np.mean(net > accuracy_pa))
+
+
+def audit_statistics(values: np.ndarray) -> np.ndarray:
+    """(median, p90, max) of per-qp audit errors, in the order of ``STATISTICS``."""
+    return np.array([np.median(values), np.percentile(values, 90), np.max(values)])
 
 
 def material_data(material_files: dict[str, str], material_names: list[str], symmetries: dict[str, str]):

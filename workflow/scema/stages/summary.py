@@ -9,7 +9,8 @@ import numpy as np
 import xarray as xr
 
 from scema.io.datasets import XYZ
-from scema.io.netcdf import index_coord, read_dataset, write_dataset
+from scema.stages.committee import STATISTICS
+from scema.io.netcdf import read_dataset, write_dataset
 
 STAGES = ("fe_step", "md_schedule", "md_batch", "aggregate_stress", "reaction_force")
 
@@ -33,6 +34,7 @@ def committee_variables(committee_files: list[str], sample_files: list[str]) -> 
     training samples (the per-material ones are in each step's committee.nc).
     """
     from scema.committee import net_error
+    from scema.stages.committee import audit_statistics
 
     n = len(committee_files)
     trusted, audited, suspended = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
@@ -46,7 +48,7 @@ def committee_variables(committee_files: list[str], sample_files: list[str]) -> 
         if rows.any():
             e = np.abs(samples["committee_stress"].values[rows] - samples["stress"].values[rows])
             for out, values in ((err, e.max(axis=1)), (net, net_error(e, samples["noise"].values[rows]).max(axis=1))):
-                out[k] = [np.median(values), np.percentile(values, 90), values.max()]
+                out[k] = audit_statistics(values)
     one = {"units": "1"}
     return {
         "committee_answers": ("step", trusted, {"long_name": "qps (representatives) the committee was trusted for, audits included", **one}),
@@ -86,7 +88,7 @@ def run(reaction_files: list[str], schedule_files: list[str], benchmarks: dict[s
             "step": ("step", steps, {"long_name": "macroscale step", "units": "1"}),
             "stage": ("stage", np.array(STAGES), {"long_name": "workflow stage", "units": "1"}),
             **XYZ,
-            **({"statistic": ("statistic", np.array(["median", "p90", "max"]), {"long_name": "statistic over audited qps", "units": "1"})}
+            **({"statistic": ("statistic", np.array(STATISTICS), {"long_name": "statistic over audited qps", "units": "1"})}
                if committee_files else {}),
         },
     )
