@@ -105,7 +105,7 @@ def audit_metrics(workdir: Path, steps: int, accuracy_pa: float) -> dict:
             rows = s["audited"].values == 1
             e = np.abs(s["committee_stress"].values[rows] - s["stress"].values[rows])
             err.append(e.max(axis=1))
-            net.append(net_error(e, s["noise"].values[rows]).max(axis=1))
+            net.append(net_error(e, s["comparison_noise"].values[rows]).max(axis=1))
     err, net = np.concatenate(err), np.concatenate(net)
     if err.size == 0:
         return {"audited": 0, "audit_error_median_mpa": np.nan, "audit_net_error_median_mpa": np.nan,
@@ -187,8 +187,11 @@ def committee_campaign(args, root: Path) -> None:
                      "reaction_diff_over_band": relative_difference(reaction(w), ref) / band, "wall_seconds": seconds})
     print(f"seed-to-seed band of the reaction force: {band:.2%} of its peak", flush=True)
     accuracy = cfg["committee"]["stress_accuracy_mpa"] * 1e6
-    for target in args.targets.split(","):
-        for size in (int(v) for v in args.sizes.split(",")):
+    runs = [(t, int(v)) for t in args.targets.split(",") for v in args.sizes.split(",")]
+    if args.runs:
+        runs = [(r.split(":")[0], int(r.split(":")[1])) for r in args.runs.split(",")]
+    for target, size in runs:
+        if True:
             c = copy.deepcopy(cfg)
             c["committee"] = {**cfg["committee"], "enabled": True, "size": size, "target": target}
             w = root / f"committee_{target}_{size}"
@@ -235,6 +238,7 @@ def main() -> None:
     parser.add_argument("--only", choices=["clustering", "committee"], default="committee")
     parser.add_argument("--sizes", default="2,4,8")
     parser.add_argument("--targets", default="correction,stress")
+    parser.add_argument("--runs", default="", help="committee runs as target:size,... (default: targets x sizes)")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--specimens", default="bar,hole", help="clustering campaign only")
     args = parser.parse_args()

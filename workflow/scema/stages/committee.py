@@ -193,30 +193,52 @@ def committee_decision(query_path: str | None, n_qp: int) -> tuple[np.ndarray, n
 
 
 # ----------------------------------------------------------------------------- update
-def sample_noise(replica_std: np.ndarray, replicas: int, material: np.ndarray, sampling_noise: dict[int, np.ndarray]) -> np.ndarray:
-    """MD noise of each sample's stress (n, 6) Pa: replica std / sqrt(R), or with one replica the
-    material's sampling noise (0 where the material file has none: conservative)."""
+def sample_noise(replica_stress: np.ndarray, material: np.ndarray, sampling_noise: dict[int, np.ndarray]) -> np.ndarray:
+    """MD noise (n, 6) Pa of replica-mean stresses from their replicas (n, R, 6): replica std /
+    sqrt(R), or with one replica the material's sampling noise (0 where the material file has
+    none: conservative). All-zero stresses are reference boxes: exact by definition, noise 0."""
+    n, replicas = replica_stress.shape[:2]
     if replicas > 1:
-        return replica_std / np.sqrt(replicas)
-    return np.stack([sampling_noise.get(int(m), np.zeros(6)) for m in material]) if material.size else np.zeros((0, 6))
+        noise = replica_stress.std(axis=1, ddof=1) / np.sqrt(replicas)
+    else:
+        noise = np.stack([sampling_noise.get(int(m), np.zeros(6)) for m in material]) if n else np.zeros((0, 6))
+    return np.where(np.all(replica_stress == 0, axis=(1, 2))[:, None], 0.0, noise)
+
+
+def comparison_noise(label_noise: np.ndarray, anchor_noise: np.ndarray, target: str) -> np.ndarray:
+    """The MD noise in (committee - MD): the label's, and with target correction also the noise
+    of sigma_s, the measured stress the prediction sigma_s + C d eps + correction is anchored on
+    (a fresh MD measurement of the same box carries it independently)."""
+    return np.sqrt(label_noise**2 + anchor_noise**2) if target == "correction" else label_noise
 
 
 def training_samples(step: int, strain_path: str, stress_path: str, prev_md_state: str, query_path: str,
-                     sampling_noise: dict[int, np.ndarray]) -> xr.Dataset:
+                     sampling_noise: dict[int, np.ndarray], target: str) -> xr.Dataset:
     """(inputs, MD stress, noise) of every qp whose stress came from its own MD at this step."""
     stress = read_dataset(stress_path)
-    replicas = read_dataset(prev_md_state).sizes["replica"]
+    state = read_dataset(prev_md_state)
+    replicas = state.sizes["replica"]
     material = read_dataset(strain_path)["material"].values.astype(np.int64)
     md = np.flatnonzero(stress["source"].values == SOURCE_FLAGS["md"])
     inputs = query_inputs(strain_path, prev_md_state)[md]
     _, audited, mean, _ = committee_decision(query_path, material.size)
-    noise = sample_noise(stress["stress_replica_std"].values[md], replicas, material[md], sampling_noise)
+    if replicas > 1:
+        label_noise = stress["stress_replica_std"].values[md] / np.sqrt(replicas)
+    else:
+        label_noise = sample_noise(stress["stress"].values[md, None], material[md], sampling_noise)
+    anchor_noise = sample_noise(state["state_stress"].values[md], material[md], sampling_noise)
+    noise_vars = {
+        "noise": (label_noise, "MD noise of the stress (replica std / sqrt(R), or the material's sampling noise)"),
+        "anchor_noise": (anchor_noise, "MD noise of sigma_s, the stress the box's state was saved at (0 for reference boxes)"),
+        "comparison_noise": (comparison_noise(label_noise, anchor_noise, target),
+                             f"MD noise in committee - MD for target {target} (acceptance and audits subtract it)"),
+    }
     n = md.size
     return xr.Dataset(
         {
             "inputs": (("sample", "feature"), inputs, {"long_name": "eps_s (6), sigma_s (6, Pa), eps_t - eps_s (6)", "units": "mixed"}),
             "stress": (("sample", "component"), stress["stress"].values[md], {"long_name": "MD stress (replica mean)", "units": "Pa"}),
-            "noise": (("sample", "component"), noise, {"long_name": "MD noise of the stress (replica std / sqrt(R), or sampling noise)", "units": "Pa"}),
+            **{k: (("sample", "component"), v, {"long_name": long, "units": "Pa"}) for k, (v, long) in noise_vars.items()},
             "committee_stress": (("sample", "component"), np.where(audited[md, None], mean[md], np.nan),
                                  {"long_name": "committee mean at audited samples (NaN elsewhere)", "units": "Pa"}),
             "audited": ("sample", audited[md].astype(np.int8), {"long_name": "1 if the committee was trusted here and MD checked it", **UNIT}),
@@ -229,7 +251,7 @@ def training_samples(step: int, strain_path: str, stress_path: str, prev_md_stat
             **index_coord("feature", 18, "input feature (strain_s, stress_s, strain since s)"),
             **component_coord(),
         },
-        attrs={"step": int(step)},
+        attrs={"step": int(step), "target": target},
     )
 
 
@@ -245,7 +267,7 @@ def audit_errors(samples: xr.Dataset, m: int, accuracy_pa: float) -> tuple[np.nd
     if not rows.any():
         return np.full(3, np.nan), np.full(3, np.nan), np.nan
     err = np.abs(samples["committee_stress"].values[rows] - samples["stress"].values[rows])
-    net = net_error(err, samples["noise"].values[rows]).max(axis=1)
+    net = net_error(err, samples["comparison_noise"].values[rows]).max(axis=1)
     return audit_statistics(err.max(axis=1)), audit_statistics(net), float(np.mean(net > accuracy_pa))
 
 
@@ -288,7 +310,7 @@ def run_update(
     """Store this step's samples; judge the audits; retrain a material's committee when its set grew by train_frequency."""
     accuracy = committee["stress_accuracy_mpa"] * 1e6
     stiffness, sampling_noise = material_data(material_files, material_names, symmetries)
-    samples = training_samples(step, strain_path, stress_path, prev_md_state, query_path, sampling_noise)
+    samples = training_samples(step, strain_path, stress_path, prev_md_state, query_path, sampling_noise, committee["target"])
     prev = read_dataset(prev_record)
     query = read_dataset(query_path)
     version, directory = prev["version"].values.copy(), prev["directory"].values.astype(object).copy()
@@ -334,4 +356,4 @@ def train_version(sample_sets: list[xr.Dataset], material: int, committee: dict,
     data = xr.concat(sample_sets, dim="sample")
     data = data.isel(sample=np.flatnonzero(data["material"].values == material))
     return train_committee(data["inputs"].values, data["stress"].values, CommitteeSettings.from_config(committee),
-                           directory, noise=data["noise"].values, stiffness=stiffness)
+                           directory, noise=data["comparison_noise"].values, stiffness=stiffness)

@@ -47,7 +47,7 @@ def committee_variables(committee_files: list[str], sample_files: list[str]) -> 
         audited[k] = int(rows.sum())
         if rows.any():
             e = np.abs(samples["committee_stress"].values[rows] - samples["stress"].values[rows])
-            for out, values in ((err, e.max(axis=1)), (net, net_error(e, samples["noise"].values[rows]).max(axis=1))):
+            for out, values in ((err, e.max(axis=1)), (net, net_error(e, samples["comparison_noise"].values[rows]).max(axis=1))):
                 out[k] = audit_statistics(values)
     one = {"units": "1"}
     return {
