@@ -191,20 +191,19 @@ def committee_campaign(args, root: Path) -> None:
     if args.runs:
         runs = [(r.split(":")[0], int(r.split(":")[1])) for r in args.runs.split(",")]
     for target, size in runs:
-        if True:
-            c = copy.deepcopy(cfg)
-            c["committee"] = {**cfg["committee"], "enabled": True, "size": size, "target": target}
-            w = root / f"committee_{target}_{size}"
-            seconds = run(w, c, brute[0][0] / "results" / "materials")
-            n = int(summary(w)["md_updates"].sum())
-            diff = relative_difference(reaction(w), ref)
-            row = {"run": f"committee {target} size {size}", "size": size, "target": target, "md_updates": n,
-                   "md_ratio": n_brute / max(n, 1), "reaction_diff": diff, "reaction_diff_over_band": diff / band,
-                   "wall_seconds": seconds, **committee_metrics(w, args.steps), **audit_metrics(w, args.steps, accuracy)}
-            rows.append(row)
-            print("  ".join(f"{k}={row[k]:.3g}" if isinstance(row[k], float) else f"{k}={row[k]}" for k in COLUMNS if k in row), flush=True)
-            write_table(rows, root, {"steps": args.steps, "full": int(args.full), "seed_band": band,
-                                     "accuracy_mpa": cfg["committee"]["stress_accuracy_mpa"]})
+        c = copy.deepcopy(cfg)
+        c["committee"] = {**cfg["committee"], "enabled": True, "size": size, "target": target}
+        w = root / f"committee_{target}_{size}"
+        seconds = run(w, c, brute[0][0] / "results" / "materials")
+        n = int(summary(w)["md_updates"].sum())
+        diff = relative_difference(reaction(w), ref)
+        row = {"run": f"committee {target} size {size}", "size": size, "target": target, "md_updates": n,
+               "md_ratio": n_brute / max(n, 1), "reaction_diff": diff, "reaction_diff_over_band": diff / band,
+               "wall_seconds": seconds, **committee_metrics(w, args.steps), **audit_metrics(w, args.steps, accuracy)}
+        rows.append(row)
+        print("  ".join(f"{k}={row[k]:.3g}" if isinstance(row[k], float) else f"{k}={row[k]}" for k in COLUMNS if k in row), flush=True)
+        write_table(rows, root, {"steps": args.steps, "full": int(args.full), "seed_band": band,
+                                 "accuracy_mpa": cfg["committee"]["stress_accuracy_mpa"]})
     write_table(rows, root, {"steps": args.steps, "full": int(args.full), "seed_band": band,
                              "accuracy_mpa": cfg["committee"]["stress_accuracy_mpa"]})
     print(f"table: {root / 'acceleration.csv'} and {root / 'acceleration.nc'}")
