@@ -4,11 +4,13 @@ to_log(snakemake)
 from scema.stages.committee import run_query
 
 run_query(
-    snakemake.config,
+    dict(snakemake.params.committee),
+    int(snakemake.params.run_seed),
+    list(snakemake.params.materials),
     int(snakemake.wildcards.step),
     strain_path=snakemake.input.strain,
-    prev_stress_path=snakemake.input.prev_stress,
-    prev_state=snakemake.input.prev_state,
-    out_committee=snakemake.output.committee,
+    prev_md_state=snakemake.input.prev_md_state,
+    prev_record=snakemake.input.prev_record,
+    out_query=snakemake.output.query,
     clusters_path=snakemake.input.get("clusters"),
 )

@@ -1,6 +1,6 @@
 from _log import to_log
 
 to_log(snakemake)
-from scema.stages.committee import write_initial_state
+from scema.stages.committee import write_initial_record
 
-write_initial_state(snakemake.output.state)
+write_initial_record(list(snakemake.params.materials), snakemake.output.record)

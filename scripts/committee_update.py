@@ -4,13 +4,17 @@ to_log(snakemake)
 from scema.stages.committee import run_update
 
 run_update(
-    snakemake.config,
+    dict(snakemake.params.committee),
+    list(snakemake.params.materials),
+    dict(snakemake.params.symmetries),
     int(snakemake.wildcards.step),
     strain_path=snakemake.input.strain,
-    prev_stress_path=snakemake.input.prev_stress,
     stress_path=snakemake.input.stress,
-    prev_state=snakemake.input.prev_state,
+    prev_md_state=snakemake.input.prev_md_state,
+    query_path=snakemake.input.query,
+    prev_record=snakemake.input.prev_record,
     earlier_samples=list(snakemake.input.earlier_samples),
+    material_files=dict(zip(snakemake.params.used_materials, snakemake.input.materials)),
     out_samples=snakemake.output.samples,
-    out_state=snakemake.output.state,
+    out_record=snakemake.output.record,
 )

@@ -8,4 +8,6 @@ run(
     schedule_files=list(snakemake.input.schedules),
     benchmarks={stage: list(snakemake.input[stage]) for stage in STAGES},
     out_summary=snakemake.output.summary,
+    committee_files=list(snakemake.input.get("committee", [])),
+    sample_files=list(snakemake.input.get("committee_samples", [])),
 )

@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from scema.committee import Committee, CommitteeSettings, decide, features, member_seed, train_committee
+from scema.committee import Committee, decide, default_settings, features, member_seed, train_committee
 from scema.committee import train as train_mod
 from scema.committee.data import Scalers
 from scema.committee.models import TANNMember
@@ -44,7 +43,7 @@ FAST = dict(width=32, depth=2, max_epochs=100, patience=20, learning_rate=1e-2, 
 def mlp_committee(tmp_path_factory):
     x, y = linear_elastic(N_TRAIN, seed=1)
     out = tmp_path_factory.mktemp("committee") / "mlp"
-    summary = train_committee(x, y, CommitteeSettings(size=4, architecture="mlp", seed=0, **FAST), out)
+    summary = train_committee(x, y, default_settings(size=4, architecture="mlp", seed=0, target="stress", **FAST), out)
     return out, summary
 
 
@@ -75,9 +74,11 @@ def test_decide_trusts_only_where_every_component_std_is_below_accuracy():
 
 def test_settings_validation_and_member_seeds():
     with pytest.raises(ValueError, match="architecture"):
-        CommitteeSettings(architecture="gp")
+        default_settings(architecture="gp")
     with pytest.raises(ValueError, match="size"):
-        CommitteeSettings(size=1)
+        default_settings(size=1)
+    with pytest.raises(ValueError, match="target"):
+        default_settings(target="strain")
     seeds = {member_seed(0, i) for i in range(8)} | {member_seed(1, i) for i in range(8)}
     assert len(seeds) == 16 and member_seed(0, 3) == member_seed(0, 3)
 
@@ -190,7 +191,7 @@ def test_metrics_file_has_variables_units_and_labels(mlp_committee):
 
 def test_tann_committee_mean_is_accurate_in_distribution(tmp_path):
     x, y = linear_elastic(N_TRAIN, seed=1)
-    settings = CommitteeSettings(size=2, architecture="tann", seed=0, **{**FAST, "max_epochs": 60})
+    settings = default_settings(size=2, architecture="tann", seed=0, target="stress", **{**FAST, "max_epochs": 60})
     train_committee(x, y, settings, tmp_path / "tann")
     committee = Committee.load(tmp_path / "tann")
     xt, yt = linear_elastic(400, seed=2)
@@ -200,7 +201,7 @@ def test_tann_committee_mean_is_accurate_in_distribution(tmp_path):
     assert np.median(std.max(axis=1)) < ACCURACY
 
 
-TINY = dict(size=2, width=8, depth=1, max_epochs=5, patience=5, batch_size=64, learning_rate=1e-2)
+TINY = dict(size=2, width=8, depth=1, max_epochs=5, patience=5, batch_size=64, learning_rate=1e-2, target="stress")
 
 
 def test_training_is_deterministic_per_seed_and_differs_across_seeds(tmp_path):
@@ -209,7 +210,7 @@ def test_training_is_deterministic_per_seed_and_differs_across_seeds(tmp_path):
     deterministic, threads = torch.are_deterministic_algorithms_enabled(), torch.get_num_threads()
     preds = {}
     for name, seed in (("a", 0), ("b", 0), ("c", 1)):
-        train_committee(x, y, CommitteeSettings(seed=seed, **TINY), tmp_path / name)
+        train_committee(x, y, default_settings(seed=seed, **TINY), tmp_path / name)
         preds[name] = Committee.load(tmp_path / name).member_predictions(xt)
     assert np.array_equal(preds["a"], preds["b"])  # bitwise
     assert not np.allclose(preds["a"], preds["c"])
@@ -224,7 +225,7 @@ def test_training_replaces_atomically_and_a_failure_leaves_nothing(tmp_path, mon
     out = tmp_path / "committee"
     out.mkdir()
     (out / "stale.txt").write_text("old version")
-    train_committee(x, y, CommitteeSettings(seed=0, **TINY), out)
+    train_committee(x, y, default_settings(seed=0, **TINY), out)
     assert not (out / "stale.txt").exists() and (out / "metrics.nc").is_file()
     before = sorted(p.name for p in tmp_path.iterdir())
 
@@ -236,9 +237,9 @@ def test_training_replaces_atomically_and_a_failure_leaves_nothing(tmp_path, mon
     real_save = train_mod.save_member
     monkeypatch.setattr(train_mod, "save_member", failing_save)
     with pytest.raises(KeyboardInterrupt):
-        train_committee(x, y, CommitteeSettings(seed=1, **TINY), tmp_path / "other")
+        train_committee(x, y, default_settings(seed=1, **TINY), tmp_path / "other")
     with pytest.raises(KeyboardInterrupt):
-        train_committee(x, y, CommitteeSettings(seed=1, **TINY), out)
+        train_committee(x, y, default_settings(seed=1, **TINY), out)
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no half-written dir, no temp dir
     assert Committee.load(out).size == 2  # the previous version is intact
 
@@ -246,10 +247,79 @@ def test_training_replaces_atomically_and_a_failure_leaves_nothing(tmp_path, mon
 def test_bad_inputs_are_refused(tmp_path):
     x, y = linear_elastic(50, seed=0)
     with pytest.raises(ValueError, match=r"\(n, 18\)"):
-        train_committee(x[:, :17], y, CommitteeSettings(**TINY), tmp_path / "c")
+        train_committee(x[:, :17], y, default_settings(**TINY), tmp_path / "c")
     with pytest.raises(ValueError, match="targets"):
-        train_committee(x, y[:-1], CommitteeSettings(**TINY), tmp_path / "c")
+        train_committee(x, y[:-1], default_settings(**TINY), tmp_path / "c")
     x[3, 4] = np.nan
     with pytest.raises(ValueError, match="non-finite"):
-        train_committee(x, y, CommitteeSettings(**TINY), tmp_path / "c")
+        train_committee(x, y, default_settings(**TINY), tmp_path / "c")
     assert not (tmp_path / "c").exists()
+
+
+# ------------------------------------------------------------------ noise, target, box history
+NOISE = 40e6  # Pa: MD-like noise above the accuracy asked for
+
+
+def noisy_linear_elastic(n: int, seed: int, law_scale: float = 1.0):
+    x, y = linear_elastic(n, seed=seed)
+    noise = np.random.default_rng(seed + 100).normal(0.0, NOISE, y.shape)
+    return x, law_scale * y + noise, np.full_like(y, NOISE)
+
+
+def test_noise_aware_acceptance_accepts_a_good_committee_that_the_raw_rmse_refuses(tmp_path):
+    from scema.committee import held_out_errors, is_accepted
+
+    x, y, noise = noisy_linear_elastic(1000, seed=11)
+    s = default_settings(size=4, architecture="mlp", seed=0, target="stress",
+                         **{**FAST, "learning_rate": 3e-3, "max_epochs": 150, "patience": 30})
+    summary = train_committee(x, y, s, tmp_path / "good", noise=noise)
+    errors = summary["errors"]
+    assert errors.committee_rmse.max() > ACCURACY  # the plain held-out RMSE would refuse it
+    assert errors.committee_net.max() < ACCURACY, errors.committee_net / 1e6
+    assert is_accepted(errors.committee_net, ACCURACY)
+    metrics = read_dataset(tmp_path / "good" / "metrics.nc")
+    np.testing.assert_allclose(metrics["validation_noise"].values, errors.noise)
+    np.testing.assert_allclose(metrics["committee_validation_net_error"].values, errors.committee_net)
+    assert metrics["validation_net_error"].dims == ("member", "component")
+    assert 35e6 < errors.noise.min() and errors.noise.max() < 45e6  # rms of the samples' noise
+    # a committee that learned a biased law (x 1.2) is refused on data of the true law
+    xb, yb, nb = noisy_linear_elastic(1000, seed=12, law_scale=1.2)
+    train_committee(xb, yb, s, tmp_path / "biased", noise=nb)
+    xv, yv, nv = noisy_linear_elastic(200, seed=13)
+    biased = held_out_errors(Committee.load(tmp_path / "biased").member_predictions(xv), yv, nv)
+    assert not is_accepted(biased.committee_net, ACCURACY), biased.committee_net / 1e6
+    good = held_out_errors(Committee.load(tmp_path / "good").member_predictions(xv), yv, nv)
+    assert is_accepted(good.committee_net, ACCURACY)
+
+
+def test_correction_target_learns_an_elastic_law_from_50_samples(tmp_path):
+    x, y = linear_elastic(50, seed=21)
+    xt, yt = linear_elastic(400, seed=22)
+    small = {**FAST, "max_epochs": 60}
+    train_committee(x, y, default_settings(size=4, seed=0, target="correction", **small), tmp_path / "c", stiffness=C)
+    committee = Committee.load(tmp_path / "c")
+    assert committee.target == "correction"
+    mean, std = committee.predict(xt)
+    assert np.abs(mean - yt).max() < 5e6, np.abs(mean - yt).max() / 1e6
+    assert decide(std, ACCURACY).all()
+    # the seed's formulation, same data: far from that accuracy (why correction is the default)
+    train_committee(x, y, default_settings(size=4, seed=0, target="stress", **small), tmp_path / "s")
+    assert np.abs(Committee.load(tmp_path / "s").predict(xt)[0] - yt).max() > 5e6
+    with pytest.raises(ValueError, match="stiffness"):
+        train_committee(x, y, default_settings(size=2, seed=0, target="correction", **small), tmp_path / "x")
+
+
+def test_ten_trusted_steps_in_a_row_stay_on_the_elastic_law(mlp_committee):
+    """Inputs from the box's own history: a qp trusted ten steps running does not drift."""
+    from scema.stages.committee import box_inputs
+
+    committee = Committee.load(mlp_committee[0])
+    rng = np.random.default_rng(31)
+    eps_s = rng.uniform(-3e-3, 3e-3, (20, 6))  # where each box's state was saved, by MD
+    state_strain, state_stress = eps_s[:, None, :], (eps_s @ C.T)[:, None, :]
+    step = rng.uniform(-2e-4, 2e-4, (20, 6))
+    for t in range(1, 11):  # every step trusted: the box is never advanced
+        strain = eps_s + t * step
+        mean, std = committee.predict(box_inputs(strain, state_strain, state_stress))
+        assert decide(std, ACCURACY).all()
+    assert np.abs(mean - strain @ C.T).max() < ACCURACY, np.abs(mean - strain @ C.T).max() / 1e6

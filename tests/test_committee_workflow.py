@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
-
 from conftest import run_workflow, seed_materials, small_config, snakemake_cmd, write_config
+
+pytestmark = pytest.mark.workflow
 
 QUICK = {"size": 2, "max_epochs": 15, "patience": 5, "width": 16}
 
@@ -33,9 +34,9 @@ def _committee_config(steps: int, **settings) -> dict:
 def test_zero_accuracy_trusts_nothing_and_equals_brute_force(tmp_path, copper_cache, brute_force_run):
     seed_materials(tmp_path, copper_cache)
     # train after step 1 so that step 2 is really queried; accuracy 0 Pa must still send all to MD
-    run_workflow(tmp_path, _committee_config(2, train_frequency=16, stress_accuracy_mpa=0.0, max_validation_error_mpa=1.0e6))
-    step2 = _open(tmp_path / "results/step_0002/committee.nc")
-    assert step2.attrs["committee_used"] == 1 and step2.attrs["committee_version"] == 1
+    run_workflow(tmp_path, _committee_config(2, train_frequency=16, stress_accuracy_mpa=0.0))
+    step2 = _open(tmp_path / "results/step_0002/committee_query.nc")
+    assert step2.attrs["committee_used"] == 1 and step2["version"].values.tolist() == [1]
     assert np.all(step2["decision"].values == 0)
     assert np.isfinite(step2["std"].values).all()
     for step in (1, 2):
@@ -45,7 +46,9 @@ def test_zero_accuracy_trusts_nothing_and_equals_brute_force(tmp_path, copper_ca
 
 
 def _state(workdir: Path, step: int) -> dict:
-    return _open(workdir / f"results/step_{step:04d}/committee_state.nc").attrs
+    """The committee record of the (only) material, copper, as plain numbers."""
+    record = _open(workdir / f"results/step_{step:04d}/committee.nc")
+    return {name: record[name].values[0].item() for name in ("n_samples", "version")}
 
 
 @pytest.mark.workflow
@@ -63,7 +66,7 @@ def test_retrains_exactly_at_train_frequency_and_resume_neither_retrains_nor_dup
     assert proc.poll() is None, "the run ended before step 3's MD"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    version_dir = tmp_path / "results/committee/v1"
+    version_dir = tmp_path / "results/committee/copper/v1"
     trained = {p: p.stat().st_mtime_ns for p in version_dir.rglob("*") if p.is_file()}
     assert trained, "version 1 should exist after step 2 (32 samples >= 20)"
 
@@ -72,16 +75,84 @@ def test_retrains_exactly_at_train_frequency_and_resume_neither_retrains_nor_dup
 
     # 16 samples per step: 16 (< 20, nothing), 32 (train v1), 48 (48 - 32 < 20, nothing)
     assert [_state(tmp_path, t)["n_samples"] for t in (1, 2, 3)] == [n_qp, 2 * n_qp, 3 * n_qp]
-    assert [_state(tmp_path, t)["committee_version"] for t in (1, 2, 3)] == [0, 1, 1]
-    assert sorted(p.name for p in (tmp_path / "results/committee").iterdir()) == ["v1"]
+    assert [_state(tmp_path, t)["version"] for t in (1, 2, 3)] == [0, 1, 1]
+    assert sorted(p.name for p in (tmp_path / "results/committee/copper").iterdir()) == ["v1"]
     assert {p: p.stat().st_mtime_ns for p in version_dir.rglob("*") if p.is_file()} == trained
     metrics = _open(version_dir / "metrics.nc")
     assert int(metrics["train_size"].max()) <= 2 * n_qp
     # nothing is trusted before the first training
     for step in (1, 2):
-        query = _open(tmp_path / f"results/step_{step:04d}/committee.nc")
+        query = _open(tmp_path / f"results/step_{step:04d}/committee_query.nc")
         assert query.attrs["committee_used"] == 0 and np.all(query["decision"].values == 0)
     # the training set has every (step, qp) exactly once
     samples = xr.concat([_open(tmp_path / f"results/step_{t:04d}/training_samples.nc") for t in (1, 2, 3)], "sample")
     pairs = list(zip(samples["step_id"].values.tolist(), samples["qp_id"].values.tolist()))
     assert len(pairs) == len(set(pairs)) == 3 * n_qp
+
+
+def _wrong_committee(workdir: Path, materials: Path) -> None:
+    """A committee that learned a wrong law (elastic + 200 MPa on every component), installed
+    as copper's accepted version 1 before the run starts (test data, not MD)."""
+    from scema.committee import default_settings, features, train_committee
+    from scema.io.netcdf import write_dataset
+    from scema.stages.committee import record_dataset
+    from scema.symmetry import project
+
+    c = project(_open(materials / "copper/material.nc")["stiffness"].mean("replica").values, "cubic")
+    rng = np.random.default_rng(0)
+    eps, deps = rng.uniform(-4e-3, 4e-3, (200, 6)), rng.uniform(-4e-3, 4e-3, (200, 6))
+    stress = eps @ c.T + deps @ c.T + 200e6
+    directory = "results/committee/copper/v1"
+    train_committee(features(eps, eps @ c.T, deps), stress, default_settings(**QUICK, target="correction"),
+                    workdir / directory, stiffness=c)
+    record = record_dataset(0, ["copper"], [1], [directory], [200], [200], [1], [0])
+    write_dataset(record, workdir / "results/step_0000/committee.nc", "committee record, step 0 (wrong law)")
+
+
+def test_audits_suspend_a_wrong_committee_and_resume_keeps_every_audit_record_once(tmp_path, copper_cache, brute_force_run):
+    n_qp = 16
+    cfg = _committee_config(2, train_frequency=1000, audit_fraction=1.0)
+    seed_materials(tmp_path, copper_cache)
+    _wrong_committee(tmp_path, tmp_path / "results/materials")
+    config_path = write_config(tmp_path, cfg)
+    proc = subprocess.Popen(snakemake_cmd(tmp_path, config_path), start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state_dir = tmp_path / "results/step_0002/md/state"
+    deadline = time.time() + 600
+    while not any(state_dir.glob("*.data")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before step 2's MD"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    step1 = tmp_path / "results/step_0001"
+    written = {p.name: p.stat().st_mtime_ns for p in (step1 / "training_samples.nc", step1 / "committee.nc")}
+    subprocess.run(snakemake_cmd(tmp_path, config_path, "--unlock"), check=True, capture_output=True)
+    run_workflow(tmp_path, cfg)
+
+    # step 1: the wrong committee was trusted everywhere (spread small), and with audit_fraction 1
+    # every trusted qp also ran MD, whose stress is used
+    query1 = _open(step1 / "committee_query.nc")
+    assert query1["usable"].values.tolist() == [1] and np.all(query1["decision"].values == 2)
+    record1 = _open(step1 / "committee.nc")
+    assert record1["n_audited"].values.tolist() == [n_qp] and record1["suspended"].values.tolist() == [1]
+    assert record1["audit_failed_fraction"].values.tolist() == [1.0]
+    assert 100e6 < record1["audit_net_error"].sel(statistic="median").values[0] < 400e6  # the 200 MPa bias
+    # step 2: suspended, so nothing is trusted and every qp runs MD
+    query2 = _open(tmp_path / "results/step_0002/committee_query.nc")
+    assert query2["usable"].values.tolist() == [0] and np.all(query2["decision"].values == 0)
+    stress1 = _open(step1 / "stress.nc")
+    assert np.all(stress1["source"].values == 0) and np.all(stress1["audited"].values == 1)
+    assert 140e6 < np.mean(stress1["stress_committee"].values - stress1["stress"].values) < 260e6
+    # audited MD is the brute-force MD: the whole run equals brute force bitwise
+    for step in (1, 2):
+        a = _open(brute_force_run / f"results/step_{step:04d}/stress.nc")["stress"].values
+        np.testing.assert_array_equal(a, _open(tmp_path / f"results/step_{step:04d}/stress.nc")["stress"].values)
+    # resume: step 1's audit records were neither rewritten nor lost nor duplicated
+    assert {p.name: p.stat().st_mtime_ns for p in (step1 / "training_samples.nc", step1 / "committee.nc")} == written
+    samples = xr.concat([_open(tmp_path / f"results/step_{t:04d}/training_samples.nc") for t in (1, 2)], "sample")
+    audits = samples["audited"].values == 1
+    pairs = list(zip(samples["step_id"].values[audits].tolist(), samples["qp_id"].values[audits].tolist()))
+    assert sorted(pairs) == [(1, q) for q in range(n_qp)]
+    summary = _open(tmp_path / "results/summary.nc")
+    assert summary["audited"].values.tolist() == [n_qp, 0] and summary["suspended_materials"].values.tolist() == [1, 1]
+    np.testing.assert_allclose(summary["audit_net_error"].values[0], record1["audit_net_error"].values[0])

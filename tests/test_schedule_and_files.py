@@ -67,3 +67,49 @@ def test_failed_write_keeps_previous_file(tmp_path):
         write_dataset(ds, target, "second")
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["x.nc"]
+
+
+def test_aggregate_keeps_each_box_state_strain_and_md_stress_and_uses_md_at_audits(tmp_path):
+    """Trusted qps keep their box (strain and MD stress where it was saved); audited and MD qps
+    take the MD stress and move their box; the committee answer stays beside an audit."""
+    from scema.io.datasets import md_state_dataset, strain_dataset
+    from scema.io.netcdf import component_coord, index_coord
+    from scema.stages import aggregate
+    from scema.stages.committee import DECISIONS
+
+    n, rng = 3, np.random.default_rng(2)
+    strain, old_strain, old_stress = rng.normal(size=(n, 6)), rng.normal(size=(n, 2, 6)), rng.normal(size=(n, 2, 6))
+    files = np.array([[f"old{q}_{r}" for r in range(2)] for q in range(n)], dtype=object)
+    write_dataset(md_state_dataset(0, files, old_strain, old_stress), tmp_path / "md0.nc", "md")
+    write_dataset(strain_dataset(1, strain, strain, np.zeros((n, 3)), np.arange(n), np.zeros(n), ["cu"]), tmp_path / "s.nc", "s")
+    decision = np.array([DECISIONS["md"], DECISIONS["committee"], DECISIONS["audit"]], dtype=np.int8)
+    mean = rng.normal(size=(n, 6))
+    query = xr.Dataset(
+        {"decision": ("qp", decision, {"units": "1", "long_name": "d"}),
+         "mean": (("qp", "component"), mean, {"units": "Pa", "long_name": "m"}),
+         "std": (("qp", "component"), np.ones((n, 6)), {"units": "Pa", "long_name": "s"})},
+        coords={**index_coord("qp", n, "qp"), **component_coord()})
+    write_dataset(query, tmp_path / "q.nc", "q")
+    md = [0, 0, 2, 2]
+    md_stress = rng.normal(size=(4, 6))
+    batch = xr.Dataset(
+        {"qp_id": ("update", np.array(md), {"units": "1", "long_name": "q"}),
+         "replica_id": ("update", np.array([0, 1, 0, 1]), {"units": "1", "long_name": "r"}),
+         "stress": (("update", "component"), md_stress, {"units": "Pa", "long_name": "s"}),
+         "state_file": ("update", np.array(["n0", "n1", "n2", "n3"], dtype=object), {"units": "1", "long_name": "f"}),
+         "target_strain": (("update", "component"), strain[md], {"units": "1", "long_name": "t"})},
+        coords={**index_coord("update", 4, "u"), **component_coord()})
+    write_dataset(batch, tmp_path / "b.nc", "b")
+    aggregate.run(1, str(tmp_path / "s.nc"), str(tmp_path / "md0.nc"), [str(tmp_path / "b.nc")],
+                  str(tmp_path / "stress.nc"), str(tmp_path / "md1.nc"), committee_path=str(tmp_path / "q.nc"))
+    stress, state = read_dataset(tmp_path / "stress.nc"), read_dataset(tmp_path / "md1.nc")
+    np.testing.assert_array_equal(stress["source"].values, [0, 2, 0])
+    np.testing.assert_array_equal(stress["audited"].values, [0, 0, 1])
+    np.testing.assert_array_equal(stress["stress"].values[1], mean[1])
+    np.testing.assert_array_equal(stress["stress"].values[2], md_stress[2:].mean(axis=0))
+    np.testing.assert_array_equal(stress["stress_committee"].values[2], mean[2])
+    np.testing.assert_array_equal(state["state_stress"].values[[0, 2]], md_stress.reshape(2, 2, 6))
+    np.testing.assert_array_equal(state["state_strain"].values[2], np.stack([strain[2]] * 2))
+    np.testing.assert_array_equal(state["state_stress"].values[1], old_stress[1])  # trusted: box unchanged
+    np.testing.assert_array_equal(state["state_strain"].values[1], old_strain[1])
+    assert state["state_file"].values[1].tolist() == ["old1_0", "old1_1"]

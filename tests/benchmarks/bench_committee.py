@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scema.committee import Committee, CommitteeSettings, decide, features, train_committee
+from scema.committee import Committee, decide, default_settings, features, train_committee
 from scema.voigt import cubic_stiffness
 
 ACCURACY = 30e6
@@ -100,8 +100,8 @@ def main() -> None:
                 for n in args.sizes:
                     x, y = dataset(law, n, seed=n)
                     size = big if n == max(args.sizes) else 4
-                    settings = CommitteeSettings(
-                        size=size, architecture=arch, width=args.width, depth=args.depth,
+                    settings = default_settings(
+                        size=size, architecture=arch, width=args.width, depth=args.depth, target="stress",
                         max_epochs=args.epochs, patience=args.patience, learning_rate=args.lr, seed=0,
                     )
                     out = Path(tmp) / f"{law}_{arch}_{n}"

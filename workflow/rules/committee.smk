@@ -1,7 +1,9 @@
 rule committee_start:
-    """Step 0 of the committee: no version yet, an empty training set."""
+    """Step 0 of the committee: no version yet, an empty training set, per material."""
     output:
-        state="results/step_0000/committee_state.nc",
+        record="results/step_0000/committee.nc",
+    params:
+        materials=MATERIAL_NAMES,
     conda:
         "../../envs/ml.yaml"
     log:
@@ -13,14 +15,18 @@ rule committee_start:
 
 
 rule committee_query:
-    """Committee mean and spread for every representative; decide committee or MD."""
+    """Each material's committee answers for its representatives: committee, MD, or audit (both)."""
     input:
         unpack(get_clusters),
         strain="results/step_{step}/strain.nc",
-        prev_stress=get_previous_stress,
-        prev_state=get_previous_committee_state,
+        prev_md_state=get_previous_md_state,
+        prev_record=get_previous_committee_record,
     output:
-        committee="results/step_{step}/committee.nc",
+        query="results/step_{step}/committee_query.nc",
+    params:
+        committee=config["committee"],
+        run_seed=config["run"]["seed"],
+        materials=MATERIAL_NAMES,
     wildcard_constraints:
         step=r"(?!0000)\d{4}",
     conda:
@@ -34,16 +40,23 @@ rule committee_query:
 
 
 rule committee_update:
-    """Store the step's MD samples; retrain when the set grew by train_frequency."""
+    """Store the step's MD samples and audits; suspend on failed audits; retrain per material."""
     input:
         strain="results/step_{step}/strain.nc",
         stress="results/step_{step}/stress.nc",
-        prev_stress=get_previous_stress,
-        prev_state=get_previous_committee_state,
+        query="results/step_{step}/committee_query.nc",
+        prev_md_state=get_previous_md_state,
+        prev_record=get_previous_committee_record,
         earlier_samples=get_earlier_training_samples,
+        materials=get_material_files,
     output:
         samples="results/step_{step}/training_samples.nc",
-        state="results/step_{step}/committee_state.nc",
+        record="results/step_{step}/committee.nc",
+    params:
+        committee=config["committee"],
+        materials=MATERIAL_NAMES,
+        used_materials=MATERIALS,
+        symmetries=get_stiffness_symmetries(),
     wildcard_constraints:
         step=r"(?!0000)\d{4}",
     conda:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
-from scema.config import GENERATED_MESH, ConfigError, used_materials, validate_config
+from scema.config import GENERATED_MESH, ConfigError, material_names, used_materials, validate_config
 from scema.stages.schedule import n_batches
 
 
@@ -18,6 +18,7 @@ config.update(_validated)
 
 STEPS = [f"{t:04d}" for t in range(1, config["run"]["steps"] + 1)]
 MATERIALS = used_materials(config)
+MATERIAL_NAMES = material_names(config)  # index order of the material flags in every file
 REPLICAS = list(range(config["md"]["replicas"]))
 
 
@@ -81,15 +82,31 @@ def get_committee(wildcards):
     """This step's committee decisions when the committee is on (named input ``committee``)."""
     if not config["committee"]["enabled"]:
         return {}
-    return {"committee": f"{step_dir(wildcards.step)}/committee.nc"}
+    return {"committee": f"{step_dir(wildcards.step)}/committee_query.nc"}
 
 
-def get_previous_stress(wildcards):
-    return f"{step_dir(previous_step(wildcards))}/stress.nc"
+def get_previous_md_state(wildcards):
+    """Where every box stood before this step: the committee's inputs start there."""
+    return f"{step_dir(previous_step(wildcards))}/md_state.nc"
 
 
-def get_previous_committee_state(wildcards):
-    return f"{step_dir(previous_step(wildcards))}/committee_state.nc"
+def get_previous_committee_record(wildcards):
+    return f"{step_dir(previous_step(wildcards))}/committee.nc"
+
+
+def get_committee_records(wildcards):
+    """Committee record and training samples (audits) of every step when the committee is on."""
+    if not config["committee"]["enabled"]:
+        return {}
+    return {
+        "committee": [f"{step_dir(s)}/committee.nc" for s in STEPS],
+        "committee_samples": [f"{step_dir(s)}/training_samples.nc" for s in STEPS],
+    }
+
+
+def get_stiffness_symmetries():
+    """Material -> stiffness symmetry: the committee projects C as the FE side does."""
+    return {name: material["stiffness_symmetry"] for name, material in config["materials"].items()}
 
 
 def get_earlier_training_samples(wildcards):
@@ -116,5 +133,5 @@ def get_final_output():
     outputs += [f"{step_dir(s)}/stress.nc" for s in STEPS]
     outputs += [f"{step_dir(s)}/displacement.xdmf" for s in STEPS]
     if config["committee"]["enabled"]:
-        outputs.append(f"{step_dir(STEPS[-1])}/committee_state.nc")
+        outputs.append(f"{step_dir(STEPS[-1])}/committee.nc")
     return outputs

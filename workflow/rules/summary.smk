@@ -1,6 +1,7 @@
 rule summary:
     """Load-displacement curve, MD work and stage wall times over all steps."""
     input:
+        unpack(get_committee_records),
         reactions=expand("results/step_{step}/reaction.nc", step=STEPS),
         schedules=expand("results/step_{step}/md_schedule.nc", step=STEPS),
         fe_step=expand("benchmarks/fe_step/step_{step}.tsv", step=STEPS),

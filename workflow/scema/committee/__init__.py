@@ -1,29 +1,41 @@
-"""Query-by-committee surrogate of the MD stress at a quadrature point.
+"""Query-by-committee surrogate of the MD stress at a quadrature point (method section 6).
 
-Inputs per qp and step: ``features(eps_{t-1}, sigma_{t-1}, d_eps_t)`` -> (n, 18); output the
-stress ``sigma_t`` (n, 6) in Pa, Voigt ``xx yy zz yz xz xy`` (engineering shear strain).
-A committee of independently seeded members, each trained on its own bootstrap resample,
-predicts a mean and a spread; ``decide`` trusts the committee where the spread (std across
-members, ddof=1) of every component is below the requested accuracy, and otherwise the MD
-must be run.
+Inputs per qp and step: ``features(eps_s, sigma_s, eps_t - eps_s)`` -> (n, 18), from the strain
+and MD stress at which the qp's box state was saved; output the stress ``sigma_t`` (n, 6) in Pa,
+Voigt ``xx yy zz yz xz xy`` (engineering shear strain). The members learn the stress or its
+correction to the elastic prediction (``target``). A committee of independently seeded members,
+each trained on its own bootstrap resample, predicts a mean and a spread; ``decide`` trusts the
+committee where the spread of every component is below the accuracy. A version is only used
+when its held-out error net of the MD noise is below that accuracy (``acceptance``).
 
-    settings = CommitteeSettings(size=4, architecture="mlp")   # or "tann"
-    summary = train_committee(features(...), sigma_t, settings, Path("committee/v3"))
-    committee = Committee.load("committee/v3")
+    s = CommitteeSettings.from_config(config["committee"])    # or default_settings(size=2)
+    summary = train_committee(features(...), sigma_t, s, Path("committee/copper/v3"), noise, C)
+    committee = Committee.load("committee/copper/v3")
     mean, std = committee.predict(features(...))
     trust = decide(std, accuracy_pa=30e6)
+
+Modules: settings (config -> CommitteeSettings), data (features, targets, scalers), models
+(mlp, tann), fit (Lightning: one member), train (a version), predict (load, predict, decide),
+storage (files of a version), acceptance (net-of-noise error).
 """
 
+from scema.committee.acceptance import held_out_errors, is_accepted, net_error
 from scema.committee.data import features
 from scema.committee.predict import STD_DDOF, Committee, decide
-from scema.committee.train import CommitteeSettings, member_seed, train_committee
+from scema.committee.settings import CommitteeSettings, default_settings, schema_defaults
+from scema.committee.train import member_seed, train_committee
 
 __all__ = [
+    "STD_DDOF",
     "Committee",
     "CommitteeSettings",
-    "STD_DDOF",
     "decide",
+    "default_settings",
     "features",
+    "held_out_errors",
+    "is_accepted",
     "member_seed",
+    "net_error",
+    "schema_defaults",
     "train_committee",
 ]

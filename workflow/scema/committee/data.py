@@ -1,8 +1,12 @@
 """Feature layout and scalers of the committee surrogate.
 
-One sample per quadrature point and step: the 18 inputs are ``(eps_{t-1}, sigma_{t-1},
-d_eps_t)`` (6 each, Voigt ``xx yy zz yz xz xy``, strain with engineering shear, stress in Pa)
-and the 6 targets are ``sigma_t`` in Pa. Inputs and targets are standardised
+One sample per quadrature point and step: the 18 inputs are ``(eps_s, sigma_s, eps_t - eps_s)``
+(6 each, Voigt ``xx yy zz yz xz xy``, strain with engineering shear, stress in Pa), where
+``eps_s, sigma_s`` are the strain and MD stress at which the qp's box state was saved, so that
+inputs and label always describe one real MD path. The stress is ``sigma_t`` in Pa; what the
+networks learn is either that stress (target ``stress``) or its correction to the elastic
+prediction ``sigma_s + C (eps_t - eps_s)`` (target ``correction``, C the material's
+homogenised stiffness). Inputs and targets are standardised
 (``sklearn.preprocessing.StandardScaler``); only the fitted ``mean_``/``scale_`` arrays are
 stored (``scalers.npz``, no pickle), so loading never executes code.
 """
@@ -32,7 +36,7 @@ def _as_voigt(name: str, a) -> np.ndarray:
 
 
 def features(strain_prev, stress_prev, strain_increment) -> np.ndarray:
-    """Stack ``(eps_{t-1}, sigma_{t-1}, d_eps_t)`` into the (n, 18) committee input.
+    """Stack ``(eps_s, sigma_s, eps_t - eps_s)`` into the (n, 18) committee input.
 
     Each argument is (n, 6) (or (6,) for one sample): strains dimensionless with engineering
     shear, stress in Pa.
@@ -66,6 +70,25 @@ def check_targets(targets, n: int) -> np.ndarray:
     return y
 
 
+def elastic_prediction(x: np.ndarray, stiffness: np.ndarray) -> np.ndarray:
+    """``sigma_s + C (eps_t - eps_s)`` (n, 6) Pa: what the box would give if it stayed elastic."""
+    return x[:, STRESS_PREV] + x[:, STRAIN_INCREMENT] @ np.asarray(stiffness, dtype=float).T
+
+
+def learned_target(x: np.ndarray, stress: np.ndarray, target: str, stiffness: np.ndarray | None) -> np.ndarray:
+    """What the networks are trained on: the stress itself, or its correction to the elastic prediction."""
+    if target == "stress":
+        return stress
+    return stress - elastic_prediction(x, stiffness)
+
+
+def stress_from_learned(x: np.ndarray, learned: np.ndarray, target: str, stiffness: np.ndarray | None) -> np.ndarray:
+    """Inverse of ``learned_target``: the stress (Pa) from a network output."""
+    if target == "stress":
+        return learned
+    return learned + elastic_prediction(x, stiffness)
+
+
 STRAIN_SCALE_FLOOR = 1e-4  # strains vary by ~1e-3 per step in practice
 STRESS_SCALE_FLOOR_PA = 1e6  # 1 MPa, far below MD noise
 
@@ -85,7 +108,8 @@ class Scalers:
     energy_scale: float = 1.0
 
     @classmethod
-    def fit(cls, x: np.ndarray, y: np.ndarray) -> "Scalers":
+    def fit(cls, x: np.ndarray, y: np.ndarray, stress_change: np.ndarray | None = None) -> Scalers:
+        """``stress_change`` (n, 6): the part of ``y`` a tann energy must produce (default y - sigma_s)."""
         sx = StandardScaler().fit(x)
         sy = StandardScaler().fit(y)
         # Physical floors on the scales: a feature that barely varies in the training set (a
@@ -98,7 +122,8 @@ class Scalers:
         sy.scale_ = np.maximum(sy.scale_, STRESS_SCALE_FLOOR_PA)
         # Increment of stress over the step, per component, sets the energy scale of a tann
         # member: dF/d eps ~ d sigma  =>  F ~ scale(d_eps) * scale(d_sigma) (geometric mean).
-        dsig_scale = StandardScaler().fit(y - x[:, STRESS_PREV]).scale_
+        change = y - x[:, STRESS_PREV] if stress_change is None else stress_change
+        dsig_scale = np.maximum(StandardScaler().fit(change).scale_, STRESS_SCALE_FLOOR_PA)
         energy = float(np.exp(np.mean(np.log(sx.scale_[STRAIN_INCREMENT] * dsig_scale))))
         return cls(sx.mean_.copy(), sx.scale_.copy(), sy.mean_.copy(), sy.scale_.copy(), energy)
 
@@ -122,7 +147,7 @@ class Scalers:
         )
 
     @classmethod
-    def load(cls, path: Path) -> "Scalers":
+    def load(cls, path: Path) -> Scalers:
         with np.load(path, allow_pickle=False) as z:
             return cls(
                 z["x_mean"].copy(),

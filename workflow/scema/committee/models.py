@@ -47,7 +47,8 @@ def _mlp(n_in: int, n_out: int, width: int, depth: int, activation: str) -> nn.S
 class MLPMember(nn.Module):
     """Plain fully connected net: scaled 18 inputs -> scaled 6 stresses."""
 
-    def __init__(self, width: int, depth: int, activation: str = "silu", scalers: Scalers | None = None):
+    def __init__(self, width: int, depth: int, activation: str = "silu", scalers: Scalers | None = None,
+                 offset: bool = True):
         super().__init__()
         self.net = _mlp(N_FEATURES, N_COMPONENTS, width, depth, activation)
 
@@ -58,9 +59,13 @@ class MLPMember(nn.Module):
 class TANNMember(nn.Module):
     """Free-energy network; stress = dF/d eps_t by automatic differentiation (see module doc)."""
 
-    def __init__(self, width: int, depth: int, activation: str = "softplus", scalers: Scalers | None = None):
+    def __init__(self, width: int, depth: int, activation: str = "softplus", scalers: Scalers | None = None,
+                 offset: bool = True):
         super().__init__()
         self.net = _mlp(N_FEATURES, 1, width, depth, activation)
+        # offset: include sigma_s . eps_t in F (target stress); without it F is the energy of the
+        # correction to the elastic prediction (target correction), whose gradient is that correction
+        self.offset = bool(offset)
         # Scaler statistics as buffers: saved in the state_dict, moved with the module.
         zeros6, ones6 = torch.zeros(N_COMPONENTS), torch.ones(N_COMPONENTS)
         if scalers is not None:
@@ -86,7 +91,8 @@ class TANNMember(nn.Module):
         inc = STRAIN_INCREMENT
         z = (strain - eps_prev - self.x_mean[inc]) / self.x_scale[inc]
         net_in = torch.cat([x_scaled[:, STRAIN_PREV], x_scaled[:, STRESS_PREV], z], dim=1)
-        return (sig_prev * strain).sum(dim=1) + self.energy_scale * self.net(net_in).squeeze(1)
+        energy = self.energy_scale * self.net(net_in).squeeze(1)
+        return energy + (sig_prev * strain).sum(dim=1) if self.offset else energy
 
     def stress(self, x_scaled: torch.Tensor, create_graph: bool = False) -> torch.Tensor:
         """Physical stress (Pa) = dF/d eps_t at eps_t = eps_{t-1} + d_eps_t."""
@@ -105,10 +111,12 @@ class TANNMember(nn.Module):
 MEMBER_CLASSES = {"mlp": MLPMember, "tann": TANNMember}
 
 
-def build_member(architecture: str, width: int, depth: int, activation: str | None = None, scalers: Scalers | None = None) -> nn.Module:
+def build_member(architecture: str, width: int, depth: int, activation: str | None = None,
+                 scalers: Scalers | None = None, offset: bool = True) -> nn.Module:
+    """``offset`` False: a tann member's energy describes the correction target (see TANNMember)."""
     if architecture not in MEMBER_CLASSES:
         raise ValueError(f"committee architecture must be one of {ARCHITECTURES}, got {architecture!r}")
     activation = activation or DEFAULT_ACTIVATION[architecture]
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
-    return MEMBER_CLASSES[architecture](width, depth, activation, scalers)
+    return MEMBER_CLASSES[architecture](width, depth, activation, scalers, offset)

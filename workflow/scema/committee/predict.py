@@ -1,4 +1,4 @@
-"""Load a trained committee, predict mean and spread, and decide whom to trust."""
+"""Load a trained committee, predict mean and spread of the stress, and decide whom to trust."""
 
 from __future__ import annotations
 
@@ -9,11 +9,23 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from scema.committee.data import N_COMPONENTS, Scalers, check_inputs
-from scema.committee.models import build_member
-from scema.committee.train import FORMAT_VERSION, MODEL_FILE, SCALERS_FILE, _member_predict
+from scema.committee.data import N_COMPONENTS, Scalers, check_inputs, stress_from_learned
+from scema.committee.fit import single_thread
+from scema.committee.storage import load_member, load_target
 
 STD_DDOF = 1  # committee std is the sample standard deviation across members (ddof=1)
+
+
+def member_predict(net: torch.nn.Module, scalers: Scalers, x: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    """The learned target (Pa, float64) of one member for physical inputs ``x`` (n, 18)."""
+    out = []
+    net.eval()
+    for start in range(0, x.shape[0], chunk):
+        xs = torch.as_tensor(scalers.transform_x(x[start : start + chunk]), dtype=torch.float32)
+        with torch.no_grad(), single_thread():  # TANNMember re-enables grad locally for dF/d eps
+            out.append(net(xs).detach().numpy().astype(np.float64))
+    z = np.concatenate(out, axis=0) if out else np.zeros((0, N_COMPONENTS))
+    return scalers.inverse_y(z)
 
 
 @dataclass
@@ -24,13 +36,16 @@ class _Member:
 
 
 class Committee:
-    """A trained committee (``train_committee`` output directory), ready to predict."""
+    """A trained committee (``train_committee`` output directory), ready to predict stresses."""
 
-    def __init__(self, members: list[_Member], architecture: str, directory: Path | None = None):
+    def __init__(self, members: list[_Member], architecture: str, target: str = "stress",
+                 stiffness: np.ndarray | None = None, directory: Path | None = None):
         if len(members) < 2:
             raise ValueError(f"a committee needs >= 2 members, got {len(members)}")
         self.members = members
         self.architecture = architecture
+        self.target = target
+        self.stiffness = stiffness
         self.directory = directory
 
     @property
@@ -38,7 +53,7 @@ class Committee:
         return len(self.members)
 
     @classmethod
-    def load(cls, directory) -> "Committee":
+    def load(cls, directory) -> Committee:
         directory = Path(directory)
         found = []
         for p in directory.iterdir() if directory.is_dir() else []:
@@ -52,22 +67,17 @@ class Committee:
             raise ValueError(f"committee members in {directory} are not numbered 0..{len(found) - 1}")
         members, archs = [], set()
         for _, p in found:
-            payload = torch.load(p / MODEL_FILE, map_location="cpu", weights_only=True)
-            if payload.get("format_version") != FORMAT_VERSION:
-                raise ValueError(f"{p / MODEL_FILE}: unsupported format_version {payload.get('format_version')}")
-            scalers = Scalers.load(p / SCALERS_FILE)
-            hp = payload["hparams"]
-            net = build_member(payload["architecture"], hp["width"], hp["depth"], hp["activation"], scalers=scalers)
-            net.load_state_dict(payload["state_dict"])
-            net.eval()
-            members.append(_Member(net, scalers, int(payload["seed"])))
-            archs.add(payload["architecture"])
-        return cls(members, "+".join(sorted(archs)), directory)
+            net, scalers, seed, architecture = load_member(p)
+            members.append(_Member(net, scalers, seed))
+            archs.add(architecture)
+        target, stiffness = load_target(directory)
+        return cls(members, "+".join(sorted(archs)), target, stiffness, directory)
 
     def member_predictions(self, inputs) -> np.ndarray:
         """Stress of every member, (size, n, 6) in Pa."""
         x = check_inputs(inputs)
-        return np.stack([_member_predict(m.net, m.scalers, x) for m in self.members])
+        return np.stack([stress_from_learned(x, member_predict(m.net, m.scalers, x), self.target, self.stiffness)
+                         for m in self.members])
 
     def predict(self, inputs) -> tuple[np.ndarray, np.ndarray]:
         """(mean, std) over members, each (n, 6) in Pa; std with ddof=1 (sample std)."""

@@ -63,15 +63,22 @@ def strain_dataset(step, strain, increment, coordinates, cell, material, materia
     )
 
 
-def stress_dataset(step, stress, replica_std, source, strain, committee_std=None) -> xr.Dataset:
-    if committee_std is None:
-        committee_std = np.full_like(stress, np.nan)
+def stress_dataset(step, stress, replica_std, source, strain, committee_std=None, committee_mean=None, audited=None) -> xr.Dataset:
+    n_qp = stress.shape[0]
+    committee_std = np.full_like(stress, np.nan) if committee_std is None else committee_std
+    committee_mean = np.full_like(stress, np.nan) if committee_mean is None else committee_mean
+    audited = np.zeros(n_qp, dtype=np.int8) if audited is None else np.asarray(audited, dtype=np.int8)
     return xr.Dataset(
         {
             "stress_committee_std": (
                 ("qp", "component"),
                 committee_std,
                 {"long_name": "committee spread where the committee was asked (NaN elsewhere)", "units": "Pa"},
+            ),
+            "stress_committee": (
+                ("qp", "component"),
+                committee_mean,
+                {"long_name": "committee mean where the committee was asked (NaN elsewhere); audited qps keep it beside their MD stress", "units": "Pa"},
             ),
             "stress": (("qp", "component"), stress, {"long_name": "Cauchy stress (replica mean)", "units": "Pa"}),
             "stress_replica_std": (
@@ -80,16 +87,28 @@ def stress_dataset(step, stress, replica_std, source, strain, committee_std=None
                 {"long_name": "standard deviation of the stress over MD replicas (NaN where no MD ran)", "units": "Pa"},
             ),
             "source": source_variable(source),
+            "audited": (
+                "qp",
+                audited,
+                {"long_name": "1 where the committee was trusted but MD also ran to check it (the MD stress is used)", "units": "1"},
+            ),
             "strain": (("qp", "component"), strain, {"long_name": "total small strain the stress belongs to", "units": "1"}),
         },
-        coords=_qp_coords(stress.shape[0]),
+        coords=_qp_coords(n_qp),
         attrs={"step": int(step)},
     )
 
 
-def md_state_dataset(step, state_file, state_strain) -> xr.Dataset:
-    """Where each (qp, replica) box was last written, and at which total strain."""
+def md_state_dataset(step, state_file, state_strain, state_stress=None) -> xr.Dataset:
+    """Where each (qp, replica) box was last written, and at which total strain and MD stress.
+
+    The (strain, stress) pair is where the box's own MD path stands: the committee's inputs
+    start from it, never from a stress the qp was merely assigned. Reference boxes (step 0)
+    are at zero strain and zero stress (stresses are relative to the reference stress).
+    """
     n_qp, n_rep = state_file.shape
+    if state_stress is None:
+        state_stress = np.zeros((n_qp, n_rep, 6))
     return xr.Dataset(
         {
             "state_file": (
@@ -101,6 +120,11 @@ def md_state_dataset(step, state_file, state_strain) -> xr.Dataset:
                 ("qp", "replica", "component"),
                 state_strain,
                 {"long_name": "total strain at which the state file was written", "units": "1"},
+            ),
+            "state_stress": (
+                ("qp", "replica", "component"),
+                state_stress,
+                {"long_name": "MD stress (minus the reference stress) of the box when the state file was written", "units": "Pa"},
             ),
         },
         coords={**_qp_coords(n_qp), **index_coord("replica", n_rep, "MD replica")},

@@ -35,7 +35,7 @@ def run(
     state = read_dataset(prev_md_state)
     state_dir = Path(out_schedule).parent / "md" / "state"
     n_qp = strain.sizes["qp"]
-    trusted, _, _ = committee_decision(committee_path, n_qp)
+    trusted, _, _, _ = committee_decision(committee_path, n_qp)  # audited qps run MD too
     schedule = plan(
         select_md_qps(representatives(clusters_path, n_qp), trusted),
         strain["strain"].values,

@@ -9,7 +9,8 @@ import numpy as np
 import xarray as xr
 
 from scema.io.datasets import XYZ
-from scema.io.netcdf import index_coord, read_dataset, write_dataset
+from scema.stages.committee import STATISTICS
+from scema.io.netcdf import read_dataset, write_dataset
 
 STAGES = ("fe_step", "md_schedule", "md_batch", "aggregate_stress", "reaction_force")
 
@@ -26,8 +27,44 @@ def step_of(path: str) -> int:
     return int(re.search(r"step_(\d{4})", path).group(1))
 
 
-def run(reaction_files: list[str], schedule_files: list[str], benchmarks: dict[str, list[str]], out_summary: str) -> None:
-    """``benchmarks[stage]`` lists every benchmark file of that stage (any step)."""
+def committee_variables(committee_files: list[str], sample_files: list[str]) -> dict:
+    """Per step (all materials together): committee answers, audits, their errors, suspensions.
+
+    Audit statistics are recomputed over the audited qps of every material from the step's
+    training samples (the per-material ones are in each step's committee.nc).
+    """
+    from scema.committee import net_error
+    from scema.stages.committee import audit_statistics
+
+    n = len(committee_files)
+    trusted, audited, suspended = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
+    err, net = np.full((n, 3), np.nan), np.full((n, 3), np.nan)
+    for k, (path, sample_path) in enumerate(zip(committee_files, sample_files)):
+        rec = read_dataset(path)
+        trusted[k], suspended[k] = int(rec["n_trusted"].sum()), int(rec["suspended"].sum())
+        samples = read_dataset(sample_path)
+        rows = samples["audited"].values == 1
+        audited[k] = int(rows.sum())
+        if rows.any():
+            e = np.abs(samples["committee_stress"].values[rows] - samples["stress"].values[rows])
+            for out, values in ((err, e.max(axis=1)), (net, net_error(e, samples["comparison_noise"].values[rows]).max(axis=1))):
+                out[k] = audit_statistics(values)
+    one = {"units": "1"}
+    return {
+        "committee_answers": ("step", trusted, {"long_name": "qps (representatives) the committee was trusted for, audits included", **one}),
+        "audited": ("step", audited, {"long_name": "trusted qps also run by MD (audits)", **one}),
+        "suspended_materials": ("step", suspended, {"long_name": "materials whose committee is suspended after the step", **one}),
+        "audit_error": (("step", "statistic"), err, {"long_name": "max-component |committee - MD| over audited qps", "units": "Pa"}),
+        "audit_net_error": (("step", "statistic"), net,
+                            {"long_name": "max-component |committee - MD| net of the MD noise over audited qps", "units": "Pa"}),
+    }
+
+
+def run(reaction_files: list[str], schedule_files: list[str], benchmarks: dict[str, list[str]], out_summary: str,
+        committee_files: list[str] | None = None, sample_files: list[str] | None = None) -> None:
+    """``benchmarks[stage]`` lists every benchmark file of that stage (any step); ``committee_files``
+    and ``sample_files`` the committee record and training samples of every step when the
+    committee is on."""
     n = len(reaction_files)
     steps = np.array([step_of(p) for p in reaction_files])
     reaction = np.stack([read_dataset(p)["reaction_force"].values for p in reaction_files])
@@ -45,11 +82,14 @@ def run(reaction_files: list[str], schedule_files: list[str], benchmarks: dict[s
             "residual_norm": ("step", residual, {"long_name": "out-of-balance force on free dofs", "units": "N"}),
             "md_updates": ("step", updates, {"long_name": "number of (qp, replica) MD updates run", "units": "1"}),
             "wall_time": (("step", "stage"), wall, {"long_name": "wall time of each stage (sum over its jobs)", "units": "s"}),
+            **(committee_variables(committee_files, sample_files) if committee_files else {}),
         },
         coords={
             "step": ("step", steps, {"long_name": "macroscale step", "units": "1"}),
             "stage": ("stage", np.array(STAGES), {"long_name": "workflow stage", "units": "1"}),
             **XYZ,
+            **({"statistic": ("statistic", np.array(STATISTICS), {"long_name": "statistic over audited qps", "units": "1"})}
+               if committee_files else {}),
         },
     )
     write_dataset(ds, out_summary, "run summary")

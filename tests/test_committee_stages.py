@@ -1,0 +1,129 @@
+"""The committee stages on files, without Snakemake: one committee per material, audits drawn per
+material, the MD noise of one-replica samples taken from material.nc (test data, not MD)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+from scema.committee import Committee, schema_defaults
+from scema.io.datasets import md_state_dataset, strain_dataset, stress_dataset
+from scema.io.netcdf import component_coord, index_coord, read_dataset, write_dataset
+from scema.stages import committee as stage
+from scema.voigt import cubic_stiffness
+
+NAMES = ["a", "b"]
+C = {0: cubic_stiffness(165e9, 120e9, 72e9), 1: 2.0 * cubic_stiffness(165e9, 120e9, 72e9)}  # b: twice as stiff
+SAMPLING_NOISE = {0: np.full(6, 7e6), 1: np.full(6, 9e6)}  # Pa, as the md stage stores it
+N_PER = 12
+MATERIAL = np.repeat([0, 1], N_PER)
+SETTINGS = {**schema_defaults(), "enabled": True, "size": 2, "width": 16, "max_epochs": 30, "patience": 10,
+            "learning_rate": 1e-2, "train_frequency": 10}
+
+
+def _material_file(path, m):
+    ds = xr.Dataset(
+        {
+            "stiffness": (("replica", "i", "j"), C[m][None], {"units": "Pa", "long_name": "stiffness"}),
+            "sampling_noise": ("component", SAMPLING_NOISE[m], {"units": "Pa", "long_name": "sampling noise"}),
+        },
+        coords={**index_coord("replica", 1, "replica"), **component_coord(),
+                "i": ("i", np.arange(6), {"units": "1", "long_name": "i"}), "j": ("j", np.arange(6), {"units": "1", "long_name": "j"})},
+    )
+    write_dataset(ds, path, "material")
+
+
+def _strain(path, step, strain):
+    n = strain.shape[0]
+    write_dataset(strain_dataset(step, strain, strain, np.zeros((n, 3)), np.arange(n), MATERIAL, NAMES), path, "strain")
+
+
+def _law(strain):
+    return np.stack([C[int(m)] @ e for m, e in zip(MATERIAL, strain)])
+
+
+@pytest.fixture(scope="module")
+def two_material_run(tmp_path_factory):
+    """Step 1 all MD (no committee yet) -> one version per material; step 2 queried."""
+    d = tmp_path_factory.mktemp("two_materials")
+    files = {name: str(d / f"{name}.nc") for name in NAMES}
+    for m, name in enumerate(NAMES):
+        _material_file(files[name], m)
+    rng = np.random.default_rng(0)
+    n = MATERIAL.size
+    eps0 = rng.uniform(-2e-3, 2e-3, (n, 6))  # boxes saved at various strains, as later in a run
+    strain1 = eps0 + rng.uniform(-5e-4, 5e-4, (n, 6))
+    state_files = np.array([[f"ref_{m}.data"] for m in MATERIAL], dtype=object)
+    write_dataset(md_state_dataset(0, state_files, eps0[:, None], _law(eps0)[:, None]), d / "md_state0.nc", "md state")
+    stage.write_initial_record(NAMES, str(d / "record0.nc"))
+    _strain(d / "strain1.nc", 1, strain1)
+    stage.run_query(SETTINGS, 7, NAMES, 1, str(d / "strain1.nc"), str(d / "md_state0.nc"), str(d / "record0.nc"), str(d / "query1.nc"))
+    stress1 = _law(strain1)
+    write_dataset(stress_dataset(1, stress1, np.zeros_like(stress1), np.zeros(n), strain1), d / "stress1.nc", "stress")
+    stage.run_update(SETTINGS, NAMES, {"a": "none", "b": "none"}, 1, str(d / "strain1.nc"), str(d / "stress1.nc"),
+                     str(d / "md_state0.nc"), str(d / "query1.nc"), str(d / "record0.nc"), [], files,
+                     str(d / "samples1.nc"), str(d / "record1.nc"), committee_root=str(d / "committee"))
+    # step 2 queries from the same saved states (a committee answer never moves a box)
+    write_dataset(md_state_dataset(1, state_files, eps0[:, None], _law(eps0)[:, None]), d / "md_state1.nc", "md state")
+    strain2 = eps0 + rng.uniform(-5e-4, 5e-4, (n, 6))
+    _strain(d / "strain2.nc", 2, strain2)
+    return d, strain1, strain2
+
+
+def test_each_material_trains_its_own_committee_on_its_own_samples(two_material_run):
+    d, _, _ = two_material_run
+    query1 = read_dataset(d / "query1.nc")
+    assert np.all(query1["decision"].values == 0) and query1.attrs["committee_used"] == 0
+    record = read_dataset(d / "record1.nc")
+    assert record["version"].values.tolist() == [1, 1] and record["n_samples"].values.tolist() == [N_PER, N_PER]
+    assert record["accepted"].values.tolist() == [1, 1]  # targets are noise-free: net error ~ 0
+    for m, name in enumerate(NAMES):
+        assert str(record["directory"].values[m]).endswith(f"committee/{name}/v1")
+        metrics = read_dataset(d / "committee" / name / "v1" / "metrics.nc")
+        assert int(metrics["train_size"].values[0] + metrics["validation_size"]) == N_PER
+        # one replica: the label and sigma_s (boxes saved by MD, not reference boxes) each carry the
+        # material's sampling noise; the correction's prediction inherits both
+        np.testing.assert_allclose(metrics["validation_noise"].values, np.sqrt(2) * SAMPLING_NOISE[m], rtol=1e-12)
+        np.testing.assert_array_equal(Committee.load(d / "committee" / name / "v1").stiffness, C[m])
+    samples = read_dataset(d / "samples1.nc")
+    np.testing.assert_array_equal(samples["noise"].values, np.stack([SAMPLING_NOISE[m] for m in MATERIAL]))
+    np.testing.assert_array_equal(samples["anchor_noise"].values, samples["noise"].values)
+    np.testing.assert_array_equal(samples["material"].values, MATERIAL)
+
+
+def test_a_material_committee_is_never_asked_for_another_material_qps(two_material_run, monkeypatch):
+    d, strain1, strain2 = two_material_run
+    asked = {}
+    real_predict = Committee.predict
+
+    def spy(self, x):
+        asked[self.directory.parent.name] = x.copy()
+        return real_predict(self, x)
+
+    monkeypatch.setattr(Committee, "predict", spy)
+    stage.run_query(SETTINGS, 7, NAMES, 2, str(d / "strain2.nc"), str(d / "md_state1.nc"), str(d / "record1.nc"), str(d / "query2.nc"))
+    inputs = stage.query_inputs(str(d / "strain2.nc"), str(d / "md_state1.nc"))
+    for m, name in enumerate(NAMES):
+        np.testing.assert_array_equal(asked[name], inputs[MATERIAL == m])
+    query = read_dataset(d / "query2.nc")
+    mean, law = query["mean"].values, _law(strain2)
+    assert np.abs(mean - law).max() < 5e6, np.abs(mean - law).max() / 1e6  # each on its own law
+    # audits: ceil(0.05 * 12) = 1 per material, drawn from (run seed, "audit", step)
+    decision = query["decision"].values
+    assert [(decision[MATERIAL == m] == 2).sum() for m in (0, 1)] == [1, 1]
+    assert np.all(decision != 0)  # accepted, spread small: everything else trusted
+    stage.run_query(SETTINGS, 7, NAMES, 2, str(d / "strain2.nc"), str(d / "md_state1.nc"), str(d / "record1.nc"), str(d / "again.nc"))
+    np.testing.assert_array_equal(read_dataset(d / "again.nc")["decision"].values, decision)
+
+
+def test_audit_choice_fraction_and_reproducibility():
+    material = np.repeat([0, 1, 2], 40)
+    trusted = np.ones(120, bool)
+    trusted[80:] = False  # material 2: nothing trusted, nothing audited
+    a = stage.choose_audits(trusted, material, 0.05, run_seed=3, step=4)
+    assert [(a & (material == m)).sum() for m in range(3)] == [2, 2, 0]
+    assert not (a & ~trusted).any()
+    np.testing.assert_array_equal(a, stage.choose_audits(trusted, material, 0.05, run_seed=3, step=4))
+    assert not np.array_equal(a, stage.choose_audits(trusted, material, 0.05, run_seed=3, step=5))
+    assert stage.choose_audits(trusted, material, 1.0, 3, 4).sum() == 80
+    assert stage.choose_audits(trusted, material, 0.0, 3, 4).sum() == 0
