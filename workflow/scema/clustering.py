@@ -76,6 +76,7 @@ N_COMPONENTS = 6
 METRICS: dict[str, str] = {"l1": "manhattan", "l2": "euclidean"}  # our name -> scikit-learn metric
 EMBEDDING_DIM = 6  # dimension of the l1 lower-bound embedding used for the tree searches
 _PCA_DIM = 8  # principal axes of the l2 lower-bound embedding
+_SPLIT_DIM = 16  # principal axes on which l2 pairs are decided before any full distance
 _PAIR_CHUNK = 1 << 13  # candidate pairs per vectorised distance evaluation (~12 MB of temporaries)
 _PAIR_BUDGET = 1 << 18  # ~candidate pairs per recount batch
 _MAX_BATCH = 1024  # nodes per recount batch
@@ -247,12 +248,6 @@ class _Neighbourhoods:
         return np.bincount(rows, minlength=nodes.size).astype(np.int64) - 1  # an active node finds itself
 
 
-def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenation of ``arange(s, s + l)`` for every (s, l)."""
-    offsets = np.cumsum(lengths) - lengths
-    return np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))
-
-
 def _estimated_pairs(hood: "_Neighbourhoods", n_sample: int = 1000) -> float:
     """Estimated number of candidate pairs (embedding radius search), from a sample of points."""
     n = hood.points.shape[0]
@@ -262,21 +257,40 @@ def _estimated_pairs(hood: "_Neighbourhoods", n_sample: int = 1000) -> float:
     return 0.5 * n * float(np.mean(counts - 1))
 
 
-def _within(a: np.ndarray, b: np.ndarray, alpha: float, metric: str, norm_a=None, norm_b=None) -> np.ndarray:
-    """Dense ``distance(a_i, b_j) < alpha`` with the all-pairs reference's function (``cdist``).
+def _principal_split(points: np.ndarray, k: int = _SPLIT_DIM) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates ``z`` on the ``k`` leading principal axes and the norm ``t`` of what is left.
 
-    l2: ``|a|^2 + |b|^2 - 2 a.b`` by one matrix product (BLAS), decided directly except in a band
-    around ``alpha^2`` far wider than its rounding error, where ``cdist`` decides.
+    For any two rows ``|z_a - z_b|^2 + (t_a - t_b)^2 <= |a - b|^2 <= |z_a - z_b|^2 + (t_a + t_b)^2``
+    (orthogonal split, triangle inequality on the remainders). Strain signatures vary along few
+    axes, so ``t`` is about the noise and most pairs are decided from ``k`` numbers each.
     """
-    if metric == "l1":
-        return cdist(a, b, "cityblock") < alpha
-    scale = norm_a[:, None] + norm_b[None, :]
-    excess = scale - 2.0 * (a @ b.T) - alpha * alpha
-    close = excess < 0.0
-    rows, cols = np.nonzero(np.abs(excess) <= 1e-12 * scale)
-    for i in np.unique(rows):
-        j = cols[rows == i]
-        close[i, j] = cdist(a[i : i + 1], b[j], "euclidean")[0] < alpha
+    n, n_features = points.shape
+    sample = points[:: max(1, n // 2048)]
+    mean = sample.mean(axis=0)
+    _, _, vt = np.linalg.svd(sample - mean, full_matrices=False)
+    axes = vt[: min(k, vt.shape[0])]
+    centred = points - mean
+    z = centred @ axes.T
+    t = np.sqrt(np.maximum(0.0, np.einsum("ij,ij->i", centred, centred) - np.einsum("ij,ij->i", z, z)))
+    return z, t
+
+
+def _close_l2(points, z, t, zz, rows: np.ndarray, found: np.ndarray, alpha: float) -> np.ndarray:
+    """Dense ``l2 distance < alpha`` between ``rows`` and ``found``: decided from :func:`_principal_split`
+    where the bounds are clear of ``alpha`` by far more than their rounding, exactly elsewhere.
+
+    Conservative block-wide remainders keep it to a few passes over the block: in when
+    ``|dz|^2 + (max t_a + max t_b)^2 < alpha^2``, out when ``|dz|^2 > alpha^2`` (up to a margin)."""
+    sq = z[rows] @ z[found].T
+    sq *= -2.0
+    sq += zz[rows][:, None]
+    sq += zz[found][None, :]
+    margin = 1e-9 * alpha * alpha + 1e-12 * 2.0 * float(max(zz[rows].max(), zz[found].max()))
+    close = sq < alpha * alpha - margin - (float(t[rows].max()) + float(t[found].max())) ** 2
+    i, j = np.nonzero((sq <= alpha * alpha + margin) & ~close)
+    for s in range(0, i.size, _PAIR_CHUNK):
+        sl = slice(s, s + _PAIR_CHUNK)
+        close[i[sl], j[sl]] = signature_distance(points[rows[i[sl]]], points[found[j[sl]]], "l2") < alpha
     return close
 
 
@@ -295,8 +309,9 @@ def _exact_graph(points: np.ndarray, embedded: np.ndarray, alpha: float, metric:
     n = points.shape[0]
     p = 1 if metric == "l1" else 2
     tree = cKDTree(embedded, leafsize=16)
-    embedded_metric = "cityblock" if metric == "l1" else "euclidean"
-    norms = np.einsum("ij,ij->i", points, points) if metric == "l2" else np.zeros(n)
+    if metric == "l2":
+        z, t = _principal_split(points)
+        zz = np.einsum("ij,ij->i", z, z)
     degree = np.zeros(n, dtype=np.int64)
     pieces = []  # (rows, cols) int32 with row < col, rows ascending
     for start in range(0, n, _BLOCK):
@@ -306,9 +321,12 @@ def _exact_graph(points: np.ndarray, embedded: np.ndarray, alpha: float, metric:
         spread = float(np.max(np.linalg.norm(block - centre, ord=p, axis=1)))
         found = np.sort(tree.query_ball_point(centre, r=radius + spread * (1.0 + 1e-9), p=p, return_sorted=False))
         found = found[np.searchsorted(found, start) :].astype(np.intp)  # later rows (and the block itself)
-        # keep only rows within the radius of some member in the (cheap, few-coordinate) embedding
-        found = found[(cdist(block, embedded[found], embedded_metric) <= radius).any(axis=0)]
-        close = _within(points[start:stop], points[found], alpha, metric, norms[start:stop], norms[found])
+        if metric == "l2":
+            close = _close_l2(points, z, t, zz, np.arange(start, stop), found, alpha)
+        else:
+            # keep only rows within the radius of some member in the (cheap, few-coordinate) embedding
+            found = found[(cdist(block, embedded[found], "cityblock") <= radius).any(axis=0)]
+            close = cdist(points[start:stop], points[found], "cityblock") < alpha
         rows, cols = np.nonzero(close)
         rows += start
         cols = found[cols]
@@ -327,8 +345,9 @@ def _exact_graph(points: np.ndarray, embedded: np.ndarray, alpha: float, metric:
         if not rows.size:
             continue
         for row, col in ((rows, cols), (cols, rows)):
-            order = np.argsort(row, kind="stable")
-            row, col = row[order], col[order]
+            if row is cols:  # the forward half comes out of nonzero() already sorted by row
+                order = np.argsort(row, kind="stable")
+                row, col = row[order], col[order]
             first = np.flatnonzero(np.concatenate([[True], row[1:] != row[:-1]]))
             counts = np.diff(np.append(first, row.size))
             adjacency[cursor[row] + np.arange(row.size) - np.repeat(first, counts)] = col
@@ -361,7 +380,7 @@ def _greedy_graph(cols: np.ndarray, degree: np.ndarray, order: np.ndarray) -> np
         members = np.concatenate([[node], members[active[members]]])
         representative[members] = node
         active[members] = False
-        affected = cols[_ranges(ptr[members], ptr[members + 1] - ptr[members])]
+        affected = np.concatenate([cols[ptr[m] : ptr[m + 1]] for m in members.tolist()])
         if affected.size > n // 8:  # inactive rows' degrees are never read again
             degree -= np.bincount(affected, minlength=n)
         else:
