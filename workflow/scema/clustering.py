@@ -71,6 +71,7 @@ from scipy.interpolate import CubicSpline
 from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 from sklearn.neighbors import BallTree
+from threadpoolctl import threadpool_limits
 
 N_COMPONENTS = 6
 METRICS: dict[str, str] = {"l1": "manhattan", "l2": "euclidean"}  # our name -> scikit-learn metric
@@ -400,9 +401,10 @@ def _greedy_one_material(points: np.ndarray, alpha: float, metric: str) -> np.nd
     hood = _Neighbourhoods(points, alpha, metric)
     if 2.0 * _estimated_pairs(hood) <= _GRAPH_PAIR_LIMIT:
         order = hood.tree.indices.astype(np.int64)  # leaf order of the tree: neighbours are close in memory
-        cols, degree = _exact_graph(
-            np.ascontiguousarray(points[order]), hood.embedded[order], alpha, metric, hood.radius
-        )
+        with threadpool_limits(limits=1, user_api="blas"):  # small products: threads only contend
+            cols, degree = _exact_graph(
+                np.ascontiguousarray(points[order]), hood.embedded[order], alpha, metric, hood.radius
+            )
         return _greedy_graph(cols, degree, order)
     bound = hood.initial_bounds()
     active = hood.active
