@@ -115,6 +115,7 @@ def greedy_path(request, monkeypatch):
     """Run the clustering with its automatic choice, or forced onto one of its exact paths."""
     if request.param != "auto":
         monkeypatch.setattr(clustering, "_GRAPH_PAIR_LIMIT", -1.0 if request.param == "lazy" else np.inf)
+        monkeypatch.setattr(clustering, "_GRAPH_MAX_DENSITY", np.inf)
     if request.param == "graph_small_blocks":
         monkeypatch.setattr(clustering, "_BLOCK", 3)  # many blocks, members spread over several
     return request.param

@@ -31,13 +31,14 @@ never lose one); candidates are then decided with the exact distance (``d < alph
 The number of candidate pairs is estimated from a sample of radius counts, and one of two exact
 paths is taken:
 
-* up to ``_GRAPH_PAIR_LIMIT`` = 4e8 directed candidate pairs (int32 adjacency <= 1.6 GB): the
+* up to ``_GRAPH_PAIR_LIMIT`` = 4e8 directed candidate pairs (int32 adjacency <= 1.6 GB) and
+  a mean degree below ``_GRAPH_MAX_DENSITY`` = 1/4 of the points: the
   similarity graph is built explicitly, in blocks of ``_BLOCK`` points consecutive in tree order
   (:func:`_exact_graph`): one embedding search per block, then one dense exact distance block
   (``cdist`` for l1, a BLAS matrix product with a ``cdist`` check near ``alpha`` for l2) instead
   of one gathered pair at a time; exact degrees are then maintained by decrements as nodes leave
   the graph (:func:`_greedy_graph`);
-* more pairs (dense fields; e.g. a uniform field where all 1e5 qps are mutual neighbours, which
+* more pairs or denser (e.g. a uniform field where all 1e5 qps are mutual neighbours, which
   would be 5e9 pairs): no graph. Initial degree *upper bounds* come from one
   :class:`sklearn.neighbors.BallTree` radius count (``count_only=True`` adds whole tree nodes
   inside the radius without visiting their points), and degrees are recounted lazily, in
@@ -83,6 +84,7 @@ _PAIR_BUDGET = 1 << 18  # ~candidate pairs per recount batch
 _MAX_BATCH = 1024  # nodes per recount batch
 _BLOCK = 64  # rows per dense exact-distance block when building the similarity graph
 _GRAPH_PAIR_LIMIT = 4e8  # estimated directed candidate pairs up to which the graph is built (int32: <= 1.6 GB)
+_GRAPH_MAX_DENSITY = 0.25  # ... and mean degree / n up to which (denser: few huge clusters, the lazy path)
 
 __all__ = [
     "METRICS",
@@ -399,7 +401,8 @@ def _greedy_one_material(points: np.ndarray, alpha: float, metric: str) -> np.nd
     if n < 2 or alpha <= 0.0:
         return representative
     hood = _Neighbourhoods(points, alpha, metric)
-    if 2.0 * _estimated_pairs(hood) <= _GRAPH_PAIR_LIMIT:
+    pairs = 2.0 * _estimated_pairs(hood)
+    if pairs <= _GRAPH_PAIR_LIMIT and pairs <= _GRAPH_MAX_DENSITY * n * n:
         order = hood.tree.indices.astype(np.int64)  # leaf order of the tree: neighbours are close in memory
         with threadpool_limits(limits=1, user_api="blas"):  # small products: threads only contend
             cols, degree = _exact_graph(
