@@ -6,6 +6,8 @@ from scema.stages.cluster import run
 run(
     snakemake.config,
     int(snakemake.wildcards.step),
-    strain_files=list(snakemake.input.history),
+    strain_file=snakemake.input.strain,
+    previous_history=getattr(snakemake.input, "previous_history", None),
     out_clusters=snakemake.output.clusters,
+    out_history=snakemake.output.history,
 )

@@ -110,15 +110,14 @@ def _blobs(rng, n, n_features):
     return centres[which] + rng.normal(scale=rng.uniform(0.02, 0.15, n)[:, None], size=(n, n_features))
 
 
-@pytest.fixture(params=["auto", "graph", "graph_by_rows", "lazy"])
+@pytest.fixture(params=["auto", "graph", "graph_small_blocks", "lazy"])
 def greedy_path(request, monkeypatch):
     """Run the clustering with its automatic choice, or forced onto one of its exact paths."""
     if request.param != "auto":
-        monkeypatch.setattr(clustering, "_SPARSE_PAIR_LIMIT", -1.0 if request.param == "lazy" else np.inf)
-        monkeypatch.setattr(clustering, "_GRAPH_MAX_DEGREE", np.inf)
-    if request.param == "graph_by_rows":
-        monkeypatch.setattr(clustering, "_PAIRS_AT_ONCE", -1.0)
-        monkeypatch.setattr(clustering, "_PAIR_BUDGET", 500)  # several row chunks even for small tests
+        monkeypatch.setattr(clustering, "_GRAPH_PAIR_LIMIT", -1.0 if request.param == "lazy" else np.inf)
+        monkeypatch.setattr(clustering, "_GRAPH_MAX_DENSITY", np.inf)
+    if request.param == "graph_small_blocks":
+        monkeypatch.setattr(clustering, "_BLOCK", 3)  # many blocks, members spread over several
     return request.param
 
 

@@ -66,6 +66,10 @@ def test_members_take_their_representatives_stress_and_state(tmp_path, copper_ca
         np.testing.assert_array_equal(state["state_file"].values, state["state_file"].values[rep])
         schedule = _open(d / "md_schedule.nc")
         assert schedule.sizes["update"] == reps.size * replicas
+    # the carried-forward history of step 2 is step 0 (zero), step 1's and step 2's strain files
+    history = _open(tmp_path / "results/step_0002/strain_history.nc")["strain_history"].values
+    strains = [_open(tmp_path / f"results/step_{s:04d}/strain.nc")["strain"].values for s in (1, 2)]
+    np.testing.assert_array_equal(history, np.stack([np.zeros_like(strains[0])] + strains))
     summary = _open(tmp_path / "results/summary.nc")
     brute = _open(brute_force_run / "results/summary.nc")
     assert summary["md_updates"].sum() < brute["md_updates"].sum()

@@ -1,9 +1,14 @@
 rule cluster:
-    """Group qps with alike strain histories (spline signatures); only representatives run MD."""
+    """Group qps with alike strain histories (spline signatures); only representatives run MD.
+
+    Also carries the strain history forward: step t's history file is step t-1's plus this
+    step's strain, so every step reads two files, however long the run.
+    """
     input:
-        history=get_strain_history,
+        unpack(get_strain_history),
     output:
         clusters="results/step_{step}/clusters.nc",
+        history="results/step_{step}/strain_history.nc",
     params:
         clustering=config["clustering"],
     wildcard_constraints:

@@ -67,8 +67,15 @@ def get_previous_state(wildcards):
 
 
 def get_strain_history(wildcards):
-    """Strain files of steps 1..t: the qp strain histories the clustering compares."""
-    return [f"{step_dir(f'{t:04d}')}/strain.nc" for t in range(1, int(wildcards.step) + 1)]
+    """This step's strain and the previous step's accumulated history (none at step 1).
+
+    Two files whatever the step, not every earlier strain file: the cluster rule carries the
+    history forward (results/step_t/strain_history.nc), so inputs and DAG work stay flat.
+    """
+    inputs = {"strain": f"{step_dir(wildcards.step)}/strain.nc"}
+    if int(wildcards.step) > 1:
+        inputs["previous_history"] = f"{step_dir(previous_step(wildcards))}/strain_history.nc"
+    return inputs
 
 
 def get_clusters(wildcards):

@@ -22,20 +22,23 @@ with the most neighbours still in the graph (ties: lowest qp index), make it a
 representative, map it and its remaining neighbours to it and remove them all; isolated
 nodes represent themselves.
 
-Implementation (no all-pairs, exact, per material): the signatures are mapped linearly to 6
-coordinates (one sum per strain component, see :func:`_lower_bound_embedding`) whose distance
-is a lower bound of the signature distance, so radius searches on trees over the embedding
-return a superset of the neighbours; candidates are then filtered with the exact signature
-distance (``d < alpha``, strict; the embedding search uses a slightly enlarged radius so that
-float rounding can never lose a neighbour). The number of candidate pairs is estimated from a
-sample of radius counts, and one of two exact paths is taken:
+Implementation (no all-pairs, exact, per material): the signatures are mapped linearly to a
+few coordinates whose distance is a lower bound of the signature distance (l1: one sum per
+strain component; l2: the 8 leading principal axes, nearly exact for strain signatures, see
+:func:`_lower_bound_embedding`), so radius searches on trees over the embedding return a
+superset of the neighbours (searched with a slightly enlarged radius so that float rounding can
+never lose one); candidates are then decided with the exact distance (``d < alpha``, strict).
+The number of candidate pairs is estimated from a sample of radius counts, and one of two exact
+paths is taken:
 
-* few pairs (<= ``_SPARSE_PAIR_LIMIT`` = 1.5e7 candidate pairs and mean degree <= 1000): the
-  similarity graph is built explicitly (one dual-tree :meth:`scipy.spatial.cKDTree.query_pairs`,
-  or row chunks of ``query_ball_point`` above ``_PAIRS_AT_ONCE``; exact filter; int32 CSR
-  adjacency; points reordered along the tree for memory locality) and exact degrees are
-  maintained by decrements as nodes leave the graph;
-* many pairs (dense fields; e.g. a uniform field where all 1e5 qps are mutual neighbours, which
+* up to ``_GRAPH_PAIR_LIMIT`` = 4e8 directed candidate pairs (int32 adjacency <= 1.6 GB) and
+  a mean degree below ``_GRAPH_MAX_DENSITY`` = 1/4 of the points: the
+  similarity graph is built explicitly, in blocks of ``_BLOCK`` points consecutive in tree order
+  (:func:`_exact_graph`): one embedding search per block, then one dense exact distance block
+  (``cdist`` for l1, a BLAS matrix product with a ``cdist`` check near ``alpha`` for l2) instead
+  of one gathered pair at a time; exact degrees are then maintained by decrements as nodes leave
+  the graph (:func:`_greedy_graph`);
+* more pairs or denser (e.g. a uniform field where all 1e5 qps are mutual neighbours, which
   would be 5e9 pairs): no graph. Initial degree *upper bounds* come from one
   :class:`sklearn.neighbors.BallTree` radius count (``count_only=True`` adds whole tree nodes
   inside the radius without visiting their points), and degrees are recounted lazily, in
@@ -47,14 +50,15 @@ current degrees (degrees only decrease as nodes leave the graph). A popped entry
 the node's exact current degree is the plain greedy choice: every other node's degree is <= its
 stored value <= this one, with equality only for a larger index; nodes whose degree reaches 0
 leave the heap and represent themselves. Otherwise the entry is pushed back with the exact
-degree. In the lazy path an entry is known to be exact when it was recounted after the last
-representative was chosen (epoch stamp); stale entries are recounted in geometrically growing
-batches taken from the top of the heap. Memory is O(N + pairs) in the graph path (pairs capped)
-and O(N) plus one capped batch of candidate pairs in the lazy path.
+degree. In the lazy path an entry is exact when it was recounted after the last change of the
+node's neighbourhood (only nodes within 2 alpha of a new representative can lose neighbours);
+stale entries are recounted in geometrically growing batches taken from the top of the heap.
+Memory is O(N + pairs) in the graph path (pairs capped) and O(N) plus one capped batch of
+candidate pairs in the lazy path.
 
-Cost: the dense extreme (everything similar) and the sparse-ish regime are fast; the middle
-regime (thousands of neighbours per qp but still many clusters) falls on the lazy path and is
-dominated by the repeated radius searches.
+Cost: the graph path does each candidate pair's exact distance once, in dense blocks; the
+lazy path is fast when nearly everything is similar (few, huge clusters) and slow between the
+two (tens of thousands of neighbours per qp and still many clusters).
 """
 
 from __future__ import annotations
@@ -66,17 +70,21 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.interpolate import CubicSpline
 from scipy.spatial import cKDTree
+from scipy.spatial.distance import cdist
 from sklearn.neighbors import BallTree
+from threadpoolctl import threadpool_limits
 
 N_COMPONENTS = 6
 METRICS: dict[str, str] = {"l1": "manhattan", "l2": "euclidean"}  # our name -> scikit-learn metric
-EMBEDDING_DIM = 6  # dimension of the lower-bound embedding used for the tree searches
+EMBEDDING_DIM = 6  # dimension of the l1 lower-bound embedding used for the tree searches
+_PCA_DIM = 8  # principal axes of the l2 lower-bound embedding
+_SPLIT_DIM = 16  # principal axes on which l2 pairs are decided before any full distance
 _PAIR_CHUNK = 1 << 13  # candidate pairs per vectorised distance evaluation (~12 MB of temporaries)
 _PAIR_BUDGET = 1 << 18  # ~candidate pairs per recount batch
 _MAX_BATCH = 1024  # nodes per recount batch
-_PAIRS_AT_ONCE = 1.5e7  # up to this many estimated candidate pairs: one dual-tree search (16 B / pair)
-_SPARSE_PAIR_LIMIT = 1.5e7  # estimated candidate pairs up to which the similarity graph is built explicitly
-_GRAPH_MAX_DEGREE = 1000  # ... if the mean candidate degree is also below this (denser: lazy path, tree shortcuts)
+_BLOCK = 64  # rows per dense exact-distance block when building the similarity graph
+_GRAPH_PAIR_LIMIT = 4e8  # estimated directed candidate pairs up to which the graph is built (int32: <= 1.6 GB)
+_GRAPH_MAX_DENSITY = 0.25  # ... and mean degree / n up to which (denser: few huge clusters, the lazy path)
 
 __all__ = [
     "METRICS",
@@ -154,22 +162,27 @@ def signature_distance(a: np.ndarray, b: np.ndarray, metric: str = "l1") -> np.n
 
 
 def _lower_bound_embedding(points: np.ndarray, metric: str, dim: int = EMBEDDING_DIM) -> np.ndarray:
-    """Linear map to <= ``dim`` coordinates whose distance never exceeds the signature distance.
+    """Linear map to <= ``dim`` (l1) or ``_PCA_DIM`` (l2) coordinates whose distance never exceeds the signature distance.
 
-    The features are split into ``dim`` contiguous groups (with the component-major layout of
-    :func:`spline_signatures` and ``dim = 6``: one group per strain component) and each group is
-    summed. For ``l1``, ``|sum_g d| <= sum_g |d|``; for ``l2`` the group sum is divided by
-    ``sqrt(len(g))`` and Cauchy-Schwarz gives ``(sum_g d)^2 / len(g) <= sum_g d^2``. Hence the
-    embedded distance is a lower bound and a radius search in the embedding returns a superset
-    of the true neighbours (for proportional loading it is nearly exact).
+    ``l1``: the features are split into ``dim`` contiguous groups (with the component-major
+    layout of :func:`spline_signatures` and ``dim = 6``: one group per strain component) and
+    each group is summed; ``|sum_g d| <= sum_g |d|``. ``l2``: the leading principal axes of the
+    signatures (an orthonormal projection, ``|P d| <= |d|``); strain signatures vary along few
+    directions, so this bound is nearly exact (fewer candidates than group sums by ~1.9x in the
+    benchmark's middle regime). Hence a radius search in the embedding returns a superset of the
+    true neighbours.
     """
-    n_features = points.shape[1]
+    n, n_features = points.shape
+    if metric == "l2":
+        if n_features <= _PCA_DIM:
+            return points.copy()
+        sample = points[:: max(1, n // 2048)]
+        _, _, vt = np.linalg.svd(sample - sample.mean(axis=0), full_matrices=False)
+        return (points - sample.mean(axis=0)) @ vt[:_PCA_DIM].T
     groups = np.array_split(np.arange(n_features), min(dim, n_features))
-    out = np.empty((points.shape[0], len(groups)))
+    out = np.empty((n, len(groups)))
     for j, g in enumerate(groups):
         out[:, j] = points[:, g[0] : g[-1] + 1].sum(axis=1)
-        if metric == "l2":
-            out[:, j] /= np.sqrt(g.size)
     return out
 
 
@@ -228,15 +241,14 @@ class _Neighbourhoods:
             close[sl] = d < self.alpha
         return rows[close], cand[close]
 
+    def near(self, node: int, factor: float) -> np.ndarray:
+        """Active points within ``factor * alpha`` of ``node`` in the embedding (a superset)."""
+        found = self.tree.query_ball_point(self.embedded[node], r=factor * self.radius, p=self.p, return_sorted=False)
+        return self.tree_nodes[np.asarray(found, dtype=np.intp)]
+
     def degrees(self, nodes: np.ndarray) -> np.ndarray:
         rows, _ = self.pairs(nodes)
         return np.bincount(rows, minlength=nodes.size).astype(np.int64) - 1  # an active node finds itself
-
-
-def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenation of ``arange(s, s + l)`` for every (s, l)."""
-    offsets = np.cumsum(lengths) - lengths
-    return np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))
 
 
 def _estimated_pairs(hood: "_Neighbourhoods", n_sample: int = 1000) -> float:
@@ -248,61 +260,113 @@ def _estimated_pairs(hood: "_Neighbourhoods", n_sample: int = 1000) -> float:
     return 0.5 * n * float(np.mean(counts - 1))
 
 
-def _close(hood: "_Neighbourhoods", i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """Exact ``distance(i, j) < alpha`` for candidate pairs, in cache-sized chunks."""
-    out = np.empty(i.size, dtype=bool)
+def _principal_split(points: np.ndarray, k: int = _SPLIT_DIM) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates ``z`` on the ``k`` leading principal axes and the norm ``t`` of what is left.
+
+    For any two rows ``|z_a - z_b|^2 + (t_a - t_b)^2 <= |a - b|^2 <= |z_a - z_b|^2 + (t_a + t_b)^2``
+    (orthogonal split, triangle inequality on the remainders). Strain signatures vary along few
+    axes, so ``t`` is about the noise and most pairs are decided from ``k`` numbers each.
+    """
+    n, n_features = points.shape
+    sample = points[:: max(1, n // 2048)]
+    mean = sample.mean(axis=0)
+    _, _, vt = np.linalg.svd(sample - mean, full_matrices=False)
+    axes = vt[: min(k, vt.shape[0])]
+    centred = points - mean
+    z = centred @ axes.T
+    t = np.sqrt(np.maximum(0.0, np.einsum("ij,ij->i", centred, centred) - np.einsum("ij,ij->i", z, z)))
+    return z, t
+
+
+def _close_l2(points, z, t, zz, rows: np.ndarray, found: np.ndarray, alpha: float) -> np.ndarray:
+    """Dense ``l2 distance < alpha`` between ``rows`` and ``found``: decided from :func:`_principal_split`
+    where the bounds are clear of ``alpha`` by far more than their rounding, exactly elsewhere.
+
+    Conservative block-wide remainders keep it to a few passes over the block: in when
+    ``|dz|^2 + (max t_a + max t_b)^2 < alpha^2``, out when ``|dz|^2 > alpha^2`` (up to a margin)."""
+    sq = z[rows] @ z[found].T
+    sq *= -2.0
+    sq += zz[rows][:, None]
+    sq += zz[found][None, :]
+    margin = 1e-9 * alpha * alpha + 1e-12 * 2.0 * float(max(zz[rows].max(), zz[found].max()))
+    close = sq < alpha * alpha - margin - (float(t[rows].max()) + float(t[found].max())) ** 2
+    i, j = np.nonzero((sq <= alpha * alpha + margin) & ~close)
     for s in range(0, i.size, _PAIR_CHUNK):
         sl = slice(s, s + _PAIR_CHUNK)
-        out[sl] = signature_distance(hood.points[i[sl]], hood.points[j[sl]], hood.metric) < hood.alpha
-    return out
+        close[i[sl], j[sl]] = signature_distance(points[rows[i[sl]]], points[found[j[sl]]], "l2") < alpha
+    return close
 
 
-def _adjacency_dual_tree(hood: "_Neighbourhoods") -> tuple[np.ndarray, np.ndarray]:
-    """(CSR columns int32, degrees) of the similarity graph from one dual-tree pair search."""
-    n = hood.points.shape[0]
-    pairs = hood.tree.query_pairs(hood.radius, p=hood.p, output_type="ndarray")
-    pairs = pairs[_close(hood, pairs[:, 0], pairs[:, 1])].astype(np.int32)
-    rows = np.concatenate([pairs[:, 0], pairs[:, 1]])
-    cols = np.concatenate([pairs[:, 1], pairs[:, 0]])
-    del pairs
-    cols = cols[np.argsort(rows, kind="stable")]
-    return cols, np.bincount(rows, minlength=n).astype(np.int64)
+def _exact_graph(points: np.ndarray, embedded: np.ndarray, alpha: float, metric: str, radius: float):
+    """(CSR columns int32, degrees) of the similarity graph, rows in the order of ``points``.
 
-
-def _adjacency_by_rows(hood: "_Neighbourhoods", estimated_pairs: float) -> tuple[np.ndarray, np.ndarray]:
-    """Same as :func:`_adjacency_dual_tree`, a chunk of rows at a time (bounded temporaries)."""
-    n = hood.points.shape[0]
-    chunk = int(np.clip(_PAIR_BUDGET / max(1.0, 2.0 * estimated_pairs / n), 1, n))
-    degree = np.zeros(n, dtype=np.int64)
-    pieces = []
-    for start in range(0, n, chunk):
-        stop = min(n, start + chunk)
-        found = hood.tree.query_ball_point(hood.embedded[start:stop], r=hood.radius, p=hood.p, return_sorted=False)
-        rows, cand = _flatten_lists(found)
-        rows += start
-        other = cand != rows
-        rows, cand = rows[other], cand[other]
-        close = _close(hood, rows, cand)
-        rows, cand = rows[close], cand[close]  # rows ascending: already CSR order
-        degree[start:stop] = np.bincount(rows - start, minlength=stop - start)
-        pieces.append(cand.astype(np.int32))
-    cols = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
-    return cols, degree
-
-
-def _greedy_sparse(hood: "_Neighbourhoods", estimated_pairs: float, order: np.ndarray) -> np.ndarray:
-    """Greedy on an explicit similarity graph (few enough pairs): exact degrees kept by decrements.
-
-    ``order[i]`` is the original index of row ``i`` of ``hood.points`` (the rows are stored in a
-    tree order for memory locality); ties are broken by it and the result is in original indices.
+    ``points`` are in tree (leaf) order, so ``_BLOCK`` consecutive rows are close together.
+    For each block one embedding-radius search around the block's centre (radius grown by the
+    block's own embedded radius) returns every row that can be a neighbour of any block member
+    (triangle inequality in the embedding, whose distance is a lower bound); of those, only
+    later rows (each pair once) within the radius of some member in the embedding are kept,
+    and one dense block of exact distances decides them (:func:`_within`): contiguous,
+    vectorised work instead of one gathered pair at a time. Each pair is then written in both
+    rows of the CSR adjacency.
     """
-    n = hood.points.shape[0]
-    if estimated_pairs <= _PAIRS_AT_ONCE:
-        cols, degree = _adjacency_dual_tree(hood)
-    else:
-        cols, degree = _adjacency_by_rows(hood, estimated_pairs)
+    n = points.shape[0]
+    p = 1 if metric == "l1" else 2
+    tree = cKDTree(embedded, leafsize=16)
+    if metric == "l2":
+        z, t = _principal_split(points)
+        zz = np.einsum("ij,ij->i", z, z)
+    degree = np.zeros(n, dtype=np.int64)
+    pieces = []  # (rows, cols) int32 with row < col, rows ascending
+    for start in range(0, n, _BLOCK):
+        stop = min(n, start + _BLOCK)
+        block = embedded[start:stop]
+        centre = block.mean(axis=0)
+        spread = float(np.max(np.linalg.norm(block - centre, ord=p, axis=1)))
+        found = np.sort(tree.query_ball_point(centre, r=radius + spread * (1.0 + 1e-9), p=p, return_sorted=False))
+        found = found[np.searchsorted(found, start) :].astype(np.intp)  # later rows (and the block itself)
+        if metric == "l2":
+            close = _close_l2(points, z, t, zz, np.arange(start, stop), found, alpha)
+        else:
+            # keep only rows within the radius of some member in the (cheap, few-coordinate) embedding
+            found = found[(cdist(block, embedded[found], "cityblock") <= radius).any(axis=0)]
+            close = cdist(points[start:stop], points[found], "cityblock") < alpha
+        rows, cols = np.nonzero(close)
+        rows += start
+        cols = found[cols]
+        later = cols > rows
+        rows, cols = rows[later].astype(np.int32), cols[later].astype(np.int32)
+        if rows.size:
+            degree[start:stop] += np.bincount(rows - start, minlength=stop - start)
+            top = int(cols.max()) + 1
+            degree[start:top] += np.bincount(cols - start, minlength=top - start)
+        pieces.append((rows, cols))
     ptr = np.concatenate([[0], np.cumsum(degree)])
+    adjacency = np.empty(int(ptr[-1]), dtype=np.int32)
+    cursor = ptr[:-1].copy()
+    while pieces:
+        rows, cols = pieces.pop(0)
+        if not rows.size:
+            continue
+        for row, col in ((rows, cols), (cols, rows)):
+            if row is cols:  # the forward half comes out of nonzero() already sorted by row
+                order = np.argsort(row, kind="stable")
+                row, col = row[order], col[order]
+            first = np.flatnonzero(np.concatenate([[True], row[1:] != row[:-1]]))
+            counts = np.diff(np.append(first, row.size))
+            adjacency[cursor[row] + np.arange(row.size) - np.repeat(first, counts)] = col
+            cursor[row[first]] += counts
+    return adjacency, degree
 
+
+def _greedy_graph(cols: np.ndarray, degree: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Greedy on an explicit similarity graph (CSR ``cols``, ``degree``): exact degrees kept by decrements.
+
+    ``order[i]`` is the original index of row ``i`` (rows are stored in tree order for memory
+    locality); ties are broken by it and the result is in original indices.
+    """
+    n = degree.size
+    degree = degree.copy()
+    ptr = np.concatenate([[0], np.cumsum(degree)])
     representative = np.arange(n, dtype=np.int64)
     active = np.ones(n, dtype=bool)
     positive = np.flatnonzero(degree > 0)
@@ -319,9 +383,12 @@ def _greedy_sparse(hood: "_Neighbourhoods", estimated_pairs: float, order: np.nd
         members = np.concatenate([[node], members[active[members]]])
         representative[members] = node
         active[members] = False
-        affected = cols[_ranges(ptr[members], ptr[members + 1] - ptr[members])]
-        affected, lost = np.unique(affected[active[affected]], return_counts=True)
-        degree[affected] -= lost
+        affected = np.concatenate([cols[ptr[m] : ptr[m + 1]] for m in members.tolist()])
+        if affected.size > n // 8:  # inactive rows' degrees are never read again
+            degree -= np.bincount(affected, minlength=n)
+        else:
+            affected, lost = np.unique(affected, return_counts=True)
+            degree[affected] -= lost
     result = np.empty(n, dtype=np.int64)
     result[order] = order[representative]
     return result
@@ -334,15 +401,22 @@ def _greedy_one_material(points: np.ndarray, alpha: float, metric: str) -> np.nd
     if n < 2 or alpha <= 0.0:
         return representative
     hood = _Neighbourhoods(points, alpha, metric)
-    estimated_pairs = _estimated_pairs(hood)
-    if estimated_pairs <= _SPARSE_PAIR_LIMIT and 2.0 * estimated_pairs / n <= _GRAPH_MAX_DEGREE:
-        order = hood.tree.indices  # leaf order of the tree: neighbours are close in memory
-        local = _Neighbourhoods(np.ascontiguousarray(points[order]), alpha, metric)
-        return _greedy_sparse(local, estimated_pairs, order.astype(np.int64))
+    pairs = 2.0 * _estimated_pairs(hood)
+    if pairs <= _GRAPH_PAIR_LIMIT and pairs <= _GRAPH_MAX_DENSITY * n * n:
+        order = hood.tree.indices.astype(np.int64)  # leaf order of the tree: neighbours are close in memory
+        with threadpool_limits(limits=1, user_api="blas"):  # small products: threads only contend
+            cols, degree = _exact_graph(
+                np.ascontiguousarray(points[order]), hood.embedded[order], alpha, metric, hood.radius
+            )
+        return _greedy_graph(cols, degree, order)
     bound = hood.initial_bounds()
     active = hood.active
-    # heap of (-degree bound, index, epoch); the bound is exact if epoch == current epoch,
-    # where the epoch counts representatives chosen so far (every choice removes nodes).
+    # heap of (-degree bound, index, stamp). A stored value is the node's exact current degree
+    # when it was recounted (stamp = epoch of the recount, -1 for the initial bounds) after the
+    # last change of its neighbourhood (changed_at); the epoch counts representatives chosen.
+    # Only nodes within 2 alpha of a representative (embedding: a superset) can lose neighbours
+    # when its members leave, so distant exact values stay exact and need no recount.
+    changed_at = np.full(n, -1, dtype=np.int64)
     positive = np.flatnonzero(bound > 0)
     heap = list(zip((-bound[positive]).tolist(), positive.tolist(), itertools.repeat(-1)))
     heapq.heapify(heap)
@@ -353,11 +427,12 @@ def _greedy_one_material(points: np.ndarray, alpha: float, metric: str) -> np.nd
         if not active[node]:
             heapq.heappop(heap)
             continue
-        if stamp == epoch:  # exact and maximal (others are upper bounds): representative
+        if stamp > changed_at[node]:  # exact and maximal (others are upper bounds): representative
             heapq.heappop(heap)
             _, members = hood.pairs(np.array([node]))
             if members.size != 1 - neg_bound:  # cannot happen: same exact computation as the recount
                 raise RuntimeError("spline clustering: degree bookkeeping out of sync")
+            changed_at[hood.near(node, 2.0)] = epoch
             representative[members] = node
             hood.deactivate(members)
             epoch += 1
@@ -370,7 +445,7 @@ def _greedy_one_material(points: np.ndarray, alpha: float, metric: str) -> np.nd
             if not active[node]:
                 heapq.heappop(heap)
                 continue
-            if stamp == epoch:
+            if stamp > changed_at[node]:
                 break
             heapq.heappop(heap)
             batch.append(node)

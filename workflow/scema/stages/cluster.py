@@ -1,5 +1,9 @@
 """Clustering stage (method section 5): group qps with alike strain histories so that one MD
-run (the representative's) serves the whole group."""
+run (the representative's) serves the whole group.
+
+The strain history is carried forward in one file per step (``strain_history.nc``: step t-1's
+history plus step t's strain), so the job of step t reads two files whatever t is, instead of
+every earlier step's strain file (which made its inputs and the DAG grow with the step count)."""
 
 from __future__ import annotations
 
@@ -9,18 +13,50 @@ import xarray as xr
 from scema.io.netcdf import index_coord, read_dataset, write_dataset
 
 
-def strain_history(strain_files: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(n_steps + 1, n_qp, 6) total strain from step 0 (zero) to this step, and qp materials."""
-    steps = [read_dataset(p) for p in strain_files]
-    history = np.stack([np.zeros_like(steps[0]["strain"].values)] + [s["strain"].values for s in steps])
-    return history, steps[-1]["material"].values
+def extend_history(previous_history: str | None, strain_file: str) -> xr.Dataset:
+    """Step t's history: step t-1's history file (None at step 1, where the history starts
+    with step 0's zero strain) with step t's strain appended; (step, qp, component)."""
+    strain = read_dataset(strain_file)
+    current = strain["strain"].values
+    if previous_history is None:
+        earlier = np.zeros((1,) + current.shape)
+    else:
+        earlier = read_dataset(previous_history)["strain_history"].values
+        if earlier.shape[1:] != current.shape:
+            raise ValueError(
+                f"{previous_history}: history of shape {earlier.shape[1:]} per step, but {strain_file} has {current.shape}"
+            )
+    history = np.concatenate([earlier, current[None]])
+    attrs = {k: v for k, v in strain["strain"].attrs.items() if k == "shear"}
+    return xr.Dataset(
+        {
+            "strain_history": (
+                ("step", "qp", "component"),
+                history,
+                {"long_name": "total qp strain at steps 0..t", "units": "1", **attrs},
+            ),
+            "material": strain["material"].variable,
+        },
+        coords={
+            **index_coord("step", history.shape[0], "macroscale step"),
+            "qp": strain["qp"].variable,
+            "component": strain["component"].variable,
+        },
+    )
 
 
-def run(config: dict, step: int, strain_files: list[str], out_clusters: str) -> None:
+def run(
+    config: dict, step: int, strain_file: str, previous_history: str | None, out_clusters: str, out_history: str
+) -> None:
     from scema.clustering import cluster_histories  # scikit-learn: only this stage pays the import
 
     settings = config["clustering"]
-    history, material = strain_history(strain_files)
+    history_ds = extend_history(previous_history, strain_file)
+    history_ds.attrs["step"] = int(step)
+    history, material = history_ds["strain_history"].values, history_ds["material"].values
+    if history.shape[0] != step + 1:
+        raise ValueError(f"strain history of step {step} has {history.shape[0]} steps, expected {step + 1}")
+    write_dataset(history_ds, out_history, f"qp strain history, steps 0-{step}")
     clusters = cluster_histories(
         history, material, alpha=settings["alpha"], n_points=settings["n_points"], metric=settings["metric"]
     )

@@ -1,0 +1,151 @@
+"""Does Snakemake's time per macroscale step stay flat as the run gets longer? (not a pytest module)
+
+    python tests/benchmarks/bench_steps.py [--dry 10 100 500 1000] [--real 10 20]
+        [--compare-commit REV] [--workdir DIR]
+
+A deliberately cheap config (one hexahedron = 8 qps, 32-atom copper boxes, 1 replica,
+1 batch, 50 sampling steps, clustering on) so that the workflow's own overhead is visible:
+
+* dry: ``snakemake -n`` in a run directory whose materials are initialised, for N steps: the
+  DAG building and input-function work of a fresh start (or a restart) of an N-step run;
+  Snakemake's CPU seconds, per step, and wall seconds. ``--compare-commit`` times the same on
+  the Snakefile of an earlier commit (extracted with ``git archive``), side by side.
+* real: the whole run for N steps (total strain 2 %, whatever N), per step: wall time,
+  Snakemake's own CPU time (scheduling, DAG re-evaluation after each checkpoint) and the jobs'
+  own time (sum of the ``s`` column of every benchmarks/*.tsv).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import csv
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+SNAKEMAKE = Path(sys.executable).parent / "snakemake"
+TOTAL_STRAIN = 0.02
+
+
+def cheap_config(steps: int) -> dict:
+    with open(REPO / "config" / "config.yaml") as fh:
+        cfg = yaml.safe_load(fh)
+    cfg["run"]["steps"] = steps
+    cfg["specimen"]["mesh"]["divisions"] = [1, 1, 1]
+    length = cfg["specimen"]["mesh"]["size"][2]
+    for bc in cfg["specimen"]["boundary_conditions"]:
+        if bc["type"] == "displacement":
+            bc["increment"] = [None, None, TOTAL_STRAIN * length / steps]
+    cfg["md"].update(replicas=1, batches=1)
+    copper = cfg["materials"]["copper"]
+    copper["variables"]["cells"] = 2  # 2x2x2 fcc cells = 32 atoms
+    copper.update(equilibration_steps=200, sampling_steps=50, stiffness_sampling_steps=100, min_deform_steps=10)
+    cfg["clustering"].update(enabled=True, alpha=1e-4)
+    return cfg
+
+
+def snakemake(snakefile: Path, workdir: Path, cfg: dict, *args: str) -> tuple[float, float]:
+    """Run Snakemake; return its wall time and the CPU time of Snakemake's own process.
+
+    The jobs run in child processes, so the main process's CPU time is Snakemake's own work
+    (parsing, DAG building, input functions, checkpoint re-evaluation, scheduling); it is read
+    from /proc while the process runs, as wall time on a shared machine is mostly waiting.
+    """
+    config = workdir / "config.yaml"
+    config.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    cmd = [str(SNAKEMAKE), "--snakefile", str(snakefile), "--directory", str(workdir), "--configfile", str(config)]
+    t0 = time.perf_counter()
+    with open(workdir / "snakemake.stderr", "w") as err:
+        proc = subprocess.Popen([*cmd, "--cores", "2", *args], stdout=subprocess.DEVNULL, stderr=err)
+        cpu = 0.0
+        while proc.poll() is None:
+            cpu = max(cpu, _cpu_seconds(proc.pid))
+            time.sleep(0.2)
+    elapsed = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"snakemake {' '.join(args)} failed in {workdir}: see {workdir / 'snakemake.stderr'}")
+    return elapsed, cpu
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def job_seconds(workdir: Path) -> float:
+    total = 0.0
+    for tsv in (workdir / "benchmarks").rglob("*.tsv"):
+        with open(tsv) as fh:
+            total += sum(float(row["s"]) for row in csv.DictReader(fh, delimiter="\t"))
+    return total
+
+
+def materials(snakefile: Path, root: Path) -> Path:
+    """Initialise the cheap copper once; every run directory gets a copy."""
+    cache = root / "materials_cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    snakemake(snakefile, cache, cheap_config(1), "results/materials/copper/material.nc")
+    return cache / "results" / "materials"
+
+
+def run_dir(root: Path, name: str, cache: Path) -> Path:
+    workdir = root / name
+    shutil.rmtree(workdir, ignore_errors=True)
+    shutil.copytree(cache, workdir / "results" / "materials")
+    return workdir
+
+
+def old_snakefile(rev: str, root: Path) -> Path:
+    target = root / f"snapshot_{rev}"
+    if not target.exists():
+        target.mkdir(parents=True)
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", rev], capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target / "Snakefile"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dry", type=int, nargs="*", default=[10, 100, 500, 1000])
+    parser.add_argument("--real", type=int, nargs="*", default=[10, 20])
+    parser.add_argument("--compare-commit", help="also time the dry runs on this commit's Snakefile")
+    parser.add_argument("--workdir", type=Path, help="keep run directories here (default: a temporary one)")
+    args = parser.parse_args()
+    root = args.workdir or Path(tempfile.mkdtemp(prefix="bench_steps_"))
+    snakefiles = {"this": REPO / "Snakefile"}
+    if args.compare_commit:
+        snakefiles[args.compare_commit] = old_snakefile(args.compare_commit, root)
+    cache = materials(snakefiles["this"], root)
+
+    print(f"dry runs (snakemake -n, fresh run directory with initialised materials); root {root}")
+    print("Snakemake's own CPU seconds (and per step), wall seconds")
+    print(f"{'steps':>6} " + " ".join(f"{name + ' cpu':>14} {'/step':>7} {'wall':>7}" for name in snakefiles), flush=True)
+    for steps in args.dry:
+        cells = []
+        for name, snakefile in snakefiles.items():
+            wall, cpu = snakemake(snakefile, run_dir(root, f"dry_{name}_{steps}", cache), cheap_config(steps), "-n", "--quiet")
+            cells.append(f"{cpu:>14.2f} {cpu / steps:>7.3f} {wall:>7.1f}")
+        print(f"{steps:>6} " + " ".join(cells), flush=True)
+
+    if args.real:
+        print("real runs (--cores 2), per step: wall; Snakemake's own CPU; the jobs' own time (benchmark tsv)")
+        print(f"{'steps':>6} {'wall s':>8} {'wall/step':>9} {'smk cpu/step':>12} {'jobs/step':>9}", flush=True)
+    for steps in args.real:
+        workdir = run_dir(root, f"real_{steps}", cache)
+        wall, cpu = snakemake(snakefiles["this"], workdir, cheap_config(steps))
+        jobs = job_seconds(workdir)  # material init ran in the cache directory, not here
+        print(f"{steps:>6} {wall:>8.1f} {wall / steps:>9.2f} {cpu / steps:>12.3f} {jobs / steps:>9.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
