@@ -22,7 +22,9 @@ from scema.md.material import MaterialSpec
 from scema.md.update import Update, run_update
 
 
-def build_updates(rows: xr.Dataset, names: list[str], reference: dict[str, np.ndarray]) -> list[Update]:
+def build_updates(rows: xr.Dataset, names: list[str], materials: dict[str, xr.Dataset]) -> list[Update]:
+    """The batch's updates: each box goes to the cell of its qp's total strain (``target_strain``)
+    built from its replica's ``reference_cell`` in material.nc, minus that replica's reference stress."""
     updates = []
     for k in range(rows.sizes["update"]):
         name = names[int(rows["material"].values[k])]
@@ -33,8 +35,9 @@ def build_updates(rows: xr.Dataset, names: list[str], reference: dict[str, np.nd
                 qp=int(rows["qp_id"].values[k]),
                 replica=replica,
                 state_in=Path(str(rows["state_in"].values[k])),
-                strain_increment=rows["strain_increment"].values[k],
-                reference_stress=reference[name][replica],
+                target_strain=rows["target_strain"].values[k],
+                reference_cell=materials[name]["reference_cell"].values[replica],
+                reference_stress=materials[name]["reference_stress"].values[replica],
                 state_out=Path(str(rows["state_out"].values[k])),
                 seed=int(rows["seed"].values[k]),
             )
@@ -85,7 +88,7 @@ def run(
     schedule = read_dataset(schedule_path)
     rows = schedule.isel(update=np.flatnonzero(schedule["batch"].values == batch))
     materials = {name: config["materials"][name] for name in material_files}
-    reference = {name: read_dataset(path)["reference_stress"].values for name, path in material_files.items()}
+    reference = {name: read_dataset(path) for name, path in material_files.items()}
     updates = build_updates(rows, material_names(config), reference)
     stress, seconds = run_side_by_side(materials, updates, config["md"]["processes_per_batch"], lammps_log)
     n = len(updates)
