@@ -86,6 +86,9 @@ class MaterialSpec:
                 f"material {self.name!r}: equilibration_steps ({self.equilibration_steps}) must be at least "
                 f"{DAMPING_TIMES} x the barostat/thermostat damping ({enough} steps)")
         if self.preparation is not None:
+            if self.preparation["melt_temperature"] <= self.temperature:
+                raise ValueError(f"material {self.name!r}: preparation.melt_temperature "
+                                 f"({self.preparation['melt_temperature']} K) must exceed temperature ({self.temperature} K)")
             if self.preparation["melt_steps"] < enough:
                 raise ValueError(f"material {self.name!r}: preparation.melt_steps ({self.preparation['melt_steps']}) "
                                  f"must be at least {DAMPING_TIMES} x the barostat/thermostat damping ({enough} steps)")
