@@ -32,6 +32,7 @@ def small_copper(cells: int = 4, **changes) -> MaterialSpec:
                       "pair_style": "eam/alloy", "potential_file": str(POTENTIAL)},
         "temperature": 300.0, "timestep": 2e-15, "strain_rate": 1e10,
         "equilibration_steps": 1000, "barostat_damping_steps": 200, "reference_sampling_steps": 10000,
+        "reference_standard_error": 15e6,
         "sampling_steps": 500, "min_deform_steps": 25,
         "stiffness_strain": 0.005, "stiffness_sampling_steps": 1000, **changes,
     }, base_dir=ROOT)

@@ -1,9 +1,11 @@
 """MD throughput of a batch job against one long plain ``lmp`` run of the same box.
 
-Both do the same MD (the material's box, force field, Langevin NVT, same timestep) on the same
-machine; the batch pays for what an update needs on top (restore a state file, set up fixes,
-deform, sample, write the new state). Reported in atom-steps per second, for 1 worker against 1
-``lmp`` and for 2 workers side by side against 2 concurrent ``lmp`` runs.
+Both do the same MD (the material's box, force field, Langevin NVT, same timestep, same number
+of steps) on the same machine; the batch pays for what an update needs on top (restore a state
+file, set up fixes, one run that deforms to the target cell and samples, write the new state).
+Reported in atom-steps per second, for 1 worker against 1 ``lmp`` and for 2 workers side by side
+against 2 concurrent ``lmp`` runs. Each update goes from the reference state to the cell of
+``--increment`` (as the first step of a run does).
 
     .venv/bin/python tests/benchmarks/bench_md_throughput.py --material-dir results/materials/copper
 """
@@ -26,6 +28,7 @@ sys.path.insert(0, str(REPO / "workflow"))
 from scema.config import validate_config  # noqa: E402
 from scema.md.material import MaterialSpec  # noqa: E402
 from scema.md.update import Update  # noqa: E402
+from scema.md.engine import Engine  # noqa: E402
 from scema.stages.md_batch import run_side_by_side  # noqa: E402
 
 PLAIN_INPUT = """units {units}
@@ -80,14 +83,17 @@ def main() -> None:
         from scema.md.init import equilibrate_replica
 
         state = work / "reference.data"
-        equilibrate_replica(spec, 12345, state)
+        equilibrate_replica(spec.replace(reference_sampling_steps=100), 12345, 0, state)
+    with Engine() as engine:
+        engine.load(spec, state)
+        reference_cell = engine.box_matrix()
     natoms = int(next(line.split()[0] for line in state.read_text().splitlines() if line.strip().endswith("atoms")))
     steps_per_update = spec.deform_steps(args.increment) + spec.sampling_steps
     for workers in (1, 2):
         n = args.updates * workers
         updates = [
-            Update(args.material, q, 0, state, np.array([0, 0, args.increment, 0, 0, 0.0]), np.zeros(6),
-                   work / f"w{workers}" / f"q{q}.data", seed=q + 1)
+            Update(args.material, q, 0, state, np.array([0, 0, args.increment, 0, 0, 0.0]), reference_cell,
+                   np.zeros(6), work / f"w{workers}" / f"q{q}.data", seed=q + 1)
             for q in range(n)
         ]
         start = time.perf_counter()

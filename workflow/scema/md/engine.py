@@ -60,6 +60,22 @@ def cell_strain(cell: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return np.array([g[0, 0], g[1, 1], g[2, 2], g[1, 2], g[0, 2], g[0, 1]])
 
 
+def _data_file_box(path: Path) -> tuple[list[float], list[float], list[float]]:
+    """(lo, hi, tilts xy xz yz) from the header of a LAMMPS data file (floats exactly as written)."""
+    lo, hi, tilt = [0.0] * 3, [0.0] * 3, [0.0] * 3
+    axes = {"xlo": 0, "ylo": 1, "zlo": 2}
+    with open(path) as fh:
+        for line in fh:
+            words = line.split()
+            if len(words) == 4 and words[2] in axes:
+                lo[axes[words[2]]], hi[axes[words[2]]] = float(words[0]), float(words[1])
+            elif len(words) == 6 and words[3:] == ["xy", "xz", "yz"]:
+                tilt = [float(w) for w in words[:3]]
+            elif words and words[0] in ("Masses", "Atoms"):
+                break
+    return lo, hi, tilt
+
+
 def _lammps_word(value: Any) -> str:
     """A Python value as one LAMMPS word (floats round-trip exactly, spaces quoted)."""
     text = repr(value) if isinstance(value, float) else str(value)
@@ -78,6 +94,7 @@ class Engine:
         self.lmp = lammps(cmdargs=args)
         self._variables: list[str] = []
         self.spec: MaterialSpec | None = None
+        self._resident: MaterialSpec | None = None   # material whose force field is defined
 
     # -- lifecycle ---------------------------------------------------------------------
     def close(self) -> None:
@@ -125,6 +142,7 @@ class Engine:
         ``variables``: extra template variables of this build (a builder's ``structure_data``
         file, a random alloy's ``structure_seed``).
         """
+        self._resident = None
         self._start(spec, variables)
         self.commands([f'include "{spec.structure}"'])
         if not self.lmp.extract_global("triclinic"):
@@ -132,15 +150,36 @@ class Engine:
         self._finish_setup(spec)
 
     def load(self, spec: MaterialSpec, state: Path) -> None:
-        """Restore a state file (positions, velocities, box) and the force field."""
+        """Restore a state file (positions, velocities, box; topology for molecular styles).
+
+        Atomic materials keep their force field between loads: the atoms are swapped in place
+        (``delete_atoms``, box set from the file's header, ``read_data ... add merge``), so
+        consecutive updates of one material never ``clear`` or re-read the potential file. A
+        first load reads the file once normally (box, types, force field) and then swaps too:
+        every load goes through the same path, so a fresh and a reused engine agree bitwise
+        (the plain and the "add" reads of one file differ in the last bit of some coordinates).
+        """
         state = Path(state)
         if not state.is_file():
             raise FileNotFoundError(state)
-        self._start(spec)
-        self.commands([f'read_data "{state}"'])
-        if not self.lmp.extract_global("triclinic"):
-            self.commands(["change_box all triclinic"])
-        self._finish_setup(spec)
+        if not (self._resident is not None and self._resident == spec):
+            self._resident = None
+            self._start(spec)
+            self.commands([f'read_data "{state}"'])
+            if not self.lmp.extract_global("triclinic"):
+                self.commands(["change_box all triclinic"])
+            self._finish_setup(spec)
+            self._resident = spec
+            if spec.atom_style != "atomic":
+                self._resident = None   # molecular: topology may differ between replicas' files
+                return
+        lo, hi, tilt = _data_file_box(state)
+        self.commands([
+            "delete_atoms group all",
+            f"change_box all x final {lo[0]!r} {hi[0]!r} y final {lo[1]!r} {hi[1]!r} "
+            f"z final {lo[2]!r} {hi[2]!r} xy final {tilt[0]!r} xz final {tilt[1]!r} yz final {tilt[2]!r} units box",
+            f'read_data "{state}" add merge',
+        ])
 
     def write_state(self, path: Path) -> Path:
         """write_data (positions, velocities, box and any bonds/angles/dihedrals), atomically.

@@ -34,6 +34,9 @@ class ReferenceState:
     volume: float                  # m^3
 
 
+REFERENCE_MAX_WINDOWS = 4  # the reference window grows to at most 4 x reference_sampling_steps
+
+
 def _engine(engine: Engine | None) -> tuple[Engine, bool]:
     return (engine, False) if engine is not None else (Engine(), True)
 
@@ -93,9 +96,11 @@ def equilibrate_replica(spec: MaterialSpec, master: int, replica: int, state_out
     Build (template, or builder + template), optional melt-quench, NPT for
     ``equilibration_steps`` (box averaged over the second half and set to that average), NVT
     hold for a quarter as long, state written. Then, from the freshly loaded state exactly as
-    updates start from it, NVT for ``reference_sampling_steps``: the mean stress is the
-    reference, its blocking standard error and the means of successive ``sampling_steps``
-    windows (the sampling noise of one update) are kept. Every random stream comes from
+    updates start from it, NVT for ``reference_sampling_steps``, extended by as much again (up
+    to REFERENCE_MAX_WINDOWS times in all) while the blocking standard error of any component
+    exceeds ``reference_standard_error``: the mean stress is the reference; its standard error
+    and the means of successive ``sampling_steps`` windows (the sampling noise of one update)
+    are kept. Every random stream comes from
     ``scema.seeds`` (master seed, purpose, replica).
     """
     eng, own = _engine(engine)
@@ -114,7 +119,12 @@ def equilibrate_replica(spec: MaterialSpec, master: int, replica: int, state_out
         eng.load(spec, state_out)
         eng.nvt(spec, seed=seeds.lammps_seed(master, "reference", replica))
         block = block_steps(spec.sampling_steps)
-        series = eng.stress_blocks(spec.reference_sampling_steps // block * block, block)
+        window = max(block, spec.reference_sampling_steps // block * block)
+        series = eng.stress_blocks(window, block)
+        for _ in range(REFERENCE_MAX_WINDOWS - 1):   # extend until the standard error meets the goal
+            if blocking_standard_error(series).max() <= spec.reference_standard_error:
+                break
+            series = np.concatenate([series, eng.stress_blocks(window, block)])
         volume, mass, n_atoms, cell = eng.volume_m3(), eng.mass_kg(), eng.natoms(), eng.box_matrix()
     finally:
         if own:

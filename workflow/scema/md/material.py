@@ -39,6 +39,7 @@ class MaterialSpec:
     strain_rate: float            # 1/s
     equilibration_steps: int
     reference_sampling_steps: int
+    reference_standard_error: float   # Pa, goal for the reference stress (window extended up to 4x)
     sampling_steps: int
     min_deform_steps: int
     thermostat: str

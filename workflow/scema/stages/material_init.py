@@ -17,9 +17,6 @@ from scema.md.init import equilibrate_replica, finite_strain_stiffness
 from scema.md.material import MaterialSpec
 from scema.voigt import COMPONENTS
 
-REFERENCE_ERROR_GOAL = 5.0e6  # Pa: above this the reference stress is a visible bias on every qp
-
-
 def sampling_noise(window_stress: list[np.ndarray]) -> np.ndarray:
     """Std (6,) Pa of the stress averaged over ONE update window of one replica at rest.
 
@@ -54,9 +51,9 @@ def run(
             stiffness[r] = finite_strain_stiffness(spec, Path(state_files[r]), run_seed, r, engine=engine)
             print(f"replica {r}: reference stress {np.round(ref.reference_stress / 1e6, 1)} MPa "
                   f"+/- {np.round(ref.standard_error / 1e6, 1)} MPa (standard error)", file=sys.stderr)
-    if standard_error.max() > REFERENCE_ERROR_GOAL:
+    if standard_error.max() > spec.reference_standard_error:
         print(f"warning: material {name}: reference stress standard error up to {standard_error.max() / 1e6:.1f} MPa "
-              f"(> {REFERENCE_ERROR_GOAL / 1e6:.0f} MPa): raise materials.{name}.reference_sampling_steps",
+              f"(> {spec.reference_standard_error / 1e6:.1f} MPa): raise materials.{name}.reference_sampling_steps",
               file=sys.stderr)
     write_dataset(material_dataset(name, spec, stiffness, reference, standard_error, cells, density,
                                    sampling_noise(windows), state_files, n_atoms), out_material, f"material {name}")
