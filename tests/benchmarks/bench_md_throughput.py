@@ -68,6 +68,7 @@ def main() -> None:
     parser.add_argument("--material", default="copper")
     parser.add_argument("--updates", type=int, default=40, help="updates per worker")
     parser.add_argument("--increment", type=float, default=2e-3, help="strain increment per update")
+    parser.add_argument("--repeats", type=int, default=3, help="alternating batch / plain measurements")
     args = parser.parse_args()
     cfg = validate_config(yaml.safe_load(open(REPO / "config/config.yaml")), search_dirs=[REPO])
     material_cfg = cfg["materials"][args.material]
@@ -89,24 +90,29 @@ def main() -> None:
         reference_cell = engine.box_matrix()
     natoms = int(next(line.split()[0] for line in state.read_text().splitlines() if line.strip().endswith("atoms")))
     steps_per_update = spec.deform_steps(args.increment) + spec.sampling_steps
-    for workers in (1, 2):
-        n = args.updates * workers
-        updates = [
-            Update(args.material, q, 0, state, np.array([0, 0, args.increment, 0, 0, 0.0]), reference_cell,
-                   np.zeros(6), work / f"w{workers}" / f"q{q}.data", seed=q + 1)
-            for q in range(n)
-        ]
-        start = time.perf_counter()
-        run_side_by_side({args.material: material_cfg}, updates, workers, None)
-        batch = time.perf_counter() - start
-        total_steps = args.updates * steps_per_update
-        plain = plain_lmp_seconds(spec, state, total_steps, workers, work)
-        rate_batch = workers * total_steps * natoms / batch
-        rate_plain = workers * total_steps * natoms / plain
-        print(f"{workers} worker(s): {n} updates x {steps_per_update} steps x {natoms} atoms | batch {batch:.1f} s "
-              f"= {rate_batch / 1e6:.2f} M atom-steps/s | plain lmp {plain:.1f} s = {rate_plain / 1e6:.2f} M atom-steps/s "
-              f"| batch/plain = {rate_batch / rate_plain:.1%}")
-
+    ratios: dict[int, list[float]] = {1: [], 2: []}
+    for rep in range(args.repeats):   # alternate batch and plain runs: a shared machine drifts
+        for workers in (1, 2):
+            n = args.updates * workers
+            updates = [
+                Update(args.material, q, 0, state, np.array([0, 0, args.increment, 0, 0, 0.0]), reference_cell,
+                       np.zeros(6), work / f"w{workers}" / f"q{q}.data", seed=q + 1)
+                for q in range(n)
+            ]
+            start = time.perf_counter()
+            run_side_by_side({args.material: material_cfg}, updates, workers, None)
+            batch = time.perf_counter() - start
+            total_steps = args.updates * steps_per_update
+            plain = plain_lmp_seconds(spec, state, total_steps, workers, work)
+            rate_batch = workers * total_steps * natoms / batch
+            rate_plain = workers * total_steps * natoms / plain
+            ratios[workers].append(rate_batch / rate_plain)
+            print(f"[{rep}] {workers} worker(s): {n} updates x {steps_per_update} steps x {natoms} atoms | batch "
+                  f"{batch:.1f} s = {rate_batch / 1e6:.2f} M atom-steps/s | plain lmp {plain:.1f} s = "
+                  f"{rate_plain / 1e6:.2f} M atom-steps/s | batch/plain = {rate_batch / rate_plain:.1%}", flush=True)
+    for workers, values in ratios.items():
+        print(f"{workers} worker(s): batch/plain median {np.median(values):.1%} over {len(values)} repeats "
+              f"(range {min(values):.1%} .. {max(values):.1%})")
 
 if __name__ == "__main__":
     main()

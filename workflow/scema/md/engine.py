@@ -83,7 +83,8 @@ def _lammps_word(value: Any) -> str:
 
 
 class Engine:
-    """A quiet LAMMPS instance; each ``build``/``load`` starts from a clean slate."""
+    """A quiet LAMMPS instance. ``build`` starts from a clean slate; ``load`` of the atomic
+    material already loaded swaps the atoms and keeps the force field (see :meth:`load`)."""
 
     def __init__(self, log: Path | None = None, screen: bool = False) -> None:
         log = log if log is not None else (Path(os.environ["SCEMA_LAMMPS_LOG"])
