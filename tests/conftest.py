@@ -30,7 +30,8 @@ def small_config(**overrides) -> dict:
     cfg["md"]["replicas"] = 2
     copper = cfg["materials"]["copper"]
     copper["variables"]["cells"] = 3
-    copper.update(equilibration_steps=400, sampling_steps=100, stiffness_sampling_steps=200)
+    copper.update(equilibration_steps=500, barostat_damping_steps=100, reference_sampling_steps=2000,
+                  sampling_steps=100, stiffness_sampling_steps=200)
     for key, value in overrides.items():
         section, name = key.split("__")
         cfg[section][name] = value

@@ -1,9 +1,12 @@
 """LAMMPS unit-style factors against the values in https://docs.lammps.org/units.html."""
 
+from pathlib import Path
 import pytest
 
 from scema.md import units
 from scema.md.material import MaterialSpec
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("style, pascal", [
@@ -44,15 +47,16 @@ def test_reduced_or_unknown_style_raises_naming_it(style: str) -> None:
 
 def test_material_spec_converts_time_to_lammps_units() -> None:
     cfg = {
-        "units": "real", "structure": "s.lmp", "forcefield": "f.lmp", "variables": {},
+        "units": "real", "structure": "config/lammps/fcc_eam/structure.lmp",
+        "forcefield": "config/lammps/fcc_eam/forcefield.lmp", "variables": {},
         "temperature": 300.0, "timestep": 2.0e-15, "strain_rate": 1.0e10,
-        "equilibration_steps": 10, "sampling_steps": 10, "min_deform_steps": 25,
+        "sampling_steps": 10, "min_deform_steps": 25,
         "stiffness_strain": 0.005, "stiffness_sampling_steps": 10,
     }
-    spec = MaterialSpec.from_config("x", cfg)
+    spec = MaterialSpec.from_entry("x", cfg, base_dir=ROOT)
     assert spec.timestep_lammps == pytest.approx(2.0)          # fs
     assert spec.strain_rate_lammps == pytest.approx(1.0e-5)    # 1/fs
     assert spec.deform_steps(1e-3) == 50                       # 1e-3 / (1e10/s * 2e-15 s)
     assert spec.deform_steps(1e-5) == 25                       # min_deform_steps
     with pytest.raises(ValueError, match="lj"):
-        MaterialSpec.from_config("x", {**cfg, "units": "lj"})
+        MaterialSpec.from_entry("x", {**cfg, "units": "lj"}, base_dir=ROOT)

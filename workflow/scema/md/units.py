@@ -11,6 +11,10 @@ AMU = 1.0e-3 / AVOGADRO              # kg: 1 g/mol per particle
 ATMOSPHERE = 101325.0                # Pa
 BOHR = 0.529177210903e-10            # m (CODATA 2018)
 
+# UDUNITS name of each style's distance unit (the ``units`` attribute of cells in NetCDF files)
+_DISTANCE_NAMES = {"metal": "angstrom", "real": "angstrom", "si": "m", "cgs": "cm",
+                   "electron": "bohr", "micro": "um", "nano": "nm"}
+
 # style: (pressure [Pa], time [s], mass [kg], distance [m])
 _FACTORS: dict[str, tuple[float, float, float, float]] = {
     "metal": (1.0e5, 1.0e-12, AMU, 1.0e-10),           # bar, ps, g/mol, Angstrom
@@ -52,3 +56,9 @@ def mass_to_kilogram(units: str) -> float:
 def distance_to_metre(units: str) -> float:
     """m per LAMMPS distance unit of ``units``."""
     return _factors(units)[3]
+
+
+def distance_unit_name(units: str) -> str:
+    """The UDUNITS name of the LAMMPS distance unit of ``units`` (e.g. "angstrom")."""
+    _factors(units)
+    return _DISTANCE_NAMES[units]

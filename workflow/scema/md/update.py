@@ -1,35 +1,42 @@
-"""MD update of one (quadrature point, replica): strain the stored state, sample the stress.
+"""MD update of one (quadrature point, replica): bring the stored state to its target cell, sample.
 
-Deterministic by construction (no random numbers: Nose-Hoover NVT, fix deform, text state
-files with full double precision), so re-running an update after an interruption reproduces
-its output bit for bit.
+The target is the cell of the qp's TOTAL strain, H = (I + G(eps)) H_ref (``engine.target_cell``:
+G upper triangular, engineering shear as tilt, H_ref the replica's reference cell), never the
+previous cell plus an increment: a box that lagged (trusted by the committee, or a cluster
+member) lands on the same cell as one updated every step, and chained updates do not compound.
+
+Reproducible, not noise-free: the Langevin thermostat draws from the update's own seed (the
+schedule derives it from run seed, step, qp and replica), and state files are text with full
+double precision, so re-running an update after an interruption reproduces it bit for bit.
+Batches of updates are run by ``scema.stages.md_batch`` (one LAMMPS instance per worker).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 
-from .engine import Engine
+from .engine import Engine, target_cell
 from .material import MaterialSpec
 
 
 @dataclass
 class Update:
-    """One MD job: apply ``strain_increment`` to ``state_in`` and write ``state_out``.
+    """One MD job: bring ``state_in`` to the cell of ``target_strain`` and write ``state_out``.
 
-    ``strain_increment`` (6,) engineering Voigt = strain accumulated since ``state_in`` was
-    written; ``reference_stress`` (6,) Pa = residual stress of the replica's initial state.
+    ``target_strain`` (6,) Voigt, engineering shear: the qp's total strain after the update;
+    ``reference_cell`` (3, 3) the replica's reference cell H_ref (LAMMPS distance units, columns
+    are the box vectors); ``reference_stress`` (6,) Pa the replica's residual stress at rest.
     """
 
     material: str
     qp: int
     replica: int
     state_in: Path
-    strain_increment: np.ndarray
+    target_strain: np.ndarray
+    reference_cell: np.ndarray
     reference_stress: np.ndarray
     state_out: Path
     seed: int = 1  # thermostat noise; the schedule derives it from (run seed, step, qp, replica)
@@ -37,38 +44,21 @@ class Update:
     def __post_init__(self) -> None:
         self.state_in = Path(self.state_in)
         self.state_out = Path(self.state_out)
-        self.strain_increment = np.asarray(self.strain_increment, dtype=float).reshape(6)
+        self.target_strain = np.asarray(self.target_strain, dtype=float).reshape(6)
+        self.reference_cell = np.asarray(self.reference_cell, dtype=float).reshape(3, 3)
         self.reference_stress = np.asarray(self.reference_stress, dtype=float).reshape(6)
 
 
 def run_update(engine: Engine, spec: MaterialSpec, update: Update) -> np.ndarray:
     """Stress (6,) Pa after the update, relative to the replica's reference stress.
 
-    restore state_in -> NVT -> fix deform to the increment (all components finish together,
-    n = max(min_deform_steps, ceil(max|d_eps| / rate / dt))) -> NVT hold of sampling_steps
-    with the time-averaged pressure -> write state_out atomically.
+    restore state_in -> Langevin NVT -> one LAMMPS run: the cell ramps to the target over
+    n = max(min_deform_steps, ceil(max|strain change| / rate / dt)) steps, then holds for
+    sampling_steps, over which the pressure is averaged -> write state_out atomically.
     """
     engine.load(spec, update.state_in)
     engine.nvt(spec, seed=update.seed)
-    engine.deform(spec, update.strain_increment)
-    stress = engine.sample_stress(spec.sampling_steps)
+    target = target_cell(update.reference_cell, update.target_strain)
+    stress, _ = engine.deform_and_sample(spec, target, update.reference_cell, spec.sampling_steps)
     engine.write_state(update.state_out)
     return stress - update.reference_stress
-
-
-def run_batch(specs: Mapping[str, MaterialSpec], updates: Sequence[Update],
-              engine: Engine | None = None) -> np.ndarray:
-    """Run all updates in order in one LAMMPS instance; stresses (n, 6) Pa."""
-    missing = sorted({u.material for u in updates} - set(specs))
-    if missing:
-        raise KeyError(f"no MaterialSpec for materials {missing}")
-    own = engine is None
-    eng = Engine() if own else engine
-    try:
-        out = np.zeros((len(updates), 6))
-        for k, update in enumerate(updates):
-            out[k] = run_update(eng, specs[update.material], update)
-    finally:
-        if own:
-            eng.close()
-    return out

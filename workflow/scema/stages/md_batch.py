@@ -35,7 +35,9 @@ class UpdateFailed(RuntimeError):
     """An MD update failed every retry; the message is the one line a user sees."""
 
 
-def build_updates(rows: xr.Dataset, names: list[str], reference: dict[str, np.ndarray]) -> list[Update]:
+def build_updates(rows: xr.Dataset, names: list[str], materials: dict[str, xr.Dataset]) -> list[Update]:
+    """The batch's updates: each box goes to the cell of its qp's total strain (``target_strain``)
+    built from its replica's ``reference_cell`` in material.nc, minus that replica's reference stress."""
     updates = []
     for k in range(rows.sizes["update"]):
         name = names[int(rows["material"].values[k])]
@@ -46,8 +48,9 @@ def build_updates(rows: xr.Dataset, names: list[str], reference: dict[str, np.nd
                 qp=int(rows["qp_id"].values[k]),
                 replica=replica,
                 state_in=Path(str(rows["state_in"].values[k])),
-                strain_increment=rows["strain_increment"].values[k],
-                reference_stress=reference[name][replica],
+                target_strain=rows["target_strain"].values[k],
+                reference_cell=materials[name]["reference_cell"].values[replica],
+                reference_stress=materials[name]["reference_stress"].values[replica],
                 state_out=Path(str(rows["state_out"].values[k])),
                 seed=int(rows["seed"].values[k]),
             )
@@ -159,8 +162,7 @@ def run(
     step, out = int(schedule.attrs["step"]), Path(out_batch)
     rows = schedule.isel(update=np.flatnonzero(schedule["batch"].values == batch))
     names = str(rows["material"].attrs["flag_meanings"]).split()
-    reference = {name: read_dataset(path)["reference_stress"].values for name, path in material_files.items()}
-    updates = build_updates(rows, names, reference)
+    updates = build_updates(rows, names, {name: read_dataset(path) for name, path in material_files.items()})
     remove_stale_temporaries(updates, out)
 
     journal, failed = Journal(out.with_suffix(".journal")), out.with_suffix(".failed.json")
