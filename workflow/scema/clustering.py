@@ -82,7 +82,7 @@ _SPLIT_DIM = 16  # principal axes on which l2 pairs are decided before any full 
 _PAIR_CHUNK = 1 << 13  # candidate pairs per vectorised distance evaluation (~12 MB of temporaries)
 _PAIR_BUDGET = 1 << 18  # ~candidate pairs per recount batch
 _MAX_BATCH = 1024  # nodes per recount batch
-_BLOCK = 64  # rows per dense exact-distance block when building the similarity graph
+_BLOCK = 64  # rows per dense exact-distance block when building the similarity graph (<= 256: uint8 offsets)
 _GRAPH_PAIR_LIMIT = 4e8  # estimated directed candidate pairs up to which the graph is built (int32: <= 1.6 GB)
 _GRAPH_MAX_DENSITY = 0.25  # ... and mean degree / n up to which (denser: few huge clusters, the lazy path)
 
@@ -316,7 +316,7 @@ def _exact_graph(points: np.ndarray, embedded: np.ndarray, alpha: float, metric:
         z, t = _principal_split(points)
         zz = np.einsum("ij,ij->i", z, z)
     degree = np.zeros(n, dtype=np.int64)
-    pieces = []  # (rows, cols) int32 with row < col, rows ascending
+    pieces = []  # (block start, rows - start, cols) with row < col, rows ascending
     for start in range(0, n, _BLOCK):
         stop = min(n, start + _BLOCK)
         block = embedded[start:stop]
@@ -334,19 +334,20 @@ def _exact_graph(points: np.ndarray, embedded: np.ndarray, alpha: float, metric:
         rows += start
         cols = found[cols]
         later = cols > rows
-        rows, cols = rows[later].astype(np.int32), cols[later].astype(np.int32)
+        rows, cols = rows[later] - start, cols[later].astype(np.int32)
         if rows.size:
-            degree[start:stop] += np.bincount(rows - start, minlength=stop - start)
+            degree[start:stop] += np.bincount(rows, minlength=stop - start)
             top = int(cols.max()) + 1
             degree[start:top] += np.bincount(cols - start, minlength=top - start)
-        pieces.append((rows, cols))
+        pieces.append((start, rows.astype(np.uint8), cols))  # rows within the block: 1 byte each
     ptr = np.concatenate([[0], np.cumsum(degree)])
     adjacency = np.empty(int(ptr[-1]), dtype=np.int32)
     cursor = ptr[:-1].copy()
     while pieces:
-        rows, cols = pieces.pop(0)
+        start, rows, cols = pieces.pop(0)
         if not rows.size:
             continue
+        rows = rows.astype(np.int32) + start
         for row, col in ((rows, cols), (cols, rows)):
             if row is cols:  # the forward half comes out of nonzero() already sorted by row
                 order = np.argsort(row, kind="stable")
