@@ -138,7 +138,7 @@ def test_a_crash_is_attributed_to_its_update_which_succeeds_with_a_new_seed(work
     rows = batch_rows()
     reference = read_dataset(brute_force_run / BATCH)["stress"].values
     names = str(rows["material"].attrs["flag_meanings"]).split()
-    updates = build_updates(rows, names, {"copper": read_dataset(MATERIAL_FILES["copper"])["reference_stress"].values})
+    updates = build_updates(rows, names, {"copper": read_dataset(MATERIAL_FILES["copper"])})
     victim = updates[VICTIM]
     monkeypatch.setenv("SCEMA_TEST_CRASH", f"{victim.qp},{victim.replica},{victim.seed}")
     done = {}

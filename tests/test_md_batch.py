@@ -103,7 +103,7 @@ def test_journal_drops_a_torn_line_and_keys_change_with_the_inputs(tmp_path):
 
     state = tmp_path / "in.data"
     state.write_text("state A\n")
-    update = Update("copper", 3, 1, state, np.full(6, 1e-3), np.zeros(6), tmp_path / "out.data", seed=7)
+    update = Update("copper", 3, 1, state, np.full(6, 1e-3), np.diag([18.0, 18.0, 18.0]), np.zeros(6), tmp_path / "out.data", seed=7)
     material = {"sampling_steps": 100}
     key = update_key(update, material)
     journal = Journal(tmp_path / "batch_0.journal")
