@@ -92,7 +92,7 @@ def test_each_material_trains_its_own_committee_on_its_own_samples(two_material_
 
 
 def test_a_material_committee_is_never_asked_for_another_material_qps(two_material_run, monkeypatch):
-    d, strain1, strain2 = two_material_run
+    d, _, strain2 = two_material_run
     asked = {}
     real_predict = Committee.predict
 

@@ -9,8 +9,8 @@ import numpy as np
 import xarray as xr
 
 from scema.io.datasets import XYZ
-from scema.stages.committee import STATISTICS
 from scema.io.netcdf import read_dataset, write_dataset
+from scema.stages.committee import STATISTICS
 
 STAGES = ("fe_step", "md_schedule", "md_batch", "aggregate_stress", "reaction_force")
 
