@@ -236,7 +236,8 @@ def training_samples(step: int, strain_path: str, stress_path: str, prev_md_stat
     n = md.size
     return xr.Dataset(
         {
-            "inputs": (("sample", "feature"), inputs, {"long_name": "eps_s (6), sigma_s (6, Pa), eps_t - eps_s (6)", "units": "mixed"}),
+            "inputs": (("sample", "feature"), inputs, {"long_name": "eps_s (6), sigma_s (6, Pa), eps_t - eps_s (6)", "units": "1",
+                                                     "feature_units": "features 0-5 and 12-17 strain (1), 6-11 stress (Pa)"}),
             "stress": (("sample", "component"), stress["stress"].values[md], {"long_name": "MD stress (replica mean)", "units": "Pa"}),
             **{k: (("sample", "component"), v, {"long_name": long, "units": "Pa"}) for k, (v, long) in noise_vars.items()},
             "committee_stress": (("sample", "component"), np.where(audited[md, None], mean[md], np.nan),
