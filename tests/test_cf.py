@@ -36,7 +36,6 @@ def accelerated_run(tmp_path_factory, copper_cache) -> Path:
         "patience": 5,
         "width": 16,
         "train_frequency": 8,
-        "max_validation_error_mpa": 1.0e6,
     }
     run_workflow(workdir, cfg)
     return workdir
