@@ -64,6 +64,19 @@ CASES = [
         lambda c: _set(c, "specimen.reaction_face", "xmax"),
         "specimen.reaction_face",
     ),
+    ("committee of one member", lambda c: _set(c, "committee.size", 1), "committee.size"),
+    (
+        "negative stress accuracy",
+        lambda c: _set(c, "committee.stress_accuracy_mpa", -30.0),
+        "committee.stress_accuracy_mpa",
+    ),
+    ("negative clustering alpha", lambda c: _set(c, "clustering.alpha", -1e-3), "clustering.alpha"),
+    ("no replicas", lambda c: _set(c, "md.replicas", 0), "md.replicas"),
+    (
+        "region of an undefined material",
+        lambda c: _set(c, "specimen.regions", [{"material": "glass", "box": [[0, 0, 0], [1, 1, 1]]}]),
+        "specimen.regions.0.material",
+    ),
     (
         "unknown generator parameter",
         lambda c: c["specimen"].update(
