@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-import os
 import shutil
 import subprocess
 import sys
@@ -30,8 +28,13 @@ def small_config(**overrides) -> dict:
     cfg["md"]["replicas"] = 2
     copper = cfg["materials"]["copper"]
     copper["variables"]["cells"] = 3
-    copper.update(equilibration_steps=500, barostat_damping_steps=100, reference_sampling_steps=2000,
-                  sampling_steps=100, stiffness_sampling_steps=200)
+    copper.update(
+        equilibration_steps=500,
+        barostat_damping_steps=100,
+        reference_sampling_steps=2000,
+        sampling_steps=100,
+        stiffness_sampling_steps=200,
+    )
     for key, value in overrides.items():
         section, name = key.split("__")
         cfg[section][name] = value
@@ -66,7 +69,11 @@ def run_workflow(workdir: Path, cfg: dict, *args: str, check: bool = True) -> su
     config_path = write_config(workdir, cfg)
     proc = subprocess.run(snakemake_cmd(workdir, config_path, *args), capture_output=True, text=True)
     if check and proc.returncode != 0:
-        logs = "\n".join(p.read_text()[-3000:] for p in (workdir / "logs").rglob("*.log")) if (workdir / "logs").exists() else ""
+        logs = (
+            "\n".join(p.read_text()[-3000:] for p in (workdir / "logs").rglob("*.log"))
+            if (workdir / "logs").exists()
+            else ""
+        )
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stderr[-5000:]}\n{logs}")
     return proc
 

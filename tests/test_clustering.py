@@ -148,7 +148,9 @@ def test_history_matters_not_rate():
     jump[0] = 0.0  # jump at the first step, then hold
     slow_ramp = _ramp(final, n_steps=40)  # same path, twice as many (slower) steps
     # the same path with different rates gives the same signature
-    np.testing.assert_allclose(spline_signatures(slow_ramp[:, None, :]), spline_signatures(ramp[:, None, :]), atol=1e-15)
+    np.testing.assert_allclose(
+        spline_signatures(slow_ramp[:, None, :]), spline_signatures(ramp[:, None, :]), atol=1e-15
+    )
     history = np.stack([ramp, jump, ramp], axis=1)  # qp 0 and 2 share the path
     result = cluster_histories(history, np.zeros(3, dtype=int), alpha=1e-3)
     np.testing.assert_array_equal(result.representative, [0, 1, 0])

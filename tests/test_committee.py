@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from scema.committee import Committee, decide, default_settings, features, member_seed, train_committee
 from scema.committee import train as train_mod
 from scema.committee.data import Scalers
@@ -270,8 +271,13 @@ def test_noise_aware_acceptance_accepts_a_good_committee_that_the_raw_rmse_refus
     from scema.committee import held_out_errors, is_accepted
 
     x, y, noise = noisy_linear_elastic(1000, seed=11)
-    s = default_settings(size=4, architecture="mlp", seed=0, target="stress",
-                         **{**FAST, "learning_rate": 3e-3, "max_epochs": 150, "patience": 30})
+    s = default_settings(
+        size=4,
+        architecture="mlp",
+        seed=0,
+        target="stress",
+        **{**FAST, "learning_rate": 3e-3, "max_epochs": 150, "patience": 30},
+    )
     summary = train_committee(x, y, s, tmp_path / "good", noise=noise)
     errors = summary["errors"]
     assert errors.committee_rmse.max() > ACCURACY  # the plain held-out RMSE would refuse it

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
+
 from scema.committee import Committee, schema_defaults
 from scema.io.datasets import md_state_dataset, strain_dataset, stress_dataset
 from scema.io.netcdf import component_coord, index_coord, read_dataset, write_dataset
@@ -17,8 +18,16 @@ C = {0: cubic_stiffness(165e9, 120e9, 72e9), 1: 2.0 * cubic_stiffness(165e9, 120
 SAMPLING_NOISE = {0: np.full(6, 7e6), 1: np.full(6, 9e6)}  # Pa, as the md stage stores it
 N_PER = 12
 MATERIAL = np.repeat([0, 1], N_PER)
-SETTINGS = {**schema_defaults(), "enabled": True, "size": 2, "width": 16, "max_epochs": 30, "patience": 10,
-            "learning_rate": 1e-2, "train_frequency": 10}
+SETTINGS = {
+    **schema_defaults(),
+    "enabled": True,
+    "size": 2,
+    "width": 16,
+    "max_epochs": 30,
+    "patience": 10,
+    "learning_rate": 1e-2,
+    "train_frequency": 10,
+}
 
 
 def _material_file(path, m):
@@ -27,8 +36,12 @@ def _material_file(path, m):
             "stiffness": (("replica", "i", "j"), C[m][None], {"units": "Pa", "long_name": "stiffness"}),
             "sampling_noise": ("component", SAMPLING_NOISE[m], {"units": "Pa", "long_name": "sampling noise"}),
         },
-        coords={**index_coord("replica", 1, "replica"), **component_coord(),
-                "i": ("i", np.arange(6), {"units": "1", "long_name": "i"}), "j": ("j", np.arange(6), {"units": "1", "long_name": "j"})},
+        coords={
+            **index_coord("replica", 1, "replica"),
+            **component_coord(),
+            "i": ("i", np.arange(6), {"units": "1", "long_name": "i"}),
+            "j": ("j", np.arange(6), {"units": "1", "long_name": "j"}),
+        },
     )
     write_dataset(ds, path, "material")
 
@@ -57,12 +70,34 @@ def two_material_run(tmp_path_factory):
     write_dataset(md_state_dataset(0, state_files, eps0[:, None], _law(eps0)[:, None]), d / "md_state0.nc", "md state")
     stage.write_initial_record(NAMES, str(d / "record0.nc"))
     _strain(d / "strain1.nc", 1, strain1)
-    stage.run_query(SETTINGS, 7, NAMES, 1, str(d / "strain1.nc"), str(d / "md_state0.nc"), str(d / "record0.nc"), str(d / "query1.nc"))
+    stage.run_query(
+        SETTINGS,
+        7,
+        NAMES,
+        1,
+        str(d / "strain1.nc"),
+        str(d / "md_state0.nc"),
+        str(d / "record0.nc"),
+        str(d / "query1.nc"),
+    )
     stress1 = _law(strain1)
     write_dataset(stress_dataset(1, stress1, np.zeros_like(stress1), np.zeros(n), strain1), d / "stress1.nc", "stress")
-    stage.run_update(SETTINGS, NAMES, {"a": "none", "b": "none"}, 1, str(d / "strain1.nc"), str(d / "stress1.nc"),
-                     str(d / "md_state0.nc"), str(d / "query1.nc"), str(d / "record0.nc"), [], files,
-                     str(d / "samples1.nc"), str(d / "record1.nc"), committee_root=str(d / "committee"))
+    stage.run_update(
+        SETTINGS,
+        NAMES,
+        {"a": "none", "b": "none"},
+        1,
+        str(d / "strain1.nc"),
+        str(d / "stress1.nc"),
+        str(d / "md_state0.nc"),
+        str(d / "query1.nc"),
+        str(d / "record0.nc"),
+        [],
+        files,
+        str(d / "samples1.nc"),
+        str(d / "record1.nc"),
+        committee_root=str(d / "committee"),
+    )
     # step 2 queries from the same saved states (a committee answer never moves a box)
     write_dataset(md_state_dataset(1, state_files, eps0[:, None], _law(eps0)[:, None]), d / "md_state1.nc", "md state")
     strain2 = eps0 + rng.uniform(-5e-4, 5e-4, (n, 6))
@@ -101,7 +136,16 @@ def test_a_material_committee_is_never_asked_for_another_material_qps(two_materi
         return real_predict(self, x)
 
     monkeypatch.setattr(Committee, "predict", spy)
-    stage.run_query(SETTINGS, 7, NAMES, 2, str(d / "strain2.nc"), str(d / "md_state1.nc"), str(d / "record1.nc"), str(d / "query2.nc"))
+    stage.run_query(
+        SETTINGS,
+        7,
+        NAMES,
+        2,
+        str(d / "strain2.nc"),
+        str(d / "md_state1.nc"),
+        str(d / "record1.nc"),
+        str(d / "query2.nc"),
+    )
     inputs = stage.query_inputs(str(d / "strain2.nc"), str(d / "md_state1.nc"))
     for m, name in enumerate(NAMES):
         np.testing.assert_array_equal(asked[name], inputs[MATERIAL == m])
@@ -112,7 +156,16 @@ def test_a_material_committee_is_never_asked_for_another_material_qps(two_materi
     decision = query["decision"].values
     assert [(decision[MATERIAL == m] == 2).sum() for m in (0, 1)] == [1, 1]
     assert np.all(decision != 0)  # accepted, spread small: everything else trusted
-    stage.run_query(SETTINGS, 7, NAMES, 2, str(d / "strain2.nc"), str(d / "md_state1.nc"), str(d / "record1.nc"), str(d / "again.nc"))
+    stage.run_query(
+        SETTINGS,
+        7,
+        NAMES,
+        2,
+        str(d / "strain2.nc"),
+        str(d / "md_state1.nc"),
+        str(d / "record1.nc"),
+        str(d / "again.nc"),
+    )
     np.testing.assert_array_equal(read_dataset(d / "again.nc")["decision"].values, decision)
 
 

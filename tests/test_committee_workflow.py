@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+
 from conftest import run_workflow, seed_materials, small_config, snakemake_cmd, write_config
 
 pytestmark = pytest.mark.workflow
@@ -57,8 +58,12 @@ def test_retrains_exactly_at_train_frequency_and_resume_neither_retrains_nor_dup
     cfg = _committee_config(3, train_frequency=20, stress_accuracy_mpa=0.0)
     seed_materials(tmp_path, copper_cache)
     config_path = write_config(tmp_path, cfg)
-    proc = subprocess.Popen(snakemake_cmd(tmp_path, config_path), start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        snakemake_cmd(tmp_path, config_path),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     state_dir = tmp_path / "results/step_0003/md/state"
     deadline = time.time() + 600
     while not any(state_dir.glob("*.data")) and time.time() < deadline and proc.poll() is None:
@@ -103,20 +108,31 @@ def _wrong_committee(workdir: Path, materials: Path) -> None:
     eps, deps = rng.uniform(-4e-3, 4e-3, (200, 6)), rng.uniform(-4e-3, 4e-3, (200, 6))
     stress = eps @ c.T + deps @ c.T + 200e6
     directory = "results/committee/copper/v1"
-    train_committee(features(eps, eps @ c.T, deps), stress, default_settings(**QUICK, target="correction"),
-                    workdir / directory, stiffness=c)
+    train_committee(
+        features(eps, eps @ c.T, deps),
+        stress,
+        default_settings(**QUICK, target="correction"),
+        workdir / directory,
+        stiffness=c,
+    )
     record = record_dataset(0, ["copper"], [1], [directory], [200], [200], [1], [0])
     write_dataset(record, workdir / "results/step_0000/committee.nc", "committee record, step 0 (wrong law)")
 
 
-def test_audits_suspend_a_wrong_committee_and_resume_keeps_every_audit_record_once(tmp_path, copper_cache, brute_force_run):
+def test_audits_suspend_a_wrong_committee_and_resume_keeps_every_audit_record_once(
+    tmp_path, copper_cache, brute_force_run
+):
     n_qp = 16
     cfg = _committee_config(2, train_frequency=1000, audit_fraction=1.0)
     seed_materials(tmp_path, copper_cache)
     _wrong_committee(tmp_path, tmp_path / "results/materials")
     config_path = write_config(tmp_path, cfg)
-    proc = subprocess.Popen(snakemake_cmd(tmp_path, config_path), start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        snakemake_cmd(tmp_path, config_path),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     state_dir = tmp_path / "results/step_0002/md/state"
     deadline = time.time() + 600
     while not any(state_dir.glob("*.data")) and time.time() < deadline and proc.poll() is None:

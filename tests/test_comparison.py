@@ -57,8 +57,9 @@ def test_comparison_reports_speedup_and_differences_relative_to_the_seed_band(tm
     runs = {
         "brute_force": _run(tmp_path, "a", brute, [16] * 4),
         "brute_force_seed2": _run(tmp_path, "b", brute + np.array([0, 4.0, -2.0, 0]), [16] * 4, stress_offset_pa=5e6),
-        "clustering": _run(tmp_path, "c", brute + np.array([0, 0, 12.0, 0]), [4, 4, 2, 2], stress_offset_pa=2e7,
-                           cluster_qps=(1, 2, 3)),
+        "clustering": _run(
+            tmp_path, "c", brute + np.array([0, 0, 12.0, 0]), [4, 4, 2, 2], stress_offset_pa=2e7, cluster_qps=(1, 2, 3)
+        ),
     }
     ds = compare(runs)
     modes = [m.decode() for m in ds["mode"].values]

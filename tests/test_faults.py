@@ -57,7 +57,17 @@ def state_mtimes() -> dict[str, int]:
 
 
 def run_batch(materials: dict, log: str) -> None:
-    run(SCHEDULE, 0, MATERIAL_FILES, materials, BATCH, log, processes=1, max_retries=2, run_seed=small_config()["run"]["seed"])
+    run(
+        SCHEDULE,
+        0,
+        MATERIAL_FILES,
+        materials,
+        BATCH,
+        log,
+        processes=1,
+        max_retries=2,
+        run_seed=small_config()["run"]["seed"],
+    )
 
 
 def assert_named_failure(error: UpdateFailed, rows: xr.Dataset, lammps_text: str) -> dict:
@@ -142,10 +152,16 @@ def test_a_crash_is_attributed_to_its_update_which_succeeds_with_a_new_seed(work
     victim = updates[VICTIM]
     monkeypatch.setenv("SCEMA_TEST_CRASH", f"{victim.qp},{victim.replica},{victim.seed}")
     done = {}
-    failures = supervise(dict(enumerate(updates)), {"copper": copper_config()}, 2, "crash.lammps.log", 2,
-                         retry_variant(2, small_config()["run"]["seed"]),
-                         lambda i, attempt, stress, seconds: done.update({i: (attempt, stress)}),
-                         runner=crash_on_scheduled_seed)
+    failures = supervise(
+        dict(enumerate(updates)),
+        {"copper": copper_config()},
+        2,
+        "crash.lammps.log",
+        2,
+        retry_variant(2, small_config()["run"]["seed"]),
+        lambda i, attempt, stress, seconds: done.update({i: (attempt, stress)}),
+        runner=crash_on_scheduled_seed,
+    )
     assert failures == [] and sorted(done) == list(range(len(updates)))
     assert done[VICTIM][0] == 1  # the second attempt, with a new seed
     assert not np.array_equal(done[VICTIM][1], reference[VICTIM])  # another trajectory, same physics:
@@ -158,6 +174,7 @@ def test_a_crash_is_attributed_to_its_update_which_succeeds_with_a_new_seed(work
 
 
 # -- the whole run killed (process group, like a crash or a pre-empted node) at a stage boundary --
+
 
 def _open(path: Path) -> xr.Dataset:
     with xr.open_dataset(path) as ds:
@@ -175,7 +192,9 @@ def _aggregate_started(workdir: Path) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("boundary", [_md_batch_half_done, _aggregate_started], ids=["md_batch", "aggregate_stress"])
-def test_run_killed_at_a_stage_boundary_resumes_to_the_uninterrupted_result(tmp_path, copper_cache, brute_force_run, boundary):
+def test_run_killed_at_a_stage_boundary_resumes_to_the_uninterrupted_result(
+    tmp_path, copper_cache, brute_force_run, boundary
+):
     import signal
     import subprocess
     import time
@@ -185,8 +204,12 @@ def test_run_killed_at_a_stage_boundary_resumes_to_the_uninterrupted_result(tmp_
     cfg = small_config()
     seed_materials(tmp_path, copper_cache)
     config_path = write_config(tmp_path, cfg)
-    proc = subprocess.Popen(snakemake_cmd(tmp_path, config_path), start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        snakemake_cmd(tmp_path, config_path),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 600
     while not boundary(tmp_path) and proc.poll() is None and time.time() < deadline:
         time.sleep(0.005)
@@ -217,5 +240,8 @@ def test_run_killed_at_a_stage_boundary_resumes_to_the_uninterrupted_result(tmp_
 def _journalled_states(journal: Path) -> list[str]:
     """State files of the updates a journal holds (state names follow qp and replica)."""
     rows = read_dataset(journal.parent.parent / "md_schedule.nc")
-    by_pair = {(int(q), int(r)): str(s) for q, r, s in zip(rows["qp_id"].values, rows["replica_id"].values, rows["state_out"].values)}
+    by_pair = {
+        (int(q), int(r)): str(s)
+        for q, r, s in zip(rows["qp_id"].values, rows["replica_id"].values, rows["state_out"].values)
+    }
     return [by_pair[(rec.qp, rec.replica)] for rec in Journal(journal).read().values()]

@@ -29,11 +29,19 @@ pytestmark = pytest.mark.skipif(not POTENTIAL.is_file(), reason="lammps-data pot
 
 CRYSTALS = {
     # name: (LAMMPS lines building the crystal in a 4x4x4 prism, published a0 in A)
-    "fcc Cu": (["lattice fcc 3.6", "region b prism 0 4 0 4 0 4 0 0 0 units lattice", "create_box 2 b",
-                "create_atoms 1 box"], 3.639),
-    "B2 CuZr": (["lattice custom 3.2 a1 1 0 0 a2 0 1 0 a3 0 0 1 basis 0 0 0 basis 0.5 0.5 0.5",
-                 "region b prism 0 4 0 4 0 4 0 0 0 units lattice", "create_box 2 b",
-                 "create_atoms 1 box basis 1 1 basis 2 2"], 3.237),
+    "fcc Cu": (
+        ["lattice fcc 3.6", "region b prism 0 4 0 4 0 4 0 0 0 units lattice", "create_box 2 b", "create_atoms 1 box"],
+        3.639,
+    ),
+    "B2 CuZr": (
+        [
+            "lattice custom 3.2 a1 1 0 0 a2 0 1 0 a3 0 0 1 basis 0 0 0 basis 0.5 0.5 0.5",
+            "region b prism 0 4 0 4 0 4 0 0 0 units lattice",
+            "create_box 2 b",
+            "create_atoms 1 box basis 1 1 basis 2 2",
+        ],
+        3.237,
+    ),
 }
 
 
@@ -43,10 +51,18 @@ def glass_spec(structure: Path | None = None, **changes) -> MaterialSpec:
         "structure": str(structure or "config/lammps/cuzr_eam_fs/structure.lmp"),
         "forcefield": "config/lammps/cuzr_eam_fs/forcefield.lmp",
         "variables": {"lattice_constant": 4.02, "cells": 4, "zr_fraction": 0.36, "potential_file": str(POTENTIAL)},
-        "temperature": 300.0, "timestep": 2e-15, "strain_rate": 1e10,
-        "equilibration_steps": 2000, "barostat_damping_steps": 200, "barostat_coupling": "tri",
-        "reference_sampling_steps": 3000, "reference_standard_error": 50e6, "sampling_steps": 300, "min_deform_steps": 25,
-        "stiffness_strain": 0.005, "stiffness_sampling_steps": 300,
+        "temperature": 300.0,
+        "timestep": 2e-15,
+        "strain_rate": 1e10,
+        "equilibration_steps": 2000,
+        "barostat_damping_steps": 200,
+        "barostat_coupling": "tri",
+        "reference_sampling_steps": 3000,
+        "reference_standard_error": 50e6,
+        "sampling_steps": 300,
+        "min_deform_steps": 25,
+        "stiffness_strain": 0.005,
+        "stiffness_sampling_steps": 300,
         "preparation": {"melt_temperature": 2000.0, "melt_steps": 3000, "quench_rate": 2.0e14},
     }
     entry.update(changes)
@@ -65,11 +81,13 @@ def test_lattice_constants_match_the_published_ones(tmp_path, crystal) -> None:
         eng.relax_box(0.0)
         h = eng.box_matrix()
     a = np.diag(h) / 4
-    assert np.ptp(a) < 1e-6 * a.mean()                       # stays cubic
+    assert np.ptp(a) < 1e-6 * a.mean()  # stays cubic
     assert a.mean() == pytest.approx(published, rel=0.005), (crystal, a.mean())
 
 
-def radial_distribution(x: np.ndarray, cell: np.ndarray, r_max: float, bins: int = 200) -> tuple[np.ndarray, np.ndarray]:
+def radial_distribution(
+    x: np.ndarray, cell: np.ndarray, r_max: float, bins: int = 200
+) -> tuple[np.ndarray, np.ndarray]:
     """g(r) of all pairs with minimum-image distances in a triclinic cell (columns = box vectors)."""
     frac = np.linalg.solve(cell, x.T).T
     d = frac[:, None, :] - frac[None, :, :]
@@ -119,10 +137,10 @@ def test_quenched_box_is_amorphous_at_the_published_density(glass, tmp_path) -> 
         eng.run(500)
         xc = np.array(eng.lmp.numpy.extract_atom("x")[: eng.natoms()], dtype=float)
         rc, gc = radial_distribution(xc, eng.box_matrix(), r_max=0.5 * eng.box_matrix()[0, 0])
-    assert (types == 2).sum() == round(0.36 * 256)            # Cu64Zr36, exactly
-    assert _gap_after_first_peak(rc, gc) < 0.1                 # crystal: empty gap
-    assert _gap_after_first_peak(r, g) > 0.15                  # glass: no gap (measured 0.22)
-    assert 7.3e3 < ref.density < 7.7e3, ref.density / 1e3     # kg/m^3
+    assert (types == 2).sum() == round(0.36 * 256)  # Cu64Zr36, exactly
+    assert _gap_after_first_peak(rc, gc) < 0.1  # crystal: empty gap
+    assert _gap_after_first_peak(r, g) > 0.15  # glass: no gap (measured 0.22)
+    assert 7.3e3 < ref.density < 7.7e3, ref.density / 1e3  # kg/m^3
 
 
 @pytest.mark.slow
@@ -148,8 +166,17 @@ def test_history_matters_only_beyond_yield(glass, tmp_path) -> None:
             for s in seeds:
                 state = ref.state
                 for k, total in enumerate(strains):
-                    update = Update("glass", 0, 0, state, np.array([0, 0, 0, 0, total, 0.0]), ref.cell,
-                                    ref.reference_stress, tmp_path / f"{tag}_{s}_{k}.data", seed=100 * k + s)
+                    update = Update(
+                        "glass",
+                        0,
+                        0,
+                        state,
+                        np.array([0, 0, 0, 0, total, 0.0]),
+                        ref.cell,
+                        ref.reference_stress,
+                        tmp_path / f"{tag}_{s}_{k}.data",
+                        seed=100 * k + s,
+                    )
                     stress = run_update(eng, spec, update)[4]
                     state = update.state_out
                 out.append(stress)
@@ -165,6 +192,6 @@ def test_history_matters_only_beyond_yield(glass, tmp_path) -> None:
     residual, error = band(path([0.01, 0.0], "elastic"))
     assert residual < 3 * error + 30 * MPA, (residual / MPA, error / MPA)
     plastic = path([0.20, 0.0], "plastic")
-    noise = sampling_noise([ref.window_stress])[4]   # std of one update's stress at rest
+    noise = sampling_noise([ref.window_stress])[4]  # std of one update's stress at rest
     assert np.abs(plastic).mean() > 4 * noise, (plastic / MPA, noise / MPA)
     assert np.allclose(target_cell(ref.cell, [0, 0, 0, 0, 0.2, 0])[0, 2], ref.cell[0, 2] + 0.2 * ref.cell[2, 2])

@@ -75,13 +75,22 @@ def molecular_spec(tmp_path: Path, **changes) -> MaterialSpec:
     (tmp_path / "structure.lmp").write_text("read_data ${structure_data}\n")
     (tmp_path / "forcefield.lmp").write_text(FORCEFIELD)
     entry = {
-        "units": "real", "atom_style": "molecular",
-        "structure": str(tmp_path / "structure.lmp"), "forcefield": str(tmp_path / "forcefield.lmp"),
+        "units": "real",
+        "atom_style": "molecular",
+        "structure": str(tmp_path / "structure.lmp"),
+        "forcefield": str(tmp_path / "forcefield.lmp"),
         "builder": {"type": "chains", "chains": 1, "sites_per_chain": 4},
-        "temperature": 300.0, "timestep": 1e-15, "strain_rate": 1e10,
-        "thermostat_damping_steps": 10, "barostat_damping_steps": 20, "equilibration_steps": 100,
-        "reference_sampling_steps": 100, "sampling_steps": 10, "min_deform_steps": 5,
-        "stiffness_strain": 0.01, "stiffness_sampling_steps": 10,
+        "temperature": 300.0,
+        "timestep": 1e-15,
+        "strain_rate": 1e10,
+        "thermostat_damping_steps": 10,
+        "barostat_damping_steps": 20,
+        "equilibration_steps": 100,
+        "reference_sampling_steps": 100,
+        "sampling_steps": 10,
+        "min_deform_steps": 5,
+        "stiffness_strain": 0.01,
+        "stiffness_sampling_steps": 10,
     }
     entry.update(changes)
     return MaterialSpec.from_entry("chain", entry, base_dir=ROOT)
@@ -106,19 +115,30 @@ def fake_builder(monkeypatch):
 def test_schema_fills_atom_style_and_leaves_builder_and_preparation_out(tmp_path) -> None:
     spec = molecular_spec(tmp_path, atom_style="atomic", builder=None)
     assert spec.atom_style == "atomic" and spec.builder is None and spec.preparation is None
-    bare = MaterialSpec.from_entry("c", {"units": "metal", "structure": "config/lammps/fcc_eam/structure.lmp",
-                                         "forcefield": "config/lammps/fcc_eam/forcefield.lmp", "temperature": 300.0,
-                                         "timestep": 2e-15, "strain_rate": 1e10}, base_dir=ROOT)
+    bare = MaterialSpec.from_entry(
+        "c",
+        {
+            "units": "metal",
+            "structure": "config/lammps/fcc_eam/structure.lmp",
+            "forcefield": "config/lammps/fcc_eam/forcefield.lmp",
+            "temperature": 300.0,
+            "timestep": 2e-15,
+            "strain_rate": 1e10,
+        },
+        base_dir=ROOT,
+    )
     assert bare.atom_style == "atomic" and bare.builder is None
     built = molecular_spec(tmp_path)
-    assert built.builder["sites_per_chain"] == 4 and built.builder["bond_angle"] == 114.0   # schema default
+    assert built.builder["sites_per_chain"] == 4 and built.builder["bond_angle"] == 114.0  # schema default
 
 
 def test_builder_output_reaches_the_template_and_topology_survives_a_state_round_trip(tmp_path, fake_builder) -> None:
     spec = molecular_spec(tmp_path)
     with Engine() as eng:
         init._prepare(eng, spec, master=77, replica=3, scratch=tmp_path)
-        assert fake_builder == [(dict(spec.builder), seeds.lammps_seed(77, "structure", 3), tmp_path / "structure.data")]
+        assert fake_builder == [
+            (dict(spec.builder), seeds.lammps_seed(77, "structure", 3), tmp_path / "structure.data")
+        ]
         counts = [eng.lmp.extract_global(k) for k in ("nbonds", "nangles", "ndihedrals")]
         assert eng.natoms() == 4 and counts == [3, 2, 1]
         x_before = np.array(eng.lmp.numpy.extract_atom("x")[:4], dtype=float)
@@ -126,18 +146,24 @@ def test_builder_output_reaches_the_template_and_topology_survives_a_state_round
         eng.load(spec, tmp_path / "state.data")
         assert [eng.lmp.extract_global(k) for k in ("nbonds", "nangles", "ndihedrals")] == [3, 2, 1]
         x_after = np.array(eng.lmp.numpy.extract_atom("x")[:4], dtype=float)
-    np.testing.assert_allclose(x_after, x_before, rtol=0, atol=1e-12)   # 1 ulp: triclinic remap on read
+    np.testing.assert_allclose(x_after, x_before, rtol=0, atol=1e-12)  # 1 ulp: triclinic remap on read
     text = (tmp_path / "state.data").read_text()
     for section in ("Bonds", "Angles", "Dihedrals", "Velocities"):
         assert f"\n{section}" in text
 
 
-@pytest.mark.parametrize("changes, key", [
-    ({"equilibration_steps": 99}, "equilibration_steps"),
-    ({"preparation": {"melt_temperature": 500.0, "melt_steps": 50}}, "preparation.melt_steps"),
-    ({"preparation": {"melt_temperature": 500.0, "melt_steps": 1000, "quench_rate": 1e16}}, "preparation.quench_rate"),
-    ({"preparation": {"melt_temperature": 250.0, "melt_steps": 1000}}, "preparation.melt_temperature"),
-])
+@pytest.mark.parametrize(
+    "changes, key",
+    [
+        ({"equilibration_steps": 99}, "equilibration_steps"),
+        ({"preparation": {"melt_temperature": 500.0, "melt_steps": 50}}, "preparation.melt_steps"),
+        (
+            {"preparation": {"melt_temperature": 500.0, "melt_steps": 1000, "quench_rate": 1e16}},
+            "preparation.quench_rate",
+        ),
+        ({"preparation": {"melt_temperature": 250.0, "melt_steps": 1000}}, "preparation.melt_temperature"),
+    ],
+)
 def test_too_short_preparation_is_refused_naming_the_key(tmp_path, changes, key) -> None:
     """5 barostat/thermostat damping times (here 5 x 20 steps) for each NPT stage; a melt above
     the run temperature."""

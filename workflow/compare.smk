@@ -12,7 +12,6 @@ sys.path.insert(0, str(Path(workflow.basedir)))
 
 from scema.comparison_config import ComparisonError, mode_configs, validate_comparison
 
-
 try:
     config.update(validate_comparison(config, search_dirs=[Path.cwd(), Path(workflow.basedir).parent]))
     MODE_CONFIGS = mode_configs(config["comparison"])
@@ -51,12 +50,12 @@ rule comparison_config:
     """The run config of one mode (base + overlay), as the file its Snakemake run reads."""
     output:
         config=f"{ROOT}/{{mode}}/config.yaml",
-    params:
-        config=get_mode_config,
     log:
         f"logs/comparison/{NAME}/{{mode}}_config.log",
     benchmark:
         f"benchmarks/comparison/{NAME}/{{mode}}_config.tsv"
+    params:
+        config=get_mode_config,
     script:
         "../scripts/comparison_config.py"
 
@@ -67,16 +66,16 @@ rule comparison_run:
         config=f"{ROOT}/{{mode}}/config.yaml",
     output:
         summary=f"{ROOT}/{{mode}}/results/summary.nc",
+    log:
+        f"logs/comparison/{NAME}/{{mode}}_run.log",
+    benchmark:
+        f"benchmarks/comparison/{NAME}/{{mode}}_run.tsv"
+    threads: workflow.cores
     params:
         snakefile=str(Path(workflow.basedir).parent / "Snakefile"),
         directory=f"{ROOT}/{{mode}}",
         extra=" ".join(config["comparison"]["snakemake_args"]),
         python=sys.executable,
-    threads: workflow.cores
-    log:
-        f"logs/comparison/{NAME}/{{mode}}_run.log",
-    benchmark:
-        f"benchmarks/comparison/{NAME}/{{mode}}_run.tsv"
     shell:
         "{params.python} -m snakemake --snakefile {params.snakefile} --directory {params.directory}"
         " --configfile {input.config} --cores {threads} --rerun-incomplete {params.extra} > {log} 2>&1"
@@ -89,12 +88,12 @@ rule compare:
     output:
         table=f"{ROOT}/comparison.nc",
         csv=f"{ROOT}/comparison.csv",
-    params:
-        modes=MODES,
     log:
         f"logs/comparison/{NAME}/compare.log",
     benchmark:
         f"benchmarks/comparison/{NAME}/compare.tsv"
+    params:
+        modes=MODES,
     script:
         "../scripts/compare.py"
 
@@ -107,11 +106,11 @@ rule comparison_plots:
     output:
         reaction=report(f"{ROOT}/reaction_force.png", caption="../report/reaction_force.rst", category="Comparison"),
         updates=report(f"{ROOT}/md_updates.png", caption="../report/md_updates.rst", category="Comparison"),
-    params:
-        modes=MODES,
     log:
         f"logs/comparison/{NAME}/plots.log",
     benchmark:
         f"benchmarks/comparison/{NAME}/plots.tsv"
+    params:
+        modes=MODES,
     script:
         "../scripts/comparison_plots.py"

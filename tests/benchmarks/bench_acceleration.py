@@ -74,8 +74,20 @@ def run(workdir: Path, cfg: dict, materials: Path | None) -> float:
     start = time.perf_counter()
     with open(workdir / "snakemake.log", "a") as log:
         proc = subprocess.run(
-            [str(SNAKEMAKE), "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--configfile",
-             str(workdir / "config.yaml"), "--cores", "2"], stdout=log, stderr=subprocess.STDOUT, check=False,
+            [
+                str(SNAKEMAKE),
+                "-s",
+                str(REPO / "Snakefile"),
+                "-d",
+                str(workdir),
+                "--configfile",
+                str(workdir / "config.yaml"),
+                "--cores",
+                "2",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=False,
         )
     if proc.returncode != 0:
         sys.exit(f"run in {workdir} failed: see {workdir / 'snakemake.log'}")
@@ -109,8 +121,13 @@ def audit_metrics(workdir: Path, steps: int, accuracy_pa: float) -> dict:
             net.append(net_error(e, s["comparison_noise"].values[rows]).max(axis=1))
     err, net = np.concatenate(err), np.concatenate(net)
     if err.size == 0:
-        return {"audited": 0, "audit_error_median_mpa": np.nan, "audit_net_error_median_mpa": np.nan,
-                "audit_net_error_p90_mpa": np.nan, "audit_within_accuracy": np.nan}
+        return {
+            "audited": 0,
+            "audit_error_median_mpa": np.nan,
+            "audit_net_error_median_mpa": np.nan,
+            "audit_net_error_p90_mpa": np.nan,
+            "audit_within_accuracy": np.nan,
+        }
     return {
         "audited": int(err.size),
         "audit_error_median_mpa": float(np.median(err) / 1e6),
@@ -122,17 +139,41 @@ def audit_metrics(workdir: Path, steps: int, accuracy_pa: float) -> dict:
 
 def committee_metrics(workdir: Path, steps: int) -> dict:
     with xr.open_dataset(workdir / f"results/step_{steps:04d}/committee.nc") as rec:
-        version, accepted, suspended = int(rec["version"].max()), int(rec["accepted"].max()), int(rec["suspended"].max())
+        version, accepted, suspended = (
+            int(rec["version"].max()),
+            int(rec["accepted"].max()),
+            int(rec["suspended"].max()),
+        )
     s = summary(workdir)
-    return {"committee_answers": int(s["committee_answers"].sum()), "final_version": version,
-            "final_accepted": accepted, "final_suspended": suspended,
-            "suspended_steps": int((s["suspended_materials"].values > 0).sum())}
+    return {
+        "committee_answers": int(s["committee_answers"].sum()),
+        "final_version": version,
+        "final_accepted": accepted,
+        "final_suspended": suspended,
+        "suspended_steps": int((s["suspended_materials"].values > 0).sum()),
+    }
 
 
-COLUMNS = ["run", "size", "target", "md_updates", "md_ratio", "reaction_diff", "reaction_diff_over_band",
-           "committee_answers", "audited", "audit_error_median_mpa", "audit_net_error_median_mpa",
-           "audit_net_error_p90_mpa", "audit_within_accuracy", "final_version", "final_accepted",
-           "final_suspended", "suspended_steps", "wall_seconds"]
+COLUMNS = [
+    "run",
+    "size",
+    "target",
+    "md_updates",
+    "md_ratio",
+    "reaction_diff",
+    "reaction_diff_over_band",
+    "committee_answers",
+    "audited",
+    "audit_error_median_mpa",
+    "audit_net_error_median_mpa",
+    "audit_net_error_p90_mpa",
+    "audit_within_accuracy",
+    "final_version",
+    "final_accepted",
+    "final_suspended",
+    "suspended_steps",
+    "wall_seconds",
+]
 
 
 def write_table(rows: list[dict], root: Path, attrs: dict) -> None:
@@ -143,17 +184,34 @@ def write_table(rows: list[dict], root: Path, attrs: dict) -> None:
         writer.writeheader()
         for row in rows:
             writer.writerow({k: row.get(k, "") for k in COLUMNS})
-    units = {"md_updates": "1", "md_ratio": "1", "reaction_diff": "1", "reaction_diff_over_band": "1", "wall_seconds": "s",
-             "size": "1", "committee_answers": "1", "audited": "1", "audit_within_accuracy": "1", "final_version": "1",
-             "final_accepted": "1", "final_suspended": "1", "suspended_steps": "1"}
+    units = {
+        "md_updates": "1",
+        "md_ratio": "1",
+        "reaction_diff": "1",
+        "reaction_diff_over_band": "1",
+        "wall_seconds": "s",
+        "size": "1",
+        "committee_answers": "1",
+        "audited": "1",
+        "audit_within_accuracy": "1",
+        "final_version": "1",
+        "final_accepted": "1",
+        "final_suspended": "1",
+        "suspended_steps": "1",
+    }
     long = {
-        "md_updates": "(qp, replica) MD updates over the run", "md_ratio": "brute-force MD updates / this run's",
+        "md_updates": "(qp, replica) MD updates over the run",
+        "md_ratio": "brute-force MD updates / this run's",
         "reaction_diff": "max |R - R_brute| / max |R_brute| (z reaction force)",
         "reaction_diff_over_band": "reaction_diff / the brute-force seed-to-seed reaction_diff",
-        "size": "committee size (0: no committee)", "committee_answers": "qp answers given by the committee",
-        "audited": "trusted qps also run by MD", "audit_within_accuracy": "share of audits with net error below the accuracy",
-        "final_version": "committee version at the end", "final_accepted": "1 if that version is accepted",
-        "final_suspended": "1 if suspended at the end", "suspended_steps": "steps after which the committee was suspended",
+        "size": "committee size (0: no committee)",
+        "committee_answers": "qp answers given by the committee",
+        "audited": "trusted qps also run by MD",
+        "audit_within_accuracy": "share of audits with net error below the accuracy",
+        "final_version": "committee version at the end",
+        "final_accepted": "1 if that version is accepted",
+        "final_suspended": "1 if suspended at the end",
+        "suspended_steps": "steps after which the committee was suspended",
         "wall_seconds": "wall time of the run",
     }
     variables = {}
@@ -162,9 +220,19 @@ def write_table(rows: list[dict], root: Path, attrs: dict) -> None:
             continue
         values = np.array([float(r.get(key, np.nan)) for r in rows])
         unit = units.get(key, "MPa")
-        variables[key] = ("run", values, {"units": unit, "long_name": long.get(key, key.replace("_mpa", "").replace("_", " ") + " over audited qps")})
-    ds = xr.Dataset(variables, coords=index_coord("run", len(rows), "run of the campaign"),
-                    attrs={**attrs, "runs": " | ".join(f"{r['run']}" for r in rows)})
+        variables[key] = (
+            "run",
+            values,
+            {
+                "units": unit,
+                "long_name": long.get(key, key.replace("_mpa", "").replace("_", " ") + " over audited qps"),
+            },
+        )
+    ds = xr.Dataset(
+        variables,
+        coords=index_coord("run", len(rows), "run of the campaign"),
+        attrs={**attrs, "runs": " | ".join(f"{r['run']}" for r in rows)},
+    )
     write_dataset(ds, root / "acceleration.nc", "acceleration benchmark (committee)")
 
 
@@ -183,9 +251,18 @@ def committee_campaign(args, root: Path) -> None:
     n_brute = int(summary(brute[0][0])["md_updates"].sum())
     rows = []
     for (w, seconds), s in zip(brute, seeds):
-        rows.append({"run": f"brute seed {s}", "size": 0, "target": "", "md_updates": int(summary(w)["md_updates"].sum()),
-                     "md_ratio": n_brute / int(summary(w)["md_updates"].sum()), "reaction_diff": relative_difference(reaction(w), ref),
-                     "reaction_diff_over_band": relative_difference(reaction(w), ref) / band, "wall_seconds": seconds})
+        rows.append(
+            {
+                "run": f"brute seed {s}",
+                "size": 0,
+                "target": "",
+                "md_updates": int(summary(w)["md_updates"].sum()),
+                "md_ratio": n_brute / int(summary(w)["md_updates"].sum()),
+                "reaction_diff": relative_difference(reaction(w), ref),
+                "reaction_diff_over_band": relative_difference(reaction(w), ref) / band,
+                "wall_seconds": seconds,
+            }
+        )
     print(f"seed-to-seed band of the reaction force: {band:.2%} of its peak", flush=True)
     accuracy = cfg["committee"]["stress_accuracy_mpa"] * 1e6
     runs = [(t, int(v)) for t in args.targets.split(",") for v in args.sizes.split(",")]
@@ -198,15 +275,45 @@ def committee_campaign(args, root: Path) -> None:
         seconds = run(w, c, brute[0][0] / "results" / "materials")
         n = int(summary(w)["md_updates"].sum())
         diff = relative_difference(reaction(w), ref)
-        row = {"run": f"committee {target} size {size}", "size": size, "target": target, "md_updates": n,
-               "md_ratio": n_brute / max(n, 1), "reaction_diff": diff, "reaction_diff_over_band": diff / band,
-               "wall_seconds": seconds, **committee_metrics(w, args.steps), **audit_metrics(w, args.steps, accuracy)}
+        row = {
+            "run": f"committee {target} size {size}",
+            "size": size,
+            "target": target,
+            "md_updates": n,
+            "md_ratio": n_brute / max(n, 1),
+            "reaction_diff": diff,
+            "reaction_diff_over_band": diff / band,
+            "wall_seconds": seconds,
+            **committee_metrics(w, args.steps),
+            **audit_metrics(w, args.steps, accuracy),
+        }
         rows.append(row)
-        print("  ".join(f"{k}={row[k]:.3g}" if isinstance(row[k], float) else f"{k}={row[k]}" for k in COLUMNS if k in row), flush=True)
-        write_table(rows, root, {"steps": args.steps, "full": int(args.full), "seed_band": band,
-                                 "accuracy_mpa": cfg["committee"]["stress_accuracy_mpa"]})
-    write_table(rows, root, {"steps": args.steps, "full": int(args.full), "seed_band": band,
-                             "accuracy_mpa": cfg["committee"]["stress_accuracy_mpa"]})
+        print(
+            "  ".join(
+                f"{k}={row[k]:.3g}" if isinstance(row[k], float) else f"{k}={row[k]}" for k in COLUMNS if k in row
+            ),
+            flush=True,
+        )
+        write_table(
+            rows,
+            root,
+            {
+                "steps": args.steps,
+                "full": int(args.full),
+                "seed_band": band,
+                "accuracy_mpa": cfg["committee"]["stress_accuracy_mpa"],
+            },
+        )
+    write_table(
+        rows,
+        root,
+        {
+            "steps": args.steps,
+            "full": int(args.full),
+            "seed_band": band,
+            "accuracy_mpa": cfg["committee"]["stress_accuracy_mpa"],
+        },
+    )
     print(f"table: {root / 'acceleration.csv'} and {root / 'acceleration.nc'}")
 
 
@@ -226,9 +333,12 @@ def clustering_campaign(args, root: Path) -> None:
             w = root / f"{specimen}_cluster_{metric}_{alpha:g}"
             seconds = run(w, c, materials)
             a, b = summary(w), summary(brute)
-            print(f"{specimen}: clustering {metric} alpha={alpha:g}: md_updates {int(a['md_updates'].sum())} "
-                  f"(brute {int(b['md_updates'].sum())}), max |dR|/max|R| "
-                  f"{relative_difference(reaction(w), reaction(brute)):.2%}, {seconds:.0f} s", flush=True)
+            print(
+                f"{specimen}: clustering {metric} alpha={alpha:g}: md_updates {int(a['md_updates'].sum())} "
+                f"(brute {int(b['md_updates'].sum())}), max |dR|/max|R| "
+                f"{relative_difference(reaction(w), reaction(brute)):.2%}, {seconds:.0f} s",
+                flush=True,
+            )
 
 
 def main() -> None:

@@ -105,7 +105,10 @@ def all_pairs(signatures: np.ndarray, material: np.ndarray, alpha: float, metric
 
 def previous_cluster(rev: str):
     source = subprocess.run(
-        ["git", "-C", str(REPO), "show", f"{rev}:workflow/scema/clustering.py"], capture_output=True, text=True, check=True
+        ["git", "-C", str(REPO), "show", f"{rev}:workflow/scema/clustering.py"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     path = Path(tempfile.mkdtemp(prefix="previous_clustering_")) / "previous_clustering.py"
     path.write_text(source)
@@ -128,7 +131,11 @@ def one(args) -> None:
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     np.save(args.out, rep)
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mib": usage.ru_maxrss / 1024, "reps": int(np.unique(rep).size)}))
+    print(
+        json.dumps(
+            {"seconds": seconds, "cpu": cpu, "peak_mib": usage.ru_maxrss / 1024, "reps": int(np.unique(rep).size)}
+        )
+    )
 
 
 def run_one(regime, n, metric, method, args, out, timeout=None) -> dict | None:
@@ -167,7 +174,24 @@ def main() -> None:
     print("CPU seconds of each method's process, one after the other on the same signatures (ratio = other / new);")
     print("new's wall seconds too (on a loaded machine far above its CPU time); peak resident MiB of new's process;")
     print("timeouts are on wall time")
-    print(fmt.format("regime", "n_qp", "m", "alpha", "new cpu", "wall", "MiB", "reps", "prev cpu", "ratio", "same", "allpair", "ratio", "same"))
+    print(
+        fmt.format(
+            "regime",
+            "n_qp",
+            "m",
+            "alpha",
+            "new cpu",
+            "wall",
+            "MiB",
+            "reps",
+            "prev cpu",
+            "ratio",
+            "same",
+            "allpair",
+            "ratio",
+            "same",
+        )
+    )
     print("-" * 112)
     for n in args.sizes:
         for regime in args.regimes:
@@ -184,7 +208,9 @@ def main() -> None:
                     if result is None:
                         cells += [f">{limit:.0f}", "-", "-"]
                         continue
-                    same = new is not None and np.array_equal(np.load(work / "new.npy"), np.load(work / f"{method}.npy"))
+                    same = new is not None and np.array_equal(
+                        np.load(work / "new.npy"), np.load(work / f"{method}.npy")
+                    )
                     ratio = f"{result['cpu'] / max(new['cpu'], 1e-3):.1f}x" if new else "-"
                     cells += [f"{result['cpu']:.2f}", ratio, "yes" if same else "NO"]
                 new_cells = (

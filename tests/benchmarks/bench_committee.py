@@ -101,8 +101,15 @@ def main() -> None:
                     x, y = dataset(law, n, seed=n)
                     size = big if n == max(args.sizes) else 4
                     settings = default_settings(
-                        size=size, architecture=arch, width=args.width, depth=args.depth, target="stress",
-                        max_epochs=args.epochs, patience=args.patience, learning_rate=args.lr, seed=0,
+                        size=size,
+                        architecture=arch,
+                        width=args.width,
+                        depth=args.depth,
+                        target="stress",
+                        max_epochs=args.epochs,
+                        patience=args.patience,
+                        learning_rate=args.lr,
+                        seed=0,
                     )
                     out = Path(tmp) / f"{law}_{arch}_{n}"
                     t0 = time.perf_counter()
@@ -114,12 +121,17 @@ def main() -> None:
                         if k > full.size:
                             continue
                         sub = Committee(full.members[:k], full.architecture)
-                        rows.append({
-                            "law": law, "arch": arch, "n": n, "k": k,
-                            "epochs": float(np.mean(summary["epochs"][:k])),
-                            "t/member": seconds / size,
-                            **evaluate(sub, x_test, y_test, x_ood),
-                        })
+                        rows.append(
+                            {
+                                "law": law,
+                                "arch": arch,
+                                "n": n,
+                                "k": k,
+                                "epochs": float(np.mean(summary["epochs"][:k])),
+                                "t/member": seconds / size,
+                                **evaluate(sub, x_test, y_test, x_ood),
+                            }
+                        )
                         print(_fmt(rows[-1]) if len(rows) > 1 else _header() + "\n" + _fmt(rows[-1]), flush=True)
 
     print("\nSummary (committee size 4 vs training-set size):")
@@ -134,10 +146,20 @@ def main() -> None:
             print(_fmt(r))
 
 
-COLS = [("law", "<", 9, "{}"), ("arch", "<", 5, "{}"), ("n", ">", 5, "{}"), ("k", ">", 2, "{}"),
-        ("epochs", ">", 6, "{:.0f}"), ("rmse", ">", 7, "{:.2f}"), ("max_rmse", ">", 8, "{:.2f}"),
-        ("std50", ">", 6, "{:.2f}"), ("trust", ">", 6, "{:.3f}"), ("bad_trust", ">", 9, "{:.3f}"),
-        ("ood_trust", ">", 9, "{:.3f}"), ("t/member", ">", 8, "{:.1f}")]
+COLS = [
+    ("law", "<", 9, "{}"),
+    ("arch", "<", 5, "{}"),
+    ("n", ">", 5, "{}"),
+    ("k", ">", 2, "{}"),
+    ("epochs", ">", 6, "{:.0f}"),
+    ("rmse", ">", 7, "{:.2f}"),
+    ("max_rmse", ">", 8, "{:.2f}"),
+    ("std50", ">", 6, "{:.2f}"),
+    ("trust", ">", 6, "{:.3f}"),
+    ("bad_trust", ">", 9, "{:.3f}"),
+    ("ood_trust", ">", 9, "{:.3f}"),
+    ("t/member", ">", 8, "{:.1f}"),
+]
 
 
 def _header() -> str:

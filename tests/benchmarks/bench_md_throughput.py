@@ -26,10 +26,10 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "workflow"))
 
 from scema.config import validate_config  # noqa: E402
-from scema.md.material import MaterialSpec  # noqa: E402
-from scema.md.update import Update  # noqa: E402
 from scema.md.engine import Engine  # noqa: E402
+from scema.md.material import MaterialSpec  # noqa: E402
 from scema.md.supervisor import supervise  # noqa: E402
+from scema.md.update import Update  # noqa: E402
 
 PLAIN_INPUT = """units {units}
 atom_style atomic
@@ -48,8 +48,13 @@ def plain_lmp_seconds(spec: MaterialSpec, state: Path, steps: int, copies: int, 
     """Wall time of ``copies`` concurrent ``lmp`` runs of ``steps`` steps (process start included)."""
     variables = "\n".join(f"variable {k} string {v}" for k, v in spec.variables.items())
     text = PLAIN_INPUT.format(
-        units=spec.units, state=state, forcefield=variables + "\n" + Path(spec.forcefield).read_text(),
-        dt=spec.timestep_lammps, T=spec.temperature, damp=spec.thermostat_damping, steps=steps,
+        units=spec.units,
+        state=state,
+        forcefield=variables + "\n" + Path(spec.forcefield).read_text(),
+        dt=spec.timestep_lammps,
+        T=spec.temperature,
+        damp=spec.thermostat_damping,
+        steps=steps,
     )
     script = workdir / "plain.in"
     script.write_text(text)
@@ -63,7 +68,9 @@ def plain_lmp_seconds(spec: MaterialSpec, state: Path, steps: int, copies: int, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--material-dir", type=Path, default=None, help="results/materials/<name> of a finished run")
-    parser.add_argument("--cells", type=int, default=None, help="equilibrate a fresh box of this many fcc cells instead")
+    parser.add_argument(
+        "--cells", type=int, default=None, help="equilibrate a fresh box of this many fcc cells instead"
+    )
     parser.add_argument("--sampling-steps", type=int, default=None, help="override the material's sampling_steps")
     parser.add_argument("--material", default="copper")
     parser.add_argument("--updates", type=int, default=40, help="updates per worker")
@@ -91,29 +98,51 @@ def main() -> None:
     natoms = int(next(line.split()[0] for line in state.read_text().splitlines() if line.strip().endswith("atoms")))
     steps_per_update = spec.deform_steps(args.increment) + spec.sampling_steps
     ratios: dict[int, list[float]] = {1: [], 2: []}
-    for rep in range(args.repeats):   # alternate batch and plain runs: a shared machine drifts
+    for rep in range(args.repeats):  # alternate batch and plain runs: a shared machine drifts
         for workers in (1, 2):
             n = args.updates * workers
             updates = [
-                Update(args.material, q, 0, state, np.array([0, 0, args.increment, 0, 0, 0.0]), reference_cell,
-                       np.zeros(6), work / f"w{workers}" / f"q{q}.data", seed=q + 1)
+                Update(
+                    args.material,
+                    q,
+                    0,
+                    state,
+                    np.array([0, 0, args.increment, 0, 0, 0.0]),
+                    reference_cell,
+                    np.zeros(6),
+                    work / f"w{workers}" / f"q{q}.data",
+                    seed=q + 1,
+                )
                 for q in range(n)
             ]
             start = time.perf_counter()
-            supervise(dict(enumerate(updates)), {args.material: material_cfg}, workers,
-                      work / f"w{workers}.lammps.log", 0, lambda update, attempt: (update, 1), lambda *done: None)
+            supervise(
+                dict(enumerate(updates)),
+                {args.material: material_cfg},
+                workers,
+                work / f"w{workers}.lammps.log",
+                0,
+                lambda update, attempt: (update, 1),
+                lambda *done: None,
+            )
             batch = time.perf_counter() - start
             total_steps = args.updates * steps_per_update
             plain = plain_lmp_seconds(spec, state, total_steps, workers, work)
             rate_batch = workers * total_steps * natoms / batch
             rate_plain = workers * total_steps * natoms / plain
             ratios[workers].append(rate_batch / rate_plain)
-            print(f"[{rep}] {workers} worker(s): {n} updates x {steps_per_update} steps x {natoms} atoms | batch "
-                  f"{batch:.1f} s = {rate_batch / 1e6:.2f} M atom-steps/s | plain lmp {plain:.1f} s = "
-                  f"{rate_plain / 1e6:.2f} M atom-steps/s | batch/plain = {rate_batch / rate_plain:.1%}", flush=True)
+            print(
+                f"[{rep}] {workers} worker(s): {n} updates x {steps_per_update} steps x {natoms} atoms | batch "
+                f"{batch:.1f} s = {rate_batch / 1e6:.2f} M atom-steps/s | plain lmp {plain:.1f} s = "
+                f"{rate_plain / 1e6:.2f} M atom-steps/s | batch/plain = {rate_batch / rate_plain:.1%}",
+                flush=True,
+            )
     for workers, values in ratios.items():
-        print(f"{workers} worker(s): batch/plain median {np.median(values):.1%} over {len(values)} repeats "
-              f"(range {min(values):.1%} .. {max(values):.1%})")
+        print(
+            f"{workers} worker(s): batch/plain median {np.median(values):.1%} over {len(values)} repeats "
+            f"(range {min(values):.1%} .. {max(values):.1%})"
+        )
+
 
 if __name__ == "__main__":
     main()

@@ -54,7 +54,11 @@ def synthetic_run(workdir: Path, batches: int) -> dict:
     material = xr.Dataset(
         {
             "stiffness": (("replica", "i", "j"), np.zeros((REPLICAS, 6, 6)), {"units": "Pa", "long_name": "C"}),
-            "reference_stress": (("replica", "component"), np.zeros((REPLICAS, 6)), {"units": "Pa", "long_name": "ref"}),
+            "reference_stress": (
+                ("replica", "component"),
+                np.zeros((REPLICAS, 6)),
+                {"units": "Pa", "long_name": "ref"},
+            ),
             "density": ("replica", np.full(REPLICAS, 8900.0), {"units": "kg m-3", "long_name": "rho"}),
             "state_file": ("replica", np.array(states, dtype=object), {"units": "1", "long_name": "state"}),
         }
@@ -71,7 +75,11 @@ def synthetic_run(workdir: Path, batches: int) -> dict:
     strain = 1e-3 * rng.normal(size=(n_qp, 6))
     coords = rng.uniform(size=(n_qp, 3))
     cells = np.repeat(np.arange(n_qp // 8), 8)
-    write_dataset(strain_dataset(1, strain, strain, coords, cells, np.zeros(n_qp, int), ["copper"]), res / "step_0001/strain.nc", "e1")
+    write_dataset(
+        strain_dataset(1, strain, strain, coords, cells, np.zeros(n_qp, int), ["copper"]),
+        res / "step_0001/strain.nc",
+        "e1",
+    )
     write_dataset(fe_state_dataset(1, 1e-9, nodes, nodes, nodes), res / "step_0001/fe_state.nc", "f1")
     for name in ("displacement.xdmf", "displacement.h5"):
         (res / "step_0001" / name).write_text("placeholder\n")
@@ -90,15 +98,27 @@ def main() -> None:
 
     start = time.perf_counter()
     schedule_stage.run(
-        full, 1, str(workdir / "results/step_0001/strain.nc"), str(workdir / "results/step_0000/md_state.nc"),
+        full,
+        1,
+        str(workdir / "results/step_0001/strain.nc"),
+        str(workdir / "results/step_0000/md_state.nc"),
         str(workdir / "results/step_0001/md_schedule.nc"),
     )
     plan_seconds = time.perf_counter() - start
     plan_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     command = [
-        str(Path(sys.executable).parent / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-        "--configfile", str(workdir / "config.yaml"), "--cores", "2", "-n", "results/step_0001/stress.nc",
+        str(Path(sys.executable).parent / "snakemake"),
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(workdir / "config.yaml"),
+        "--cores",
+        "2",
+        "-n",
+        "results/step_0001/stress.nc",
     ]
     start = time.perf_counter()
     proc = subprocess.run(command, capture_output=True, text=True)
@@ -108,8 +128,10 @@ def main() -> None:
         sys.exit(proc.stdout[-3000:] + proc.stderr[-3000:])
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", proc.stdout, flags=re.M))
     print(f"qps {8 * int(np.prod(CELLS))}, replicas {REPLICAS}, updates {8 * int(np.prod(CELLS)) * REPLICAS}")
-    print(f"md_schedule stage (plan + write schedule): {plan_seconds:.1f} s, peak RSS {plan_rss:.0f} MiB, "
-          f"schedule file {(workdir / 'results/step_0001/md_schedule.nc').stat().st_size / 2**20:.0f} MiB")
+    print(
+        f"md_schedule stage (plan + write schedule): {plan_seconds:.1f} s, peak RSS {plan_rss:.0f} MiB, "
+        f"schedule file {(workdir / 'results/step_0001/md_schedule.nc').stat().st_size / 2**20:.0f} MiB"
+    )
     print(f"snakemake -n (one step): {dag_seconds:.1f} s, peak RSS {dag_rss:.0f} MiB")
     print("jobs in the DAG:", {k: int(v) for k, v in counts.items()})
     if int(counts.get("md_batch", 0)) > args.batches:

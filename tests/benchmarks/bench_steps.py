@@ -18,8 +18,8 @@ A deliberately cheap config (one hexahedron = 8 qps, 32-atom copper boxes, 1 rep
 from __future__ import annotations
 
 import argparse
-import os
 import csv
+import os
 import shutil
 import subprocess
 import sys
@@ -129,11 +129,15 @@ def main() -> None:
 
     print(f"dry runs (snakemake -n, fresh run directory with initialised materials); root {root}")
     print("Snakemake's own CPU seconds (and per step), wall seconds")
-    print(f"{'steps':>6} " + " ".join(f"{name + ' cpu':>14} {'/step':>7} {'wall':>7}" for name in snakefiles), flush=True)
+    print(
+        f"{'steps':>6} " + " ".join(f"{name + ' cpu':>14} {'/step':>7} {'wall':>7}" for name in snakefiles), flush=True
+    )
     for steps in args.dry:
         cells = []
         for name, snakefile in snakefiles.items():
-            wall, cpu = snakemake(snakefile, run_dir(root, f"dry_{name}_{steps}", cache), cheap_config(steps), "-n", "--quiet")
+            wall, cpu = snakemake(
+                snakefile, run_dir(root, f"dry_{name}_{steps}", cache), cheap_config(steps), "-n", "--quiet"
+            )
             cells.append(f"{cpu:>14.2f} {cpu / steps:>7.3f} {wall:>7.1f}")
         print(f"{steps:>6} " + " ".join(cells), flush=True)
 

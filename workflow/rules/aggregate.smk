@@ -9,13 +9,13 @@ rule aggregate_stress:
     output:
         stress="results/step_{step}/stress.nc",
         md_state="results/step_{step}/md_state.nc",
-    wildcard_constraints:
-        step=r"(?!0000)\d{4}",
-    conda:
-        "../../envs/workflow.yaml"
     log:
         "logs/aggregate_stress/step_{step}.log",
     benchmark:
         "benchmarks/aggregate_stress/step_{step}.tsv"
+    wildcard_constraints:
+        step=r"(?!0000)\d{4}",
+    conda:
+        "../../envs/workflow.yaml"
     script:
         "../../scripts/aggregate_stress.py"

@@ -9,15 +9,15 @@ rule cluster:
     output:
         clusters="results/step_{step}/clusters.nc",
         history="results/step_{step}/strain_history.nc",
-    params:
-        clustering=config["clustering"],
-    wildcard_constraints:
-        step=r"(?!0000)\d{4}",
-    conda:
-        "../../envs/ml.yaml"
     log:
         "logs/cluster/step_{step}.log",
     benchmark:
         "benchmarks/cluster/step_{step}.tsv"
+    wildcard_constraints:
+        step=r"(?!0000)\d{4}",
+    conda:
+        "../../envs/ml.yaml"
+    params:
+        clustering=config["clustering"],
     script:
         "../../scripts/cluster.py"

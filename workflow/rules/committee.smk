@@ -2,14 +2,14 @@ rule committee_start:
     """Step 0 of the committee: no version yet, an empty training set, per material."""
     output:
         record="results/step_0000/committee.nc",
-    params:
-        materials=MATERIAL_NAMES,
-    conda:
-        "../../envs/ml.yaml"
     log:
         "logs/committee_start/step_0000.log",
     benchmark:
         "benchmarks/committee_start/step_0000.tsv"
+    conda:
+        "../../envs/ml.yaml"
+    params:
+        materials=MATERIAL_NAMES,
     script:
         "../../scripts/committee_start.py"
 
@@ -23,18 +23,18 @@ rule committee_query:
         prev_record=get_previous_committee_record,
     output:
         query="results/step_{step}/committee_query.nc",
-    params:
-        committee=config["committee"],
-        run_seed=config["run"]["seed"],
-        materials=MATERIAL_NAMES,
-    wildcard_constraints:
-        step=r"(?!0000)\d{4}",
-    conda:
-        "../../envs/ml.yaml"
     log:
         "logs/committee_query/step_{step}.log",
     benchmark:
         "benchmarks/committee_query/step_{step}.tsv"
+    wildcard_constraints:
+        step=r"(?!0000)\d{4}",
+    conda:
+        "../../envs/ml.yaml"
+    params:
+        committee=config["committee"],
+        run_seed=config["run"]["seed"],
+        materials=MATERIAL_NAMES,
     script:
         "../../scripts/committee_query.py"
 
@@ -52,18 +52,18 @@ rule committee_update:
     output:
         samples="results/step_{step}/training_samples.nc",
         record="results/step_{step}/committee.nc",
+    log:
+        "logs/committee_update/step_{step}.log",
+    benchmark:
+        "benchmarks/committee_update/step_{step}.tsv"
+    wildcard_constraints:
+        step=r"(?!0000)\d{4}",
+    conda:
+        "../../envs/ml.yaml"
     params:
         committee=config["committee"],
         materials=MATERIAL_NAMES,
         used_materials=MATERIALS,
         symmetries=get_stiffness_symmetries(),
-    wildcard_constraints:
-        step=r"(?!0000)\d{4}",
-    conda:
-        "../../envs/ml.yaml"
-    log:
-        "logs/committee_update/step_{step}.log",
-    benchmark:
-        "benchmarks/committee_update/step_{step}.tsv"
     script:
         "../../scripts/committee_update.py"

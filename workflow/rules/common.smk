@@ -8,7 +8,6 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 from scema.config import GENERATED_MESH, ConfigError, material_names, used_materials, validate_config
 from scema.stages.schedule import n_batches
 
-
 try:
     _validated = validate_config(config, search_dirs=[Path.cwd(), Path(workflow.basedir)])
 except ConfigError as error:

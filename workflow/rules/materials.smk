@@ -3,16 +3,16 @@ rule material_init:
     output:
         material="results/materials/{material}/material.nc",
         states=expand("results/materials/{{material}}/replica_{r}.data", r=REPLICAS),
-    params:
-        material=get_material_config,
-        replicas=config["md"]["replicas"],
-        seed=config["run"]["seed"],
-    conda:
-        "../../envs/lammps.yaml"
     log:
         main="logs/material_init/{material}.log",
         lammps="logs/material_init/{material}.lammps.log",
     benchmark:
         "benchmarks/material_init/{material}.tsv"
+    conda:
+        "../../envs/lammps.yaml"
+    params:
+        material=get_material_config,
+        replicas=config["md"]["replicas"],
+        seed=config["run"]["seed"],
     script:
         "../../scripts/material_init.py"

@@ -7,14 +7,14 @@ checkpoint md_schedule:
         strain="results/step_{step}/strain.nc",
     output:
         schedule="results/step_{step}/md_schedule.nc",
-    wildcard_constraints:
-        step=r"(?!0000)\d{4}",
-    conda:
-        "../../envs/workflow.yaml"
     log:
         "logs/md_schedule/step_{step}.log",
     benchmark:
         "benchmarks/md_schedule/step_{step}.tsv"
+    wildcard_constraints:
+        step=r"(?!0000)\d{4}",
+    conda:
+        "../../envs/workflow.yaml"
     script:
         "../../scripts/md_schedule.py"
 
@@ -26,19 +26,19 @@ rule md_batch:
         materials=get_material_files,
     output:
         batch="results/step_{step}/md/batch_{batch}.nc",
-    params:
-        materials=MATERIALS,
-        material_configs=[config["materials"][m] for m in MATERIALS],
-        max_retries=config["md"]["max_update_retries"],
-        seed=config["run"]["seed"],
-    # worker processes (one serial LAMMPS each); not a param: it does not change the results
-    threads: config["md"]["processes_per_batch"]
-    conda:
-        "../../envs/lammps.yaml"
     log:
         main="logs/md_batch/step_{step}_batch_{batch}.log",
         lammps="logs/md_batch/step_{step}_batch_{batch}.lammps.log",
     benchmark:
         "benchmarks/md_batch/step_{step}_batch_{batch}.tsv"
+    conda:
+        "../../envs/lammps.yaml"
+    # worker processes (one serial LAMMPS each); not a param: it does not change the results
+    threads: config["md"]["processes_per_batch"]
+    params:
+        materials=MATERIALS,
+        material_configs=[config["materials"][m] for m in MATERIALS],
+        max_retries=config["md"]["max_update_retries"],
+        seed=config["run"]["seed"],
     script:
         "../../scripts/md_batch.py"

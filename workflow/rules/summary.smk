@@ -11,11 +11,11 @@ rule summary:
         reaction_force=expand("benchmarks/reaction_force/step_{step}.tsv", step=STEPS),
     output:
         summary="results/summary.nc",
-    conda:
-        "../../envs/workflow.yaml"
     log:
         "logs/summary/summary.log",
     benchmark:
         "benchmarks/summary/summary.tsv"
+    conda:
+        "../../envs/workflow.yaml"
     script:
         "../../scripts/summary.py"

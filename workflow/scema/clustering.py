@@ -251,7 +251,7 @@ class _Neighbourhoods:
         return np.bincount(rows, minlength=nodes.size).astype(np.int64) - 1  # an active node finds itself
 
 
-def _estimated_pairs(hood: "_Neighbourhoods", n_sample: int = 1000) -> float:
+def _estimated_pairs(hood: _Neighbourhoods, n_sample: int = 1000) -> float:
     """Estimated number of candidate pairs (embedding radius search), from a sample of points."""
     n = hood.points.shape[0]
     sample = np.unique(np.linspace(0, n - 1, min(n, n_sample)).astype(np.intp))

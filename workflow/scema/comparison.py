@@ -14,8 +14,8 @@ written as CSV.
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 import xarray as xr
@@ -75,8 +75,9 @@ def compare(runs: Mapping[str, str | Path]) -> xr.Dataset:
     band_stress_rms, band_stress_max = stress_difference(dirs[BAND], dirs[REFERENCE], steps)
     modes = list(runs)
     n_ref = float(ref["md_updates"].sum())
-    rows = {key: [] for key in ("updates", "ratio", "curve_max", "curve_rms", "stress_rms", "stress_max",
-                                "not_md", "wall")}
+    rows = {
+        key: [] for key in ("updates", "ratio", "curve_max", "curve_rms", "stress_rms", "stress_max", "not_md", "wall")
+    }
     per_step = np.full((len(modes), steps.size), np.nan)
     stages = ref["stage"].values
     wall_stage = np.full((len(modes), stages.size), np.nan)
@@ -103,19 +104,41 @@ def compare(runs: Mapping[str, str | Path]) -> xr.Dataset:
         {
             "md_updates": (mode_dim, rows["updates"], {"long_name": "MD updates over the run", **one}),
             "md_updates_per_step": (("mode", "step"), per_step, {"long_name": "MD updates per step", **one}),
-            "speedup": (mode_dim, rows["ratio"], {"long_name": "brute-force MD updates / this mode's MD updates", **one}),
-            "reaction_max_difference": (mode_dim, rows["curve_max"], {
-                "long_name": "largest |R - R_brute| over steps relative to the brute-force peak reaction", **one}),
-            "reaction_rms_difference": (mode_dim, rows["curve_rms"], {
-                "long_name": "RMS of R - R_brute over steps relative to the brute-force peak reaction", **one}),
-            "reaction_max_difference_over_band": (mode_dim, np.array(rows["curve_max"]) / max(band_max, 1e-300), {
-                "long_name": "largest reaction difference divided by the brute-force seed-to-seed one", **one}),
-            "stress_rms_difference": (mode_dim, rows["stress_rms"], {
-                "long_name": "RMS over qps and steps of the largest-component |sigma - sigma_brute|", "units": "Pa"}),
-            "stress_max_difference": (mode_dim, rows["stress_max"], {
-                "long_name": "largest |sigma - sigma_brute| over qps, steps and components", "units": "Pa"}),
-            "not_md_fraction": (mode_dim, rows["not_md"], {
-                "long_name": "share of qp stresses not from the qp's own MD (cluster member or committee)", **one}),
+            "speedup": (
+                mode_dim,
+                rows["ratio"],
+                {"long_name": "brute-force MD updates / this mode's MD updates", **one},
+            ),
+            "reaction_max_difference": (
+                mode_dim,
+                rows["curve_max"],
+                {"long_name": "largest |R - R_brute| over steps relative to the brute-force peak reaction", **one},
+            ),
+            "reaction_rms_difference": (
+                mode_dim,
+                rows["curve_rms"],
+                {"long_name": "RMS of R - R_brute over steps relative to the brute-force peak reaction", **one},
+            ),
+            "reaction_max_difference_over_band": (
+                mode_dim,
+                np.array(rows["curve_max"]) / max(band_max, 1e-300),
+                {"long_name": "largest reaction difference divided by the brute-force seed-to-seed one", **one},
+            ),
+            "stress_rms_difference": (
+                mode_dim,
+                rows["stress_rms"],
+                {"long_name": "RMS over qps and steps of the largest-component |sigma - sigma_brute|", "units": "Pa"},
+            ),
+            "stress_max_difference": (
+                mode_dim,
+                rows["stress_max"],
+                {"long_name": "largest |sigma - sigma_brute| over qps, steps and components", "units": "Pa"},
+            ),
+            "not_md_fraction": (
+                mode_dim,
+                rows["not_md"],
+                {"long_name": "share of qp stresses not from the qp's own MD (cluster member or committee)", **one},
+            ),
             "wall_time": (mode_dim, rows["wall"], {"long_name": "wall time summed over stages and jobs", "units": "s"}),
             "stage_wall_time": (("mode", "stage"), wall_stage, {"long_name": "wall time per stage", "units": "s"}),
         },
@@ -136,9 +159,17 @@ def compare(runs: Mapping[str, str | Path]) -> xr.Dataset:
     return ds
 
 
-CSV_COLUMNS = ("md_updates", "speedup", "reaction_max_difference", "reaction_rms_difference",
-               "reaction_max_difference_over_band", "stress_rms_difference", "stress_max_difference",
-               "not_md_fraction", "wall_time")
+CSV_COLUMNS = (
+    "md_updates",
+    "speedup",
+    "reaction_max_difference",
+    "reaction_rms_difference",
+    "reaction_max_difference_over_band",
+    "stress_rms_difference",
+    "stress_max_difference",
+    "not_md_fraction",
+    "wall_time",
+)
 
 
 def write_comparison(ds: xr.Dataset, out_nc: str | Path, out_csv: str | Path) -> None:
@@ -148,5 +179,9 @@ def write_comparison(ds: xr.Dataset, out_nc: str | Path, out_csv: str | Path) ->
         writer = csv.writer(fh)
         writer.writerow(["mode", *CSV_COLUMNS])
         for i, mode in enumerate(ds["mode"].values):
-            writer.writerow([mode.decode() if isinstance(mode, bytes) else str(mode),
-                             *(f"{float(ds[c].values[i]):.6g}" for c in CSV_COLUMNS)])
+            writer.writerow(
+                [
+                    mode.decode() if isinstance(mode, bytes) else str(mode),
+                    *(f"{float(ds[c].values[i]):.6g}" for c in CSV_COLUMNS),
+                ]
+            )

@@ -13,8 +13,8 @@ from pathlib import Path
 import yaml
 from jsonschema import Draft202012Validator
 
-from scema.config import ConfigError, _fill_defaults, _format, validate_config
 from scema.comparison import BAND, REFERENCE
+from scema.config import ConfigError, _fill_defaults, _format, validate_config
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "comparison.schema.yaml"
 
@@ -57,7 +57,9 @@ def validate_comparison(config: dict, search_dirs: list[Path]) -> dict:
     section["search_dirs"] = [str(d) for d in [base_path.parent, *search_dirs]]
     for reserved in (REFERENCE, BAND):
         if reserved in section["modes"]:
-            raise ComparisonError(f"comparison error: 'comparison.modes.{reserved}': the brute-force runs are always made")
+            raise ComparisonError(
+                f"comparison error: 'comparison.modes.{reserved}': the brute-force runs are always made"
+            )
     for mode, cfg in mode_configs(section).items():
         try:
             validate_config(cfg, search_dirs=[Path(d) for d in section["search_dirs"]])

@@ -119,9 +119,7 @@ def _check_semantics(config: dict, bases: list[Path]) -> None:
         )
     for i, region in enumerate(specimen.get("regions", [])):
         if region["material"] not in materials:
-            raise ConfigError(
-                f"config error: 'specimen.regions.{i}.material': unknown material '{region['material']}'"
-            )
+            raise ConfigError(f"config error: 'specimen.regions.{i}.material': unknown material '{region['material']}'")
     mesh = specimen["mesh"]
     if mesh["type"] == "generated":
         _check_generator(mesh)

@@ -6,8 +6,8 @@ package imports without it and plotting works on a cluster node without a displa
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 

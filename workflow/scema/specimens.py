@@ -22,8 +22,8 @@ Lengths are in metres. All generators are deterministic (gmsh's meshers are, for
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from scema.io.atomic import atomic_path
 
@@ -136,8 +136,9 @@ def compact_tension(
         return _write(gmsh, path)
 
 
-def _structured_hexahedra(gmsh, boxes: list[tuple[float, float, float, float, float, float]],
-                          spacing: tuple[float, float, float]) -> list[int]:
+def _structured_hexahedra(
+    gmsh, boxes: list[tuple[float, float, float, float, float, float]], spacing: tuple[float, float, float]
+) -> list[int]:
     """Fuse axis-aligned boxes (x, y, z, dx, dy, dz) into one conforming body of structured
     hexahedra with about ``spacing`` (hx, hy, hz) element edges; returns the volume tags.
 
@@ -229,13 +230,20 @@ def plate(
     lo = side * (1.0 - impact_fraction) / 2.0
     hi = side - lo
     cuts = [0.0, lo, hi, side]
-    boxes = [(cuts[i], cuts[j], 0.0, cuts[i + 1] - cuts[i], cuts[j + 1] - cuts[j], thickness)
-             for i in range(3) for j in range(3)]
+    boxes = [
+        (cuts[i], cuts[j], 0.0, cuts[i + 1] - cuts[i], cuts[j + 1] - cuts[j], thickness)
+        for i in range(3)
+        for j in range(3)
+    ]
     with _gmsh_model("plate") as gmsh:
         volumes = _structured_hexahedra(gmsh, boxes, (side / nx, side / ny, thickness / nz))
         slack = 1e-3 * side
-        sides = [((0, 0, 0), (0, side, thickness)), ((side, 0, 0), (side, side, thickness)),
-                 ((0, 0, 0), (side, 0, thickness)), ((0, side, 0), (side, side, thickness))]
+        sides = [
+            ((0, 0, 0), (0, side, thickness)),
+            ((side, 0, 0), (side, side, thickness)),
+            ((0, 0, 0), (side, 0, thickness)),
+            ((0, side, 0), (side, side, thickness)),
+        ]
         surfaces = {
             "impact": _surfaces_in(gmsh, (lo, lo, thickness), (hi, hi, thickness), slack),
             "clamp": sorted({tag for a, b in sides for tag in _surfaces_in(gmsh, a, b, slack)}),

@@ -40,8 +40,13 @@ def held_out_errors(member_stress: np.ndarray, stress: np.ndarray, noise: np.nda
     member_rmse = np.sqrt(np.mean((member_stress - stress[None]) ** 2, axis=1))
     committee_rmse = np.sqrt(np.mean((member_stress.mean(axis=0) - stress) ** 2, axis=0))
     rms_noise = np.sqrt(np.mean(np.asarray(noise, dtype=float) ** 2, axis=0))
-    return HeldOutErrors(member_rmse, committee_rmse, rms_noise,
-                         net_error(member_rmse, rms_noise[None]), net_error(committee_rmse, rms_noise))
+    return HeldOutErrors(
+        member_rmse,
+        committee_rmse,
+        rms_noise,
+        net_error(member_rmse, rms_noise[None]),
+        net_error(committee_rmse, rms_noise),
+    )
 
 
 def is_accepted(committee_net: np.ndarray, accuracy_pa: float) -> bool:

@@ -141,8 +141,15 @@ def quiet_and_deterministic():
         torch.use_deterministic_algorithms(was_deterministic, warn_only=warn_only)
 
 
-def fit_member(x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
-               settings: CommitteeSettings, seed: int, workdir: Path) -> tuple[torch.nn.Module, Scalers, dict]:
+def fit_member(
+    x: np.ndarray,
+    y: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    settings: CommitteeSettings,
+    seed: int,
+    workdir: Path,
+) -> tuple[torch.nn.Module, Scalers, dict]:
     """Train one member on (x, y) (its bootstrap sample, y the learned target); returns net
     (weights of the best validation epoch), scalers, info."""
     L = _lightning()

@@ -47,8 +47,9 @@ def _mlp(n_in: int, n_out: int, width: int, depth: int, activation: str) -> nn.S
 class MLPMember(nn.Module):
     """Plain fully connected net: scaled 18 inputs -> scaled 6 stresses."""
 
-    def __init__(self, width: int, depth: int, activation: str = "silu", scalers: Scalers | None = None,
-                 offset: bool = True):
+    def __init__(
+        self, width: int, depth: int, activation: str = "silu", scalers: Scalers | None = None, offset: bool = True
+    ):
         super().__init__()
         self.net = _mlp(N_FEATURES, N_COMPONENTS, width, depth, activation)
 
@@ -59,8 +60,9 @@ class MLPMember(nn.Module):
 class TANNMember(nn.Module):
     """Free-energy network; stress = dF/d eps_t by automatic differentiation (see module doc)."""
 
-    def __init__(self, width: int, depth: int, activation: str = "softplus", scalers: Scalers | None = None,
-                 offset: bool = True):
+    def __init__(
+        self, width: int, depth: int, activation: str = "softplus", scalers: Scalers | None = None, offset: bool = True
+    ):
         super().__init__()
         self.net = _mlp(N_FEATURES, 1, width, depth, activation)
         # offset: include sigma_s . eps_t in F (target stress); without it F is the energy of the
@@ -111,8 +113,14 @@ class TANNMember(nn.Module):
 MEMBER_CLASSES = {"mlp": MLPMember, "tann": TANNMember}
 
 
-def build_member(architecture: str, width: int, depth: int, activation: str | None = None,
-                 scalers: Scalers | None = None, offset: bool = True) -> nn.Module:
+def build_member(
+    architecture: str,
+    width: int,
+    depth: int,
+    activation: str | None = None,
+    scalers: Scalers | None = None,
+    offset: bool = True,
+) -> nn.Module:
     """``offset`` False: a tann member's energy describes the correction target (see TANNMember)."""
     if architecture not in MEMBER_CLASSES:
         raise ValueError(f"committee architecture must be one of {ARCHITECTURES}, got {architecture!r}")

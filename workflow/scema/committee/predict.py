@@ -38,8 +38,14 @@ class _Member:
 class Committee:
     """A trained committee (``train_committee`` output directory), ready to predict stresses."""
 
-    def __init__(self, members: list[_Member], architecture: str, target: str = "stress",
-                 stiffness: np.ndarray | None = None, directory: Path | None = None):
+    def __init__(
+        self,
+        members: list[_Member],
+        architecture: str,
+        target: str = "stress",
+        stiffness: np.ndarray | None = None,
+        directory: Path | None = None,
+    ):
         if len(members) < 2:
             raise ValueError(f"a committee needs >= 2 members, got {len(members)}")
         self.members = members
@@ -76,8 +82,12 @@ class Committee:
     def member_predictions(self, inputs) -> np.ndarray:
         """Stress of every member, (size, n, 6) in Pa."""
         x = check_inputs(inputs)
-        return np.stack([stress_from_learned(x, member_predict(m.net, m.scalers, x), self.target, self.stiffness)
-                         for m in self.members])
+        return np.stack(
+            [
+                stress_from_learned(x, member_predict(m.net, m.scalers, x), self.target, self.stiffness)
+                for m in self.members
+            ]
+        )
 
     def predict(self, inputs) -> tuple[np.ndarray, np.ndarray]:
         """(mean, std) over members, each (n, 6) in Pa; std with ddof=1 (sample std)."""

@@ -80,7 +80,9 @@ def train_committee(inputs, stress, settings: CommitteeSettings, out_dir, noise=
                 seed = member_seed(settings.seed, i)
                 boot = seeds.rng(seed, "bootstrap").integers(0, x_tr.shape[0], size=x_tr.shape[0])
                 net, scalers, info = fit_member(x_tr[boot], l_tr[boot], x_val, l_val, settings, seed, scratch)
-                preds.append(stress_from_learned(x_val, member_predict(net, scalers, x_val), settings.target, stiffness))
+                preds.append(
+                    stress_from_learned(x_val, member_predict(net, scalers, x_val), settings.target, stiffness)
+                )
                 save_member(tmp / f"member_{i}", net, scalers, settings, i, seed, info)
                 member_seeds.append(seed)
                 infos.append(info)
@@ -89,10 +91,21 @@ def train_committee(inputs, stress, settings: CommitteeSettings, out_dir, noise=
         errors = held_out_errors(np.stack(preds), y[val_idx], noise[val_idx])
         epochs = np.array([inf["epochs"] for inf in infos])
         best_epoch = np.array([inf["best_epoch"] for inf in infos])
-        ds = metrics_dataset(errors, np.full(settings.size, x_tr.shape[0]), epochs, best_epoch,
-                             np.array(member_seeds), len(val_idx), settings)
-        write_dataset(ds, tmp / METRICS_FILE, title="SCEMa committee surrogate training metrics",
-                      history=f"train_committee {settings.architecture} size={settings.size} seed={settings.seed}")
+        ds = metrics_dataset(
+            errors,
+            np.full(settings.size, x_tr.shape[0]),
+            epochs,
+            best_epoch,
+            np.array(member_seeds),
+            len(val_idx),
+            settings,
+        )
+        write_dataset(
+            ds,
+            tmp / METRICS_FILE,
+            title="SCEMa committee surrogate training metrics",
+            history=f"train_committee {settings.architecture} size={settings.size} seed={settings.seed}",
+        )
 
     return {
         "out_dir": out_dir,

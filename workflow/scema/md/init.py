@@ -25,13 +25,13 @@ class ReferenceState:
     """An equilibrated replica: its state file and what was measured on it at rest."""
 
     state: Path
-    reference_stress: np.ndarray   # (6,) Pa, Voigt, residual stress of the state at rest
-    standard_error: np.ndarray     # (6,) Pa, of reference_stress (block averaging)
-    window_stress: np.ndarray      # (n, 6) Pa, means of successive sampling_steps windows
-    cell: np.ndarray               # (3, 3) reference cell H_ref, LAMMPS distance units
-    density: float                 # kg/m^3
+    reference_stress: np.ndarray  # (6,) Pa, Voigt, residual stress of the state at rest
+    standard_error: np.ndarray  # (6,) Pa, of reference_stress (block averaging)
+    window_stress: np.ndarray  # (n, 6) Pa, means of successive sampling_steps windows
+    cell: np.ndarray  # (3, 3) reference cell H_ref, LAMMPS distance units
+    density: float  # kg/m^3
     n_atoms: int
-    volume: float                  # m^3
+    volume: float  # m^3
 
 
 REFERENCE_MAX_WINDOWS = 4  # the reference window grows to at most 4 x reference_sampling_steps
@@ -74,8 +74,9 @@ def _prepare(eng: Engine, spec: MaterialSpec, master: int, replica: int, scratch
     if spec.builder is not None:
         from scema.md.builder import build_structure  # the builder is optional: import only when used
 
-        variables["structure_data"] = str(build_structure(dict(spec.builder), variables["structure_seed"],
-                                                          scratch / "structure.data"))
+        variables["structure_data"] = str(
+            build_structure(dict(spec.builder), variables["structure_seed"], scratch / "structure.data")
+        )
     eng.build(spec, variables)
     velocity_seed = seeds.lammps_seed(master, "velocity", replica)
     if spec.preparation is None:
@@ -89,8 +90,9 @@ def _prepare(eng: Engine, spec: MaterialSpec, master: int, replica: int, scratch
     eng.run(spec.quench_steps)
 
 
-def equilibrate_replica(spec: MaterialSpec, master: int, replica: int, state_out: Path,
-                        engine: Engine | None = None) -> ReferenceState:
+def equilibrate_replica(
+    spec: MaterialSpec, master: int, replica: int, state_out: Path, engine: Engine | None = None
+) -> ReferenceState:
     """Prepare, relax the box at zero pressure and write one replica; measure its reference stress.
 
     Build (template, or builder + template), optional melt-quench, NPT for
@@ -121,7 +123,7 @@ def equilibrate_replica(spec: MaterialSpec, master: int, replica: int, state_out
         block = block_steps(spec.sampling_steps)
         window = max(block, spec.reference_sampling_steps // block * block)
         series = eng.stress_blocks(window, block)
-        for _ in range(REFERENCE_MAX_WINDOWS - 1):   # extend until the standard error meets the goal
+        for _ in range(REFERENCE_MAX_WINDOWS - 1):  # extend until the standard error meets the goal
             if blocking_standard_error(series).max() <= spec.reference_standard_error:
                 break
             series = np.concatenate([series, eng.stress_blocks(window, block)])
@@ -129,14 +131,21 @@ def equilibrate_replica(spec: MaterialSpec, master: int, replica: int, state_out
     finally:
         if own:
             eng.close()
-    return ReferenceState(state=Path(state_out), reference_stress=series.mean(axis=0),
-                          standard_error=blocking_standard_error(series),
-                          window_stress=window_means(series, spec.sampling_steps // block),
-                          cell=cell, density=mass / volume, n_atoms=n_atoms, volume=volume)
+    return ReferenceState(
+        state=Path(state_out),
+        reference_stress=series.mean(axis=0),
+        standard_error=blocking_standard_error(series),
+        window_stress=window_means(series, spec.sampling_steps // block),
+        cell=cell,
+        density=mass / volume,
+        n_atoms=n_atoms,
+        volume=volume,
+    )
 
 
-def finite_strain_stiffness(spec: MaterialSpec, state: Path, master: int, replica: int,
-                            engine: Engine | None = None) -> np.ndarray:
+def finite_strain_stiffness(
+    spec: MaterialSpec, state: Path, master: int, replica: int, engine: Engine | None = None
+) -> np.ndarray:
     """(6,6) stiffness in Pa at temperature by central differences, C_ij = d sigma_i / d eps_j.
 
     For each Voigt direction j: from ``state`` (its cell is the reference cell) go to the
@@ -158,8 +167,9 @@ def finite_strain_stiffness(spec: MaterialSpec, state: Path, master: int, replic
                 eng.load(spec, state)
                 reference = eng.box_matrix()
                 eng.nvt(spec, seed=seeds.lammps_seed(master, "stiffness", replica, j))
-                stress, _ = eng.deform_and_sample(spec, target_cell(reference, strain), reference,
-                                                  spec.stiffness_sampling_steps)
+                stress, _ = eng.deform_and_sample(
+                    spec, target_cell(reference, strain), reference, spec.stiffness_sampling_steps
+                )
                 sig.append(stress)
             c[:, j] = (sig[0] - sig[1]) / (2.0 * h)
     finally:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from . import units as lmp_units
 
@@ -34,45 +35,51 @@ class MaterialSpec:
     structure: Path
     forcefield: Path
     variables: Mapping[str, Any]
-    temperature: float            # K
-    timestep: float               # s
-    strain_rate: float            # 1/s
+    temperature: float  # K
+    timestep: float  # s
+    strain_rate: float  # 1/s
     equilibration_steps: int
     reference_sampling_steps: int
-    reference_standard_error: float   # Pa, goal for the reference stress (window extended up to 4x)
+    reference_standard_error: float  # Pa, goal for the reference stress (window extended up to 4x)
     sampling_steps: int
     min_deform_steps: int
     thermostat: str
     thermostat_damping_steps: int
     barostat_damping_steps: int
     barostat_coupling: str
-    stiffness_strain: float       # engineering for shear
+    stiffness_strain: float  # engineering for shear
     stiffness_sampling_steps: int
-    builder: Mapping[str, Any] | None = None       # settings of scema.md.builder, or None
-    preparation: Mapping[str, Any] | None = None   # melt-quench settings, or None
+    builder: Mapping[str, Any] | None = None  # settings of scema.md.builder, or None
+    preparation: Mapping[str, Any] | None = None  # melt-quench settings, or None
 
     @classmethod
-    def from_config(cls, name: str, cfg: Mapping[str, Any]) -> "MaterialSpec":
+    def from_config(cls, name: str, cfg: Mapping[str, Any]) -> MaterialSpec:
         """Build from one validated ``materials:`` entry (template paths already absolute)."""
         fields = [f.name for f in dataclasses.fields(cls) if f.name != "name"]
         missing = [k for k in fields if k not in cfg]
         if missing:
-            raise ValueError(f"material {name!r}: missing keys {missing} "
-                             "(pass the entry through scema.config.validate_config, which fills defaults)")
+            raise ValueError(
+                f"material {name!r}: missing keys {missing} "
+                "(pass the entry through scema.config.validate_config, which fills defaults)"
+            )
         frozen = {k: MappingProxyType(dict(cfg[k])) if isinstance(cfg[k], Mapping) else cfg[k] for k in fields}
         spec = cls(name=name, **{**frozen, "structure": Path(cfg["structure"]), "forcefield": Path(cfg["forcefield"])})
         spec.validate()
         return spec
 
     @classmethod
-    def from_entry(cls, name: str, entry: Mapping[str, Any], base_dir: Path = Path(".")) -> "MaterialSpec":
+    def from_entry(cls, name: str, entry: Mapping[str, Any], base_dir: Path = Path(".")) -> MaterialSpec:
         """Validate a bare ``materials`` entry against the schema (defaults filled), then build."""
         from scema.config import validate_config
 
         config = {
             "run": {"steps": 1},
-            "specimen": {"mesh": {"type": "box"}, "material": name, "reaction_face": "zmin",
-                         "boundary_conditions": [{"face": "zmin", "type": "fixed"}]},
+            "specimen": {
+                "mesh": {"type": "box"},
+                "material": name,
+                "reaction_face": "zmin",
+                "boundary_conditions": [{"face": "zmin", "type": "fixed"}],
+            },
             "md": {"replicas": 1},
             "materials": {name: dict(entry)},
         }
@@ -85,19 +92,26 @@ class MaterialSpec:
         if self.equilibration_steps < enough:
             raise ValueError(
                 f"material {self.name!r}: equilibration_steps ({self.equilibration_steps}) must be at least "
-                f"{DAMPING_TIMES} x the barostat/thermostat damping ({enough} steps)")
+                f"{DAMPING_TIMES} x the barostat/thermostat damping ({enough} steps)"
+            )
         if self.preparation is not None:
             if self.preparation["melt_temperature"] <= self.temperature:
-                raise ValueError(f"material {self.name!r}: preparation.melt_temperature "
-                                 f"({self.preparation['melt_temperature']} K) must exceed temperature ({self.temperature} K)")
+                raise ValueError(
+                    f"material {self.name!r}: preparation.melt_temperature "
+                    f"({self.preparation['melt_temperature']} K) must exceed temperature ({self.temperature} K)"
+                )
             if self.preparation["melt_steps"] < enough:
-                raise ValueError(f"material {self.name!r}: preparation.melt_steps ({self.preparation['melt_steps']}) "
-                                 f"must be at least {DAMPING_TIMES} x the barostat/thermostat damping ({enough} steps)")
+                raise ValueError(
+                    f"material {self.name!r}: preparation.melt_steps ({self.preparation['melt_steps']}) "
+                    f"must be at least {DAMPING_TIMES} x the barostat/thermostat damping ({enough} steps)"
+                )
             if self.quench_steps < enough:
-                raise ValueError(f"material {self.name!r}: preparation.quench_rate is too fast: the quench takes "
-                                 f"{self.quench_steps} steps, fewer than {DAMPING_TIMES} x the damping ({enough})")
+                raise ValueError(
+                    f"material {self.name!r}: preparation.quench_rate is too fast: the quench takes "
+                    f"{self.quench_steps} steps, fewer than {DAMPING_TIMES} x the damping ({enough})"
+                )
 
-    def replace(self, **changes: Any) -> "MaterialSpec":
+    def replace(self, **changes: Any) -> MaterialSpec:
         """Copy with some fields changed (e.g. shorter runs in tests); validated again."""
         spec = dataclasses.replace(self, **changes)
         spec.validate()

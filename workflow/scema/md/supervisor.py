@@ -17,10 +17,11 @@ import multiprocessing
 import re
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -86,7 +87,9 @@ def _work(conn, materials: dict[str, dict], log: str, runner: Callable) -> None:
             start = time.perf_counter()
             try:
                 update.state_out.parent.mkdir(parents=True, exist_ok=True)
-                stress = np.asarray(runner(engine, finer_timestep(specs[update.material], divisor), update), dtype=float)
+                stress = np.asarray(
+                    runner(engine, finer_timestep(specs[update.material], divisor), update), dtype=float
+                )
                 if not np.all(np.isfinite(stress)):
                     raise FloatingPointError(f"non-finite stress {stress.tolist()}")
                 fsync_path(update.state_out)
@@ -111,7 +114,9 @@ class _Slot:
 
     def _start(self) -> None:
         parent, child = self.ctx.Pipe()
-        self.process = self.ctx.Process(target=_work, args=(child, self.materials, str(self.log), self.runner), daemon=True)
+        self.process = self.ctx.Process(
+            target=_work, args=(child, self.materials, str(self.log), self.runner), daemon=True
+        )
         self.process.start()
         child.close()
         self.conn = parent

@@ -6,24 +6,31 @@ material's ``units`` never needs a code change. ``lj`` is reduced (no SI meaning
 
 from __future__ import annotations
 
-AVOGADRO = 6.02214076e23            # 1/mol (exact, SI 2019)
-AMU = 1.0e-3 / AVOGADRO              # kg: 1 g/mol per particle
-ATMOSPHERE = 101325.0                # Pa
-BOHR = 0.529177210903e-10            # m (CODATA 2018)
+AVOGADRO = 6.02214076e23  # 1/mol (exact, SI 2019)
+AMU = 1.0e-3 / AVOGADRO  # kg: 1 g/mol per particle
+ATMOSPHERE = 101325.0  # Pa
+BOHR = 0.529177210903e-10  # m (CODATA 2018)
 
 # UDUNITS name of each style's distance unit (the ``units`` attribute of cells in NetCDF files)
-_DISTANCE_NAMES = {"metal": "angstrom", "real": "angstrom", "si": "m", "cgs": "cm",
-                   "electron": "bohr", "micro": "um", "nano": "nm"}
+_DISTANCE_NAMES = {
+    "metal": "angstrom",
+    "real": "angstrom",
+    "si": "m",
+    "cgs": "cm",
+    "electron": "bohr",
+    "micro": "um",
+    "nano": "nm",
+}
 
 # style: (pressure [Pa], time [s], mass [kg], distance [m])
 _FACTORS: dict[str, tuple[float, float, float, float]] = {
-    "metal": (1.0e5, 1.0e-12, AMU, 1.0e-10),           # bar, ps, g/mol, Angstrom
-    "real": (ATMOSPHERE, 1.0e-15, AMU, 1.0e-10),       # atm, fs, g/mol, Angstrom
-    "si": (1.0, 1.0, 1.0, 1.0),                        # Pa, s, kg, m
-    "cgs": (0.1, 1.0, 1.0e-3, 1.0e-2),                 # dyne/cm^2, s, g, cm
-    "electron": (1.0, 1.0e-15, AMU, BOHR),             # Pa, fs, amu, Bohr
-    "micro": (1.0e3, 1.0e-6, 1.0e-15, 1.0e-6),         # pg/(um us^2), us, pg, um
-    "nano": (1.0e6, 1.0e-9, 1.0e-21, 1.0e-9),          # ag/(nm ns^2), ns, ag, nm
+    "metal": (1.0e5, 1.0e-12, AMU, 1.0e-10),  # bar, ps, g/mol, Angstrom
+    "real": (ATMOSPHERE, 1.0e-15, AMU, 1.0e-10),  # atm, fs, g/mol, Angstrom
+    "si": (1.0, 1.0, 1.0, 1.0),  # Pa, s, kg, m
+    "cgs": (0.1, 1.0, 1.0e-3, 1.0e-2),  # dyne/cm^2, s, g, cm
+    "electron": (1.0, 1.0e-15, AMU, BOHR),  # Pa, fs, amu, Bohr
+    "micro": (1.0e3, 1.0e-6, 1.0e-15, 1.0e-6),  # pg/(um us^2), us, pg, um
+    "nano": (1.0e6, 1.0e-9, 1.0e-21, 1.0e-9),  # ag/(nm ns^2), ns, ag, nm
 }
 
 
@@ -32,10 +39,8 @@ def _factors(units: str) -> tuple[float, float, float, float]:
         return _FACTORS[units]
     except KeyError:
         if units == "lj":
-            raise ValueError("LAMMPS units style 'lj' is reduced (dimensionless); "
-                             "SCEMa needs physical units") from None
-        raise ValueError(f"unknown LAMMPS units style {units!r}; "
-                         f"expected one of {sorted(_FACTORS)}") from None
+            raise ValueError("LAMMPS units style 'lj' is reduced (dimensionless); SCEMa needs physical units") from None
+        raise ValueError(f"unknown LAMMPS units style {units!r}; expected one of {sorted(_FACTORS)}") from None
 
 
 def pressure_to_pascal(units: str) -> float:

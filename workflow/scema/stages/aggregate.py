@@ -51,6 +51,11 @@ def run(
     missing = np.isnan(stress).any(axis=1)
     if missing.any():
         raise RuntimeError(f"step {step}: no stress for {missing.sum()} qps (first: {np.flatnonzero(missing)[:5]})")
-    write_dataset(stress_dataset(step, stress, std, source, strain, committee_std, committee_mean, audited),
-                  out_stress, f"qp stress, step {step}")
-    write_dataset(md_state_dataset(step, state_file, state_strain, state_stress), out_md_state, f"MD state index, step {step}")
+    write_dataset(
+        stress_dataset(step, stress, std, source, strain, committee_std, committee_mean, audited),
+        out_stress,
+        f"qp stress, step {step}",
+    )
+    write_dataset(
+        md_state_dataset(step, state_file, state_strain, state_stress), out_md_state, f"MD state index, step {step}"
+    )

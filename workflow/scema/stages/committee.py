@@ -37,9 +37,18 @@ log = logging.getLogger(__name__)
 
 
 def _material_coord(names: list[str]) -> dict:
-    return {"material": ("material", np.arange(len(names), dtype=np.int64),
-                         {"long_name": "material index", "units": "1", "flag_values": np.arange(len(names), dtype=np.int64),
-                          "flag_meanings": " ".join(names)})}
+    return {
+        "material": (
+            "material",
+            np.arange(len(names), dtype=np.int64),
+            {
+                "long_name": "material index",
+                "units": "1",
+                "flag_values": np.arange(len(names), dtype=np.int64),
+                "flag_meanings": " ".join(names),
+            },
+        )
+    }
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -57,41 +66,100 @@ def box_inputs(strain: np.ndarray, state_strain: np.ndarray, state_stress: np.nd
 
 def query_inputs(strain_path: str, md_state_path: str) -> np.ndarray:
     state = read_dataset(md_state_path)
-    return box_inputs(read_dataset(strain_path)["strain"].values, state["state_strain"].values, state["state_stress"].values)
+    return box_inputs(
+        read_dataset(strain_path)["strain"].values, state["state_strain"].values, state["state_stress"].values
+    )
 
 
 # ----------------------------------------------------------------------------- record (state)
-def record_dataset(step: int, names: list[str], version, directory, n_samples, n_at_training, accepted, suspended,
-                   counts: dict | None = None, audit: dict | None = None) -> xr.Dataset:
+def record_dataset(
+    step: int,
+    names: list[str],
+    version,
+    directory,
+    n_samples,
+    n_at_training,
+    accepted,
+    suspended,
+    counts: dict | None = None,
+    audit: dict | None = None,
+) -> xr.Dataset:
     """Per-material committee record of a step (see module doc)."""
     n = len(names)
     counts = counts or {k: np.zeros(n, np.int64) for k in ("queried", "trusted", "audited")}
-    audit = audit or {"error": np.full((n, 3), np.nan), "net_error": np.full((n, 3), np.nan),
-                      "failed_fraction": np.full(n, np.nan)}
+    audit = audit or {
+        "error": np.full((n, 3), np.nan),
+        "net_error": np.full((n, 3), np.nan),
+        "failed_fraction": np.full(n, np.nan),
+    }
     dims = ("material",)
     stat = ("material", "statistic")
     ds = xr.Dataset(
         {
-            "version": (dims, np.asarray(version, np.int64), {"long_name": "current committee version (0: none trained)", **UNIT}),
-            "directory": (dims, np.asarray(directory, dtype=object), {"long_name": "directory of the current version", **UNIT}),
+            "version": (
+                dims,
+                np.asarray(version, np.int64),
+                {"long_name": "current committee version (0: none trained)", **UNIT},
+            ),
+            "directory": (
+                dims,
+                np.asarray(directory, dtype=object),
+                {"long_name": "directory of the current version", **UNIT},
+            ),
             "n_samples": (dims, np.asarray(n_samples, np.int64), {"long_name": "MD training samples so far", **UNIT}),
-            "n_samples_at_training": (dims, np.asarray(n_at_training, np.int64),
-                                      {"long_name": "training samples when the current version was trained", **UNIT}),
-            "accepted": (dims, np.asarray(accepted, np.int8),
-                         {"long_name": "1 if the current version's held-out error net of MD noise is below the accuracy", **UNIT}),
-            "suspended": (dims, np.asarray(suspended, np.int8),
-                          {"long_name": "1 if audits failed: everything goes to MD until a new version is accepted", **UNIT}),
-            "n_queried": (dims, counts["queried"], {"long_name": "representatives the committee was asked for this step", **UNIT}),
-            "n_trusted": (dims, counts["trusted"], {"long_name": "representatives answered by the committee this step (audits included)", **UNIT}),
-            "n_audited": (dims, counts["audited"], {"long_name": "trusted representatives also run by MD this step", **UNIT}),
-            "audit_error": (stat, audit["error"], {"long_name": "max-component |committee - MD| over audited qps", "units": "Pa"}),
-            "audit_net_error": (stat, audit["net_error"],
-                                {"long_name": "max-component |committee - MD| net of the MD noise over audited qps", "units": "Pa"}),
-            "audit_failed_fraction": (dims, audit["failed_fraction"],
-                                      {"long_name": "share of audited qps whose net error exceeds the accuracy", **UNIT}),
+            "n_samples_at_training": (
+                dims,
+                np.asarray(n_at_training, np.int64),
+                {"long_name": "training samples when the current version was trained", **UNIT},
+            ),
+            "accepted": (
+                dims,
+                np.asarray(accepted, np.int8),
+                {
+                    "long_name": "1 if the current version's held-out error net of MD noise is below the accuracy",
+                    **UNIT,
+                },
+            ),
+            "suspended": (
+                dims,
+                np.asarray(suspended, np.int8),
+                {"long_name": "1 if audits failed: everything goes to MD until a new version is accepted", **UNIT},
+            ),
+            "n_queried": (
+                dims,
+                counts["queried"],
+                {"long_name": "representatives the committee was asked for this step", **UNIT},
+            ),
+            "n_trusted": (
+                dims,
+                counts["trusted"],
+                {"long_name": "representatives answered by the committee this step (audits included)", **UNIT},
+            ),
+            "n_audited": (
+                dims,
+                counts["audited"],
+                {"long_name": "trusted representatives also run by MD this step", **UNIT},
+            ),
+            "audit_error": (
+                stat,
+                audit["error"],
+                {"long_name": "max-component |committee - MD| over audited qps", "units": "Pa"},
+            ),
+            "audit_net_error": (
+                stat,
+                audit["net_error"],
+                {"long_name": "max-component |committee - MD| net of the MD noise over audited qps", "units": "Pa"},
+            ),
+            "audit_failed_fraction": (
+                dims,
+                audit["failed_fraction"],
+                {"long_name": "share of audited qps whose net error exceeds the accuracy", **UNIT},
+            ),
         },
-        coords={**_material_coord(names),
-                "statistic": ("statistic", np.array(STATISTICS), {"long_name": "statistic over audited qps", **UNIT})},
+        coords={
+            **_material_coord(names),
+            "statistic": ("statistic", np.array(STATISTICS), {"long_name": "statistic over audited qps", **UNIT}),
+        },
         attrs={"step": int(step)},
     )
     return ds
@@ -112,8 +180,12 @@ def load_committees(record_path: str) -> dict[int, tuple[object, int, bool, bool
     out = {}
     for m in range(rec.sizes["material"]):
         if int(rec["version"].values[m]) > 0:
-            out[m] = (Committee.load(str(rec["directory"].values[m])), int(rec["version"].values[m]),
-                      bool(rec["accepted"].values[m]), bool(rec["suspended"].values[m]))
+            out[m] = (
+                Committee.load(str(rec["directory"].values[m])),
+                int(rec["version"].values[m]),
+                bool(rec["accepted"].values[m]),
+                bool(rec["suspended"].values[m]),
+            )
     return out
 
 
@@ -133,8 +205,17 @@ def choose_audits(trusted: np.ndarray, material: np.ndarray, fraction: float, ru
     return audit
 
 
-def run_query(committee: dict, run_seed: int, material_names: list[str], step: int, strain_path: str,
-              prev_md_state: str, prev_record: str, out_query: str, clusters_path: str | None = None) -> None:
+def run_query(
+    committee: dict,
+    run_seed: int,
+    material_names: list[str],
+    step: int,
+    strain_path: str,
+    prev_md_state: str,
+    prev_record: str,
+    out_query: str,
+    clusters_path: str | None = None,
+) -> None:
     from scema.committee import decide
     from scema.stages.cluster import representatives
 
@@ -158,26 +239,49 @@ def run_query(committee: dict, run_seed: int, material_names: list[str], step: i
         mean[asked], std[asked] = model.predict(x[asked])
         if usable[m]:
             trusted[asked[decide(std[asked], committee["stress_accuracy_mpa"] * 1e6)]] = True
-        log.info("material %s: version %d (%s%s), %d of %d representatives trusted", material_names[m], v,
-                 "accepted" if accepted else "not accepted", ", suspended" if suspended else "",
-                 int(trusted[asked].sum()), asked.size)
+        log.info(
+            "material %s: version %d (%s%s), %d of %d representatives trusted",
+            material_names[m],
+            v,
+            "accepted" if accepted else "not accepted",
+            ", suspended" if suspended else "",
+            int(trusted[asked].sum()),
+            asked.size,
+        )
     audit = choose_audits(trusted, material, committee["audit_fraction"], run_seed, step)
     decision = np.where(audit, DECISIONS["audit"], np.where(trusted, DECISIONS["committee"], DECISIONS["md"]))
     decision = decision[rep].astype(np.int8)  # members follow their representative
     ds = xr.Dataset(
         {
             "mean": (("qp", "component"), mean, {"long_name": "committee mean of the stress", "units": "Pa"}),
-            "std": (("qp", "component"), std, {"long_name": "committee spread (std across members, ddof=1)", "units": "Pa"}),
-            "decision": ("qp", decision, {
-                "long_name": "who gives this qp's stress (audit: trusted, but MD runs and its stress is used)",
-                "flag_values": np.array(list(DECISIONS.values()), dtype=np.int8),
-                "flag_meanings": " ".join(DECISIONS), **UNIT}),
+            "std": (
+                ("qp", "component"),
+                std,
+                {"long_name": "committee spread (std across members, ddof=1)", "units": "Pa"},
+            ),
+            "decision": (
+                "qp",
+                decision,
+                {
+                    "long_name": "who gives this qp's stress (audit: trusted, but MD runs and its stress is used)",
+                    "flag_values": np.array(list(DECISIONS.values()), dtype=np.int8),
+                    "flag_meanings": " ".join(DECISIONS),
+                    **UNIT,
+                },
+            ),
             "version": ("material", version, {"long_name": "committee version asked (0: none)", **UNIT}),
             "usable": ("material", usable, {"long_name": "1 if the version is accepted and not suspended", **UNIT}),
         },
-        coords={**index_coord("qp", n_qp, "quadrature point id"), **component_coord(), **_material_coord(material_names)},
-        attrs={"step": int(step), "committee_used": int(bool(committees)),
-               "stress_accuracy_mpa": float(committee["stress_accuracy_mpa"])},
+        coords={
+            **index_coord("qp", n_qp, "quadrature point id"),
+            **component_coord(),
+            **_material_coord(material_names),
+        },
+        attrs={
+            "step": int(step),
+            "committee_used": int(bool(committees)),
+            "stress_accuracy_mpa": float(committee["stress_accuracy_mpa"]),
+        },
     )
     write_dataset(ds, out_query, f"committee query, step {step}")
 
@@ -212,8 +316,15 @@ def comparison_noise(label_noise: np.ndarray, anchor_noise: np.ndarray, target: 
     return np.sqrt(label_noise**2 + anchor_noise**2) if target == "correction" else label_noise
 
 
-def training_samples(step: int, strain_path: str, stress_path: str, prev_md_state: str, query_path: str,
-                     sampling_noise: dict[int, np.ndarray], target: str) -> xr.Dataset:
+def training_samples(
+    step: int,
+    strain_path: str,
+    stress_path: str,
+    prev_md_state: str,
+    query_path: str,
+    sampling_noise: dict[int, np.ndarray],
+    target: str,
+) -> xr.Dataset:
     """(inputs, MD stress, noise) of every qp whose stress came from its own MD at this step."""
     stress = read_dataset(stress_path)
     state = read_dataset(prev_md_state)
@@ -229,20 +340,46 @@ def training_samples(step: int, strain_path: str, stress_path: str, prev_md_stat
     anchor_noise = sample_noise(state["state_stress"].values[md], material[md], sampling_noise)
     noise_vars = {
         "noise": (label_noise, "MD noise of the stress (replica std / sqrt(R), or the material's sampling noise)"),
-        "anchor_noise": (anchor_noise, "MD noise of sigma_s, the stress the box's state was saved at (0 for reference boxes)"),
-        "comparison_noise": (comparison_noise(label_noise, anchor_noise, target),
-                             f"MD noise in committee - MD for target {target} (acceptance and audits subtract it)"),
+        "anchor_noise": (
+            anchor_noise,
+            "MD noise of sigma_s, the stress the box's state was saved at (0 for reference boxes)",
+        ),
+        "comparison_noise": (
+            comparison_noise(label_noise, anchor_noise, target),
+            f"MD noise in committee - MD for target {target} (acceptance and audits subtract it)",
+        ),
     }
     n = md.size
     return xr.Dataset(
         {
-            "inputs": (("sample", "feature"), inputs, {"long_name": "eps_s (6), sigma_s (6, Pa), eps_t - eps_s (6)", "units": "1",
-                                                     "feature_units": "features 0-5 and 12-17 strain (1), 6-11 stress (Pa)"}),
-            "stress": (("sample", "component"), stress["stress"].values[md], {"long_name": "MD stress (replica mean)", "units": "Pa"}),
-            **{k: (("sample", "component"), v, {"long_name": long, "units": "Pa"}) for k, (v, long) in noise_vars.items()},
-            "committee_stress": (("sample", "component"), np.where(audited[md, None], mean[md], np.nan),
-                                 {"long_name": "committee mean at audited samples (NaN elsewhere)", "units": "Pa"}),
-            "audited": ("sample", audited[md].astype(np.int8), {"long_name": "1 if the committee was trusted here and MD checked it", **UNIT}),
+            "inputs": (
+                ("sample", "feature"),
+                inputs,
+                {
+                    "long_name": "eps_s (6), sigma_s (6, Pa), eps_t - eps_s (6)",
+                    "units": "1",
+                    "feature_units": "features 0-5 and 12-17 strain (1), 6-11 stress (Pa)",
+                },
+            ),
+            "stress": (
+                ("sample", "component"),
+                stress["stress"].values[md],
+                {"long_name": "MD stress (replica mean)", "units": "Pa"},
+            ),
+            **{
+                k: (("sample", "component"), v, {"long_name": long, "units": "Pa"})
+                for k, (v, long) in noise_vars.items()
+            },
+            "committee_stress": (
+                ("sample", "component"),
+                np.where(audited[md, None], mean[md], np.nan),
+                {"long_name": "committee mean at audited samples (NaN elsewhere)", "units": "Pa"},
+            ),
+            "audited": (
+                "sample",
+                audited[md].astype(np.int8),
+                {"long_name": "1 if the committee was trusted here and MD checked it", **UNIT},
+            ),
             "material": ("sample", material[md], {"long_name": "material index of the sample", **UNIT}),
             "qp_id": ("sample", md.astype(np.int64), {"long_name": "quadrature point of the sample", **UNIT}),
             "step_id": ("sample", np.full(n, step, dtype=np.int64), {"long_name": "step of the sample", **UNIT}),
@@ -311,17 +448,25 @@ def run_update(
     """Store this step's samples; judge the audits; retrain a material's committee when its set grew by train_frequency."""
     accuracy = committee["stress_accuracy_mpa"] * 1e6
     stiffness, sampling_noise = material_data(material_files, material_names, symmetries)
-    samples = training_samples(step, strain_path, stress_path, prev_md_state, query_path, sampling_noise, committee["target"])
+    samples = training_samples(
+        step, strain_path, stress_path, prev_md_state, query_path, sampling_noise, committee["target"]
+    )
     prev = read_dataset(prev_record)
     query = read_dataset(query_path)
     version, directory = prev["version"].values.copy(), prev["directory"].values.astype(object).copy()
-    n_at_training, accepted, suspended = (prev[k].values.copy() for k in ("n_samples_at_training", "accepted", "suspended"))
+    n_at_training, accepted, suspended = (
+        prev[k].values.copy() for k in ("n_samples_at_training", "accepted", "suspended")
+    )
     sample_material = samples["material"].values
     n_samples = prev["n_samples"].values + np.bincount(sample_material, minlength=len(material_names))
     decision, qp_material = query["decision"].values, read_dataset(strain_path)["material"].values
     n = len(material_names)
     counts = {k: np.zeros(n, np.int64) for k in ("queried", "trusted", "audited")}
-    audit = {"error": np.full((n, 3), np.nan), "net_error": np.full((n, 3), np.nan), "failed_fraction": np.full(n, np.nan)}
+    audit = {
+        "error": np.full((n, 3), np.nan),
+        "net_error": np.full((n, 3), np.nan),
+        "failed_fraction": np.full(n, np.nan),
+    }
     for m, name in enumerate(material_names):
         of_m = qp_material == m
         counts["queried"][m] = int((np.isfinite(query["std"].values[:, 0]) & of_m).sum())
@@ -330,24 +475,46 @@ def run_update(
         audit["error"][m], audit["net_error"][m], audit["failed_fraction"][m] = audit_errors(samples, m, accuracy)
         if audit["failed_fraction"][m] > committee["audit_tolerance"]:
             suspended[m] = 1
-            log.warning("material %s: committee v%d suspended at step %d: %.0f%% of %d audited qps miss %.0f MPa net of noise",
-                        name, version[m], step, 100 * audit["failed_fraction"][m], counts["audited"][m], accuracy / 1e6)
+            log.warning(
+                "material %s: committee v%d suspended at step %d: %.0f%% of %d audited qps miss %.0f MPa net of noise",
+                name,
+                version[m],
+                step,
+                100 * audit["failed_fraction"][m],
+                counts["audited"][m],
+                accuracy / 1e6,
+            )
         if n_samples[m] - n_at_training[m] >= committee["train_frequency"]:
             version[m], n_at_training[m] = version[m] + 1, n_samples[m]
             directory[m] = str(Path(committee_root) / name / f"v{version[m]}")
-            summary = train_version([read_dataset(p) for p in earlier_samples] + [samples], m, committee,
-                                    stiffness.get(m), Path(directory[m]))
+            summary = train_version(
+                [read_dataset(p) for p in earlier_samples] + [samples],
+                m,
+                committee,
+                stiffness.get(m),
+                Path(directory[m]),
+            )
             from scema.committee import is_accepted
 
             accepted[m] = int(is_accepted(summary["committee_net_error_pa"], accuracy))
-            log.info("material %s: trained v%d on %d samples, net held-out error %s MPa: %s", name, version[m],
-                     summary["n_samples"], np.round(summary["committee_net_error_pa"] / 1e6, 1),
-                     "accepted" if accepted[m] else "refused")
+            log.info(
+                "material %s: trained v%d on %d samples, net held-out error %s MPa: %s",
+                name,
+                version[m],
+                summary["n_samples"],
+                np.round(summary["committee_net_error_pa"] / 1e6, 1),
+                "accepted" if accepted[m] else "refused",
+            )
             if accepted[m]:
                 suspended[m] = 0
     write_dataset(samples, out_samples, f"committee training samples, step {step}")
-    write_dataset(record_dataset(step, material_names, version, directory, n_samples, n_at_training, accepted, suspended,
-                                 counts, audit), out_record, f"committee record, step {step}")
+    write_dataset(
+        record_dataset(
+            step, material_names, version, directory, n_samples, n_at_training, accepted, suspended, counts, audit
+        ),
+        out_record,
+        f"committee record, step {step}",
+    )
 
 
 def train_version(sample_sets: list[xr.Dataset], material: int, committee: dict, stiffness, directory: Path) -> dict:
@@ -356,5 +523,11 @@ def train_version(sample_sets: list[xr.Dataset], material: int, committee: dict,
 
     data = xr.concat(sample_sets, dim="sample")
     data = data.isel(sample=np.flatnonzero(data["material"].values == material))
-    return train_committee(data["inputs"].values, data["stress"].values, CommitteeSettings.from_config(committee),
-                           directory, noise=data["comparison_noise"].values, stiffness=stiffness)
+    return train_committee(
+        data["inputs"].values,
+        data["stress"].values,
+        CommitteeSettings.from_config(committee),
+        directory,
+        noise=data["comparison_noise"].values,
+        stiffness=stiffness,
+    )

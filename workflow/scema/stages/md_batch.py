@@ -85,8 +85,18 @@ class Progress:
         rate = self.ran / max(time.monotonic() - self.start, 1e-9)
         eta = timedelta(seconds=round((self.total - self.finished) / rate))
         retry = f", retry {attempt}" if attempt else ""
-        log.info("%s: update %d/%d (qp %d, replica %d%s) %.2f s; %.2f updates/min, ETA %s",
-                 self.label, self.finished, self.total, update.qp, update.replica, retry, seconds, 60 * rate, eta)
+        log.info(
+            "%s: update %d/%d (qp %d, replica %d%s) %.2f s; %.2f updates/min, ETA %s",
+            self.label,
+            self.finished,
+            self.total,
+            update.qp,
+            update.replica,
+            retry,
+            seconds,
+            60 * rate,
+            eta,
+        )
 
 
 def remove_stale_temporaries(updates: list[Update], out_batch: Path) -> None:
@@ -103,16 +113,24 @@ def failure_message(step: int, batch: int, failures: list[Failure], not_run: int
     more = f"; {len(failures) - 1} more failed updates" if len(failures) > 1 else ""
     if not_run:
         more += f"; {not_run} updates not started: every update tried failed (a broken setup?)"
-    return (f"md_batch step {step} batch {batch}: MD update of qp {u.qp}, replica {u.replica}, material "
-            f"{u.material} failed {len(first.attempts)} attempts ({len(first.attempts) - 1} retries): "
-            f"{last.error} (LAMMPS log {last.log}; record {record}{more})")
+    return (
+        f"md_batch step {step} batch {batch}: MD update of qp {u.qp}, replica {u.replica}, material "
+        f"{u.material} failed {len(first.attempts)} attempts ({len(first.attempts) - 1} retries): "
+        f"{last.error} (LAMMPS log {last.log}; record {record}{more})"
+    )
 
 
 def write_failures(path: Path, step: int, batch: int, failures: list[Failure]) -> None:
     entries = [
         {
-            "step": step, "batch": batch, "update": f.index, "qp": f.update.qp, "replica": f.update.replica,
-            "material": f.update.material, "state_in": str(f.update.state_in), "state_out": str(f.update.state_out),
+            "step": step,
+            "batch": batch,
+            "update": f.index,
+            "qp": f.update.qp,
+            "replica": f.update.replica,
+            "material": f.update.material,
+            "state_in": str(f.update.state_in),
+            "state_out": str(f.update.state_out),
             "attempts": [dataclasses.asdict(a) for a in f.attempts],
         }
         for f in failures
@@ -128,14 +146,27 @@ def batch_dataset(rows: xr.Dataset, records: list[Record], step: int, batch: int
         {
             "qp_id": ("update", rows["qp_id"].values.astype(np.int64), {"long_name": "quadrature point", **unit}),
             "replica_id": ("update", rows["replica_id"].values.astype(np.int64), {"long_name": "replica", **unit}),
-            "stress": (("update", "component"), np.array([r.stress for r in records]).reshape(n, 6),
-                       {"long_name": "MD stress minus reference stress", "units": "Pa"}),
+            "stress": (
+                ("update", "component"),
+                np.array([r.stress for r in records]).reshape(n, 6),
+                {"long_name": "MD stress minus reference stress", "units": "Pa"},
+            ),
             "state_file": ("update", rows["state_out"].values.astype(object), {"long_name": "state written", **unit}),
-            "target_strain": (("update", "component"), rows["target_strain"].values, {"long_name": "total strain of the state", **unit}),
-            "retries": ("update", np.array([r.attempt for r in records], dtype=np.int64),
-                        {"long_name": "failed attempts before the update succeeded", **unit}),
-            "wall_time": ("update", np.array([r.seconds for r in records], dtype=float),
-                          {"long_name": "wall time of the update", "units": "s"}),
+            "target_strain": (
+                ("update", "component"),
+                rows["target_strain"].values,
+                {"long_name": "total strain of the state", **unit},
+            ),
+            "retries": (
+                "update",
+                np.array([r.attempt for r in records], dtype=np.int64),
+                {"long_name": "failed attempts before the update succeeded", **unit},
+            ),
+            "wall_time": (
+                "update",
+                np.array([r.seconds for r in records], dtype=float),
+                {"long_name": "wall time of the update", "units": "s"},
+            ),
         },
         coords={**index_coord("update", n, "update within this batch"), **component_coord()},
         attrs={"step": step, "batch": batch, "processes": processes},
@@ -168,7 +199,9 @@ def run(
     journal, failed = Journal(out.with_suffix(".journal")), out.with_suffix(".failed.json")
     keys = [update_key(u, materials[u.material]) for u in updates]
     journalled = journal.read()
-    records: dict[int, Record] = {i: journalled[k] for i, k in enumerate(keys) if k in journalled and updates[i].state_out.is_file()}
+    records: dict[int, Record] = {
+        i: journalled[k] for i, k in enumerate(keys) if k in journalled and updates[i].state_out.is_file()
+    }
     finished = len(records)
     progress = Progress(f"step {step} batch {batch}", len(updates), finished)
 
@@ -182,7 +215,9 @@ def run(
     failures = supervise(todo, materials, processes, lammps_log, max_retries, retry_variant(step, run_seed), on_done)
     if failures:
         write_failures(failed, step, batch, failures)
-        raise UpdateFailed(failure_message(step, batch, failures, len(todo) - len(failures) - (len(records) - finished), failed))
+        raise UpdateFailed(
+            failure_message(step, batch, failures, len(todo) - len(failures) - (len(records) - finished), failed)
+        )
     ds = batch_dataset(rows, [records[i] for i in range(len(updates))], step, int(batch), int(processes))
     write_dataset(ds, out, f"MD batch {batch}, step {step}")
     journal.remove()

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from scema.config import material_names
 from scema.io.datasets import material_variable
 from scema.io.netcdf import component_coord, index_coord, read_dataset, write_dataset
-from scema.config import material_names
 from scema.schedule import plan
 from scema.stages.cluster import representatives
 from scema.stages.committee import committee_decision
@@ -62,7 +62,11 @@ def run(
                 schedule.strain_increment,
                 {"long_name": "strain applied by the update (accumulated since state_in)", **unit},
             ),
-            "target_strain": (("update", "component"), schedule.target_strain, {"long_name": "total strain after the update", **unit}),
+            "target_strain": (
+                ("update", "component"),
+                schedule.target_strain,
+                {"long_name": "total strain after the update", **unit},
+            ),
             "seed": ("update", schedule.seed, {"long_name": "thermostat random seed of the update", **unit}),
         },
         coords={**index_coord("update", n, "scheduled MD update"), **component_coord()},

@@ -47,21 +47,45 @@ def committee_variables(committee_files: list[str], sample_files: list[str]) -> 
         audited[k] = int(rows.sum())
         if rows.any():
             e = np.abs(samples["committee_stress"].values[rows] - samples["stress"].values[rows])
-            for out, values in ((err, e.max(axis=1)), (net, net_error(e, samples["comparison_noise"].values[rows]).max(axis=1))):
+            for out, values in (
+                (err, e.max(axis=1)),
+                (net, net_error(e, samples["comparison_noise"].values[rows]).max(axis=1)),
+            ):
                 out[k] = audit_statistics(values)
     one = {"units": "1"}
     return {
-        "committee_answers": ("step", trusted, {"long_name": "qps (representatives) the committee was trusted for, audits included", **one}),
+        "committee_answers": (
+            "step",
+            trusted,
+            {"long_name": "qps (representatives) the committee was trusted for, audits included", **one},
+        ),
         "audited": ("step", audited, {"long_name": "trusted qps also run by MD (audits)", **one}),
-        "suspended_materials": ("step", suspended, {"long_name": "materials whose committee is suspended after the step", **one}),
-        "audit_error": (("step", "statistic"), err, {"long_name": "max-component |committee - MD| over audited qps", "units": "Pa"}),
-        "audit_net_error": (("step", "statistic"), net,
-                            {"long_name": "max-component |committee - MD| net of the MD noise over audited qps", "units": "Pa"}),
+        "suspended_materials": (
+            "step",
+            suspended,
+            {"long_name": "materials whose committee is suspended after the step", **one},
+        ),
+        "audit_error": (
+            ("step", "statistic"),
+            err,
+            {"long_name": "max-component |committee - MD| over audited qps", "units": "Pa"},
+        ),
+        "audit_net_error": (
+            ("step", "statistic"),
+            net,
+            {"long_name": "max-component |committee - MD| net of the MD noise over audited qps", "units": "Pa"},
+        ),
     }
 
 
-def run(reaction_files: list[str], schedule_files: list[str], benchmarks: dict[str, list[str]], out_summary: str,
-        committee_files: list[str] | None = None, sample_files: list[str] | None = None) -> None:
+def run(
+    reaction_files: list[str],
+    schedule_files: list[str],
+    benchmarks: dict[str, list[str]],
+    out_summary: str,
+    committee_files: list[str] | None = None,
+    sample_files: list[str] | None = None,
+) -> None:
     """``benchmarks[stage]`` lists every benchmark file of that stage (any step); ``committee_files``
     and ``sample_files`` the committee record and training samples of every step when the
     committee is on."""
@@ -77,19 +101,40 @@ def run(reaction_files: list[str], schedule_files: list[str], benchmarks: dict[s
             wall[np.flatnonzero(steps == step_of(path)), j] += benchmark_seconds(path)
     ds = xr.Dataset(
         {
-            "applied_displacement": (("step", "xyz"), applied, {"long_name": "prescribed displacement of the reaction face", "units": "m"}),
-            "reaction_force": (("step", "xyz"), reaction, {"long_name": "reaction force on the reaction face", "units": "N"}),
+            "applied_displacement": (
+                ("step", "xyz"),
+                applied,
+                {"long_name": "prescribed displacement of the reaction face", "units": "m"},
+            ),
+            "reaction_force": (
+                ("step", "xyz"),
+                reaction,
+                {"long_name": "reaction force on the reaction face", "units": "N"},
+            ),
             "residual_norm": ("step", residual, {"long_name": "out-of-balance force on free dofs", "units": "N"}),
             "md_updates": ("step", updates, {"long_name": "number of (qp, replica) MD updates run", "units": "1"}),
-            "wall_time": (("step", "stage"), wall, {"long_name": "wall time of each stage (sum over its jobs)", "units": "s"}),
+            "wall_time": (
+                ("step", "stage"),
+                wall,
+                {"long_name": "wall time of each stage (sum over its jobs)", "units": "s"},
+            ),
             **(committee_variables(committee_files, sample_files) if committee_files else {}),
         },
         coords={
             "step": ("step", steps, {"long_name": "macroscale step", "units": "1"}),
             "stage": ("stage", np.array(STAGES), {"long_name": "workflow stage", "units": "1"}),
             **XYZ,
-            **({"statistic": ("statistic", np.array(STATISTICS), {"long_name": "statistic over audited qps", "units": "1"})}
-               if committee_files else {}),
+            **(
+                {
+                    "statistic": (
+                        "statistic",
+                        np.array(STATISTICS),
+                        {"long_name": "statistic over audited qps", "units": "1"},
+                    )
+                }
+                if committee_files
+                else {}
+            ),
         },
     )
     write_dataset(ds, out_summary, "run summary")
