@@ -12,7 +12,7 @@ from scema.io.datasets import material_variable
 from scema.io.netcdf import component_coord, index_coord, read_dataset, write_dataset
 from scema.schedule import plan
 from scema.stages.cluster import representatives
-from scema.stages.committee import committee_decision
+from scema.stages.committee_query import committee_decision
 
 
 def select_md_qps(representative: np.ndarray, trusted: np.ndarray) -> np.ndarray:

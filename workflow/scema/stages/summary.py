@@ -10,7 +10,7 @@ import xarray as xr
 
 from scema.io.datasets import XYZ
 from scema.io.netcdf import read_dataset, write_dataset
-from scema.stages.committee import STATISTICS
+from scema.stages.committee_record import STATISTICS
 
 STAGES = ("fe_step", "md_schedule", "md_batch", "aggregate_stress", "reaction_force")
 
@@ -34,7 +34,7 @@ def committee_variables(committee_files: list[str], sample_files: list[str]) -> 
     training samples (the per-material ones are in each step's committee.nc).
     """
     from scema.committee import net_error
-    from scema.stages.committee import audit_statistics
+    from scema.stages.committee_record import audit_statistics
 
     n = len(committee_files)
     trusted, audited, suspended = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
