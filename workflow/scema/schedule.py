@@ -12,8 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-from scema.seeds import lammps_seeds
-
 
 @dataclass
 class Schedule:
@@ -35,9 +33,9 @@ def state_file_name(state_dir: str | Path, qp: int, replica: int) -> str:
 
 
 def update_seeds(run_seed: int, step: int, qp: np.ndarray, replica: np.ndarray) -> np.ndarray:
-    """Reproducible per-update thermostat seeds, one ``scema.seeds`` stream per (step, qp, replica)."""
-    keys = np.column_stack([np.asarray(qp, dtype=np.int64), np.asarray(replica, dtype=np.int64)])
-    return lammps_seeds(run_seed, "update", (int(step),), keys.reshape(-1, 2))
+    """Distinct-enough, reproducible LAMMPS seeds (LAMMPS needs 0 < seed <= 9e8)."""
+    mixed = (np.int64(run_seed) * 1_000_003 + np.int64(step) * 10_007) % 899_999_999
+    return (mixed + qp.astype(np.int64) * 101 + replica.astype(np.int64) * 7) % 899_999_999 + 1
 
 
 def plan(
