@@ -297,3 +297,27 @@ def summary_dataset(
             **committee_coords,
         },
     )
+
+
+def clusters_dataset(step, clusters, settings) -> xr.Dataset:
+    """``clusters.nc``: each qp's representative, its distance to it and its cluster's size."""
+    unit = {"units": "1"}
+    return xr.Dataset(
+        {
+            "representative": ("qp", clusters.representative, {"long_name": "qp whose MD run serves this qp", **unit}),
+            "distance_to_representative": (
+                "qp",
+                clusters.distance_to_representative,
+                {"long_name": f"{settings['metric']} distance between spline signatures", **unit},
+            ),
+            "cluster_size": ("qp", clusters.cluster_size, {"long_name": "number of qps in this qp's cluster", **unit}),
+        },
+        coords=index_coord("qp", clusters.representative.shape[0], "quadrature point id"),
+        attrs={
+            "step": int(step),
+            "alpha": float(settings["alpha"]),
+            "metric": settings["metric"],
+            "n_points": int(settings["n_points"]),
+            "n_representatives": int(np.unique(clusters.representative).size),
+        },
+    )
