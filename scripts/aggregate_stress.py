@@ -1,4 +1,4 @@
-from _log import to_log
+from _rule import to_log
 
 to_log(snakemake)
 from scema.stages.aggregate import run

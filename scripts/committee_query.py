@@ -1,9 +1,9 @@
-from _log import to_log
+from _rule import to_log
 
 to_log(snakemake)
-from scema.stages.committee import run_query
+from scema.stages.committee_query import run
 
-run_query(
+run(
     dict(snakemake.params.committee),
     int(snakemake.params.run_seed),
     list(snakemake.params.materials),

@@ -1,9 +1,9 @@
-from _log import to_log
+from _rule import to_log
 
 to_log(snakemake)
-from scema.stages.committee import run_update
+from scema.stages.committee_update import run
 
-run_update(
+run(
     dict(snakemake.params.committee),
     list(snakemake.params.materials),
     dict(snakemake.params.symmetries),

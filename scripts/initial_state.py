@@ -1,9 +1,9 @@
-from _log import material_files, run_stage, to_log
+from _rule import material_files, run_stage, to_log
 
 to_log(snakemake)
 run_stage(
     snakemake,
-    "scema.stages.initial:run",
+    "scema.stages.initial_state:run",
     config=snakemake.config,
     material_files=material_files(snakemake),
     out_stress=snakemake.output.stress,

@@ -1,6 +1,6 @@
 import sys
 
-from _log import material_files, to_log
+from _rule import material_files, to_log
 
 if __name__ == "__main__":  # not again in the spawned MD workers, which import this file as __mp_main__
     to_log(snakemake)

@@ -1,4 +1,4 @@
-from _log import material_files, run_stage, to_log
+from _rule import material_files, run_stage, to_log
 
 to_log(snakemake)
 run_stage(

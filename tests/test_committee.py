@@ -317,7 +317,7 @@ def test_correction_target_learns_an_elastic_law_from_50_samples(tmp_path):
 
 def test_ten_trusted_steps_in_a_row_stay_on_the_elastic_law(mlp_committee):
     """Inputs from the box's own history: a qp trusted ten steps running does not drift."""
-    from scema.stages.committee import box_inputs
+    from scema.stages.committee_query import box_inputs
 
     committee = Committee.load(mlp_committee[0])
     rng = np.random.default_rng(31)

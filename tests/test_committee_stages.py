@@ -10,7 +10,7 @@ import xarray as xr
 from scema.committee import Committee, schema_defaults
 from scema.io.datasets import md_state_dataset, strain_dataset, stress_dataset
 from scema.io.netcdf import component_coord, index_coord, read_dataset, write_dataset
-from scema.stages import committee as stage
+from scema.stages import committee_query, committee_record, committee_update
 from scema.voigt import cubic_stiffness
 
 NAMES = ["a", "b"]
@@ -68,9 +68,9 @@ def two_material_run(tmp_path_factory):
     strain1 = eps0 + rng.uniform(-5e-4, 5e-4, (n, 6))
     state_files = np.array([[f"ref_{m}.data"] for m in MATERIAL], dtype=object)
     write_dataset(md_state_dataset(0, state_files, eps0[:, None], _law(eps0)[:, None]), d / "md_state0.nc", "md state")
-    stage.write_initial_record(NAMES, str(d / "record0.nc"))
+    committee_record.write_initial_record(NAMES, str(d / "record0.nc"))
     _strain(d / "strain1.nc", 1, strain1)
-    stage.run_query(
+    committee_query.run(
         SETTINGS,
         7,
         NAMES,
@@ -82,7 +82,7 @@ def two_material_run(tmp_path_factory):
     )
     stress1 = _law(strain1)
     write_dataset(stress_dataset(1, stress1, np.zeros_like(stress1), np.zeros(n), strain1), d / "stress1.nc", "stress")
-    stage.run_update(
+    committee_update.run(
         SETTINGS,
         NAMES,
         {"a": "none", "b": "none"},
@@ -136,7 +136,7 @@ def test_a_material_committee_is_never_asked_for_another_material_qps(two_materi
         return real_predict(self, x)
 
     monkeypatch.setattr(Committee, "predict", spy)
-    stage.run_query(
+    committee_query.run(
         SETTINGS,
         7,
         NAMES,
@@ -146,7 +146,7 @@ def test_a_material_committee_is_never_asked_for_another_material_qps(two_materi
         str(d / "record1.nc"),
         str(d / "query2.nc"),
     )
-    inputs = stage.query_inputs(str(d / "strain2.nc"), str(d / "md_state1.nc"))
+    inputs = committee_query.query_inputs(str(d / "strain2.nc"), str(d / "md_state1.nc"))
     for m, name in enumerate(NAMES):
         np.testing.assert_array_equal(asked[name], inputs[MATERIAL == m])
     query = read_dataset(d / "query2.nc")
@@ -156,7 +156,7 @@ def test_a_material_committee_is_never_asked_for_another_material_qps(two_materi
     decision = query["decision"].values
     assert [(decision[MATERIAL == m] == 2).sum() for m in (0, 1)] == [1, 1]
     assert np.all(decision != 0)  # accepted, spread small: everything else trusted
-    stage.run_query(
+    committee_query.run(
         SETTINGS,
         7,
         NAMES,
@@ -173,10 +173,10 @@ def test_audit_choice_fraction_and_reproducibility():
     material = np.repeat([0, 1, 2], 40)
     trusted = np.ones(120, bool)
     trusted[80:] = False  # material 2: nothing trusted, nothing audited
-    a = stage.choose_audits(trusted, material, 0.05, run_seed=3, step=4)
+    a = committee_query.choose_audits(trusted, material, 0.05, run_seed=3, step=4)
     assert [(a & (material == m)).sum() for m in range(3)] == [2, 2, 0]
     assert not (a & ~trusted).any()
-    np.testing.assert_array_equal(a, stage.choose_audits(trusted, material, 0.05, run_seed=3, step=4))
-    assert not np.array_equal(a, stage.choose_audits(trusted, material, 0.05, run_seed=3, step=5))
-    assert stage.choose_audits(trusted, material, 1.0, 3, 4).sum() == 80
-    assert stage.choose_audits(trusted, material, 0.0, 3, 4).sum() == 0
+    np.testing.assert_array_equal(a, committee_query.choose_audits(trusted, material, 0.05, run_seed=3, step=4))
+    assert not np.array_equal(a, committee_query.choose_audits(trusted, material, 0.05, run_seed=3, step=5))
+    assert committee_query.choose_audits(trusted, material, 1.0, 3, 4).sum() == 80
+    assert committee_query.choose_audits(trusted, material, 0.0, 3, 4).sum() == 0

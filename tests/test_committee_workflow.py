@@ -100,7 +100,7 @@ def _wrong_committee(workdir: Path, materials: Path) -> None:
     as copper's accepted version 1 before the run starts (test data, not MD)."""
     from scema.committee import default_settings, features, train_committee
     from scema.io.netcdf import write_dataset
-    from scema.stages.committee import record_dataset
+    from scema.stages.committee_record import record_dataset
     from scema.symmetry import project
 
     c = project(_open(materials / "copper/material.nc")["stiffness"].mean("replica").values, "cubic")

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from scema.md.engine import Engine, target_cell
-from scema.md.init import equilibrate_replica
 from scema.md.material import MaterialSpec
+from scema.md.preparation import equilibrate_replica
 from scema.md.update import Update, run_update
 from scema.stages.material_init import sampling_noise
 

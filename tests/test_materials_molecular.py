@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from scema import seeds
-from scema.md import init
+from scema.md import preparation
 from scema.md.engine import Engine
 from scema.md.material import MaterialSpec
 
@@ -135,7 +135,7 @@ def test_schema_fills_atom_style_and_leaves_builder_and_preparation_out(tmp_path
 def test_builder_output_reaches_the_template_and_topology_survives_a_state_round_trip(tmp_path, fake_builder) -> None:
     spec = molecular_spec(tmp_path)
     with Engine() as eng:
-        init._prepare(eng, spec, master=77, replica=3, scratch=tmp_path)
+        preparation._prepare(eng, spec, master=77, replica=3, scratch=tmp_path)
         assert fake_builder == [
             (dict(spec.builder), seeds.lammps_seed(77, "structure", 3), tmp_path / "structure.data")
         ]

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scema.md.init import zero_kelvin_stiffness
 from scema.md.material import MaterialSpec
+from scema.md.preparation import zero_kelvin_stiffness
 
 ROOT = Path(__file__).resolve().parents[1]
 POTENTIAL = Path("/usr/share/lammps/potentials/Cu_mishin1.eam.alloy")

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from scema.md.engine import Engine, cell_strain, target_cell
-from scema.md.init import ReferenceState, equilibrate_replica, finite_strain_stiffness, symmetrise
 from scema.md.material import MaterialSpec
+from scema.md.preparation import ReferenceState, equilibrate_replica, finite_strain_stiffness, symmetrise
 from scema.md.update import Update, run_update
 from scema.stages.material_init import sampling_noise
 

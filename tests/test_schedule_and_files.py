@@ -77,7 +77,7 @@ def test_aggregate_keeps_each_box_state_strain_and_md_stress_and_uses_md_at_audi
     from scema.io.datasets import md_state_dataset, strain_dataset
     from scema.io.netcdf import component_coord, index_coord
     from scema.stages import aggregate
-    from scema.stages.committee import DECISIONS
+    from scema.stages.committee_query import DECISIONS
 
     n, rng = 3, np.random.default_rng(2)
     strain, old_strain, old_stress = rng.normal(size=(n, 6)), rng.normal(size=(n, 2, 6)), rng.normal(size=(n, 2, 6))

@@ -88,7 +88,7 @@ def main() -> None:
     if args.material_dir is not None:
         state = args.material_dir / "replica_0.data"
     else:
-        from scema.md.init import equilibrate_replica
+        from scema.md.preparation import equilibrate_replica
 
         state = work / "reference.data"
         equilibrate_replica(spec.replace(reference_sampling_steps=100), 12345, 0, state)

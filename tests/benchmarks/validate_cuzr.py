@@ -31,8 +31,8 @@ sys.path.insert(0, str(REPO / "workflow"))
 from scema.config import validate_config  # noqa: E402
 from scema.md import units as lmp_units  # noqa: E402
 from scema.md.engine import Engine  # noqa: E402
-from scema.md.init import equilibrate_replica, finite_strain_stiffness, symmetrise  # noqa: E402
 from scema.md.material import MaterialSpec  # noqa: E402
+from scema.md.preparation import equilibrate_replica, finite_strain_stiffness, symmetrise  # noqa: E402
 
 GPA = 1e9
 

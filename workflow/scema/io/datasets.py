@@ -168,3 +168,156 @@ def fe_state_dataset(step, time, displacement, velocity, node_coordinates) -> xr
         coords={**index_coord("node", n, "input mesh node index"), **XYZ},
         attrs={"step": int(step), "time": float(time), "time_units": "s"},
     )
+
+
+def reaction_dataset(step, face, reaction, applied_displacement, residual_norm, constrained_labels) -> xr.Dataset:
+    """``reaction.nc``: reaction force on boundary ``face`` (NaN where free) and the free-dof residual."""
+    return xr.Dataset(
+        {
+            "reaction_force": (
+                "xyz",
+                reaction,
+                {
+                    "long_name": f"reaction force on boundary {face} (sum of nodal internal forces)",
+                    "units": "N",
+                    "comment": "only the components prescribed on the boundary are reactions; NaN where free",
+                    "constrained_components": constrained_labels,
+                },
+            ),
+            "applied_displacement": (
+                "xyz",
+                applied_displacement,
+                {"long_name": f"prescribed displacement of boundary {face} (NaN where free)", "units": "m"},
+            ),
+            "residual_norm": (
+                (),
+                float(residual_norm),
+                {"long_name": "norm of the out-of-balance force on free dofs (carried to the next step)", "units": "N"},
+            ),
+        },
+        coords=XYZ,
+        attrs={"step": int(step), "face": face, "constrained_components": constrained_labels},
+    )
+
+
+def schedule_dataset(step, schedule, material_names) -> xr.Dataset:
+    """``md_schedule.nc``: one row per (qp, replica) MD update of a ``scema.schedule.Schedule``."""
+    unit = {"units": "1"}
+    return xr.Dataset(
+        {
+            "qp_id": ("update", schedule.qp, {"long_name": "quadrature point of the update", **unit}),
+            "replica_id": ("update", schedule.replica, {"long_name": "replica of the update", **unit}),
+            "batch": ("update", schedule.batch, {"long_name": "MD batch (job) running the update", **unit}),
+            "material": material_variable(schedule.material, material_names, dim="update"),
+            "state_in": ("update", schedule.state_in, {"long_name": "LAMMPS state the update starts from", **unit}),
+            "state_out": ("update", schedule.state_out, {"long_name": "LAMMPS state the update writes", **unit}),
+            "strain_increment": (
+                ("update", "component"),
+                schedule.strain_increment,
+                {"long_name": "strain applied by the update (accumulated since state_in)", **unit},
+            ),
+            "target_strain": (
+                ("update", "component"),
+                schedule.target_strain,
+                {"long_name": "total strain after the update", **unit},
+            ),
+            "seed": ("update", schedule.seed, {"long_name": "thermostat random seed of the update", **unit}),
+        },
+        coords={**index_coord("update", schedule.qp.size, "scheduled MD update"), **component_coord()},
+        attrs={"step": int(step), "n_batches": int(schedule.n_batches)},
+    )
+
+
+def summary_dataset(
+    steps, stages, applied_displacement, reaction_force, residual_norm, md_updates, wall_time, committee=None
+) -> xr.Dataset:
+    """``summary.nc``: per step the load-displacement curve, MD work and stage wall times.
+
+    ``committee`` (when the committee is on): ``statistics`` names and per step ``trusted``,
+    ``audited``, ``suspended`` counts and ``audit_error``, ``audit_net_error`` (step, statistic).
+    """
+    one = {"units": "1"}
+    committee_vars, committee_coords = {}, {}
+    if committee:
+        committee_vars = {
+            "committee_answers": (
+                "step",
+                committee["trusted"],
+                {"long_name": "qps (representatives) the committee was trusted for, audits included", **one},
+            ),
+            "audited": ("step", committee["audited"], {"long_name": "trusted qps also run by MD (audits)", **one}),
+            "suspended_materials": (
+                "step",
+                committee["suspended"],
+                {"long_name": "materials whose committee is suspended after the step", **one},
+            ),
+            "audit_error": (
+                ("step", "statistic"),
+                committee["audit_error"],
+                {"long_name": "max-component |committee - MD| over audited qps", "units": "Pa"},
+            ),
+            "audit_net_error": (
+                ("step", "statistic"),
+                committee["audit_net_error"],
+                {"long_name": "max-component |committee - MD| net of the MD noise over audited qps", "units": "Pa"},
+            ),
+        }
+        committee_coords = {
+            "statistic": (
+                "statistic",
+                np.array(committee["statistics"]),
+                {"long_name": "statistic over audited qps", **one},
+            )
+        }
+    return xr.Dataset(
+        {
+            "applied_displacement": (
+                ("step", "xyz"),
+                applied_displacement,
+                {"long_name": "prescribed displacement of the reaction face", "units": "m"},
+            ),
+            "reaction_force": (
+                ("step", "xyz"),
+                reaction_force,
+                {"long_name": "reaction force on the reaction face", "units": "N"},
+            ),
+            "residual_norm": ("step", residual_norm, {"long_name": "out-of-balance force on free dofs", "units": "N"}),
+            "md_updates": ("step", md_updates, {"long_name": "number of (qp, replica) MD updates run", "units": "1"}),
+            "wall_time": (
+                ("step", "stage"),
+                wall_time,
+                {"long_name": "wall time of each stage (sum over its jobs)", "units": "s"},
+            ),
+            **committee_vars,
+        },
+        coords={
+            "step": ("step", steps, {"long_name": "macroscale step", "units": "1"}),
+            "stage": ("stage", np.array(stages), {"long_name": "workflow stage", "units": "1"}),
+            **XYZ,
+            **committee_coords,
+        },
+    )
+
+
+def clusters_dataset(step, clusters, settings) -> xr.Dataset:
+    """``clusters.nc``: each qp's representative, its distance to it and its cluster's size."""
+    unit = {"units": "1"}
+    return xr.Dataset(
+        {
+            "representative": ("qp", clusters.representative, {"long_name": "qp whose MD run serves this qp", **unit}),
+            "distance_to_representative": (
+                "qp",
+                clusters.distance_to_representative,
+                {"long_name": f"{settings['metric']} distance between spline signatures", **unit},
+            ),
+            "cluster_size": ("qp", clusters.cluster_size, {"long_name": "number of qps in this qp's cluster", **unit}),
+        },
+        coords=index_coord("qp", clusters.representative.shape[0], "quadrature point id"),
+        attrs={
+            "step": int(step),
+            "alpha": float(settings["alpha"]),
+            "metric": settings["metric"],
+            "n_points": int(settings["n_points"]),
+            "n_representatives": int(np.unique(clusters.representative).size),
+        },
+    )

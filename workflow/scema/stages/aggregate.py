@@ -7,7 +7,7 @@ import numpy as np
 from scema.io.datasets import SOURCE_FLAGS, md_state_dataset, stress_dataset
 from scema.io.netcdf import read_dataset, write_dataset
 from scema.stages.cluster import representatives
-from scema.stages.committee import committee_decision
+from scema.stages.committee_query import committee_decision
 
 
 def run(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from scema.io.datasets import clusters_dataset
 from scema.io.netcdf import index_coord, read_dataset, write_dataset
 
 
@@ -60,27 +61,7 @@ def run(
     clusters = cluster_histories(
         history, material, alpha=settings["alpha"], n_points=settings["n_points"], metric=settings["metric"]
     )
-    n_qp = history.shape[1]
-    unit = {"units": "1"}
-    ds = xr.Dataset(
-        {
-            "representative": ("qp", clusters.representative, {"long_name": "qp whose MD run serves this qp", **unit}),
-            "distance_to_representative": (
-                "qp",
-                clusters.distance_to_representative,
-                {"long_name": f"{settings['metric']} distance between spline signatures", **unit},
-            ),
-            "cluster_size": ("qp", clusters.cluster_size, {"long_name": "number of qps in this qp's cluster", **unit}),
-        },
-        coords=index_coord("qp", n_qp, "quadrature point id"),
-        attrs={
-            "step": int(step),
-            "alpha": float(settings["alpha"]),
-            "metric": settings["metric"],
-            "n_points": int(settings["n_points"]),
-            "n_representatives": int(np.unique(clusters.representative).size),
-        },
-    )
+    ds = clusters_dataset(step, clusters, settings)
     write_dataset(ds, out_clusters, f"strain-history clusters, step {step}")
 
 

@@ -13,8 +13,8 @@ import xarray as xr
 from scema.io.netcdf import component_coord, index_coord, write_dataset
 from scema.md import units as lmp_units
 from scema.md.engine import Engine
-from scema.md.init import equilibrate_replica, finite_strain_stiffness
 from scema.md.material import MaterialSpec
+from scema.md.preparation import equilibrate_replica, finite_strain_stiffness
 from scema.voigt import COMPONENTS
 
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import xarray as xr
 
 from scema.fe.boundary import applied_displacement, constrained_components, prescribed_increments
-from scema.io.datasets import XYZ
+from scema.io.datasets import reaction_dataset
 from scema.io.netcdf import read_dataset, write_dataset
 from scema.specimen import build_model
 
@@ -28,30 +27,7 @@ def run(config: dict, step: int, material_files: dict[str, str], stress: str, ou
     if model.comm.rank != 0:  # every rank holds the gathered arrays; one writes them
         return
     labels = " ".join("xyz"[c] for c in components)
-    ds = xr.Dataset(
-        {
-            "reaction_force": (
-                "xyz",
-                reaction,
-                {
-                    "long_name": f"reaction force on boundary {face} (sum of nodal internal forces)",
-                    "units": "N",
-                    "comment": "only the components prescribed on the boundary are reactions; NaN where free",
-                    "constrained_components": labels,
-                },
-            ),
-            "applied_displacement": (
-                "xyz",
-                applied_displacement(bcs, face, step),
-                {"long_name": f"prescribed displacement of boundary {face} (NaN where free)", "units": "m"},
-            ),
-            "residual_norm": (
-                (),
-                float(np.linalg.norm(free_residual)),
-                {"long_name": "norm of the out-of-balance force on free dofs (carried to the next step)", "units": "N"},
-            ),
-        },
-        coords=XYZ,
-        attrs={"step": int(step), "face": face, "constrained_components": labels},
+    ds = reaction_dataset(
+        step, face, reaction, applied_displacement(bcs, face, step), np.linalg.norm(free_residual), labels
     )
     write_dataset(ds, out_reaction, f"reaction force, step {step}")

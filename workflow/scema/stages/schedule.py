@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import xarray as xr
 
 from scema.config import material_names
-from scema.io.datasets import material_variable
-from scema.io.netcdf import component_coord, index_coord, read_dataset, write_dataset
+from scema.io.datasets import schedule_dataset
+from scema.io.netcdf import read_dataset, write_dataset
 from scema.schedule import plan
 from scema.stages.cluster import representatives
-from scema.stages.committee import committee_decision
+from scema.stages.committee_query import committee_decision
 
 
 def select_md_qps(representative: np.ndarray, trusted: np.ndarray) -> np.ndarray:
@@ -47,31 +46,7 @@ def run(
         run_seed=config["run"]["seed"],
         step=step,
     )
-    n = schedule.qp.size
-    unit = {"units": "1"}
-    ds = xr.Dataset(
-        {
-            "qp_id": ("update", schedule.qp, {"long_name": "quadrature point of the update", **unit}),
-            "replica_id": ("update", schedule.replica, {"long_name": "replica of the update", **unit}),
-            "batch": ("update", schedule.batch, {"long_name": "MD batch (job) running the update", **unit}),
-            "material": material_variable(schedule.material, material_names(config), dim="update"),
-            "state_in": ("update", schedule.state_in, {"long_name": "LAMMPS state the update starts from", **unit}),
-            "state_out": ("update", schedule.state_out, {"long_name": "LAMMPS state the update writes", **unit}),
-            "strain_increment": (
-                ("update", "component"),
-                schedule.strain_increment,
-                {"long_name": "strain applied by the update (accumulated since state_in)", **unit},
-            ),
-            "target_strain": (
-                ("update", "component"),
-                schedule.target_strain,
-                {"long_name": "total strain after the update", **unit},
-            ),
-            "seed": ("update", schedule.seed, {"long_name": "thermostat random seed of the update", **unit}),
-        },
-        coords={**index_coord("update", n, "scheduled MD update"), **component_coord()},
-        attrs={"step": int(step), "n_batches": int(schedule.n_batches)},
-    )
+    ds = schedule_dataset(step, schedule, material_names(config))
     write_dataset(ds, out_schedule, f"MD schedule, step {step}")
 
 

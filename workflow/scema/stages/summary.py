@@ -6,11 +6,10 @@ import csv
 import re
 
 import numpy as np
-import xarray as xr
 
-from scema.io.datasets import XYZ
+from scema.io.datasets import summary_dataset
 from scema.io.netcdf import read_dataset, write_dataset
-from scema.stages.committee import STATISTICS
+from scema.stages.committee_record import STATISTICS
 
 STAGES = ("fe_step", "md_schedule", "md_batch", "aggregate_stress", "reaction_force")
 
@@ -28,13 +27,14 @@ def step_of(path: str) -> int:
 
 
 def committee_variables(committee_files: list[str], sample_files: list[str]) -> dict:
-    """Per step (all materials together): committee answers, audits, their errors, suspensions.
+    """Per step (all materials together): committee answers, audits, their errors, suspensions,
+    as ``summary_dataset`` takes them.
 
     Audit statistics are recomputed over the audited qps of every material from the step's
     training samples (the per-material ones are in each step's committee.nc).
     """
     from scema.committee import net_error
-    from scema.stages.committee import audit_statistics
+    from scema.stages.committee_record import audit_statistics
 
     n = len(committee_files)
     trusted, audited, suspended = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
@@ -52,29 +52,13 @@ def committee_variables(committee_files: list[str], sample_files: list[str]) -> 
                 (net, net_error(e, samples["comparison_noise"].values[rows]).max(axis=1)),
             ):
                 out[k] = audit_statistics(values)
-    one = {"units": "1"}
     return {
-        "committee_answers": (
-            "step",
-            trusted,
-            {"long_name": "qps (representatives) the committee was trusted for, audits included", **one},
-        ),
-        "audited": ("step", audited, {"long_name": "trusted qps also run by MD (audits)", **one}),
-        "suspended_materials": (
-            "step",
-            suspended,
-            {"long_name": "materials whose committee is suspended after the step", **one},
-        ),
-        "audit_error": (
-            ("step", "statistic"),
-            err,
-            {"long_name": "max-component |committee - MD| over audited qps", "units": "Pa"},
-        ),
-        "audit_net_error": (
-            ("step", "statistic"),
-            net,
-            {"long_name": "max-component |committee - MD| net of the MD noise over audited qps", "units": "Pa"},
-        ),
+        "statistics": STATISTICS,
+        "trusted": trusted,
+        "audited": audited,
+        "suspended": suspended,
+        "audit_error": err,
+        "audit_net_error": net,
     }
 
 
@@ -99,42 +83,6 @@ def run(
     for j, stage in enumerate(STAGES):
         for path in benchmarks[stage]:
             wall[np.flatnonzero(steps == step_of(path)), j] += benchmark_seconds(path)
-    ds = xr.Dataset(
-        {
-            "applied_displacement": (
-                ("step", "xyz"),
-                applied,
-                {"long_name": "prescribed displacement of the reaction face", "units": "m"},
-            ),
-            "reaction_force": (
-                ("step", "xyz"),
-                reaction,
-                {"long_name": "reaction force on the reaction face", "units": "N"},
-            ),
-            "residual_norm": ("step", residual, {"long_name": "out-of-balance force on free dofs", "units": "N"}),
-            "md_updates": ("step", updates, {"long_name": "number of (qp, replica) MD updates run", "units": "1"}),
-            "wall_time": (
-                ("step", "stage"),
-                wall,
-                {"long_name": "wall time of each stage (sum over its jobs)", "units": "s"},
-            ),
-            **(committee_variables(committee_files, sample_files) if committee_files else {}),
-        },
-        coords={
-            "step": ("step", steps, {"long_name": "macroscale step", "units": "1"}),
-            "stage": ("stage", np.array(STAGES), {"long_name": "workflow stage", "units": "1"}),
-            **XYZ,
-            **(
-                {
-                    "statistic": (
-                        "statistic",
-                        np.array(STATISTICS),
-                        {"long_name": "statistic over audited qps", "units": "1"},
-                    )
-                }
-                if committee_files
-                else {}
-            ),
-        },
-    )
+    committee = committee_variables(committee_files, sample_files) if committee_files else None
+    ds = summary_dataset(steps, STAGES, applied, reaction, residual, updates, wall, committee)
     write_dataset(ds, out_summary, "run summary")

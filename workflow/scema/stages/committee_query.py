@@ -1,0 +1,150 @@
+"""Committee query (method section 6), before the MD schedule: ``committee_query.nc``.
+
+One committee per material: qps of different materials never share a committee. Per step the
+stage writes the committee mean and spread per queried qp and the decision md / committee /
+audit (audited qps were trusted but run MD too).
+
+Inputs come from each box's own MD history: ``(eps_s, sigma_s, eps_t - eps_s)`` with eps_s,
+sigma_s the strain and MD stress at which the qp's box state was saved (``md_state.nc``), so a
+committee answer never becomes a committee input and a qp trusted many steps running cannot
+drift.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import xarray as xr
+
+from scema import seeds
+from scema.io.netcdf import component_coord, index_coord, read_dataset, write_dataset
+from scema.stages.committee_record import UNIT, load_committees, material_coord
+
+DECISIONS = {"md": 0, "committee": 1, "audit": 2}
+log = logging.getLogger(__name__)
+
+
+def box_inputs(strain: np.ndarray, state_strain: np.ndarray, state_stress: np.ndarray) -> np.ndarray:
+    """(eps_s, sigma_s, eps_t - eps_s) per qp, 18 numbers; state arrays are (qp, replica, 6).
+
+    The replicas of a qp are updated together, so their saved strains agree; the stress is
+    their mean (the qp's MD stress when the state was saved).
+    """
+    from scema.committee import features
+
+    eps_s = state_strain.mean(axis=1)
+    return features(eps_s, state_stress.mean(axis=1), strain - eps_s)
+
+
+def query_inputs(strain_path: str, md_state_path: str) -> np.ndarray:
+    state = read_dataset(md_state_path)
+    return box_inputs(
+        read_dataset(strain_path)["strain"].values, state["state_strain"].values, state["state_stress"].values
+    )
+
+
+def choose_audits(trusted: np.ndarray, material: np.ndarray, fraction: float, run_seed: int, step: int) -> np.ndarray:
+    """Trusted qps that also run MD: ceil(fraction * trusted) per material, at least one when any
+    is trusted (none when the fraction is 0); drawn reproducibly from (run seed, "audit", step)."""
+    audit = np.zeros(trusted.size, bool)
+    if fraction <= 0:
+        return audit
+    rng = seeds.rng(run_seed, "audit", step)
+    for m in np.unique(material):
+        candidates = np.flatnonzero(trusted & (material == m))
+        if candidates.size:
+            k = min(candidates.size, max(1, int(np.ceil(fraction * candidates.size))))
+            audit[rng.choice(candidates, size=k, replace=False)] = True
+    return audit
+
+
+def run(
+    committee: dict,
+    run_seed: int,
+    material_names: list[str],
+    step: int,
+    strain_path: str,
+    prev_md_state: str,
+    prev_record: str,
+    out_query: str,
+    clusters_path: str | None = None,
+) -> None:
+    from scema.committee import decide
+    from scema.stages.cluster import representatives
+
+    strain = read_dataset(strain_path)
+    n_qp = strain.sizes["qp"]
+    material = strain["material"].values.astype(np.int64)
+    rep = representatives(clusters_path, n_qp)
+    is_rep = np.zeros(n_qp, bool)
+    is_rep[np.unique(rep)] = True
+    mean, std = np.full((n_qp, 6), np.nan), np.full((n_qp, 6), np.nan)
+    trusted = np.zeros(n_qp, bool)
+    n = len(material_names)
+    version, usable = np.zeros(n, np.int64), np.zeros(n, np.int8)
+    committees = load_committees(prev_record)
+    x = query_inputs(strain_path, prev_md_state) if committees else None
+    for m, (model, v, accepted, suspended) in committees.items():
+        asked = np.flatnonzero(is_rep & (material == m))  # a material's committee never sees another's qps
+        version[m], usable[m] = v, int(accepted and not suspended)
+        if asked.size == 0:
+            continue
+        mean[asked], std[asked] = model.predict(x[asked])
+        if usable[m]:
+            trusted[asked[decide(std[asked], committee["stress_accuracy_mpa"] * 1e6)]] = True
+        log.info(
+            "material %s: version %d (%s%s), %d of %d representatives trusted",
+            material_names[m],
+            v,
+            "accepted" if accepted else "not accepted",
+            ", suspended" if suspended else "",
+            int(trusted[asked].sum()),
+            asked.size,
+        )
+    audit = choose_audits(trusted, material, committee["audit_fraction"], run_seed, step)
+    decision = np.where(audit, DECISIONS["audit"], np.where(trusted, DECISIONS["committee"], DECISIONS["md"]))
+    decision = decision[rep].astype(np.int8)  # members follow their representative
+    ds = xr.Dataset(
+        {
+            "mean": (("qp", "component"), mean, {"long_name": "committee mean of the stress", "units": "Pa"}),
+            "std": (
+                ("qp", "component"),
+                std,
+                {"long_name": "committee spread (std across members, ddof=1)", "units": "Pa"},
+            ),
+            "decision": (
+                "qp",
+                decision,
+                {
+                    "long_name": "who gives this qp's stress (audit: trusted, but MD runs and its stress is used)",
+                    "flag_values": np.array(list(DECISIONS.values()), dtype=np.int8),
+                    "flag_meanings": " ".join(DECISIONS),
+                    **UNIT,
+                },
+            ),
+            "version": ("material", version, {"long_name": "committee version asked (0: none)", **UNIT}),
+            "usable": ("material", usable, {"long_name": "1 if the version is accepted and not suspended", **UNIT}),
+        },
+        coords={
+            **index_coord("qp", n_qp, "quadrature point id"),
+            **component_coord(),
+            **material_coord(material_names),
+        },
+        attrs={
+            "step": int(step),
+            "committee_used": int(bool(committees)),
+            "stress_accuracy_mpa": float(committee["stress_accuracy_mpa"]),
+        },
+    )
+    write_dataset(ds, out_query, f"committee query, step {step}")
+
+
+def committee_decision(query_path: str | None, n_qp: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(trusted, audited, mean, std) per qp; trusted excludes audits; nothing when the committee is off."""
+    if query_path is None:
+        none = np.zeros(n_qp, bool)
+        return none, none.copy(), np.full((n_qp, 6), np.nan), np.full((n_qp, 6), np.nan)
+    ds = read_dataset(query_path)
+    d = ds["decision"].values
+    return d == DECISIONS["committee"], d == DECISIONS["audit"], ds["mean"].values, ds["std"].values

@@ -1,0 +1,256 @@
+"""Committee update (method section 6), after aggregation: samples, retraining, audit records.
+
+Per step the stage writes
+
+- ``training_samples.nc``: every MD stress of the step with its inputs, its MD noise, its
+  material, and for audits the committee's answer beside it. Written once, atomically, so a
+  killed and resumed run neither loses nor duplicates samples or audit records;
+- ``committee.nc`` (``scema.stages.committee_record``): the record the next step's query reads,
+  with a material's committee retrained when its training set grew by train_frequency.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from scema.io.datasets import SOURCE_FLAGS
+from scema.io.netcdf import component_coord, index_coord, read_dataset, write_dataset
+from scema.stages.committee_query import DECISIONS, committee_decision, query_inputs
+from scema.stages.committee_record import UNIT, audit_statistics, record_dataset
+
+log = logging.getLogger(__name__)
+
+
+def sample_noise(replica_stress: np.ndarray, material: np.ndarray, sampling_noise: dict[int, np.ndarray]) -> np.ndarray:
+    """MD noise (n, 6) Pa of replica-mean stresses from their replicas (n, R, 6): replica std /
+    sqrt(R), or with one replica the material's sampling noise (0 where the material file has
+    none: conservative). All-zero stresses are reference boxes: exact by definition, noise 0."""
+    n, replicas = replica_stress.shape[:2]
+    if replicas > 1:
+        noise = replica_stress.std(axis=1, ddof=1) / np.sqrt(replicas)
+    else:
+        noise = np.stack([sampling_noise.get(int(m), np.zeros(6)) for m in material]) if n else np.zeros((0, 6))
+    return np.where(np.all(replica_stress == 0, axis=(1, 2))[:, None], 0.0, noise)
+
+
+def comparison_noise(label_noise: np.ndarray, anchor_noise: np.ndarray, target: str) -> np.ndarray:
+    """The MD noise in (committee - MD): the label's, and with target correction also the noise
+    of sigma_s, the measured stress the prediction sigma_s + C d eps + correction is anchored on
+    (a fresh MD measurement of the same box carries it independently)."""
+    return np.sqrt(label_noise**2 + anchor_noise**2) if target == "correction" else label_noise
+
+
+def training_samples(
+    step: int,
+    strain_path: str,
+    stress_path: str,
+    prev_md_state: str,
+    query_path: str,
+    sampling_noise: dict[int, np.ndarray],
+    target: str,
+) -> xr.Dataset:
+    """(inputs, MD stress, noise) of every qp whose stress came from its own MD at this step."""
+    stress = read_dataset(stress_path)
+    state = read_dataset(prev_md_state)
+    replicas = state.sizes["replica"]
+    material = read_dataset(strain_path)["material"].values.astype(np.int64)
+    md = np.flatnonzero(stress["source"].values == SOURCE_FLAGS["md"])
+    inputs = query_inputs(strain_path, prev_md_state)[md]
+    _, audited, mean, _ = committee_decision(query_path, material.size)
+    if replicas > 1:
+        label_noise = stress["stress_replica_std"].values[md] / np.sqrt(replicas)
+    else:
+        label_noise = sample_noise(stress["stress"].values[md, None], material[md], sampling_noise)
+    anchor_noise = sample_noise(state["state_stress"].values[md], material[md], sampling_noise)
+    noise_vars = {
+        "noise": (label_noise, "MD noise of the stress (replica std / sqrt(R), or the material's sampling noise)"),
+        "anchor_noise": (
+            anchor_noise,
+            "MD noise of sigma_s, the stress the box's state was saved at (0 for reference boxes)",
+        ),
+        "comparison_noise": (
+            comparison_noise(label_noise, anchor_noise, target),
+            f"MD noise in committee - MD for target {target} (acceptance and audits subtract it)",
+        ),
+    }
+    n = md.size
+    return xr.Dataset(
+        {
+            "inputs": (
+                ("sample", "feature"),
+                inputs,
+                {
+                    "long_name": "eps_s (6), sigma_s (6, Pa), eps_t - eps_s (6)",
+                    "units": "1",
+                    "feature_units": "features 0-5 and 12-17 strain (1), 6-11 stress (Pa)",
+                },
+            ),
+            "stress": (
+                ("sample", "component"),
+                stress["stress"].values[md],
+                {"long_name": "MD stress (replica mean)", "units": "Pa"},
+            ),
+            **{
+                k: (("sample", "component"), v, {"long_name": long, "units": "Pa"})
+                for k, (v, long) in noise_vars.items()
+            },
+            "committee_stress": (
+                ("sample", "component"),
+                np.where(audited[md, None], mean[md], np.nan),
+                {"long_name": "committee mean at audited samples (NaN elsewhere)", "units": "Pa"},
+            ),
+            "audited": (
+                "sample",
+                audited[md].astype(np.int8),
+                {"long_name": "1 if the committee was trusted here and MD checked it", **UNIT},
+            ),
+            "material": ("sample", material[md], {"long_name": "material index of the sample", **UNIT}),
+            "qp_id": ("sample", md.astype(np.int64), {"long_name": "quadrature point of the sample", **UNIT}),
+            "step_id": ("sample", np.full(n, step, dtype=np.int64), {"long_name": "step of the sample", **UNIT}),
+        },
+        coords={
+            **index_coord("sample", n, "training sample"),
+            **index_coord("feature", 18, "input feature (strain_s, stress_s, strain since s)"),
+            **component_coord(),
+        },
+        attrs={"step": int(step), "target": target},
+    )
+
+
+def audit_errors(samples: xr.Dataset, m: int, accuracy_pa: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """(error stats, net error stats, failed fraction) of material m's audits; NaN when none.
+
+    Per audited qp the largest component of |committee - MD|, and of the same net of the MD
+    noise, sqrt(max(0, err^2 - noise^2)); statistics median, p90, max over qps.
+    """
+    from scema.committee import net_error
+
+    rows = (samples["audited"].values == 1) & (samples["material"].values == m)
+    if not rows.any():
+        return np.full(3, np.nan), np.full(3, np.nan), np.nan
+    err = np.abs(samples["committee_stress"].values[rows] - samples["stress"].values[rows])
+    net = net_error(err, samples["comparison_noise"].values[rows]).max(axis=1)
+    return audit_statistics(err.max(axis=1)), audit_statistics(net), float(np.mean(net > accuracy_pa))
+
+
+def material_data(material_files: dict[str, str], material_names: list[str], symmetries: dict[str, str]):
+    """Per material index: stiffness C (replica mean, symmetry-projected as on the FE side) and
+    sampling noise (component,) Pa when the material file has it."""
+    from scema.symmetry import project
+
+    stiffness, noise = {}, {}
+    for name, path in material_files.items():
+        ds = read_dataset(path)
+        m = material_names.index(name)
+        stiffness[m] = project(ds["stiffness"].mean("replica").values, symmetries[name])
+        if "sampling_noise" in ds:
+            noise[m] = ds["sampling_noise"].values.astype(float)
+    return stiffness, noise
+
+
+def run(
+    committee: dict,
+    material_names: list[str],
+    symmetries: dict[str, str],
+    step: int,
+    strain_path: str,
+    stress_path: str,
+    prev_md_state: str,
+    query_path: str,
+    prev_record: str,
+    earlier_samples: list[str],
+    material_files: dict[str, str],
+    out_samples: str,
+    out_record: str,
+    committee_root: str = "results/committee",
+) -> None:
+    """Store this step's samples; judge the audits; retrain a material's committee when its set grew by train_frequency."""
+    accuracy = committee["stress_accuracy_mpa"] * 1e6
+    stiffness, sampling_noise = material_data(material_files, material_names, symmetries)
+    samples = training_samples(
+        step, strain_path, stress_path, prev_md_state, query_path, sampling_noise, committee["target"]
+    )
+    prev = read_dataset(prev_record)
+    query = read_dataset(query_path)
+    version, directory = prev["version"].values.copy(), prev["directory"].values.astype(object).copy()
+    n_at_training, accepted, suspended = (
+        prev[k].values.copy() for k in ("n_samples_at_training", "accepted", "suspended")
+    )
+    sample_material = samples["material"].values
+    n_samples = prev["n_samples"].values + np.bincount(sample_material, minlength=len(material_names))
+    decision, qp_material = query["decision"].values, read_dataset(strain_path)["material"].values
+    n = len(material_names)
+    counts = {k: np.zeros(n, np.int64) for k in ("queried", "trusted", "audited")}
+    audit = {
+        "error": np.full((n, 3), np.nan),
+        "net_error": np.full((n, 3), np.nan),
+        "failed_fraction": np.full(n, np.nan),
+    }
+    for m, name in enumerate(material_names):
+        of_m = qp_material == m
+        counts["queried"][m] = int((np.isfinite(query["std"].values[:, 0]) & of_m).sum())
+        counts["trusted"][m] = int(((decision != DECISIONS["md"]) & of_m).sum())
+        counts["audited"][m] = int(((samples["audited"].values == 1) & (sample_material == m)).sum())
+        audit["error"][m], audit["net_error"][m], audit["failed_fraction"][m] = audit_errors(samples, m, accuracy)
+        if audit["failed_fraction"][m] > committee["audit_tolerance"]:
+            suspended[m] = 1
+            log.warning(
+                "material %s: committee v%d suspended at step %d: %.0f%% of %d audited qps miss %.0f MPa net of noise",
+                name,
+                version[m],
+                step,
+                100 * audit["failed_fraction"][m],
+                counts["audited"][m],
+                accuracy / 1e6,
+            )
+        if n_samples[m] - n_at_training[m] >= committee["train_frequency"]:
+            version[m], n_at_training[m] = version[m] + 1, n_samples[m]
+            directory[m] = str(Path(committee_root) / name / f"v{version[m]}")
+            summary = train_version(
+                [read_dataset(p) for p in earlier_samples] + [samples],
+                m,
+                committee,
+                stiffness.get(m),
+                Path(directory[m]),
+            )
+            from scema.committee import is_accepted
+
+            accepted[m] = int(is_accepted(summary["committee_net_error_pa"], accuracy))
+            log.info(
+                "material %s: trained v%d on %d samples, net held-out error %s MPa: %s",
+                name,
+                version[m],
+                summary["n_samples"],
+                np.round(summary["committee_net_error_pa"] / 1e6, 1),
+                "accepted" if accepted[m] else "refused",
+            )
+            if accepted[m]:
+                suspended[m] = 0
+    write_dataset(samples, out_samples, f"committee training samples, step {step}")
+    write_dataset(
+        record_dataset(
+            step, material_names, version, directory, n_samples, n_at_training, accepted, suspended, counts, audit
+        ),
+        out_record,
+        f"committee record, step {step}",
+    )
+
+
+def train_version(sample_sets: list[xr.Dataset], material: int, committee: dict, stiffness, directory: Path) -> dict:
+    """Train one material's next version on all its samples so far."""
+    from scema.committee import CommitteeSettings, train_committee
+
+    data = xr.concat(sample_sets, dim="sample")
+    data = data.isel(sample=np.flatnonzero(data["material"].values == material))
+    return train_committee(
+        data["inputs"].values,
+        data["stress"].values,
+        CommitteeSettings.from_config(committee),
+        directory,
+        noise=data["comparison_noise"].values,
+        stiffness=stiffness,
+    )
