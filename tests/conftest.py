@@ -15,6 +15,30 @@ SNAKEMAKE = Path(sys.executable).parent / "snakemake"
 DEFAULT_CONFIG = REPO / "config" / "config.yaml"
 
 
+COPPER_POTENTIAL = Path("/usr/share/lammps/potentials/Cu_mishin1.eam.alloy")
+
+
+def copper_entry(cells: int, **settings) -> dict:
+    """A bare ``materials.copper`` entry (Mishin EAM, fcc, 300 K) with the run settings a test needs."""
+    return {
+        "units": "metal",
+        "structure": "config/lammps/fcc_eam/structure.lmp",
+        "forcefield": "config/lammps/fcc_eam/forcefield.lmp",
+        "variables": {
+            "element": "Cu",
+            "mass": 63.546,
+            "lattice_constant": 3.615,
+            "cells": cells,
+            "pair_style": "eam/alloy",
+            "potential_file": str(COPPER_POTENTIAL),
+        },
+        "temperature": 300.0,
+        "timestep": 2e-15,
+        "strain_rate": 1e10,
+        **settings,
+    }
+
+
 def load_default_config() -> dict:
     with open(DEFAULT_CONFIG) as fh:
         return yaml.safe_load(fh)

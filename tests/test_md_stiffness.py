@@ -8,39 +8,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import COPPER_POTENTIAL, copper_entry
 from scema.md.material import MaterialSpec
 from scema.md.preparation import zero_kelvin_stiffness
 
 ROOT = Path(__file__).resolve().parents[1]
-POTENTIAL = Path("/usr/share/lammps/potentials/Cu_mishin1.eam.alloy")
+POTENTIAL = COPPER_POTENTIAL
 GPA = 1e9
 
 
 def copper_spec(cells: int = 3) -> MaterialSpec:
-    return MaterialSpec.from_entry(
-        "copper",
-        {
-            "units": "metal",
-            "structure": "config/lammps/fcc_eam/structure.lmp",
-            "forcefield": "config/lammps/fcc_eam/forcefield.lmp",
-            "variables": {
-                "element": "Cu",
-                "mass": 63.546,
-                "lattice_constant": 3.615,
-                "cells": cells,
-                "pair_style": "eam/alloy",
-                "potential_file": str(POTENTIAL),
-            },
-            "temperature": 300.0,
-            "timestep": 2e-15,
-            "strain_rate": 1e10,
-            "sampling_steps": 10,
-            "min_deform_steps": 1,
-            "stiffness_strain": 0.005,
-            "stiffness_sampling_steps": 10,
-        },
-        base_dir=ROOT,
+    entry = copper_entry(
+        cells, sampling_steps=10, min_deform_steps=1, stiffness_strain=0.005, stiffness_sampling_steps=10
     )
+    return MaterialSpec.from_entry("copper", entry, base_dir=ROOT)
 
 
 @pytest.mark.skipif(not POTENTIAL.is_file(), reason="lammps-data potentials not installed")

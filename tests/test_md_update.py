@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import COPPER_POTENTIAL, copper_entry
 from scema.md.engine import Engine, cell_strain, target_cell
 from scema.md.material import MaterialSpec
 from scema.md.preparation import ReferenceState, equilibrate_replica, finite_strain_stiffness, symmetrise
@@ -15,7 +16,7 @@ from scema.md.update import Update, run_update
 from scema.stages.material_init import sampling_noise
 
 ROOT = Path(__file__).resolve().parents[1]
-POTENTIAL = Path("/usr/share/lammps/potentials/Cu_mishin1.eam.alloy")
+POTENTIAL = COPPER_POTENTIAL
 MASTER = 2024
 REPLICAS = (0, 1, 2)
 MPA = 1e6
@@ -24,35 +25,17 @@ pytestmark = pytest.mark.skipif(not POTENTIAL.is_file(), reason="lammps-data pot
 
 
 def small_copper(cells: int = 4, **changes) -> MaterialSpec:
-    return MaterialSpec.from_entry(
-        "copper",
-        {
-            "units": "metal",
-            "structure": "config/lammps/fcc_eam/structure.lmp",
-            "forcefield": "config/lammps/fcc_eam/forcefield.lmp",
-            "variables": {
-                "element": "Cu",
-                "mass": 63.546,
-                "lattice_constant": 3.615,
-                "cells": cells,
-                "pair_style": "eam/alloy",
-                "potential_file": str(POTENTIAL),
-            },
-            "temperature": 300.0,
-            "timestep": 2e-15,
-            "strain_rate": 1e10,
-            "equilibration_steps": 1000,
-            "barostat_damping_steps": 200,
-            "reference_sampling_steps": 10000,
-            "reference_standard_error": 15e6,
-            "sampling_steps": 500,
-            "min_deform_steps": 25,
-            "stiffness_strain": 0.005,
-            "stiffness_sampling_steps": 1000,
-            **changes,
-        },
-        base_dir=ROOT,
-    )
+    settings = {
+        "equilibration_steps": 1000,
+        "barostat_damping_steps": 200,
+        "reference_sampling_steps": 10000,
+        "reference_standard_error": 15e6,
+        "sampling_steps": 500,
+        "min_deform_steps": 25,
+        "stiffness_strain": 0.005,
+        "stiffness_sampling_steps": 1000,
+    }
+    return MaterialSpec.from_entry("copper", copper_entry(cells, **{**settings, **changes}), base_dir=ROOT)
 
 
 @pytest.fixture(scope="module")
