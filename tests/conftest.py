@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -100,6 +103,31 @@ def run_workflow(workdir: Path, cfg: dict, *args: str, check: bool = True) -> su
         )
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stderr[-5000:]}\n{logs}")
     return proc
+
+
+def kill_run_when(workdir: Path, cfg: dict, condition, poll: float = 0.05, timeout: float = 600) -> Path:
+    """Start Snakemake on ``cfg`` in its own process group and SIGKILL the whole group (like a
+    crash) as soon as ``condition()`` holds; fails if the run ended first. Returns the config path."""
+    config_path = write_config(workdir, cfg)
+    proc = subprocess.Popen(
+        snakemake_cmd(workdir, config_path),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + timeout
+    while not condition() and proc.poll() is None and time.time() < deadline:
+        time.sleep(poll)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return config_path
+
+
+def resume_run(workdir: Path, cfg: dict, config_path: Path) -> None:
+    """What a user does after a crash: ``--unlock``, then the same command again."""
+    subprocess.run(snakemake_cmd(workdir, config_path, "--unlock"), check=True, capture_output=True)
+    run_workflow(workdir, cfg)
 
 
 @pytest.fixture(scope="session")

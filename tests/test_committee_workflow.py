@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import xarray as xr
 
-from conftest import run_workflow, seed_materials, small_config, snakemake_cmd, write_config
+from conftest import kill_run_when, resume_run, run_workflow, seed_materials, small_config
 
 pytestmark = pytest.mark.workflow
 
@@ -57,26 +53,13 @@ def test_retrains_exactly_at_train_frequency_and_resume_neither_retrains_nor_dup
     n_qp = 16  # small config: 1 x 1 x 2 hexahedra x 8 Gauss points, every qp runs MD until trained
     cfg = _committee_config(3, train_frequency=20, stress_accuracy_mpa=0.0)
     seed_materials(tmp_path, copper_cache)
-    config_path = write_config(tmp_path, cfg)
-    proc = subprocess.Popen(
-        snakemake_cmd(tmp_path, config_path),
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     state_dir = tmp_path / "results/step_0003/md/state"
-    deadline = time.time() + 600
-    while not any(state_dir.glob("*.data")) and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert proc.poll() is None, "the run ended before step 3's MD"
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    config_path = kill_run_when(tmp_path, cfg, lambda: any(state_dir.glob("*.data")))
     version_dir = tmp_path / "results/committee/copper/v1"
     trained = {p: p.stat().st_mtime_ns for p in version_dir.rglob("*") if p.is_file()}
     assert trained, "version 1 should exist after step 2 (32 samples >= 20)"
 
-    subprocess.run(snakemake_cmd(tmp_path, config_path, "--unlock"), check=True, capture_output=True)
-    run_workflow(tmp_path, cfg)
+    resume_run(tmp_path, cfg, config_path)
 
     # 16 samples per step: 16 (< 20, nothing), 32 (train v1), 48 (48 - 32 < 20, nothing)
     assert [_state(tmp_path, t)["n_samples"] for t in (1, 2, 3)] == [n_qp, 2 * n_qp, 3 * n_qp]
@@ -126,24 +109,11 @@ def test_audits_suspend_a_wrong_committee_and_resume_keeps_every_audit_record_on
     cfg = _committee_config(2, train_frequency=1000, audit_fraction=1.0)
     seed_materials(tmp_path, copper_cache)
     _wrong_committee(tmp_path, tmp_path / "results/materials")
-    config_path = write_config(tmp_path, cfg)
-    proc = subprocess.Popen(
-        snakemake_cmd(tmp_path, config_path),
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     state_dir = tmp_path / "results/step_0002/md/state"
-    deadline = time.time() + 600
-    while not any(state_dir.glob("*.data")) and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert proc.poll() is None, "the run ended before step 2's MD"
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    config_path = kill_run_when(tmp_path, cfg, lambda: any(state_dir.glob("*.data")))
     step1 = tmp_path / "results/step_0001"
     written = {p.name: p.stat().st_mtime_ns for p in (step1 / "training_samples.nc", step1 / "committee.nc")}
-    subprocess.run(snakemake_cmd(tmp_path, config_path, "--unlock"), check=True, capture_output=True)
-    run_workflow(tmp_path, cfg)
+    resume_run(tmp_path, cfg, config_path)
 
     # step 1: the wrong committee was trusted everywhere (spread small), and with audit_fraction 1
     # every trusted qp also ran MD, whose stress is used

@@ -195,34 +195,18 @@ def _aggregate_started(workdir: Path) -> bool:
 def test_run_killed_at_a_stage_boundary_resumes_to_the_uninterrupted_result(
     tmp_path, copper_cache, brute_force_run, boundary
 ):
-    import signal
-    import subprocess
-    import time
-
-    from conftest import run_workflow, seed_materials, snakemake_cmd, write_config
+    from conftest import kill_run_when, resume_run, seed_materials
 
     cfg = small_config()
     seed_materials(tmp_path, copper_cache)
-    config_path = write_config(tmp_path, cfg)
-    proc = subprocess.Popen(
-        snakemake_cmd(tmp_path, config_path),
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 600
-    while not boundary(tmp_path) and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.005)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL and not (tmp_path / "results/summary.nc").exists(), "not killed mid-run"
+    config_path = kill_run_when(tmp_path, cfg, lambda: boundary(tmp_path), poll=0.005)
+    assert not (tmp_path / "results/summary.nc").exists(), "not killed mid-run"
     results = tmp_path / "results"
     journalled = [Path(str(s)) for j in results.rglob("batch_*.journal") for s in _journalled_states(j)]
     finished = [p for p in results.rglob("*") if p.is_file() and not p.name.startswith(".") and p.suffix != ".journal"]
     mtimes = {p: p.stat().st_mtime_ns for p in finished + [tmp_path / p for p in journalled]}
 
-    subprocess.run(snakemake_cmd(tmp_path, config_path, "--unlock"), check=True, capture_output=True)
-    run_workflow(tmp_path, cfg)
+    resume_run(tmp_path, cfg, config_path)
 
     assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes, "a finished file was written again"
     for step in (1, 2):

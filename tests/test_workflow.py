@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import xarray as xr
 
-from conftest import load_default_config, run_workflow, seed_materials, small_config, snakemake_cmd, write_config
+from conftest import kill_run_when, load_default_config, resume_run, run_workflow, seed_materials, small_config
 
 VOIGT = ["xx", "yy", "zz", "yz", "xz", "xy"]
 
@@ -153,25 +149,12 @@ def test_resume_after_kill_during_md_batch_equals_uninterrupted_run(tmp_path, co
     reference, resumed = brute_force_run, tmp_path / "resumed"
     seed_materials(resumed, copper_cache)
 
-    config_path = write_config(resumed, cfg)
-    proc = subprocess.Popen(
-        snakemake_cmd(resumed, config_path),
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 300
-    while not _state_files(resumed, 2) and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert proc.poll() is None, "the run finished before it could be interrupted"
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    config_path = kill_run_when(resumed, cfg, lambda: _state_files(resumed, 2), timeout=300)
     assert not (resumed / "results/step_0002/stress.nc").exists()
     finished = sorted((resumed / "results/step_0001").glob("*.nc"))
     mtimes = {p: p.stat().st_mtime_ns for p in finished}
 
-    subprocess.run(snakemake_cmd(resumed, config_path, "--unlock"), check=True, capture_output=True)
-    run_workflow(resumed, cfg)
+    resume_run(resumed, cfg, config_path)
 
     assert {p: p.stat().st_mtime_ns for p in finished} == mtimes, "a finished step was recomputed"
     for step in (1, 2):
