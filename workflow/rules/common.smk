@@ -7,9 +7,11 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
 from scema.config import GENERATED_MESH, ConfigError, material_names, used_materials, validate_config
 from scema.stages.schedule import n_batches
+from scema.fe.stability import check_time_step
 
 try:
     _validated = validate_config(config, search_dirs=[Path.cwd(), Path(workflow.basedir)])
+    check_time_step(_validated, run_dir=Path.cwd())
 except ConfigError as error:
     sys.exit(str(error))
 config.clear()

@@ -285,20 +285,11 @@ class FEModel:
         A sliver tetrahedron has long edges but a short altitude, which is what limits the
         stable explicit time step there.
         """
+        from scema.fe.stability import shortest_length
+
         x = self.mesh.geometry.x
         dofmap = self.mesh.geometry.dofmap
-        tetrahedra = self.mesh.topology.cell_name() == "tetrahedron"
-        h = np.inf
-        for c in self.cells:
-            pts = x[dofmap.links(c)]
-            if tetrahedra:  # altitude from vertex i = 6 V / (2 area of the opposite face)
-                six_volume = abs(np.linalg.det(pts[1:] - pts[0]))
-                for i in range(4):
-                    a, b, d = pts[[j for j in range(4) if j != i]]
-                    h = min(h, six_volume / np.linalg.norm(np.cross(b - a, d - a)))
-            else:
-                d = np.linalg.norm(pts[:, None, :] - pts[None, :, :], axis=-1)
-                h = min(h, d[d > 0].min())
+        h = shortest_length(np.array([x[dofmap.links(c)] for c in self.cells])) if len(self.cells) else np.inf
         return self.comm.allreduce(float(h), op=MPI.MIN)
 
     def solve_increment(
