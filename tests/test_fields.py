@@ -113,7 +113,9 @@ def test_fields_file_holds_every_step_with_the_values_of_the_netcdf_files(cluste
         np.testing.assert_allclose(fields["displacement"][k][1], state["displacement"].values[node], atol=1e-18)
 
         qp_cell = strain["cell"].values
-        cell_centres = np.array([strain["qp_coordinates"].values[qp_cell == c].mean(axis=0) for c in np.unique(qp_cell)])
+        cell_centres = np.array(
+            [strain["qp_coordinates"].values[qp_cell == c].mean(axis=0) for c in np.unique(qp_cell)]
+        )
         cell = np.unique(qp_cell)[match(centroids, cell_centres)]  # input cell of each XDMF cell
         for row, c in enumerate(cell):
             qps = qp_cell == c
@@ -122,7 +124,9 @@ def test_fields_file_holds_every_step_with_the_values_of_the_netcdf_files(cluste
             np.testing.assert_allclose(
                 fields["stress"][k][1][row], [xx, xy, xz, xy, yy, yz, xz, yz, zz], rtol=1e-12, atol=1e-3
             )
-            expected_vm = np.sqrt(0.5 * ((xx - yy) ** 2 + (yy - zz) ** 2 + (zz - xx) ** 2) + 3 * (yz**2 + xz**2 + xy**2))
+            expected_vm = np.sqrt(
+                0.5 * ((xx - yy) ** 2 + (yy - zz) ** 2 + (zz - xx) ** 2) + 3 * (yz**2 + xz**2 + xy**2)
+            )
             assert fields["von_mises"][k][1][row, 0] == pytest.approx(expected_vm, rel=1e-12)
             counts = Counter(stress["source"].values[qps].tolist())
             top = max(counts.values())

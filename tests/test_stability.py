@@ -15,7 +15,13 @@ def dolfinx_length(mesh: dict) -> float:
     from scema.fe.dolfinx_backend import FEModel, MeshSpec, create_mesh
 
     kind = "box" if mesh["type"] == "box" else "gmsh"
-    spec = MeshSpec(kind, tuple(mesh.get("size", (1, 1, 1))), tuple(mesh.get("divisions", (1, 1, 1))), mesh.get("cell", "hexahedron"), mesh.get("file"))
+    spec = MeshSpec(
+        kind,
+        tuple(mesh.get("size", (1, 1, 1))),
+        tuple(mesh.get("divisions", (1, 1, 1))),
+        mesh.get("cell", "hexahedron"),
+        mesh.get("file"),
+    )
     msh, _ = create_mesh(spec)
     n = msh.topology.index_map(3).size_local
     return FEModel(msh, np.zeros(n, np.int32), {0: np.eye(6)}).min_cell_size()

@@ -143,3 +143,10 @@ def get_final_output():
     if config["committee"]["enabled"]:
         outputs.append(f"{step_dir(STEPS[-1])}/committee.nc")
     return outputs
+
+
+def get_cluster_files(wildcards):
+    """Every step's clusters when clustering is on (named input ``clusters``), else nothing."""
+    if not config["clustering"]["enabled"]:
+        return {}
+    return {"clusters": [f"{step_dir(s)}/clusters.nc" for s in STEPS]}

@@ -1,10 +1,3 @@
-def get_cluster_files(wildcards):
-    """Every step's clusters when clustering is on (named input ``clusters``), else nothing."""
-    if not config["clustering"]["enabled"]:
-        return {}
-    return {"clusters": [f"{step_dir(s)}/clusters.nc" for s in STEPS]}
-
-
 rule paraview_fields:
     """Displacement and per-cell stress, von Mises, provenance, committee spread and cluster of
     every step in one XDMF time series (ParaView opens it as a sequence)."""

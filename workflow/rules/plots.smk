@@ -10,9 +10,13 @@ rule run_plots:
         load_displacement=report(
             "results/plots/load_displacement.png", caption="../report/load_displacement.rst", category="Run"
         ),
-        updates=report("results/plots/md_updates_by_source.png", caption="../report/md_updates_by_source.rst", category="Run"),
+        updates=report(
+            "results/plots/md_updates_by_source.png", caption="../report/md_updates_by_source.rst", category="Run"
+        ),
         maps=report("results/plots/provenance_maps.png", caption="../report/provenance_maps.rst", category="Run"),
-        paths=report("results/plots/stress_strain_paths.png", caption="../report/stress_strain_paths.rst", category="Run"),
+        paths=report(
+            "results/plots/stress_strain_paths.png", caption="../report/stress_strain_paths.rst", category="Run"
+        ),
         representatives=report(
             "results/plots/representatives.png", caption="../report/representatives.rst", category="Run"
         ),

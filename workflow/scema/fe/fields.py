@@ -76,9 +76,7 @@ def cell_fields(stress_ds, points_per_cell: int, representative: np.ndarray | No
         warnings.simplefilter("ignore", RuntimeWarning)
         spread = np.nanmax(spread.reshape(spread.shape[0], -1), axis=1)
     n_cells = stress.shape[0]
-    cluster = (
-        np.full(n_cells, NO_CLUSTERING) if representative is None else cell_mode(representative, points_per_cell)
-    )
+    cluster = np.full(n_cells, NO_CLUSTERING) if representative is None else cell_mode(representative, points_per_cell)
     return {
         "stress": voigt_to_tensor(stress),
         "von_mises": von_mises(stress),
