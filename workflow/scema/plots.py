@@ -141,7 +141,7 @@ def updates_by_source_plot(summary_path: str, stress_files: Sequence[str], out: 
     twin.plot(summary["step"].values, summary["md_updates"].values, color="k", marker="o", ms=3)
     twin.set_ylabel("MD updates (qp x replica), black line")
     twin.set_ylim(bottom=0)
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False)
     _save(fig, out)
     plt.close(fig)
 
@@ -237,3 +237,11 @@ def representatives_plot(stress_files: Sequence[str], cluster_files: Sequence[st
     ax.legend(fontsize=8)
     _save(fig, out)
     plt.close(fig)
+
+
+def mode_plots(mode_dir: str | Path, out_maps: str, out_paths: str) -> None:
+    """Provenance maps and stress-strain paths of one finished mode of a comparison."""
+    results = Path(mode_dir) / "results"
+    stresses = [str(p) for p in sorted(results.glob("step_*/stress.nc")) if p.parent.name != "step_0000"]
+    provenance_maps(str(results / "step_0001" / "strain.nc"), stresses, out_maps)
+    stress_strain_paths(str(results / "summary.nc"), stresses, out_paths)
