@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from conftest import run_workflow, seed_materials, small_config
+from conftest import REPO, run_workflow, seed_materials, small_config
 from scema.fe.fields import cell_mode, von_mises
 
 FIELDS = {"displacement", "stress", "von_mises", "source", "committee_spread", "cluster_id"}
@@ -137,3 +137,42 @@ def test_fields_file_holds_every_step_with_the_values_of_the_netcdf_files(cluste
             assert np.isnan(fields["committee_spread"][k][1][row, 0])  # committee off: never asked
         sources |= set(stress["source"].values.tolist())
     assert sources == {0, 1}, "the run should have MD and cluster-member qps for this test to mean much"
+
+
+@pytest.mark.mpi
+@pytest.mark.workflow
+def test_fields_written_on_two_ranks_equal_the_serial_file(clustered_run, tmp_path):
+    """Cells and nodes are placed by input index, whatever rank owns them."""
+    import yaml
+
+    from scema.config import validate_config
+    from scema.parallel import run_stage
+
+    results = clustered_run / "results"
+    cfg = validate_config(
+        yaml.safe_load((clustered_run / "config.yaml").read_text()), search_dirs=[clustered_run, REPO]
+    )
+    steps = [p.parent for p in sorted(results.glob("step_0*/stress.nc"))][1:]
+    out = tmp_path / "fields.xdmf"
+    run_stage(
+        "scema.stages.fields:run",
+        {
+            "config": cfg,
+            "material_files": {"copper": str(results / "materials/copper/material.nc")},
+            "fe_states": [str(s / "fe_state.nc") for s in steps],
+            "stresses": [str(s / "stress.nc") for s in steps],
+            "clusters": [str(s / "clusters.nc") for s in steps],
+            "out_fields": str(out),
+        },
+        tasks=2,
+    )
+    serial_topology, serial_geometry, serial = read_xdmf(results / "fields" / "fields.xdmf")
+    topology, geometry, parallel = read_xdmf(out)
+    cell = match(geometry[topology].mean(axis=1), serial_geometry[serial_topology].mean(axis=1))
+    node = match(geometry, serial_geometry)
+    assert set(parallel) == set(serial) == FIELDS
+    for name in FIELDS:
+        for (t1, v1, _), (t2, v2, _) in zip(serial[name], parallel[name], strict=True):
+            assert t1 == t2
+            # dolfinx evaluates P1 values at the geometry nodes: equal to round-off, not bitwise
+            np.testing.assert_allclose(v1[node if name == "displacement" else cell], v2, rtol=1e-12, err_msg=name)
