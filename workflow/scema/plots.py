@@ -6,6 +6,7 @@ package imports without it and plotting works on a cluster node without a displa
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -76,7 +77,12 @@ SOURCE_STYLE = {  # provenance code -> (label, colour, marker): one look in ever
 
 
 def _step_data(stress_files: Sequence[str]) -> dict[str, np.ndarray]:
-    """Per step and qp: stress, strain (Voigt), source and largest committee spread."""
+    """Per step and qp: stress, strain (Voigt), source and largest committee spread (read-only)."""
+    return _read_steps(tuple(str(p) for p in stress_files))
+
+
+@functools.lru_cache(maxsize=2)  # the run figures read the same step files: once, not per figure
+def _read_steps(stress_files: tuple[str, ...]) -> dict[str, np.ndarray]:
     rows = [read_dataset(path) for path in stress_files]
     # fmax skips NaN: the largest component where the committee was asked, NaN elsewhere
     spread = [np.fmax.reduce(ds["stress_committee_std"].values, axis=1) for ds in rows]
