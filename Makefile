@@ -19,7 +19,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := python3-dolfinx python3-gmsh python3-netcdf4 python3-venv python3-dev \
 	lammps python3-lammps liblammps-dev lammps-data openmpi-bin \
 	slurm-wlm slurm-client munge slurmdbd mariadb-server mariadb-client libpmix-dev \
-	libudunits2-0
+	libudunits2-0 chromium
 
 .PHONY: run test lint format setup apt clean-results slurm-profile
 

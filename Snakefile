@@ -17,9 +17,13 @@ include: "workflow/rules/committee.smk"
 include: "workflow/rules/md.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/summary.smk"
+include: "workflow/rules/fields.smk"
+include: "workflow/rules/plots.smk"
 
 
 rule all:
     default_target: True
     input:
         get_final_output(),
+        rules.paraview_fields.output,
+        rules.run_plots.output,

@@ -136,3 +136,15 @@ def test_bad_config_is_refused_before_any_job(tmp_path, name, mutate, needle):
     assert sentinel.read_bytes() == b"computed earlier"
     assert not (tmp_path / "logs").exists()
     assert not (tmp_path / "results" / "materials").exists()
+
+
+@pytest.mark.workflow
+def test_unstable_explicit_time_step_is_refused_before_any_job(tmp_path):
+    """The CFL limit is known before material_init: the box's shortest edge (0.5 mm) over the
+    declared wave-speed bound fe.max_wave_speed (8000 m/s) gives 6.25e-8 s."""
+    test_bad_config_is_refused_before_any_job(
+        tmp_path,
+        "unstable explicit time step",
+        lambda c: c["fe"].update(integrator="explicit_dynamic", time_step=1.0e-6),
+        "'fe.time_step': 1.000e-06 s exceeds the stable explicit limit 6.250e-08 s",
+    )

@@ -44,6 +44,7 @@ rule all:
         f"{ROOT}/comparison.csv",
         f"{ROOT}/reaction_force.png",
         f"{ROOT}/md_updates.png",
+        expand(f"{ROOT}/plots/{{mode}}/provenance_maps.png", mode=MODES),
 
 
 rule comparison_config:
@@ -114,3 +115,6 @@ rule comparison_plots:
         modes=MODES,
     script:
         "../scripts/comparison_plots.py"
+
+
+include: "rules/compare_plots.smk"

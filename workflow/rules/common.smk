@@ -7,9 +7,11 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
 from scema.config import GENERATED_MESH, ConfigError, material_names, used_materials, validate_config
 from scema.stages.schedule import n_batches
+from scema.fe.stability import check_time_step
 
 try:
     _validated = validate_config(config, search_dirs=[Path.cwd(), Path(workflow.basedir)])
+    check_time_step(_validated, run_dir=Path.cwd())
 except ConfigError as error:
     sys.exit(str(error))
 config.clear()
@@ -141,3 +143,10 @@ def get_final_output():
     if config["committee"]["enabled"]:
         outputs.append(f"{step_dir(STEPS[-1])}/committee.nc")
     return outputs
+
+
+def get_cluster_files(wildcards):
+    """Every step's clusters when clustering is on (named input ``clusters``), else nothing."""
+    if not config["clustering"]["enabled"]:
+        return {}
+    return {"clusters": [f"{step_dir(s)}/clusters.nc" for s in STEPS]}

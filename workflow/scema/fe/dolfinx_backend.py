@@ -285,20 +285,11 @@ class FEModel:
         A sliver tetrahedron has long edges but a short altitude, which is what limits the
         stable explicit time step there.
         """
+        from scema.fe.stability import shortest_length
+
         x = self.mesh.geometry.x
         dofmap = self.mesh.geometry.dofmap
-        tetrahedra = self.mesh.topology.cell_name() == "tetrahedron"
-        h = np.inf
-        for c in self.cells:
-            pts = x[dofmap.links(c)]
-            if tetrahedra:  # altitude from vertex i = 6 V / (2 area of the opposite face)
-                six_volume = abs(np.linalg.det(pts[1:] - pts[0]))
-                for i in range(4):
-                    a, b, d = pts[[j for j in range(4) if j != i]]
-                    h = min(h, six_volume / np.linalg.norm(np.cross(b - a, d - a)))
-            else:
-                d = np.linalg.norm(pts[:, None, :] - pts[None, :, :], axis=-1)
-                h = min(h, d[d > 0].min())
+        h = shortest_length(np.array([x[dofmap.links(c)] for c in self.cells])) if len(self.cells) else np.inf
         return self.comm.allreduce(float(h), op=MPI.MIN)
 
     def solve_increment(
@@ -382,22 +373,74 @@ class FEModel:
 
     # ------------------------------------------------------------------ output
     def write_displacement(self, path: Path, u_nodes: np.ndarray, time: float) -> None:
-        """XDMF + HDF5 displacement for ParaView; both appear together, the .xdmf renamed last.
+        """XDMF + HDF5 displacement for ParaView; both appear together, the .xdmf renamed last."""
+        u = self._function(u_nodes)
+        u.name = "displacement"
+
+        def write(xdmf):
+            xdmf.write_mesh(self.mesh)
+            xdmf.write_function(u, time)
+
+        self._write_xdmf(path, write)
+
+    def write_time_series(self, path: Path, frames: list, information: dict[str, str] | None = None) -> None:
+        """One XDMF + HDF5 time series for ParaView: the mesh once, every field at every time.
+
+        ``frames`` is a list of (time, fields); fields maps a name to nodal (n_nodes, 3) values
+        (P1 vector) under ``"nodes"`` or to per-cell values under ``"cells"`` indexed by input
+        cell: (n_cells,) DG0 scalar or (n_cells, 3, 3) DG0 tensor. ``information`` is written
+        beside each named field as an XDMF <Information> (units, meaning of integer codes).
+        """
+        from scema.fe.xdmf import annotate
+
+        functions: dict[str, fem.Function] = {}
+
+        def function(name: str, shape: tuple) -> fem.Function:
+            if name not in functions:
+                cell = self.mesh.ufl_cell()
+                element = {
+                    (): ufl.FiniteElement("DG", cell, 0),
+                    (3, 3): ufl.TensorElement("DG", cell, 0, symmetry=None),
+                }[shape]
+                functions[name] = fem.Function(fem.FunctionSpace(self.mesh, element), name=name)
+            return functions[name]
+
+        def write(xdmf):
+            xdmf.write_mesh(self.mesh)
+            for time, fields in frames:
+                for name, u_nodes in fields.get("nodes", {}).items():
+                    u = self._function(u_nodes)
+                    u.name = name
+                    xdmf.write_function(u, time)
+                for name, values in fields.get("cells", {}).items():
+                    values = np.asarray(values, dtype=float)
+                    f = function(name, values.shape[1:])
+                    local = values[self.original_cell].reshape(len(self.cells), -1)
+                    array = f.x.array.reshape(-1, local.shape[1])
+                    for c in self.cells:
+                        array[f.function_space.dofmap.cell_dofs(c)[0]] = local[c]
+                    f.x.scatter_forward()
+                    xdmf.write_function(f, time)
+
+        self._write_xdmf(path, write, lambda tmp: annotate(tmp, information or {}))
+
+    def _write_xdmf(self, path: Path, write, finish=None) -> None:
+        """Write an XDMF + HDF5 pair with ``write(xdmf_file)``; both appear together, .xdmf last.
 
         dolfinx names the .h5 after the .xdmf and writes that name inside it, so the pair is
         written under its final names in a private directory, then installed by atomic_paths.
+        ``finish(tmp_xdmf)`` may edit the finished XDMF text (rank 0) before it is installed.
         """
         path = Path(path)
-        u = self._function(u_nodes)
-        u.name = "displacement"
         tmpdir = Path(tempfile.mkdtemp(dir=path.parent, prefix=".tmp_xdmf_")) if self.comm.rank == 0 else None
         tmpdir = self.comm.bcast(tmpdir, root=0)
         try:
             with dolfinx.io.XDMFFile(self.comm, str(tmpdir / path.name), "w") as xdmf:
-                xdmf.write_mesh(self.mesh)
-                xdmf.write_function(u, time)
+                write(xdmf)
             self.comm.barrier()
             if self.comm.rank == 0:
+                if finish is not None:
+                    finish(tmpdir / path.name)
                 h5 = path.with_suffix(".h5")
                 with atomic_paths([h5, path]) as (tmp_h5, tmp_xdmf):
                     shutil.move(tmpdir / h5.name, tmp_h5)
