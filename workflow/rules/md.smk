@@ -15,6 +15,10 @@ checkpoint md_schedule:
         step=r"(?!0000)\d{4}",
     conda:
         "../../envs/workflow.yaml"
+    params:
+        batches=config["md"]["batches"],
+        seed=config["run"]["seed"],
+        materials=MATERIAL_NAMES,
     script:
         "../../scripts/md_schedule.py"
 
