@@ -272,13 +272,23 @@ CHAIN = [  # in the order the jobs first start
 
 
 def _finished_files(workdir: Path) -> dict[Path, int]:
-    """Results that exist and look finished (not hidden, not a journal), with their mtimes."""
+    """Results that look finished, with their mtimes: not hidden, not a journal, and not an output
+    of a job Snakemake marked incomplete (killed between two of its outputs' renames)."""
+    import base64
+
+    markers = workdir / ".snakemake" / "incomplete"
+    incomplete = {
+        workdir / base64.urlsafe_b64decode(m.name).decode()
+        for m in (markers.iterdir() if markers.is_dir() else [])
+        if not m.name.startswith("@")
+    }
     return {
         p: p.stat().st_mtime_ns
         for p in (workdir / "results").rglob("*")
         if p.is_file()
         and not any(part.startswith(".") for part in p.relative_to(workdir).parts)
         and p.suffix != ".journal"
+        and p not in incomplete
     }
 
 
