@@ -87,9 +87,14 @@ def get_material_states(wildcards):
     return [f"results/materials/{wildcards.material}/replica_{r}.data" for r in REPLICAS]
 
 
+def md_material_config(name):
+    """A material's definition as MD reads it: all but the stiffness symmetry (an FE choice)."""
+    return {key: value for key, value in config["materials"][name].items() if key != "stiffness_symmetry"}
+
+
 def get_material_config(wildcards):
-    """The material definition: a change re-runs material_init (params are a rerun trigger)."""
-    return config["materials"][wildcards.material]
+    """The material's MD definition: a change re-runs material_init (params are a rerun trigger)."""
+    return md_material_config(wildcards.material)
 
 
 def get_previous_state(wildcards):

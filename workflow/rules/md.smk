@@ -41,7 +41,7 @@ rule md_batch:
     threads: config["md"]["processes_per_batch"]
     params:
         materials=MATERIALS,
-        material_configs=[config["materials"][m] for m in MATERIALS],
+        material_configs=[md_material_config(m) for m in MATERIALS],
         max_retries=config["md"]["max_update_retries"],
         seed=config["run"]["seed"],
     script:
