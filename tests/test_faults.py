@@ -270,9 +270,7 @@ def _finished_files(workdir: Path) -> dict[Path, int]:
 
 
 @pytest.mark.slow
-def test_run_killed_at_each_stage_boundary_in_turn_finishes_equal_to_the_uninterrupted_run(
-    tmp_path, accelerated_run
-):
+def test_run_killed_at_each_stage_boundary_in_turn_finishes_equal_to_the_uninterrupted_run(tmp_path, accelerated_run):
     """SIGKILL of the process group during each stage, then ``--unlock`` and the same command."""
     import subprocess
     import time
