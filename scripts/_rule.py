@@ -9,9 +9,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
 
 def to_log(snakemake) -> None:
+    """Send the job's log lines to its log file; first clear what a killed run of this job left."""
+    from scema.io.atomic import remove_stale_temps
+
     handle = open(snakemake.log[0], "w", buffering=1)
     sys.stderr = handle
     logging.basicConfig(stream=handle, level=logging.INFO, force=True)
+    for output in snakemake.output:
+        remove_stale_temps(output)
 
 
 def material_files(snakemake) -> dict:
@@ -27,3 +32,39 @@ def run_stage(snakemake, target: str, **kwargs) -> None:
     resources = snakemake.resources
     tasks = int(resources.get("tasks", 1) or 1)
     launch(target, kwargs, tasks=tasks, launcher=resources.get("mpi", DEFAULT_LAUNCHER), log=sys.stderr)
+
+
+def run_lammps_stage(snakemake, target: str, **kwargs) -> None:
+    """Run ``target(**kwargs)`` (module:function, with a ``lammps_log`` argument: its Engine log)
+    in a child process that logs to the rule's log.
+
+    Why: Debian's LAMMPS library has no C++ exceptions; an ERROR ends the process at once,
+    with no Python traceback. Run in a child, the job fails with one line that names the rule,
+    its wildcards and the ERROR line of that LAMMPS log, in the rule log and on the console.
+    Call from a script guarded by ``if __name__ == "__main__"`` (the child imports it again).
+    """
+    import multiprocessing
+
+    from scema.md.supervisor import lammps_error
+
+    child = multiprocessing.get_context("spawn").Process(target=_logged_call, args=(target, kwargs, snakemake.log[0]))
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        lammps_log = kwargs["lammps_log"]
+        error = lammps_error(Path(lammps_log)) or f"exited with code {child.exitcode}, no LAMMPS ERROR line"
+        where = ", ".join(f"{k} {v}" for k, v in snakemake.wildcards.items())
+        line = f"{snakemake.rule} ({where}) failed: {error} (LAMMPS log: {lammps_log})"
+        print(line, file=sys.stderr)
+        print(line, file=sys.__stderr__)
+        sys.exit(1)
+
+
+def _logged_call(target: str, kwargs: dict, log: str) -> None:
+    import importlib
+
+    handle = open(log, "a", buffering=1)
+    sys.stderr = handle
+    logging.basicConfig(stream=handle, level=logging.INFO, force=True)
+    module, function = target.split(":")
+    getattr(importlib.import_module(module), function)(**kwargs)

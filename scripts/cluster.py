@@ -4,7 +4,7 @@ to_log(snakemake)
 from scema.stages.cluster import run
 
 run(
-    snakemake.config,
+    dict(snakemake.params.clustering),
     int(snakemake.wildcards.step),
     strain_file=snakemake.input.strain,
     previous_history=getattr(snakemake.input, "previous_history", None),

@@ -4,7 +4,9 @@ to_log(snakemake)
 run_stage(
     snakemake,
     "scema.stages.fe_step:run",
-    config=snakemake.config,
+    model_settings=snakemake.params.model,
+    fe=snakemake.params.fe,
+    boundary_conditions=snakemake.params.boundary_conditions,
     step=int(snakemake.wildcards.step),
     material_files=material_files(snakemake),
     prev_fe_state=snakemake.input.prev_fe_state,

@@ -4,7 +4,8 @@ to_log(snakemake)
 run_stage(
     snakemake,
     "scema.stages.initial_state:run",
-    config=snakemake.config,
+    model_settings=snakemake.params.model,
+    replicas=snakemake.params.replicas,
     material_files=material_files(snakemake),
     out_stress=snakemake.output.stress,
     out_fe_state=snakemake.output.fe_state,

@@ -4,7 +4,9 @@ to_log(snakemake)
 from scema.stages.schedule import run
 
 run(
-    snakemake.config,
+    int(snakemake.params.batches),
+    int(snakemake.params.seed),
+    list(snakemake.params.materials),
     int(snakemake.wildcards.step),
     strain_path=snakemake.input.strain,
     prev_md_state=snakemake.input.prev_md_state,

@@ -4,7 +4,9 @@ to_log(snakemake)
 run_stage(
     snakemake,
     "scema.stages.reaction:run",
-    config=snakemake.config,
+    model_settings=snakemake.params.model,
+    boundary_conditions=snakemake.params.boundary_conditions,
+    face=snakemake.params.face,
     step=int(snakemake.wildcards.step),
     material_files=material_files(snakemake),
     stress=snakemake.input.stress,

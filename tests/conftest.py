@@ -150,3 +150,30 @@ def brute_force_run(tmp_path_factory, copper_cache) -> Path:
 def seed_materials(workdir: Path, cache: Path) -> None:
     """Give a run directory the already-initialised materials (same definition, same files)."""
     shutil.copytree(cache, workdir / "results" / "materials", dirs_exist_ok=True)
+
+
+def accelerated_config() -> dict:
+    """The small config with both accelerations on: clustering, and a committee that trains after
+    step 1 (9 samples >= train_frequency 4) and again after step 2, so every stage runs.
+    Accuracy 0 MPa: the committee never answers, so the stresses are MD's whatever it learns."""
+    cfg = small_config()
+    cfg["clustering"] = {"enabled": True}
+    cfg["committee"] = {
+        "enabled": True,
+        "size": 2,
+        "max_epochs": 15,
+        "patience": 5,
+        "width": 16,
+        "train_frequency": 4,
+        "stress_accuracy_mpa": 0.0,
+    }
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def accelerated_run(tmp_path_factory, copper_cache) -> Path:
+    """accelerated_config run once, uninterrupted: the reference of the rerun and fault tests."""
+    workdir = tmp_path_factory.mktemp("accelerated")
+    seed_materials(workdir, copper_cache)
+    run_workflow(workdir, accelerated_config())
+    return workdir

@@ -12,7 +12,7 @@ from scema.io.netcdf import write_dataset
 from scema.stages.cluster import run
 
 N_QP, N_STEPS = 240, 6
-CONFIG = {"clustering": {"enabled": True, "alpha": 2.0e-3, "n_points": 10, "metric": "l1"}}
+CONFIG = {"enabled": True, "alpha": 2.0e-3, "n_points": 10, "metric": "l1"}  # the clustering section
 
 
 def _strain_files(tmp_path, rng):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from conftest import load_default_config, run_workflow
@@ -124,18 +126,134 @@ CASES = [
 def test_bad_config_is_refused_before_any_job(tmp_path, name, mutate, needle):
     cfg = load_default_config()
     mutate(cfg)
+    assert_refused_before_any_job(tmp_path, cfg, needle)
+
+
+def assert_refused_before_any_job(tmp_path, cfg, needle, *args):
     sentinel = tmp_path / SENTINEL
     sentinel.parent.mkdir(parents=True)
     sentinel.write_bytes(b"computed earlier")
-    proc = run_workflow(tmp_path, cfg, check=False)
+    proc = run_workflow(tmp_path, cfg, *args, check=False)
     assert proc.returncode != 0
     error_lines = [line for line in proc.stderr.splitlines() if line.startswith("config error")]
     assert len(error_lines) == 1, proc.stderr
-    assert needle in error_lines[0]
+    assert needle in error_lines[0], error_lines[0]
     # nothing ran and nothing earlier was touched
     assert sentinel.read_bytes() == b"computed earlier"
     assert not (tmp_path / "logs").exists()
     assert not (tmp_path / "results" / "materials").exists()
+    return error_lines[0]
+
+
+def _gmsh_file(path, volume: bool, groups: dict[str, int] | None = None) -> str:
+    """A unit-millimetre square (volume=False) or cube meshed by gmsh, with 2D physical groups
+    {name: surface tag}."""
+    import gmsh
+
+    gmsh.initialize()
+    try:
+        gmsh.option.setNumber("General.Terminal", 0)
+        if volume:
+            gmsh.model.occ.addBox(0, 0, 0, 1e-3, 1e-3, 1e-3)
+        else:
+            gmsh.model.occ.addRectangle(0, 0, 0, 1e-3, 1e-3)
+        gmsh.model.occ.synchronize()
+        for name, tag in (groups or {}).items():
+            gmsh.model.setPhysicalName(2, gmsh.model.addPhysicalGroup(2, [tag]), name)
+        gmsh.model.mesh.generate(3 if volume else 2)
+        gmsh.write(str(path))
+    finally:
+        gmsh.finalize()
+    return str(path)
+
+
+def _gmsh_specimen(cfg, path, boundaries=None):
+    cfg["specimen"]["mesh"] = {"type": "gmsh", "file": path}
+    if boundaries:
+        cfg["specimen"]["boundaries"] = boundaries
+
+
+FILE_CASES = [
+    # (id, mutation given the config and a scratch directory, text that must appear in the error line)
+    (
+        "structure template that does not exist",
+        lambda c, d: _set(c, "materials.copper.structure", str(d / "missing.lmp")),
+        "materials.copper.structure",
+    ),
+    (
+        "gmsh file without volumes",
+        lambda c, d: _gmsh_specimen(c, _gmsh_file(d / "square.msh", volume=False)),
+        "has no volumes",
+    ),
+    (
+        "boundary on a physical group the gmsh file lacks",
+        lambda c, d: _gmsh_specimen(
+            c,
+            _gmsh_file(d / "cube.msh", volume=True, groups={"bottom": 5, "top": 6}),
+            {"pin": {"physical_group": "upper_pin"}},
+        ),
+        "specimen.boundaries.pin.physical_group",
+    ),
+    (
+        "region outside the specimen",
+        lambda c, d: _set(c, "specimen.regions", [{"material": "copper", "box": [[0, 0, 5e-3], [1e-3, 1e-3, 6e-3]]}]),
+        "specimen.regions.0.box",
+    ),
+    (  # wrong nesting: a key under the wrong section, a section one level too deep, a section as a list
+        "key under the wrong section",
+        lambda c, d: _set(c, "run.replicas", 2),
+        "run.replicas",
+    ),
+    ("section nested one level too deep", lambda c, d: c["specimen"].update(fe=c.pop("fe")), "specimen.fe"),
+    ("section written as a list", lambda c, d: c.update(md=[{"replicas": 2}]), "'md'"),
+]
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize("name,mutate,needle", FILE_CASES, ids=[c[0] for c in FILE_CASES])
+def test_bad_file_or_nesting_is_refused_before_any_job(tmp_path, name, mutate, needle):
+    scratch = tmp_path / "inputs"
+    scratch.mkdir()
+    cfg = load_default_config()
+    mutate(cfg, scratch)
+    assert_refused_before_any_job(tmp_path / "run", cfg, needle)
+
+
+@pytest.mark.workflow
+def test_yaml_syntax_error_names_the_file_and_the_line(tmp_path):
+    """The workflow's own config file (config/config.yaml in the run directory), as a user edits it."""
+    from conftest import DEFAULT_CONFIG, REPO, SNAKEMAKE
+
+    broken = DEFAULT_CONFIG.read_text().splitlines()
+    line = next(i for i, text in enumerate(broken) if text.strip().startswith("steps:"))
+    broken[line] = "  steps: [5"  # an unclosed flow sequence
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config/config.yaml").write_text("\n".join(broken) + "\n")
+    command = [str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path), "--cores", "1"]
+    proc = subprocess.run(command, capture_output=True, text=True)  # no --configfile: the directive's file
+    assert proc.returncode != 0
+    error_lines = [text for text in proc.stderr.splitlines() if text.startswith("config error")]
+    assert len(error_lines) == 1, proc.stderr
+    assert "'config/config.yaml'" in error_lines[0] and f"from line {line + 1})" in error_lines[0], error_lines[0]
+    assert not (tmp_path / "logs").exists() and not (tmp_path / "results").exists()
+
+
+@pytest.mark.workflow
+def test_template_whose_lammps_commands_fail_names_the_lammps_error(tmp_path):
+    """Debian's LAMMPS ends the process on an ERROR; material_init must fail with that ERROR's text."""
+    from conftest import small_config
+
+    forcefield = tmp_path / "broken_forcefield.lmp"
+    forcefield.write_text("pair_style      no_such_style\n")
+    cfg = small_config()
+    cfg["materials"]["copper"]["forcefield"] = str(forcefield)
+    proc = run_workflow(tmp_path / "run", cfg, "results/materials/copper/material.nc", check=False)
+    assert proc.returncode != 0
+    named = [text for text in proc.stderr.splitlines() if text.startswith("material_init (material copper) failed")]
+    assert len(set(named)) == 1, proc.stderr[-3000:]  # once, or again where Snakemake shows the failed log
+    assert "ERROR" in named[0] and "no_such_style" in named[0], named[0]
+    assert named[0] in (tmp_path / "run/logs/material_init/copper.log").read_text()
+    assert not (tmp_path / "run/results/materials/copper/material.nc").exists()
 
 
 @pytest.mark.workflow

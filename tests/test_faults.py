@@ -5,6 +5,7 @@ Run alone with ``pytest -m faults``.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -181,46 +182,6 @@ def _open(path: Path) -> xr.Dataset:
         return ds.load()
 
 
-def _md_batch_half_done(workdir: Path) -> bool:
-    """Some batch of step 2 has journalled two updates and not finished."""
-    return any(len(Journal(j).read()) >= 2 for j in (workdir / "results/step_0002/md").glob("batch_*.journal"))
-
-
-def _aggregate_started(workdir: Path) -> bool:
-    return (workdir / "logs/aggregate_stress/step_0002.log").exists()
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("boundary", [_md_batch_half_done, _aggregate_started], ids=["md_batch", "aggregate_stress"])
-def test_run_killed_at_a_stage_boundary_resumes_to_the_uninterrupted_result(
-    tmp_path, copper_cache, brute_force_run, boundary
-):
-    from conftest import kill_run_when, resume_run, seed_materials
-
-    cfg = small_config()
-    seed_materials(tmp_path, copper_cache)
-    config_path = kill_run_when(tmp_path, cfg, lambda: boundary(tmp_path), poll=0.005)
-    assert not (tmp_path / "results/summary.nc").exists(), "not killed mid-run"
-    results = tmp_path / "results"
-    journalled = [Path(str(s)) for j in results.rglob("batch_*.journal") for s in _journalled_states(j)]
-    finished = [p for p in results.rglob("*") if p.is_file() and not p.name.startswith(".") and p.suffix != ".journal"]
-    mtimes = {p: p.stat().st_mtime_ns for p in finished + [tmp_path / p for p in journalled]}
-
-    resume_run(tmp_path, cfg, config_path)
-
-    assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes, "a finished file was written again"
-    for step in (1, 2):
-        name = f"results/step_{step:04d}/stress.nc"
-        a, b = _open(brute_force_run / name), _open(tmp_path / name)
-        for var in a.data_vars:
-            np.testing.assert_array_equal(a[var].values, b[var].values, err_msg=f"{name}:{var}")
-    a, b = _open(brute_force_run / "results/summary.nc"), _open(tmp_path / "results/summary.nc")
-    for var in set(a.data_vars) - {"wall_time"}:
-        np.testing.assert_array_equal(a[var].values, b[var].values, err_msg=f"summary.nc:{var}")
-    leftovers = [p for p in results.rglob("*") if p.name.endswith((".tmp", ".journal", ".failed.json"))]
-    assert not leftovers, leftovers
-
-
 def _journalled_states(journal: Path) -> list[str]:
     """State files of the updates a journal holds (state names follow qp and replica)."""
     rows = read_dataset(journal.parent.parent / "md_schedule.nc")
@@ -229,3 +190,161 @@ def _journalled_states(journal: Path) -> list[str]:
         for q, r, s in zip(rows["qp_id"].values, rows["replica_id"].values, rows["state_out"].values)
     }
     return [by_pair[(rec.qp, rec.replica)] for rec in Journal(journal).read().values()]
+
+
+# -- one run killed at every stage boundary in turn, then finished: equal to the uninterrupted run --
+
+
+def _running(rule: str, output: str):
+    """A job of ``rule`` (any step) started in the current attempt and has not written ``output`` yet."""
+
+    def condition(workdir: Path, since: float) -> bool:
+        for log in (workdir / "logs" / rule).glob("step_*.log"):
+            step = log.stem.removeprefix("step_")
+            if log.stat().st_mtime > since and not (workdir / f"results/step_{step}" / output).exists():
+                return True
+        return False
+
+    return condition
+
+
+def _material_init_running(workdir: Path, since: float) -> bool:
+    """LAMMPS has started on the copper boxes (its log exists) and material.nc is not written."""
+    return (workdir / "logs/material_init/copper.lammps.log").exists() and not (
+        workdir / "results/materials/copper/material.nc"
+    ).exists()
+
+
+def _md_batch_half_done(workdir: Path, since: float) -> bool:
+    """A batch has journalled two of its updates in the current attempt and not finished."""
+    return any(
+        j.stat().st_mtime > since and len(Journal(j).read()) >= 2
+        for j in (workdir / "results").glob("step_*/md/*.journal")
+    )
+
+
+def _committee_training(workdir: Path, since: float) -> bool:
+    """A committee version directory is being built (atomic_directory's hidden temporary)."""
+    return any(p.stat().st_mtime > since for p in (workdir / "results/committee/copper").glob(".v*"))
+
+
+CHAIN = [  # in the order the jobs first start
+    ("material_init", _material_init_running),
+    ("fe_step", _running("fe_step", "strain.nc")),
+    ("cluster", _running("cluster", "clusters.nc")),
+    ("committee_query", _running("committee_query", "committee_query.nc")),
+    ("md_schedule", _running("md_schedule", "md_schedule.nc")),
+    ("md_batch", _md_batch_half_done),
+    ("aggregate_stress", _running("aggregate_stress", "stress.nc")),
+    ("reaction_force", _running("reaction_force", "reaction.nc")),
+    ("committee_update", _committee_training),
+]
+
+
+def _finished_files(workdir: Path) -> dict[Path, int]:
+    """Results that look finished, with their mtimes: not hidden, not a journal, and not an output
+    of a job Snakemake marked incomplete (killed between two of its outputs' renames)."""
+    import base64
+
+    markers = workdir / ".snakemake" / "incomplete"
+    incomplete = {
+        workdir / base64.urlsafe_b64decode(m.name).decode()
+        for m in (markers.iterdir() if markers.is_dir() else [])
+        if not m.name.startswith("@")
+    }
+    done_states = {
+        workdir / s for j in (workdir / "results").glob("step_*/md/*.journal") for s in _journalled_states(j)
+    }
+    for batch in (workdir / "results").glob("step_*/md/batch_*.nc"):
+        if batch not in incomplete:
+            done_states |= {workdir / str(s) for s in read_dataset(batch)["state_file"].values}
+    return {
+        p: p.stat().st_mtime_ns
+        for p in (workdir / "results").rglob("*")
+        if p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(workdir).parts)
+        and p.suffix != ".journal"
+        and p not in incomplete
+        and (p.parent.name != "state" or p in done_states)  # a state file before its update is journalled
+    }
+
+
+@pytest.mark.slow
+def test_run_killed_at_each_stage_boundary_in_turn_finishes_equal_to_the_uninterrupted_run(tmp_path, accelerated_run):
+    """SIGKILL of the process group during each stage, then ``--unlock`` and the same command."""
+    import subprocess
+    import time
+
+    from conftest import accelerated_config, kill_run_when, resume_run, snakemake_cmd
+
+    cfg = accelerated_config()
+    finished: dict[Path, int] = {}
+    config_path = None
+    for name, condition in CHAIN:
+        if config_path is not None:
+            subprocess.run(snakemake_cmd(tmp_path, config_path, "--unlock"), check=True, capture_output=True)
+        since = time.time()
+        config_path = kill_run_when(tmp_path, cfg, functools.partial(condition, tmp_path, since), poll=0.005)
+        assert not (tmp_path / "results/summary.nc").exists(), f"{name}: not killed mid-run"
+        finished |= {p: m for p, m in _finished_files(tmp_path).items() if p not in finished}
+    resume_run(tmp_path, cfg, config_path)
+
+    rerun = [str(p.relative_to(tmp_path)) for p, m in finished.items() if p.stat().st_mtime_ns != m]
+    assert not rerun, f"finished files written again: {rerun}"
+    for step in (1, 2):
+        name = f"results/step_{step:04d}/stress.nc"
+        a, b = _open(accelerated_run / name), _open(tmp_path / name)
+        for var in a.data_vars:
+            np.testing.assert_array_equal(a[var].values, b[var].values, err_msg=f"{name}:{var}")
+    a, b = _open(accelerated_run / "results/summary.nc"), _open(tmp_path / "results/summary.nc")
+    assert set(a.data_vars) == set(b.data_vars)
+    for var in set(a.data_vars) - {"wall_time"}:
+        np.testing.assert_array_equal(a[var].values, b[var].values, err_msg=f"summary.nc:{var}")
+    hidden = [p for p in (tmp_path / "results").rglob(".*")]
+    leftovers = hidden + [p for p in (tmp_path / "results").rglob("*") if p.name.endswith((".journal", ".failed.json"))]
+    assert not leftovers, leftovers
+
+
+def test_a_second_snakemake_in_a_running_directory_stops_with_the_lock_message_and_touches_nothing(
+    tmp_path, copper_cache
+):
+    """The first run is frozen (SIGSTOP) while the second tries, so any change is the second's."""
+    import signal
+    import subprocess
+    import time
+
+    from conftest import seed_materials, snakemake_cmd, write_config
+
+    seed_materials(tmp_path, copper_cache)
+    config_path = write_config(tmp_path, small_config())
+    first = subprocess.Popen(
+        snakemake_cmd(tmp_path, config_path),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.time() + 300
+        while not (tmp_path / "logs/initial_state/step_0000.log").exists() and first.poll() is None:
+            assert time.time() < deadline
+            time.sleep(0.05)
+        os.killpg(first.pid, signal.SIGSTOP)
+        before = _tree(tmp_path)
+        second = subprocess.run(snakemake_cmd(tmp_path, config_path), capture_output=True, text=True)
+        after = _tree(tmp_path)
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+    assert second.returncode != 0
+    assert "Directory cannot be locked" in second.stderr, second.stderr[-2000:]
+    assert after == before
+
+
+def _tree(workdir: Path) -> dict[str, int]:
+    """Every path of a run directory with its mtime, except Snakemake's own per-invocation log."""
+    snakemake_log = workdir / ".snakemake" / "log"
+    return {
+        str(p.relative_to(workdir)): p.stat().st_mtime_ns
+        for p in workdir.rglob("*")
+        if snakemake_log not in p.parents and p != snakemake_log
+    }

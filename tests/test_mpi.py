@@ -26,7 +26,9 @@ def test_fe_step_on_two_ranks_writes_the_same_strain_file(tmp_path, brute_force_
     monkeypatch.chdir(tmp_path)
     cfg = validate_config(small_config(), search_dirs=[REPO])
     kwargs = dict(
-        config=cfg,
+        model_settings=cfg,  # a superset of the rule's slice: build_model reads what it needs
+        fe={"integrator": "quasistatic", "time_step": cfg["fe"]["time_step"], "petsc_options": {}},
+        boundary_conditions=cfg["specimen"]["boundary_conditions"],
         step=2,
         material_files={"copper": "results/materials/copper/material.nc"},
         prev_fe_state="results/step_0001/fe_state.nc",

@@ -32,7 +32,7 @@ rule committee_query:
     conda:
         "../../envs/ml.yaml"
     params:
-        committee=config["committee"],
+        committee=get_committee_query_settings(),
         run_seed=config["run"]["seed"],
         materials=MATERIAL_NAMES,
     script:
@@ -61,7 +61,7 @@ rule committee_update:
     conda:
         "../../envs/ml.yaml"
     params:
-        committee=config["committee"],
+        committee=get_committee_update_settings(),
         materials=MATERIAL_NAMES,
         used_materials=MATERIALS,
         symmetries=get_stiffness_symmetries(),

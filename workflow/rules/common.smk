@@ -43,19 +43,60 @@ def get_material_files(wildcards):
 
 
 def get_mesh(wildcards):
-    """The generated mesh file (named input ``mesh``) when the specimen is generated, else nothing."""
-    if config["specimen"]["mesh"]["type"] != "generated":
+    """The mesh file (named input ``mesh``; generated or gmsh), so that a new mesh re-runs the FE; none for a box."""
+    if config["specimen"]["mesh"]["type"] == "box":
         return {}
-    return {"mesh": GENERATED_MESH}
+    return {"mesh": config["specimen"]["mesh"]["file"]}
+
+
+# Config slices passed as params: Snakemake re-runs a job whose params changed (and everything
+# downstream), so each rule gets exactly the keys its stage reads, nothing more.
+
+
+def get_fe_model_settings():
+    """What scema.specimen.build_model reads, config-shaped: the specimen's geometry and material
+    layout, each material's stiffness symmetry (every material, in config order: the index)."""
+    specimen = config["specimen"]
+    layout = ("mesh", "material", "regions", "boundaries")
+    return {
+        "specimen": {key: specimen[key] for key in layout if key in specimen},
+        "materials": {name: {"stiffness_symmetry": m["stiffness_symmetry"]} for name, m in config["materials"].items()},
+    }
+
+
+def get_fe_settings():
+    """fe_step's numerics: integrator, time step and the PETSc options of the chosen solver only."""
+    fe = config["fe"]
+    return {
+        "integrator": fe["integrator"],
+        "time_step": fe["time_step"],
+        "petsc_options": fe["petsc_options"].get(fe["solver"], {}),
+    }
+
+
+def get_committee_query_settings():
+    """The decision thresholds committee_query reads (training settings do not change a query)."""
+    committee = config["committee"]
+    return {key: committee[key] for key in ("stress_accuracy_mpa", "audit_fraction")}
+
+
+def get_committee_update_settings():
+    """Everything committee_update reads: training settings, target, retraining and audit judgement."""
+    return {k: v for k, v in config["committee"].items() if k not in ("enabled", "audit_fraction")}
 
 
 def get_material_states(wildcards):
     return [f"results/materials/{wildcards.material}/replica_{r}.data" for r in REPLICAS]
 
 
+def md_material_config(name):
+    """A material's definition as MD reads it: all but the stiffness symmetry (an FE choice)."""
+    return {key: value for key, value in config["materials"][name].items() if key != "stiffness_symmetry"}
+
+
 def get_material_config(wildcards):
-    """The material definition: a change re-runs material_init (params are a rerun trigger)."""
-    return config["materials"][wildcards.material]
+    """The material's MD definition: a change re-runs material_init (params are a rerun trigger)."""
+    return md_material_config(wildcards.material)
 
 
 def get_previous_state(wildcards):

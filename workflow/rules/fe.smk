@@ -15,6 +15,8 @@ rule initial_state:
         "../../envs/fenicsx.yaml"
     params:
         materials=MATERIALS,
+        model=get_fe_model_settings(),
+        replicas=config["md"]["replicas"],
     script:
         "../../scripts/initial_state.py"
 
@@ -40,6 +42,9 @@ rule fe_step:
         "../../envs/fenicsx.yaml"
     params:
         materials=MATERIALS,
+        model=get_fe_model_settings(),
+        fe=get_fe_settings(),
+        boundary_conditions=config["specimen"]["boundary_conditions"],
     script:
         "../../scripts/fe_step.py"
 
@@ -62,5 +67,8 @@ rule reaction_force:
         "../../envs/fenicsx.yaml"
     params:
         materials=MATERIALS,
+        model=get_fe_model_settings(),
+        boundary_conditions=config["specimen"]["boundary_conditions"],
+        face=config["specimen"]["reaction_face"],
     script:
         "../../scripts/reaction_force.py"

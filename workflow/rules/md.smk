@@ -15,6 +15,10 @@ checkpoint md_schedule:
         step=r"(?!0000)\d{4}",
     conda:
         "../../envs/workflow.yaml"
+    params:
+        batches=config["md"]["batches"],
+        seed=config["run"]["seed"],
+        materials=MATERIAL_NAMES,
     script:
         "../../scripts/md_schedule.py"
 
@@ -37,7 +41,7 @@ rule md_batch:
     threads: config["md"]["processes_per_batch"]
     params:
         materials=MATERIALS,
-        material_configs=[config["materials"][m] for m in MATERIALS],
+        material_configs=[md_material_config(m) for m in MATERIALS],
         max_retries=config["md"]["max_update_retries"],
         seed=config["run"]["seed"],
     script:

@@ -10,6 +10,7 @@ import copy
 import os
 from pathlib import Path
 
+import numpy as np
 import yaml
 from jsonschema import Draft202012Validator
 
@@ -129,6 +130,13 @@ def _check_semantics(config: dict, bases: list[Path]) -> None:
             raise ConfigError("config error: 'specimen.mesh.file' is required when specimen.mesh.type is gmsh")
         mesh["file"] = str(_resolve(mesh["file"], bases))
         _check_gmsh_file(Path(mesh["file"]))
+        bounds = _check_gmsh_content(Path(mesh["file"]), specimen.get("boundaries", {}))
+    elif mesh["type"] == "box":
+        bounds = (np.zeros(3), np.asarray(mesh["size"], dtype=float))
+    else:  # generated: the mesh does not exist yet
+        bounds = None
+    if bounds is not None:
+        _check_regions_inside(specimen.get("regions", []), bounds)
     _check_boundaries(specimen)
     for name, material in materials.items():
         for key in ("structure", "forcefield"):
@@ -209,3 +217,39 @@ def used_materials(config: dict) -> list[str]:
     """Materials some cell of the specimen uses (only those need initialising)."""
     used = {config["specimen"]["material"]} | {r["material"] for r in config["specimen"].get("regions", [])}
     return [m for m in material_names(config) if m in used]
+
+
+def _check_gmsh_content(path: Path, boundaries: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The file has volumes and every physical group a boundary names; returns its bounding box."""
+    import gmsh
+
+    gmsh.initialize()
+    try:
+        gmsh.option.setNumber("General.Terminal", 0)
+        gmsh.merge(str(path))
+        volumes = gmsh.model.getEntities(3)
+        groups = sorted(gmsh.model.getPhysicalName(2, tag) for _dim, tag in gmsh.model.getPhysicalGroups(2))
+        box = gmsh.model.getBoundingBox(-1, -1)
+    finally:
+        gmsh.finalize()
+    if not volumes:
+        raise ConfigError(f"config error: 'specimen.mesh.file': '{path}' has no volumes (the FE model needs a 3D mesh)")
+    for name, selector in boundaries.items():
+        if "physical_group" in selector and selector["physical_group"] not in groups:
+            raise ConfigError(
+                f"config error: 'specimen.boundaries.{name}.physical_group': no 2D physical group "
+                f"'{selector['physical_group']}' in '{path}' (it has: {', '.join(groups) or 'none'})"
+            )
+    return np.asarray(box[:3]), np.asarray(box[3:])
+
+
+def _check_regions_inside(regions: list[dict], bounds: tuple[np.ndarray, np.ndarray]) -> None:
+    """A region box that does not overlap the specimen claims no cell: a typo, not a choice."""
+    lo, hi = bounds
+    for i, region in enumerate(regions):
+        r_lo, r_hi = np.asarray(region["box"], dtype=float)
+        if np.any(r_lo >= hi) or np.any(r_hi <= lo):
+            raise ConfigError(
+                f"config error: 'specimen.regions.{i}.box': {region['box']} lies outside the specimen "
+                f"({lo.tolist()} to {hi.tolist()} m)"
+            )

@@ -15,6 +15,7 @@ committee version directories, XDMF + HDF5 pairs) goes through these helpers.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 import tempfile
@@ -28,6 +29,17 @@ def _temp_name(path: Path) -> Path:
     os.close(fd)
     os.unlink(tmp)
     return Path(tmp)
+
+
+def remove_stale_temps(path: str | os.PathLike) -> None:
+    """Remove what a killed writer of ``path`` left (SIGKILL runs no cleanup): the hidden
+    temporary names beside it. One job writes a path at a time, so any such name is stale."""
+    final = Path(path)
+    for stale in final.parent.glob(f".{glob.escape(final.name)}.*"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -63,6 +75,7 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     """Yield an empty temporary directory beside ``path``; it replaces ``path`` on success."""
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(final)
     tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}."))
     try:
         yield tmp

@@ -47,11 +47,11 @@ def extend_history(previous_history: str | None, strain_file: str) -> xr.Dataset
 
 
 def run(
-    config: dict, step: int, strain_file: str, previous_history: str | None, out_clusters: str, out_history: str
+    settings: dict, step: int, strain_file: str, previous_history: str | None, out_clusters: str, out_history: str
 ) -> None:
+    """``settings``: the ``clustering`` section (rule params)."""
     from scema.clustering import cluster_histories  # scikit-learn: only this stage pays the import
 
-    settings = config["clustering"]
     history_ds = extend_history(previous_history, strain_file)
     history_ds.attrs["step"] = int(step)
     history, material = history_ds["strain_history"].values, history_ds["material"].values

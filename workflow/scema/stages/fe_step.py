@@ -13,7 +13,9 @@ from scema.specimen import build_model
 
 
 def run(
-    config: dict,
+    model_settings: dict,
+    fe: dict,
+    boundary_conditions: list[dict],
     step: int,
     material_files: dict[str, str],
     prev_fe_state: str,
@@ -22,14 +24,15 @@ def run(
     out_strain: str,
     out_displacement: str,
 ) -> None:
-    model, density = build_model(config, material_files)
+    """One increment. ``model_settings``: what build_model reads (rule params, like the rest);
+    ``fe``: integrator, time step and the chosen solver's PETSc options."""
+    model, density = build_model(model_settings, material_files)
     state = read_dataset(prev_fe_state)
     stress_prev = read_dataset(prev_stress)["stress"].values
     u_prev = state["displacement"].values
-    prescribed = prescribed_increments(config["specimen"]["boundary_conditions"], step)
-    fe = config["fe"]
+    prescribed = prescribed_increments(boundary_conditions, step)
     if fe["integrator"] == "quasistatic":
-        du = quasistatic_increment(model, stress_prev, prescribed, fe["petsc_options"][fe["solver"]])
+        du = quasistatic_increment(model, stress_prev, prescribed, fe["petsc_options"])
         velocity = np.zeros_like(u_prev)
     else:
         du, velocity = explicit_increment(
@@ -44,7 +47,7 @@ def run(
         model.qp_coordinates(),
         model.qp_cell(),
         model.qp_material(),
-        material_names(config),
+        material_names(model_settings),
     )
     nodes = model.node_coordinates()
     model.write_displacement(out_displacement, u, time)

@@ -10,10 +10,18 @@ from scema.io.netcdf import read_dataset, write_dataset
 from scema.specimen import build_model
 
 
-def run(config: dict, material_files: dict[str, str], out_stress: str, out_fe_state: str, out_md_state: str) -> None:
-    model, _density = build_model(config, material_files)
-    n_qp, replicas = model.n_qp, config["md"]["replicas"]
-    names = material_names(config)
+def run(
+    model_settings: dict,
+    replicas: int,
+    material_files: dict[str, str],
+    out_stress: str,
+    out_fe_state: str,
+    out_md_state: str,
+) -> None:
+    """``model_settings``: what build_model reads (rule params)."""
+    model, _density = build_model(model_settings, material_files)
+    n_qp = model.n_qp
+    names = material_names(model_settings)
     qp_material = model.qp_material()
     state_file = np.empty((n_qp, replicas), dtype=object)
     for name, path in material_files.items():

@@ -10,11 +10,19 @@ from scema.io.netcdf import read_dataset, write_dataset
 from scema.specimen import build_model
 
 
-def run(config: dict, step: int, material_files: dict[str, str], stress: str, out_reaction: str) -> None:
-    model, _ = build_model(config, material_files)
+def run(
+    model_settings: dict,
+    boundary_conditions: list[dict],
+    face: str,
+    step: int,
+    material_files: dict[str, str],
+    stress: str,
+    out_reaction: str,
+) -> None:
+    """Reaction on boundary ``face``; ``model_settings``: what build_model reads (rule params)."""
+    model, _ = build_model(model_settings, material_files)
     f_int = model.internal_force(read_dataset(stress)["stress"].values)
-    bcs = config["specimen"]["boundary_conditions"]
-    face = config["specimen"]["reaction_face"]
+    bcs = boundary_conditions
     constrained = np.zeros(f_int.shape, dtype=bool)
     for name, comp in prescribed_increments(bcs):
         constrained[model.face_nodes(name), comp] = True

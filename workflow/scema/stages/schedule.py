@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-from scema.config import material_names
 from scema.io.datasets import schedule_dataset
 from scema.io.netcdf import read_dataset, write_dataset
 from scema.schedule import plan
@@ -22,7 +21,9 @@ def select_md_qps(representative: np.ndarray, trusted: np.ndarray) -> np.ndarray
 
 
 def run(
-    config: dict,
+    batches: int,
+    run_seed: int,
+    material_names: list[str],
     step: int,
     strain_path: str,
     prev_md_state: str,
@@ -41,12 +42,12 @@ def run(
         strain["material"].values,
         state["state_file"].values,
         state["state_strain"].values,
-        config["md"]["batches"],
+        batches,
         state_dir,
-        run_seed=config["run"]["seed"],
+        run_seed=run_seed,
         step=step,
     )
-    ds = schedule_dataset(step, schedule, material_names(config))
+    ds = schedule_dataset(step, schedule, material_names)
     write_dataset(ds, out_schedule, f"MD schedule, step {step}")
 
 

@@ -1,0 +1,91 @@
+"""A changed config reruns exactly what it affects: each rule's config slice is a params rerun trigger.
+
+One finished run (``accelerated_run``: clustering and committee on, 2 steps), copied; then
+``snakemake --dry-run`` with a changed config lists the jobs it would run, parsed from its output.
+A dry run stops at a checkpoint that will rerun: md_batch jobs of a step appear only when that
+step's md_schedule does not rerun, and a rerun md_schedule makes its batches rerun (newer input).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import accelerated_config, snakemake_cmd, write_config
+
+pytestmark = pytest.mark.workflow
+
+STEP_RULES = ["fe_step", "cluster", "committee_query", "md_schedule", "aggregate_stress", "reaction_force"]
+
+
+def planned_jobs(workdir, cfg) -> dict[tuple[str, str | None], str]:
+    """(rule, step) -> reason of every job a dry run with ``cfg`` would run (step None: no step)."""
+    config_path = write_config(workdir, cfg)
+    proc = subprocess.run(snakemake_cmd(workdir, config_path, "--dry-run"), capture_output=True, text=True, check=True)
+    jobs, job = {}, None
+    for line in proc.stdout.splitlines():
+        head = re.match(r"^(?:local)?(?:rule|checkpoint) (\w+):$", line)
+        field = re.match(r"^\s+(\w+): (.*)$", line)
+        if head:
+            job = (head.group(1), None)
+            jobs[job] = ""
+        elif job is not None and field and field.group(1) == "reason":
+            jobs[job] = field.group(2)[:200]
+        elif job is not None and field and field.group(1) == "wildcards":
+            step = re.search(r"\bstep=(\d{4})", field.group(2))
+            if step:
+                jobs[(job[0], step.group(1))] = jobs.pop(job)
+                job = (job[0], step.group(1))
+        elif not line.strip():
+            job = None
+    if not jobs:
+        assert "Nothing to be done" in proc.stdout, proc.stdout[-2000:]
+    return jobs
+
+
+def assert_plan(workdir, cfg, expected: set) -> None:
+    jobs = planned_jobs(workdir, cfg)
+    assert set(jobs) == expected, {job: reason for job, reason in jobs.items() if job not in expected}
+
+
+@pytest.fixture
+def finished(tmp_path, accelerated_run):
+    """A copy of the finished reference run (mtimes and Snakemake's records kept)."""
+    shutil.copytree(accelerated_run, tmp_path / "run", symlinks=True)
+    return tmp_path / "run"
+
+
+def test_a_changed_setting_reruns_exactly_the_rules_that_read_it_and_what_follows(finished):
+    cfg = accelerated_config()
+    assert_plan(finished, cfg, set())
+    cfg["md"]["processes_per_batch"] = 2  # worker count: threads, not a result-changing param
+    assert_plan(finished, cfg, set())
+
+    bc = accelerated_config()
+    bc["specimen"]["boundary_conditions"][1]["increment"][2] *= 1.5
+    per_step = STEP_RULES + ["committee_update"]
+    expected = {(r, s) for r in per_step for s in ("0001", "0002")} | {("summary", None), ("all", None)}
+    assert_plan(finished, bc, expected)  # not material_init, initial_state, committee_start
+
+    size = accelerated_config()
+    size["committee"]["size"] = 3
+    # the committee first trains (uses its size) in committee_update of step 1: nothing of step 1
+    # before it reruns (no fe_step, cluster, query, schedule or md_batch of step 1); step 2 asks
+    # the retrained committee, so its query and everything after it rerun, but not its FE or clusters
+    assert_plan(
+        finished,
+        size,
+        {
+            ("committee_update", "0001"),
+            ("committee_query", "0002"),
+            ("md_schedule", "0002"),
+            ("aggregate_stress", "0002"),
+            ("reaction_force", "0002"),
+            ("committee_update", "0002"),
+            ("summary", None),
+            ("all", None),
+        },
+    )
