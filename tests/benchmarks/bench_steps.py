@@ -4,7 +4,8 @@
         [--compare-commit REV] [--workdir DIR] [--committee]
 
 A deliberately cheap config (one hexahedron = 8 qps, 32-atom copper boxes, 1 replica,
-1 batch, 50 sampling steps, clustering on; ``--committee``: committee on too) so that the workflow's own overhead is visible:
+1 batch, 50 sampling steps, clustering on; ``--committee``: committee on too) so that the
+workflow's own overhead is visible:
 
 * dry: ``snakemake -n`` in a run directory whose materials are initialised, for N steps: the
   DAG building and input-function work of a fresh start (or a restart) of an N-step run;
