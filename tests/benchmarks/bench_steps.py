@@ -1,10 +1,11 @@
 """Does Snakemake's time per macroscale step stay flat as the run gets longer? (not a pytest module)
 
     python tests/benchmarks/bench_steps.py [--dry 10 100 500 1000] [--real 10 20]
-        [--compare-commit REV] [--workdir DIR]
+        [--compare-commit REV] [--workdir DIR] [--committee]
 
 A deliberately cheap config (one hexahedron = 8 qps, 32-atom copper boxes, 1 replica,
-1 batch, 50 sampling steps, clustering on) so that the workflow's own overhead is visible:
+1 batch, 50 sampling steps, clustering on; ``--committee``: committee on too) so that the
+workflow's own overhead is visible:
 
 * dry: ``snakemake -n`` in a run directory whose materials are initialised, for N steps: the
   DAG building and input-function work of a fresh start (or a restart) of an N-step run;
@@ -34,7 +35,7 @@ SNAKEMAKE = Path(sys.executable).parent / "snakemake"
 TOTAL_STRAIN = 0.02
 
 
-def cheap_config(steps: int) -> dict:
+def cheap_config(steps: int, committee: bool = False) -> dict:
     with open(REPO / "config" / "config.yaml") as fh:
         cfg = yaml.safe_load(fh)
     cfg["run"]["steps"] = steps
@@ -47,7 +48,9 @@ def cheap_config(steps: int) -> dict:
     copper = cfg["materials"]["copper"]
     copper["variables"]["cells"] = 2  # 2x2x2 fcc cells = 32 atoms
     copper.update(equilibration_steps=200, sampling_steps=50, stiffness_sampling_steps=100, min_deform_steps=10)
+    copper.update(thermostat_damping_steps=40, barostat_damping_steps=40)  # equilibration >= 5 damping times
     cfg["clustering"].update(enabled=True, alpha=1e-4)
+    cfg["committee"]["enabled"] = committee  # its training-set inputs are the other growing list
     return cfg
 
 
@@ -120,6 +123,7 @@ def main() -> None:
     parser.add_argument("--real", type=int, nargs="*", default=[10, 20])
     parser.add_argument("--compare-commit", help="also time the dry runs on this commit's Snakefile")
     parser.add_argument("--workdir", type=Path, help="keep run directories here (default: a temporary one)")
+    parser.add_argument("--committee", action="store_true", help="committee on (dry runs only: training-set inputs)")
     args = parser.parse_args()
     root = args.workdir or Path(tempfile.mkdtemp(prefix="bench_steps_"))
     snakefiles = {"this": REPO / "Snakefile"}
@@ -136,7 +140,11 @@ def main() -> None:
         cells = []
         for name, snakefile in snakefiles.items():
             wall, cpu = snakemake(
-                snakefile, run_dir(root, f"dry_{name}_{steps}", cache), cheap_config(steps), "-n", "--quiet"
+                snakefile,
+                run_dir(root, f"dry_{name}_{steps}", cache),
+                cheap_config(steps, args.committee),
+                "-n",
+                "--quiet",
             )
             cells.append(f"{cpu:>14.2f} {cpu / steps:>7.3f} {wall:>7.1f}")
         print(f"{steps:>6} " + " ".join(cells), flush=True)

@@ -159,8 +159,14 @@ def get_stiffness_symmetries():
 
 
 def get_earlier_training_samples(wildcards):
-    """Training samples of steps 1..t-1: with this step's, the training set."""
-    return [f"{step_dir(f'{t:04d}')}/training_samples.nc" for t in range(1, int(wildcards.step))]
+    """Step t-1's training samples (none at step 1): the script reads steps 1..t-1.
+
+    One file, not t-1: step t-1's job took step t-2's in turn, so a changed earlier sample file
+    still re-runs every later update, and the DAG holds O(steps) inputs instead of O(steps^2).
+    """
+    if int(wildcards.step) == 1:
+        return []
+    return [f"{step_dir(previous_step(wildcards))}/training_samples.nc"]
 
 
 def get_md_batches(wildcards):
@@ -170,6 +176,13 @@ def get_md_batches(wildcards):
 
 
 def get_md_batch_benchmarks(wildcards):
+    """Benchmark files of every MD batch of the run (summary).
+
+    The last step's checkpoint is asked first: until it has run this raises at once, instead of
+    walking every finished step after each checkpoint (O(steps^2) over a run); once it has run,
+    every earlier schedule exists (each step depends on the previous one).
+    """
+    checkpoints.md_schedule.get(step=STEPS[-1])
     files = []
     for step in STEPS:
         schedule = checkpoints.md_schedule.get(step=step).output.schedule

@@ -82,7 +82,7 @@ _SPLIT_DIM = 16  # principal axes on which l2 pairs are decided before any full 
 _PAIR_CHUNK = 1 << 13  # candidate pairs per vectorised distance evaluation (~12 MB of temporaries)
 _PAIR_BUDGET = 1 << 18  # ~candidate pairs per recount batch
 _MAX_BATCH = 1024  # nodes per recount batch
-_BLOCK = 64  # rows per dense exact-distance block when building the similarity graph (<= 256: uint8 offsets)
+_BLOCK = 64  # rows per dense exact-distance block when building the similarity graph
 _GRAPH_PAIR_LIMIT = 4e8  # estimated directed candidate pairs up to which the graph is built (int32: <= 1.6 GB)
 _GRAPH_MAX_DENSITY = 0.25  # ... and mean degree / n up to which (denser: few huge clusters, the lazy path)
 
@@ -315,8 +315,9 @@ def _exact_graph(points: np.ndarray, embedded: np.ndarray, alpha: float, metric:
     if metric == "l2":
         z, t = _principal_split(points)
         zz = np.einsum("ij,ij->i", z, z)
-    degree = np.zeros(n, dtype=np.int64)
-    pieces = []  # (block start, rows - start, cols) with row < col, rows ascending
+    later = np.zeros(n, dtype=np.int64)  # neighbours after the row (in this order)
+    earlier = np.zeros(n, dtype=np.int64)  # ... and before it
+    blocks = []  # (block start, columns int32, closeness bits): each pair once, in its earlier row's block
     for start in range(0, n, _BLOCK):
         stop = min(n, start + _BLOCK)
         block = embedded[start:stop]
@@ -330,32 +331,31 @@ def _exact_graph(points: np.ndarray, embedded: np.ndarray, alpha: float, metric:
             # keep only rows within the radius of some member in the (cheap, few-coordinate) embedding
             found = found[(cdist(block, embedded[found], "cityblock") <= radius).any(axis=0)]
             close = cdist(points[start:stop], points[found], "cityblock") < alpha
-        rows, cols = np.nonzero(close)
-        rows += start
-        cols = found[cols]
-        later = cols > rows
-        rows, cols = rows[later] - start, cols[later].astype(np.int32)
-        if rows.size:
-            degree[start:stop] += np.bincount(rows, minlength=stop - start)
-            top = int(cols.max()) + 1
-            degree[start:top] += np.bincount(cols - start, minlength=top - start)
-        pieces.append((start, rows.astype(np.uint8), cols))  # rows within the block: 1 byte each
+        own = int(np.searchsorted(found, stop))  # the block's own rows: keep each pair once (row < col)
+        close[:, :own] &= found[None, :own] > np.arange(start, stop)[:, None]
+        keep = close.any(axis=0)
+        found, close = found[keep], close[:, keep]
+        if found.size:
+            later[start:stop] = np.count_nonzero(close, axis=1)
+            earlier[found] += np.count_nonzero(close, axis=0)
+            blocks.append((start, found.astype(np.int32), np.packbits(close, axis=1)))
+    degree = earlier + later
     ptr = np.concatenate([[0], np.cumsum(degree)])
     adjacency = np.empty(int(ptr[-1]), dtype=np.int32)
-    cursor = ptr[:-1].copy()
-    while pieces:
-        start, rows, cols = pieces.pop(0)
-        if not rows.size:
-            continue
-        rows = rows.astype(np.int32) + start
-        for row, col in ((rows, cols), (cols, rows)):
-            if row is cols:  # the forward half comes out of nonzero() already sorted by row
-                order = np.argsort(row, kind="stable")
-                row, col = row[order], col[order]
-            first = np.flatnonzero(np.concatenate([[True], row[1:] != row[:-1]]))
-            counts = np.diff(np.append(first, row.size))
-            adjacency[cursor[row] + np.arange(row.size) - np.repeat(first, counts)] = col
-            cursor[row[first]] += counts
+    cursor = ptr[:-1].copy()  # each row: its earlier neighbours first (scattered in), then the later ones
+    blocks.reverse()
+    while blocks:  # consumed as written: the bits are freed while the adjacency fills
+        start, found, bits = blocks.pop()
+        close = np.unpackbits(bits, axis=1, count=found.size).view(bool)
+        for row, mask in enumerate(close, start):  # later neighbours: one slice per row
+            at = int(ptr[row] + earlier[row])
+            adjacency[at : at + later[row]] = found[mask]
+        cols, rows = np.nonzero(np.ascontiguousarray(close.T))  # earlier neighbours of found, by column
+        col = found[cols]
+        first = np.flatnonzero(np.concatenate([[True], col[1:] != col[:-1]]))
+        counts = np.diff(np.append(first, col.size))
+        adjacency[cursor[col] + np.arange(col.size) - np.repeat(first, counts)] = rows + start
+        cursor[col[first]] += counts
     return adjacency, degree
 
 

@@ -1,0 +1,218 @@
+"""Where does a default run's time go that is not MD? (not a pytest module)
+
+    python tests/benchmarks/bench_orchestration.py [--compare-commit REV] [--repeats N]
+        [--workdir DIR] [--analyse DIR ...]
+
+Runs ``snakemake --cores 2`` with config/config.yaml in a fresh scratch directory (this
+checkout, and with ``--compare-commit`` the Snakefile of an earlier commit, alternating, so
+both see the same machine load) and breaks the run down from its own records:
+
+* per rule: jobs, summed wall seconds (benchmark ``s``) and CPU seconds (``cpu_time``);
+* Snakemake's own CPU seconds (its main process, read from /proc while it runs: parsing,
+  DAG building, checkpoint re-evaluation, scheduling);
+* non-MD wall share: the part of the run's wall time during which no MD job (material_init,
+  md_batch) was running; job intervals come from each benchmark file's mtime (job end) minus
+  its ``s``. On a shared machine CPU seconds are the steadier figure, so both are printed;
+* non-MD CPU share: 1 - (MD jobs' CPU) / (CPU of Snakemake and all its jobs, from rusage).
+
+``--materials DIR`` copies initialised materials (``results/materials`` of an earlier run), so
+material_init (MD, once per material) does not run and the per-step workflow is what is timed.
+
+``--imports`` times each rule's start-up: a fresh interpreter importing Snakemake's script
+module and the rule's stage module (median CPU seconds of 3).
+``--analyse DIR`` prints the breakdown of finished run directories (Snakemake CPU unknown).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_steps import _cpu_seconds, old_snakefile  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+SNAKEMAKE = Path(sys.executable).parent / "snakemake"
+MD_RULES = {"material_init", "md_batch"}
+
+
+def run(snakefile: Path, workdir: Path, materials: Path | None = None) -> tuple[float, float, float]:
+    """A default run in ``workdir``: wall seconds, Snakemake's own CPU seconds, CPU seconds of all.
+
+    All = Snakemake and every job (rusage of the whole waited-for process tree: exact, unlike
+    the benchmark files' sampled ``cpu_time``, which misses up to 0.5 s of every short job).
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    if materials is not None:  # initialised materials of an earlier run: material_init does not run
+        shutil.copytree(materials, workdir / "results" / "materials")
+        for path in (workdir / "results" / "materials").rglob("*"):
+            os.utime(path)  # newer than the templates: up to date
+    config = snakefile.parent / "config" / "config.yaml"
+    cmd = [str(SNAKEMAKE), "--snakefile", str(snakefile), "--directory", str(workdir)]
+    cmd += ["--configfile", str(config), "--cores", "2", "--quiet"]
+    t0 = time.perf_counter()
+    with open(workdir / "snakemake.stderr", "w") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, cwd=workdir)
+        cpu = 0.0
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            cpu = max(cpu, _cpu_seconds(proc.pid))
+            time.sleep(0.2)
+    wall = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"snakemake failed in {workdir}: see {workdir / 'snakemake.stderr'}")
+    return wall, cpu, usage.ru_utime + usage.ru_stime
+
+
+def jobs(workdir: Path) -> list[tuple[str, float, float, float]]:
+    """(rule, start, end, cpu seconds) of every job, from its benchmark file."""
+    rows = []
+    for tsv in sorted((workdir / "benchmarks").rglob("*.tsv")):
+        with open(tsv) as fh:
+            record = next(csv.DictReader(fh, delimiter="\t"))
+        end = tsv.stat().st_mtime
+        rows.append((tsv.parent.name, end - float(record["s"]), end, float(record["cpu_time"])))
+    return rows
+
+
+def covered(intervals: list[tuple[float, float]]) -> float:
+    """Length of the union of intervals."""
+    total, reach = 0.0, float("-inf")
+    for start, end in sorted(intervals):
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return total
+
+
+def breakdown(workdir: Path, wall: float | None, smk_cpu: float | None, all_cpu: float | None = None) -> dict:
+    rows = jobs(workdir)
+    first = min(r[1] for r in rows)
+    last = max(r[2] for r in rows)
+    span = wall if wall is not None else last - first
+    per_rule: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
+    for rule, start, end, cpu in rows:
+        per_rule[rule][0] += 1
+        per_rule[rule][1] += end - start
+        per_rule[rule][2] += cpu
+    md_wall = covered([(s, e) for rule, s, e, _ in rows if rule in MD_RULES])
+    md_cpu = sum(cpu for rule, _, _, cpu in rows if rule in MD_RULES)
+    if all_cpu is None:
+        other_cpu = sum(cpu for rule, _, _, cpu in rows if rule not in MD_RULES) + (smk_cpu or 0.0)
+    else:  # exact total minus the MD jobs (long: their sampled cpu_time is close)
+        other_cpu = all_cpu - md_cpu
+    return {
+        "rules": dict(per_rule),
+        "wall": span,
+        "smk_cpu": smk_cpu,
+        "non_md_wall_share": 1.0 - md_wall / span,
+        "non_md_cpu_share": other_cpu / (other_cpu + md_cpu),
+        "md_cpu": md_cpu,
+        "other_cpu": other_cpu,
+        "all_cpu": all_cpu,
+    }
+
+
+def report(results: dict[str, list[dict]]) -> None:
+    names = list(results)
+    rules = sorted({rule for runs in results.values() for r in runs for rule in r["rules"]})
+
+    def med(values):
+        values = sorted(v for v in values if v is not None)
+        return values[len(values) // 2] if values else float("nan")
+
+    print(f"{'':28}" + "".join(f"{name:>26}" for name in names))
+    print(
+        f"{'rule (jobs): wall s / cpu s':28}"
+        + "".join(f"{'(median of ' + str(len(results[n])) + ')':>26}" for n in names)
+    )
+    for rule in rules:
+        cells = []
+        for name in names:
+            runs = [r["rules"].get(rule, [0, 0.0, 0.0]) for r in results[name]]
+            jobs_n = runs[0][0]
+            cells.append(f"({jobs_n:>3}) {med([x[1] for x in runs]):>8.1f} / {med([x[2] for x in runs]):>7.1f}")
+        print(f"{rule:28}" + "".join(f"{c:>26}" for c in cells))
+    for key, label, fmt in [
+        ("smk_cpu", "snakemake own cpu s", "{:>26.1f}"),
+        ("wall", "run wall s", "{:>26.1f}"),
+        ("all_cpu", "all cpu s (rusage)", "{:>26.1f}"),
+        ("md_cpu", "MD jobs cpu s", "{:>26.1f}"),
+        ("other_cpu", "non-MD cpu s (+snakemake)", "{:>26.1f}"),
+        ("non_md_cpu_share", "non-MD share of CPU", "{:>26.1%}"),
+        ("non_md_wall_share", "non-MD share of wall", "{:>26.1%}"),
+    ]:
+        print(f"{label:28}" + "".join(fmt.format(med([r[key] for r in results[n]])) for n in names))
+
+
+# what each rule's script imports before its stage runs (Snakemake's script preamble, then the stage)
+STAGE_MODULES = {
+    "initial_state": "scema.stages.initial_state",
+    "fe_step": "scema.stages.fe_step",
+    "md_schedule": "scema.stages.schedule",
+    "md_batch": "scema.stages.md_batch",
+    "aggregate_stress": "scema.stages.aggregate",
+    "reaction_force": "scema.stages.reaction",
+    "summary": "scema.stages.summary",
+    "cluster": "scema.stages.cluster",
+}
+
+
+def import_seconds(module: str, repeats: int = 3) -> float:
+    """Median CPU seconds of a fresh interpreter importing Snakemake's script module and ``module``."""
+    code = f"import snakemake.script, {module}"
+    env = {**os.environ, "PYTHONPATH": str(REPO / "workflow")}
+    times = []
+    for _ in range(repeats):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run([sys.executable, "-c", code], check=True, env=env)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        times.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return sorted(times)[len(times) // 2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--compare-commit", help="also run the Snakefile of this commit, alternating")
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--workdir", type=Path, help="keep run directories here (default: a temporary one)")
+    parser.add_argument("--materials", type=Path, help="copy these initialised materials (results/materials)")
+    parser.add_argument("--imports", action="store_true", help="only time each rule's start-up and imports")
+    parser.add_argument("--analyse", type=Path, nargs="*", help="only analyse these finished run directories")
+    args = parser.parse_args()
+    if args.imports:
+        bare = import_seconds("sys")
+        print(f"{'bare interpreter + snakemake.script':36} {bare:6.2f} s CPU")
+        for rule, module in STAGE_MODULES.items():
+            print(f"{rule + ' (' + module + ')':36} {import_seconds(module):6.2f} s CPU", flush=True)
+        return
+    if args.analyse:
+        report({str(d): [breakdown(d, None, None)] for d in args.analyse})
+        return
+    root = args.workdir or Path(tempfile.mkdtemp(prefix="bench_orchestration_"))
+    snakefiles = {"this": REPO / "Snakefile"}
+    if args.compare_commit:
+        snakefiles = {args.compare_commit: old_snakefile(args.compare_commit, root), **snakefiles}
+    results: dict[str, list[dict]] = {name: [] for name in snakefiles}
+    for repeat in range(args.repeats):
+        for name, snakefile in snakefiles.items():
+            workdir = root / f"run_{name}_{repeat}"
+            wall, cpu, all_cpu = run(snakefile, workdir, args.materials)
+            results[name].append(breakdown(workdir, wall, cpu, all_cpu))
+            print(f"{name} repeat {repeat}: wall {wall:.1f} s, snakemake cpu {cpu:.1f} s ({workdir})", flush=True)
+    report(results)
+
+
+if __name__ == "__main__":
+    main()
