@@ -9,6 +9,9 @@ from scema.io.netcdf import component_coord, index_coord
 from scema.voigt import COMPONENTS, SHEAR_CONVENTION
 
 SOURCE_FLAGS = {"md": 0, "cluster": 1, "committee": 2}
+DECISIONS = {"md": 0, "committee": 1, "audit": 2}  # committee_query.nc ``decision`` flags
+STATISTICS = ("median", "p90", "max")  # statistics of the audit errors over audited qps
+UNIT = {"units": "1"}
 XYZ = {"xyz": ("xyz", np.array(["x", "y", "z"]), {"long_name": "Cartesian axis", "units": "1"})}
 
 
@@ -228,6 +231,27 @@ def schedule_dataset(step, schedule, material_names) -> xr.Dataset:
     )
 
 
+def audit_error_variables(dim: str, error, net_error) -> dict:
+    """Audit errors per ``dim`` and statistic (summary.nc per step, committee.nc per material)."""
+    return {
+        "audit_error": (
+            (dim, "statistic"),
+            error,
+            {"long_name": "max-component |committee - MD| over audited qps", "units": "Pa"},
+        ),
+        "audit_net_error": (
+            (dim, "statistic"),
+            net_error,
+            {"long_name": "max-component |committee - MD| net of the MD noise over audited qps", "units": "Pa"},
+        ),
+    }
+
+
+def statistic_coord(names) -> dict:
+    """The ``statistic`` coordinate of the audit errors (names as in ``STATISTICS``)."""
+    return {"statistic": ("statistic", np.array(names), {"long_name": "statistic over audited qps", "units": "1"})}
+
+
 def summary_dataset(
     steps, stages, applied_displacement, reaction_force, residual_norm, md_updates, wall_time, committee=None
 ) -> xr.Dataset:
@@ -251,24 +275,9 @@ def summary_dataset(
                 committee["suspended"],
                 {"long_name": "materials whose committee is suspended after the step", **one},
             ),
-            "audit_error": (
-                ("step", "statistic"),
-                committee["audit_error"],
-                {"long_name": "max-component |committee - MD| over audited qps", "units": "Pa"},
-            ),
-            "audit_net_error": (
-                ("step", "statistic"),
-                committee["audit_net_error"],
-                {"long_name": "max-component |committee - MD| net of the MD noise over audited qps", "units": "Pa"},
-            ),
+            **audit_error_variables("step", committee["audit_error"], committee["audit_net_error"]),
         }
-        committee_coords = {
-            "statistic": (
-                "statistic",
-                np.array(committee["statistics"]),
-                {"long_name": "statistic over audited qps", **one},
-            )
-        }
+        committee_coords = statistic_coord(committee["statistics"])
     return xr.Dataset(
         {
             "applied_displacement": (
@@ -460,10 +469,6 @@ def material_dataset(
 
 # --- committee files (method section 6) ---------------------------------------------------
 
-DECISIONS = {"md": 0, "committee": 1, "audit": 2}  # committee_query.nc ``decision`` flags
-STATISTICS = ("median", "p90", "max")  # statistics of the audit errors over audited qps
-UNIT = {"units": "1"}
-
 
 def material_coord(names: list[str]) -> dict:
     """The ``material`` coordinate of the committee files (index, flag names)."""
@@ -544,7 +549,6 @@ def committee_record_dataset(
         "failed_fraction": np.full(n, np.nan),
     }
     dims = ("material",)
-    stat = ("material", "statistic")
     return xr.Dataset(
         {
             "version": (
@@ -591,16 +595,7 @@ def committee_record_dataset(
                 counts["audited"],
                 {"long_name": "trusted representatives also run by MD this step", **UNIT},
             ),
-            "audit_error": (
-                stat,
-                audit["error"],
-                {"long_name": "max-component |committee - MD| over audited qps", "units": "Pa"},
-            ),
-            "audit_net_error": (
-                stat,
-                audit["net_error"],
-                {"long_name": "max-component |committee - MD| net of the MD noise over audited qps", "units": "Pa"},
-            ),
+            **audit_error_variables("material", audit["error"], audit["net_error"]),
             "audit_failed_fraction": (
                 dims,
                 audit["failed_fraction"],
@@ -609,7 +604,7 @@ def committee_record_dataset(
         },
         coords={
             **material_coord(names),
-            "statistic": ("statistic", np.array(STATISTICS), {"long_name": "statistic over audited qps", **UNIT}),
+            **statistic_coord(STATISTICS),
         },
         attrs={"step": int(step)},
     )
