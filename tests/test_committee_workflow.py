@@ -82,8 +82,8 @@ def _wrong_committee(workdir: Path, materials: Path) -> None:
     """A committee that learned a wrong law (elastic + 200 MPa on every component), installed
     as copper's accepted version 1 before the run starts (test data, not MD)."""
     from scema.committee import default_settings, features, train_committee
+    from scema.io.datasets import committee_record_dataset
     from scema.io.netcdf import write_dataset
-    from scema.stages.committee_record import record_dataset
     from scema.symmetry import project
 
     c = project(_open(materials / "copper/material.nc")["stiffness"].mean("replica").values, "cubic")
@@ -98,7 +98,7 @@ def _wrong_committee(workdir: Path, materials: Path) -> None:
         workdir / directory,
         stiffness=c,
     )
-    record = record_dataset(0, ["copper"], [1], [directory], [200], [200], [1], [0])
+    record = committee_record_dataset(0, ["copper"], [1], [directory], [200], [200], [1], [0])
     write_dataset(record, workdir / "results/step_0000/committee.nc", "committee record, step 0 (wrong law)")
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from scema import seeds
+
 
 @dataclass
 class Schedule:
@@ -33,9 +35,8 @@ def state_file_name(state_dir: str | Path, qp: int, replica: int) -> str:
 
 
 def update_seeds(run_seed: int, step: int, qp: np.ndarray, replica: np.ndarray) -> np.ndarray:
-    """Distinct-enough, reproducible LAMMPS seeds (LAMMPS needs 0 < seed <= 9e8)."""
-    mixed = (np.int64(run_seed) * 1_000_003 + np.int64(step) * 10_007) % 899_999_999
-    return (mixed + qp.astype(np.int64) * 101 + replica.astype(np.int64) * 7) % 899_999_999 + 1
+    """Thermostat seeds of the updates: the ``scema.seeds`` stream (run seed, "update", step, qp, replica)."""
+    return seeds.lammps_seeds(run_seed, "update", (step,), np.column_stack([qp, replica]))
 
 
 def plan(

@@ -6,9 +6,12 @@ import numpy as np
 import xarray as xr
 
 from scema.io.netcdf import component_coord, index_coord
-from scema.voigt import SHEAR_CONVENTION
+from scema.voigt import COMPONENTS, SHEAR_CONVENTION
 
 SOURCE_FLAGS = {"md": 0, "cluster": 1, "committee": 2}
+DECISIONS = {"md": 0, "committee": 1, "audit": 2}  # committee_query.nc ``decision`` flags
+STATISTICS = ("median", "p90", "max")  # statistics of the audit errors over audited qps
+UNIT = {"units": "1"}
 XYZ = {"xyz": ("xyz", np.array(["x", "y", "z"]), {"long_name": "Cartesian axis", "units": "1"})}
 
 
@@ -228,6 +231,27 @@ def schedule_dataset(step, schedule, material_names) -> xr.Dataset:
     )
 
 
+def audit_error_variables(dim: str, error, net_error) -> dict:
+    """Audit errors per ``dim`` and statistic (summary.nc per step, committee.nc per material)."""
+    return {
+        "audit_error": (
+            (dim, "statistic"),
+            error,
+            {"long_name": "max-component |committee - MD| over audited qps", "units": "Pa"},
+        ),
+        "audit_net_error": (
+            (dim, "statistic"),
+            net_error,
+            {"long_name": "max-component |committee - MD| net of the MD noise over audited qps", "units": "Pa"},
+        ),
+    }
+
+
+def statistic_coord(names) -> dict:
+    """The ``statistic`` coordinate of the audit errors (names as in ``STATISTICS``)."""
+    return {"statistic": ("statistic", np.array(names), {"long_name": "statistic over audited qps", "units": "1"})}
+
+
 def summary_dataset(
     steps, stages, applied_displacement, reaction_force, residual_norm, md_updates, wall_time, committee=None
 ) -> xr.Dataset:
@@ -251,24 +275,9 @@ def summary_dataset(
                 committee["suspended"],
                 {"long_name": "materials whose committee is suspended after the step", **one},
             ),
-            "audit_error": (
-                ("step", "statistic"),
-                committee["audit_error"],
-                {"long_name": "max-component |committee - MD| over audited qps", "units": "Pa"},
-            ),
-            "audit_net_error": (
-                ("step", "statistic"),
-                committee["audit_net_error"],
-                {"long_name": "max-component |committee - MD| net of the MD noise over audited qps", "units": "Pa"},
-            ),
+            **audit_error_variables("step", committee["audit_error"], committee["audit_net_error"]),
         }
-        committee_coords = {
-            "statistic": (
-                "statistic",
-                np.array(committee["statistics"]),
-                {"long_name": "statistic over audited qps", **one},
-            )
-        }
+        committee_coords = statistic_coord(committee["statistics"])
     return xr.Dataset(
         {
             "applied_displacement": (
@@ -320,4 +329,338 @@ def clusters_dataset(step, clusters, settings) -> xr.Dataset:
             "n_points": int(settings["n_points"]),
             "n_representatives": int(np.unique(clusters.representative).size),
         },
+    )
+
+
+def strain_history_dataset(history: np.ndarray, strain: xr.Dataset) -> xr.Dataset:
+    """``strain_history.nc``: the total qp strain at steps 0..t (step, qp, component).
+
+    ``strain`` is step t's ``strain.nc`` as read: its qp, component and material variables
+    (metadata included) are carried over unchanged.
+    """
+    attrs = {k: v for k, v in strain["strain"].attrs.items() if k == "shear"}
+    return xr.Dataset(
+        {
+            "strain_history": (
+                ("step", "qp", "component"),
+                history,
+                {"long_name": "total qp strain at steps 0..t", "units": "1", **attrs},
+            ),
+            "material": strain["material"].variable,
+        },
+        coords={
+            **index_coord("step", history.shape[0], "macroscale step"),
+            "qp": strain["qp"].variable,
+            "component": strain["component"].variable,
+        },
+    )
+
+
+def md_batch_dataset(rows: xr.Dataset, records, step: int, batch: int, processes: int) -> xr.Dataset:
+    """``md/batch_{b}.nc``: the MD result of each update of one batch, in schedule order.
+
+    ``rows``: the batch's rows of ``md_schedule.nc``; ``records``: one ``scema.md.journal.Record``
+    (stress, attempt, seconds) per row.
+    """
+    n = len(records)
+    unit = {"units": "1"}
+    return xr.Dataset(
+        {
+            "qp_id": ("update", rows["qp_id"].values.astype(np.int64), {"long_name": "quadrature point", **unit}),
+            "replica_id": ("update", rows["replica_id"].values.astype(np.int64), {"long_name": "replica", **unit}),
+            "stress": (
+                ("update", "component"),
+                np.array([r.stress for r in records]).reshape(n, 6),
+                {"long_name": "MD stress minus reference stress", "units": "Pa"},
+            ),
+            "state_file": ("update", rows["state_out"].values.astype(object), {"long_name": "state written", **unit}),
+            "target_strain": (
+                ("update", "component"),
+                rows["target_strain"].values,
+                {"long_name": "total strain of the state", **unit},
+            ),
+            "retries": (
+                "update",
+                np.array([r.attempt for r in records], dtype=np.int64),
+                {"long_name": "failed attempts before the update succeeded", **unit},
+            ),
+            "wall_time": (
+                "update",
+                np.array([r.seconds for r in records], dtype=float),
+                {"long_name": "wall time of the update", "units": "s"},
+            ),
+        },
+        coords={**index_coord("update", n, "update within this batch"), **component_coord()},
+        attrs={"step": step, "batch": batch, "processes": processes},
+    )
+
+
+def material_dataset(
+    name, spec, stiffness, reference, standard_error, cells, density, noise, state_files, n_atoms
+) -> xr.Dataset:
+    """``materials/{name}/material.nc``: reference boxes, reference stress, sampling noise and
+    stiffness of one material (``spec``: its ``scema.md.material.MaterialSpec``)."""
+    from scema.md.units import distance_unit_name
+
+    replicas = len(state_files)
+    pa = {"units": "Pa"}
+    return xr.Dataset(
+        {
+            "stiffness": (
+                ("replica", "i", "j"),
+                stiffness,
+                {"long_name": "homogenised stiffness C_ij = d sigma_i / d eps_j (engineering shear)", **pa},
+            ),
+            "reference_stress": (
+                ("replica", "component"),
+                reference,
+                {"long_name": "residual stress of the reference box (subtracted from its updates)", **pa},
+            ),
+            "reference_stress_standard_error": (
+                ("replica", "component"),
+                standard_error,
+                {"long_name": "standard error of reference_stress (block averaging)", **pa},
+            ),
+            "sampling_noise": (
+                "component",
+                noise,
+                {
+                    "long_name": "std of the stress averaged over one update window (sampling_steps) "
+                    "of one replica at rest",
+                    **pa,
+                },
+            ),
+            "reference_cell": (
+                ("replica", "row", "col"),
+                cells,
+                {
+                    "long_name": "reference cell H_ref (columns are the box vectors a, b, c; upper triangular); "
+                    "a box at strain eps has the cell (I + G(eps)) H_ref",
+                    "units": distance_unit_name(spec.units),
+                },
+            ),
+            "density": ("replica", density, {"long_name": "mass density of the reference box", "units": "kg m-3"}),
+            "state_file": (
+                "replica",
+                np.array(state_files, dtype=object),
+                {"long_name": "reference box LAMMPS data file", "units": "1"},
+            ),
+        },
+        coords={
+            **index_coord("replica", replicas, "MD replica"),
+            **component_coord(),
+            "i": ("i", np.array(COMPONENTS), {"long_name": "stress component (Voigt)", "units": "1"}),
+            "j": ("j", np.array(COMPONENTS), {"long_name": "strain component (Voigt)", "units": "1"}),
+            **index_coord("row", 3, "cell matrix row (x, y, z)"),
+            **index_coord("col", 3, "cell matrix column (box vector a, b, c)"),
+        },
+        attrs={
+            "material": name,
+            "units_style": spec.units,
+            "temperature_K": spec.temperature,
+            "n_atoms": int(n_atoms),
+            "sampling_steps": int(spec.sampling_steps),
+            "reference_sampling_steps": int(spec.reference_sampling_steps),
+            "strain_measure": "H = (I + G(eps)) H_ref, G = [[exx, gxy, gxz], [0, eyy, gyz], [0, 0, ezz]] "
+            "(small strain, engineering shear as box tilt)",
+        },
+    )
+
+
+# --- committee files (method section 6) ---------------------------------------------------
+
+
+def material_coord(names: list[str]) -> dict:
+    """The ``material`` coordinate of the committee files (index, flag names)."""
+    return {
+        "material": (
+            "material",
+            np.arange(len(names), dtype=np.int64),
+            {
+                "long_name": "material index",
+                "units": "1",
+                "flag_values": np.arange(len(names), dtype=np.int64),
+                "flag_meanings": " ".join(names),
+            },
+        )
+    }
+
+
+def committee_query_dataset(
+    step, material_names, mean, std, decision, version, usable, committee_used, stress_accuracy_mpa
+) -> xr.Dataset:
+    """``committee_query.nc``: committee mean and spread per queried qp, the md / committee /
+    audit decision per qp, and per material the version asked and whether it was usable."""
+    n_qp = decision.shape[0]
+    return xr.Dataset(
+        {
+            "mean": (("qp", "component"), mean, {"long_name": "committee mean of the stress", "units": "Pa"}),
+            "std": (
+                ("qp", "component"),
+                std,
+                {"long_name": "committee spread (std across members, ddof=1)", "units": "Pa"},
+            ),
+            "decision": (
+                "qp",
+                decision,
+                {
+                    "long_name": "who gives this qp's stress (audit: trusted, but MD runs and its stress is used)",
+                    "flag_values": np.array(list(DECISIONS.values()), dtype=np.int8),
+                    "flag_meanings": " ".join(DECISIONS),
+                    **UNIT,
+                },
+            ),
+            "version": ("material", version, {"long_name": "committee version asked (0: none)", **UNIT}),
+            "usable": ("material", usable, {"long_name": "1 if the version is accepted and not suspended", **UNIT}),
+        },
+        coords={
+            **index_coord("qp", n_qp, "quadrature point id"),
+            **component_coord(),
+            **material_coord(material_names),
+        },
+        attrs={
+            "step": int(step),
+            "committee_used": int(bool(committee_used)),
+            "stress_accuracy_mpa": float(stress_accuracy_mpa),
+        },
+    )
+
+
+def committee_record_dataset(
+    step: int,
+    names: list[str],
+    version,
+    directory,
+    n_samples,
+    n_at_training,
+    accepted,
+    suspended,
+    counts: dict | None = None,
+    audit: dict | None = None,
+) -> xr.Dataset:
+    """``committee.nc``: per material the current committee version, its directory, sample
+    counts, accepted / suspended, and the step's query counts and audit errors (``counts``:
+    queried, trusted, audited; ``audit``: error, net_error, failed_fraction; none: zeros / NaN)."""
+    n = len(names)
+    counts = counts or {k: np.zeros(n, np.int64) for k in ("queried", "trusted", "audited")}
+    audit = audit or {
+        "error": np.full((n, 3), np.nan),
+        "net_error": np.full((n, 3), np.nan),
+        "failed_fraction": np.full(n, np.nan),
+    }
+    dims = ("material",)
+    return xr.Dataset(
+        {
+            "version": (
+                dims,
+                np.asarray(version, np.int64),
+                {"long_name": "current committee version (0: none trained)", **UNIT},
+            ),
+            "directory": (
+                dims,
+                np.asarray(directory, dtype=object),
+                {"long_name": "directory of the current version", **UNIT},
+            ),
+            "n_samples": (dims, np.asarray(n_samples, np.int64), {"long_name": "MD training samples so far", **UNIT}),
+            "n_samples_at_training": (
+                dims,
+                np.asarray(n_at_training, np.int64),
+                {"long_name": "training samples when the current version was trained", **UNIT},
+            ),
+            "accepted": (
+                dims,
+                np.asarray(accepted, np.int8),
+                {
+                    "long_name": "1 if the current version's held-out error net of MD noise is below the accuracy",
+                    **UNIT,
+                },
+            ),
+            "suspended": (
+                dims,
+                np.asarray(suspended, np.int8),
+                {"long_name": "1 if audits failed: everything goes to MD until a new version is accepted", **UNIT},
+            ),
+            "n_queried": (
+                dims,
+                counts["queried"],
+                {"long_name": "representatives the committee was asked for this step", **UNIT},
+            ),
+            "n_trusted": (
+                dims,
+                counts["trusted"],
+                {"long_name": "representatives answered by the committee this step (audits included)", **UNIT},
+            ),
+            "n_audited": (
+                dims,
+                counts["audited"],
+                {"long_name": "trusted representatives also run by MD this step", **UNIT},
+            ),
+            **audit_error_variables("material", audit["error"], audit["net_error"]),
+            "audit_failed_fraction": (
+                dims,
+                audit["failed_fraction"],
+                {"long_name": "share of audited qps whose net error exceeds the accuracy", **UNIT},
+            ),
+        },
+        coords={
+            **material_coord(names),
+            **statistic_coord(STATISTICS),
+        },
+        attrs={"step": int(step)},
+    )
+
+
+def training_samples_dataset(
+    step, target, qp_id, material, inputs, stress, noise, anchor_noise, comparison_noise, committee_stress, audited
+) -> xr.Dataset:
+    """``training_samples.nc``: one sample per qp whose stress came from its own MD this step:
+    committee inputs, MD stress, its MD noises, and at audits the committee's answer beside it."""
+    n = qp_id.size
+    noise_vars = {
+        "noise": (noise, "MD noise of the stress (replica std / sqrt(R), or the material's sampling noise)"),
+        "anchor_noise": (
+            anchor_noise,
+            "MD noise of sigma_s, the stress the box's state was saved at (0 for reference boxes)",
+        ),
+        "comparison_noise": (
+            comparison_noise,
+            f"MD noise in committee - MD for target {target} (acceptance and audits subtract it)",
+        ),
+    }
+    return xr.Dataset(
+        {
+            "inputs": (
+                ("sample", "feature"),
+                inputs,
+                {
+                    "long_name": "eps_s (6), sigma_s (6, Pa), eps_t - eps_s (6)",
+                    "units": "1",
+                    "feature_units": "features 0-5 and 12-17 strain (1), 6-11 stress (Pa)",
+                },
+            ),
+            "stress": (("sample", "component"), stress, {"long_name": "MD stress (replica mean)", "units": "Pa"}),
+            **{
+                k: (("sample", "component"), v, {"long_name": long, "units": "Pa"})
+                for k, (v, long) in noise_vars.items()
+            },
+            "committee_stress": (
+                ("sample", "component"),
+                committee_stress,
+                {"long_name": "committee mean at audited samples (NaN elsewhere)", "units": "Pa"},
+            ),
+            "audited": (
+                "sample",
+                np.asarray(audited, dtype=np.int8),
+                {"long_name": "1 if the committee was trusted here and MD checked it", **UNIT},
+            ),
+            "material": ("sample", material, {"long_name": "material index of the sample", **UNIT}),
+            "qp_id": ("sample", qp_id.astype(np.int64), {"long_name": "quadrature point of the sample", **UNIT}),
+            "step_id": ("sample", np.full(n, step, dtype=np.int64), {"long_name": "step of the sample", **UNIT}),
+        },
+        coords={
+            **index_coord("sample", n, "training sample"),
+            **index_coord("feature", 18, "input feature (strain_s, stress_s, strain since s)"),
+            **component_coord(),
+        },
+        attrs={"step": int(step), "target": target},
     )

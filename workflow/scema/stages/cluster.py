@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from scema.io.datasets import clusters_dataset
-from scema.io.netcdf import index_coord, read_dataset, write_dataset
+from scema.io.datasets import clusters_dataset, strain_history_dataset
+from scema.io.netcdf import read_dataset, write_dataset
 
 
 def extend_history(previous_history: str | None, strain_file: str) -> xr.Dataset:
@@ -28,22 +28,7 @@ def extend_history(previous_history: str | None, strain_file: str) -> xr.Dataset
                 f"{previous_history}: history of shape {earlier.shape[1:]} per step, but {strain_file} has {current.shape}"
             )
     history = np.concatenate([earlier, current[None]])
-    attrs = {k: v for k, v in strain["strain"].attrs.items() if k == "shear"}
-    return xr.Dataset(
-        {
-            "strain_history": (
-                ("step", "qp", "component"),
-                history,
-                {"long_name": "total qp strain at steps 0..t", "units": "1", **attrs},
-            ),
-            "material": strain["material"].variable,
-        },
-        coords={
-            **index_coord("step", history.shape[0], "macroscale step"),
-            "qp": strain["qp"].variable,
-            "component": strain["component"].variable,
-        },
-    )
+    return strain_history_dataset(history, strain)
 
 
 def run(

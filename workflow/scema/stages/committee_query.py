@@ -15,13 +15,12 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-import xarray as xr
 
 from scema import seeds
-from scema.io.netcdf import component_coord, index_coord, read_dataset, write_dataset
-from scema.stages.committee_record import UNIT, load_committees, material_coord
+from scema.io.datasets import DECISIONS, committee_query_dataset
+from scema.io.netcdf import read_dataset, write_dataset
+from scema.stages.committee_record import load_committees
 
-DECISIONS = {"md": 0, "committee": 1, "audit": 2}
 log = logging.getLogger(__name__)
 
 
@@ -105,37 +104,16 @@ def run(
     audit = choose_audits(trusted, material, committee["audit_fraction"], run_seed, step)
     decision = np.where(audit, DECISIONS["audit"], np.where(trusted, DECISIONS["committee"], DECISIONS["md"]))
     decision = decision[rep].astype(np.int8)  # members follow their representative
-    ds = xr.Dataset(
-        {
-            "mean": (("qp", "component"), mean, {"long_name": "committee mean of the stress", "units": "Pa"}),
-            "std": (
-                ("qp", "component"),
-                std,
-                {"long_name": "committee spread (std across members, ddof=1)", "units": "Pa"},
-            ),
-            "decision": (
-                "qp",
-                decision,
-                {
-                    "long_name": "who gives this qp's stress (audit: trusted, but MD runs and its stress is used)",
-                    "flag_values": np.array(list(DECISIONS.values()), dtype=np.int8),
-                    "flag_meanings": " ".join(DECISIONS),
-                    **UNIT,
-                },
-            ),
-            "version": ("material", version, {"long_name": "committee version asked (0: none)", **UNIT}),
-            "usable": ("material", usable, {"long_name": "1 if the version is accepted and not suspended", **UNIT}),
-        },
-        coords={
-            **index_coord("qp", n_qp, "quadrature point id"),
-            **component_coord(),
-            **material_coord(material_names),
-        },
-        attrs={
-            "step": int(step),
-            "committee_used": int(bool(committees)),
-            "stress_accuracy_mpa": float(committee["stress_accuracy_mpa"]),
-        },
+    ds = committee_query_dataset(
+        step,
+        material_names,
+        mean,
+        std,
+        decision,
+        version,
+        usable,
+        bool(committees),
+        committee["stress_accuracy_mpa"],
     )
     write_dataset(ds, out_query, f"committee query, step {step}")
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from scema.io.datasets import SOURCE_FLAGS
-from scema.io.netcdf import component_coord, index_coord, read_dataset, write_dataset
-from scema.stages.committee_query import DECISIONS, committee_decision, query_inputs
-from scema.stages.committee_record import UNIT, audit_statistics, record_dataset
+from scema.io.datasets import DECISIONS, SOURCE_FLAGS, committee_record_dataset, training_samples_dataset
+from scema.io.netcdf import read_dataset, write_dataset
+from scema.stages.committee_query import committee_decision, query_inputs
+from scema.stages.committee_record import audit_statistics
 
 log = logging.getLogger(__name__)
 
@@ -66,58 +66,18 @@ def training_samples(
     else:
         label_noise = sample_noise(stress["stress"].values[md, None], material[md], sampling_noise)
     anchor_noise = sample_noise(state["state_stress"].values[md], material[md], sampling_noise)
-    noise_vars = {
-        "noise": (label_noise, "MD noise of the stress (replica std / sqrt(R), or the material's sampling noise)"),
-        "anchor_noise": (
-            anchor_noise,
-            "MD noise of sigma_s, the stress the box's state was saved at (0 for reference boxes)",
-        ),
-        "comparison_noise": (
-            comparison_noise(label_noise, anchor_noise, target),
-            f"MD noise in committee - MD for target {target} (acceptance and audits subtract it)",
-        ),
-    }
-    n = md.size
-    return xr.Dataset(
-        {
-            "inputs": (
-                ("sample", "feature"),
-                inputs,
-                {
-                    "long_name": "eps_s (6), sigma_s (6, Pa), eps_t - eps_s (6)",
-                    "units": "1",
-                    "feature_units": "features 0-5 and 12-17 strain (1), 6-11 stress (Pa)",
-                },
-            ),
-            "stress": (
-                ("sample", "component"),
-                stress["stress"].values[md],
-                {"long_name": "MD stress (replica mean)", "units": "Pa"},
-            ),
-            **{
-                k: (("sample", "component"), v, {"long_name": long, "units": "Pa"})
-                for k, (v, long) in noise_vars.items()
-            },
-            "committee_stress": (
-                ("sample", "component"),
-                np.where(audited[md, None], mean[md], np.nan),
-                {"long_name": "committee mean at audited samples (NaN elsewhere)", "units": "Pa"},
-            ),
-            "audited": (
-                "sample",
-                audited[md].astype(np.int8),
-                {"long_name": "1 if the committee was trusted here and MD checked it", **UNIT},
-            ),
-            "material": ("sample", material[md], {"long_name": "material index of the sample", **UNIT}),
-            "qp_id": ("sample", md.astype(np.int64), {"long_name": "quadrature point of the sample", **UNIT}),
-            "step_id": ("sample", np.full(n, step, dtype=np.int64), {"long_name": "step of the sample", **UNIT}),
-        },
-        coords={
-            **index_coord("sample", n, "training sample"),
-            **index_coord("feature", 18, "input feature (strain_s, stress_s, strain since s)"),
-            **component_coord(),
-        },
-        attrs={"step": int(step), "target": target},
+    return training_samples_dataset(
+        step,
+        target,
+        md,
+        material[md],
+        inputs,
+        stress["stress"].values[md],
+        label_noise,
+        anchor_noise,
+        comparison_noise(label_noise, anchor_noise, target),
+        np.where(audited[md, None], mean[md], np.nan),
+        audited[md],
     )
 
 
@@ -232,7 +192,7 @@ def run(
                 suspended[m] = 0
     write_dataset(samples, out_samples, f"committee training samples, step {step}")
     write_dataset(
-        record_dataset(
+        committee_record_dataset(
             step, material_names, version, directory, n_samples, n_at_training, accepted, suspended, counts, audit
         ),
         out_record,

@@ -8,14 +8,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import xarray as xr
 
-from scema.io.netcdf import component_coord, index_coord, write_dataset
-from scema.md import units as lmp_units
+from scema.io.datasets import material_dataset
+from scema.io.netcdf import write_dataset
 from scema.md.engine import Engine
 from scema.md.material import MaterialSpec
 from scema.md.preparation import equilibrate_replica, finite_strain_stiffness
-from scema.voigt import COMPONENTS
 
 
 def sampling_noise(window_stress: list[np.ndarray]) -> np.ndarray:
@@ -76,73 +74,4 @@ def run(
         ),
         out_material,
         f"material {name}",
-    )
-
-
-def material_dataset(
-    name, spec, stiffness, reference, standard_error, cells, density, noise, state_files, n_atoms
-) -> xr.Dataset:
-    """The material.nc dataset: every variable with units and long_name."""
-    replicas = len(state_files)
-    pa = {"units": "Pa"}
-    return xr.Dataset(
-        {
-            "stiffness": (
-                ("replica", "i", "j"),
-                stiffness,
-                {"long_name": "homogenised stiffness C_ij = d sigma_i / d eps_j (engineering shear)", **pa},
-            ),
-            "reference_stress": (
-                ("replica", "component"),
-                reference,
-                {"long_name": "residual stress of the reference box (subtracted from its updates)", **pa},
-            ),
-            "reference_stress_standard_error": (
-                ("replica", "component"),
-                standard_error,
-                {"long_name": "standard error of reference_stress (block averaging)", **pa},
-            ),
-            "sampling_noise": (
-                "component",
-                noise,
-                {
-                    "long_name": "std of the stress averaged over one update window (sampling_steps) "
-                    "of one replica at rest",
-                    **pa,
-                },
-            ),
-            "reference_cell": (
-                ("replica", "row", "col"),
-                cells,
-                {
-                    "long_name": "reference cell H_ref (columns are the box vectors a, b, c; upper triangular); "
-                    "a box at strain eps has the cell (I + G(eps)) H_ref",
-                    "units": lmp_units.distance_unit_name(spec.units),
-                },
-            ),
-            "density": ("replica", density, {"long_name": "mass density of the reference box", "units": "kg m-3"}),
-            "state_file": (
-                "replica",
-                np.array(state_files, dtype=object),
-                {"long_name": "reference box LAMMPS data file", "units": "1"},
-            ),
-        },
-        coords={
-            **index_coord("replica", replicas, "MD replica"),
-            **component_coord(),
-            "i": ("i", np.array(COMPONENTS), {"long_name": "stress component (Voigt)", "units": "1"}),
-            "j": ("j", np.array(COMPONENTS), {"long_name": "strain component (Voigt)", "units": "1"}),
-            **index_coord("row", 3, "cell matrix row (x, y, z)"),
-            **index_coord("col", 3, "cell matrix column (box vector a, b, c)"),
-        },
-        attrs={
-            "material": name,
-            "units_style": spec.units,
-            "temperature_K": spec.temperature,
-            "n_atoms": int(n_atoms),
-            "sampling_steps": int(spec.sampling_steps),
-            "reference_sampling_steps": int(spec.reference_sampling_steps),
-            "strain_measure": "H = (I + G(eps)) H_ref, G = [[exx, gxy, gxz], [0, eyy, gyz], [0, 0, ezz]] "
-            "(small strain, engineering shear as box tilt)",
-        },
     )

@@ -22,7 +22,8 @@ import numpy as np
 import xarray as xr
 
 from scema.io.atomic import atomic_path
-from scema.io.netcdf import component_coord, index_coord, read_dataset, write_dataset
+from scema.io.datasets import md_batch_dataset
+from scema.io.netcdf import read_dataset, write_dataset
 from scema.md.journal import Journal, Record, update_key
 from scema.md.supervisor import Failure, supervise
 from scema.md.update import Update
@@ -139,40 +140,6 @@ def write_failures(path: Path, step: int, batch: int, failures: list[Failure]) -
         tmp.write_text(json.dumps(entries, indent=1) + "\n")
 
 
-def batch_dataset(rows: xr.Dataset, records: list[Record], step: int, batch: int, processes: int) -> xr.Dataset:
-    n = len(records)
-    unit = {"units": "1"}
-    return xr.Dataset(
-        {
-            "qp_id": ("update", rows["qp_id"].values.astype(np.int64), {"long_name": "quadrature point", **unit}),
-            "replica_id": ("update", rows["replica_id"].values.astype(np.int64), {"long_name": "replica", **unit}),
-            "stress": (
-                ("update", "component"),
-                np.array([r.stress for r in records]).reshape(n, 6),
-                {"long_name": "MD stress minus reference stress", "units": "Pa"},
-            ),
-            "state_file": ("update", rows["state_out"].values.astype(object), {"long_name": "state written", **unit}),
-            "target_strain": (
-                ("update", "component"),
-                rows["target_strain"].values,
-                {"long_name": "total strain of the state", **unit},
-            ),
-            "retries": (
-                "update",
-                np.array([r.attempt for r in records], dtype=np.int64),
-                {"long_name": "failed attempts before the update succeeded", **unit},
-            ),
-            "wall_time": (
-                "update",
-                np.array([r.seconds for r in records], dtype=float),
-                {"long_name": "wall time of the update", "units": "s"},
-            ),
-        },
-        coords={**index_coord("update", n, "update within this batch"), **component_coord()},
-        attrs={"step": step, "batch": batch, "processes": processes},
-    )
-
-
 def run(
     schedule_path: str,
     batch: int,
@@ -218,7 +185,7 @@ def run(
         raise UpdateFailed(
             failure_message(step, batch, failures, len(todo) - len(failures) - (len(records) - finished), failed)
         )
-    ds = batch_dataset(rows, [records[i] for i in range(len(updates))], step, int(batch), int(processes))
+    ds = md_batch_dataset(rows, [records[i] for i in range(len(updates))], step, int(batch), int(processes))
     write_dataset(ds, out, f"MD batch {batch}, step {step}")
     journal.remove()
     failed.unlink(missing_ok=True)

@@ -7,9 +7,8 @@ import re
 
 import numpy as np
 
-from scema.io.datasets import summary_dataset
+from scema.io.datasets import STATISTICS, summary_dataset
 from scema.io.netcdf import read_dataset, write_dataset
-from scema.stages.committee_record import STATISTICS
 
 STAGES = ("fe_step", "md_schedule", "md_batch", "aggregate_stress", "reaction_force")
 
