@@ -12,17 +12,22 @@ import numpy as np
 import pytest
 import xarray as xr
 import yaml
-from test_comparison import STEPS, _run
 
 from scema.io.netcdf import write_dataset
 from scema.stages.committee_record import record_dataset
 from scema.study import study_table, write_study
 from scema.study_config import StudyError, study_configs, study_values, validate_study
 from scema.study_plots import QUANTITIES, parameter_slice, study_plots
+from test_comparison import STEPS, _run
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
-BASELINE = {"run.seed": 12345, "committee.size": 4, "committee.stress_accuracy_mpa": 30.0, "committee.train_frequency": 100}
+BASELINE = {
+    "run.seed": 12345,
+    "committee.size": 4,
+    "committee.stress_accuracy_mpa": 30.0,
+    "committee.train_frequency": 100,
+}
 
 
 def _records(run: Path, samples, accepted, queried, trusted) -> None:
