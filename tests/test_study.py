@@ -162,3 +162,18 @@ def test_workflow_refuses_bad_study_before_any_job(tmp_path):
     assert result.returncode != 0
     assert "study error: 'study.parameters.committee.size.1'" in result.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_examples_overrides_reach_every_run():
+    """compare_ct.yaml shrinks every run, brute force included; study_bar.yaml makes 2 + 8 runs."""
+    from scema.comparison_config import mode_configs, validate_comparison
+
+    with open(REPO / "config" / "examples" / "compare_ct.yaml") as fh:
+        comparison = validate_comparison(yaml.safe_load(fh), search_dirs=[REPO])["comparison"]
+    modes = mode_configs(comparison)
+    assert set(modes) == {"brute_force", "brute_force_seed2", "clustering", "committee", "clustering_committee"}
+    assert {(c["run"]["steps"], c["md"]["replicas"]) for c in modes.values()} == {(6, 1)}
+    assert modes["brute_force_seed2"]["run"]["seed"] == modes["brute_force"]["run"]["seed"] + 1
+    with open(REPO / "config" / "examples" / "study_bar.yaml") as fh:
+        configs, points = study_configs(validate_study(yaml.safe_load(fh), search_dirs=[REPO])["study"])
+    assert len(configs) == 2 + len(points) == 2 + 8

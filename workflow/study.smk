@@ -38,6 +38,11 @@ def get_run_config(wildcards):
     return RUN_CONFIGS[wildcards.run]
 
 
+def get_run_directory(wildcards):
+    """The run's own directory (its Snakemake's working directory)."""
+    return f"{ROOT}/{wildcards.run}"
+
+
 rule all:
     default_target: True
     input:
@@ -54,6 +59,8 @@ rule study_config:
         f"logs/study/{NAME}/{{run}}_config.log",
     benchmark:
         f"benchmarks/study/{NAME}/{{run}}_config.tsv"
+    conda:
+        "../envs/workflow.yaml"
     params:
         config=get_run_config,
     script:
@@ -70,10 +77,12 @@ rule study_run:
         f"logs/study/{NAME}/{{run}}_run.log",
     benchmark:
         f"benchmarks/study/{NAME}/{{run}}_run.tsv"
+    conda:
+        "../envs/workflow.yaml"
     threads: workflow.cores
     params:
         snakefile=str(Path(workflow.basedir).parent / "Snakefile"),
-        directory=f"{ROOT}/{{run}}",
+        directory=get_run_directory,
         extra=" ".join(config["study"]["snakemake_args"]),
         python=sys.executable,
     shell:
@@ -92,6 +101,8 @@ rule study_table:
         f"logs/study/{NAME}/study_table.log",
     benchmark:
         f"benchmarks/study/{NAME}/study_table.tsv"
+    conda:
+        "../envs/workflow.yaml"
     params:
         runs=RUNS,
         points=POINTS,
@@ -113,5 +124,7 @@ rule study_plots:
         f"logs/study/{NAME}/study_plots.log",
     benchmark:
         f"benchmarks/study/{NAME}/study_plots.tsv"
+    conda:
+        "../envs/workflow.yaml"
     script:
         "../scripts/study_plots.py"
