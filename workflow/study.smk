@@ -115,10 +115,10 @@ rule study_plots:
     input:
         table=f"{ROOT}/study.nc",
     output:
-        accuracy=report(f"{ROOT}/accuracy.png", caption="../report/study_accuracy.rst", category="Parameter study"),
-        data_used=report(f"{ROOT}/data_used.png", caption="../report/study_data_used.rst", category="Parameter study"),
+        accuracy=report(f"{ROOT}/accuracy.png", caption="report/study_accuracy.rst", category="Parameter study"),
+        data_used=report(f"{ROOT}/data_used.png", caption="report/study_data_used.rst", category="Parameter study"),
         md_updates_saved=report(
-            f"{ROOT}/md_updates_saved.png", caption="../report/study_md_updates_saved.rst", category="Parameter study"
+            f"{ROOT}/md_updates_saved.png", caption="report/study_md_updates_saved.rst", category="Parameter study"
         ),
     log:
         f"logs/study/{NAME}/study_plots.log",
