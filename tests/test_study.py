@@ -177,3 +177,31 @@ def test_examples_overrides_reach_every_run():
     with open(REPO / "config" / "examples" / "study_bar.yaml") as fh:
         configs, points = study_configs(validate_study(yaml.safe_load(fh), search_dirs=[REPO])["study"])
     assert len(configs) == 2 + len(points) == 2 + 8
+
+
+@pytest.mark.workflow
+def test_study_workflow_tables_plots_and_report_from_finished_runs(study, tmp_path):
+    """study.smk over finished runs (configs older than summaries: nothing reruns) writes the
+    table and the three plots, and ``--report`` finds their captions."""
+    runs, points = study
+    work = tmp_path / "work"
+    config = _section(size=[4, 8], stress_accuracy_mpa=[30.0, 0.0], train_frequency=[100])
+    config["study"]["name"] = "t"
+    root = work / "results" / "study" / "t"
+    for run, source in runs.items():
+        (root / run).parent.mkdir(parents=True, exist_ok=True)
+        source.rename(root / run)
+        (root / run / "config.yaml").write_text("{}\n")
+        (root / run / "results" / "summary.nc").touch()  # newer than its config: finished
+    path = work / "study.yaml"
+    path.write_text(yaml.safe_dump(config))
+    cmd = [str(SNAKEMAKE), "-s", str(REPO / "workflow" / "study.smk"), "--configfile", str(path), "--cores", "1"]
+    subprocess.run(cmd, cwd=work, check=True, capture_output=True)
+    with open(root / "study.csv") as fh:
+        rows = {r["point"]: r for r in csv.DictReader(fh)}
+    assert list(rows) == list(points)
+    assert float(rows["baseline"]["reaction_max_difference_over_band"]) == pytest.approx(2.0)
+    for quantity in QUANTITIES:
+        assert (root / f"{quantity}.png").read_bytes()[:4] == b"\x89PNG"
+    subprocess.run([*cmd, "--report", "report.html"], cwd=work, check=True, capture_output=True)
+    assert "Accuracy of parameter study" in (work / "report.html").read_text()
