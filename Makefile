@@ -30,7 +30,7 @@ test: setup
 	$(VENV)/bin/pytest
 
 # Python and Snakemake files are checked with the settings in pyproject.toml (line length 120).
-SNAKE_FILES := Snakefile workflow/compare.smk workflow/rules
+SNAKE_FILES := Snakefile workflow/compare.smk workflow/study.smk workflow/rules
 
 lint: setup
 	$(VENV)/bin/ruff check .

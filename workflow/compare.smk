@@ -105,8 +105,8 @@ rule comparison_plots:
         table=f"{ROOT}/comparison.nc",
         summaries=expand(f"{ROOT}/{{mode}}/results/summary.nc", mode=MODES),
     output:
-        reaction=report(f"{ROOT}/reaction_force.png", caption="../report/reaction_force.rst", category="Comparison"),
-        updates=report(f"{ROOT}/md_updates.png", caption="../report/md_updates.rst", category="Comparison"),
+        reaction=report(f"{ROOT}/reaction_force.png", caption="report/reaction_force.rst", category="Comparison"),
+        updates=report(f"{ROOT}/md_updates.png", caption="report/md_updates.rst", category="Comparison"),
     log:
         f"logs/comparison/{NAME}/plots.log",
     benchmark:

@@ -74,7 +74,7 @@ def mode_configs(section: dict) -> dict[str, dict]:
     Paths in the base config stay as written; each mode's run resolves them against the run
     directory and then the repository, as any run does.
     """
-    base = section["base_config"]
+    base = merge(section["base_config"], section.get("overrides", {}))
     seed = int(base.get("run", {}).get("seed", 12345))
     seed2 = section["seed2"] if section["seed2"] >= 0 else seed + 1
     off = {"clustering": {"enabled": False}, "committee": {"enabled": False}}

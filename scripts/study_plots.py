@@ -1,0 +1,6 @@
+from _rule import to_log
+
+to_log(snakemake)
+from scema.study_plots import QUANTITIES, study_plots
+
+study_plots(snakemake.input.table, {q: getattr(snakemake.output, q) for q in QUANTITIES})

@@ -1,0 +1,9 @@
+from _rule import to_log
+
+to_log(snakemake)
+from pathlib import Path
+
+from scema.study import study_table, write_study
+
+runs = {run: Path(path).parents[1] for run, path in zip(snakemake.params.runs, snakemake.input.summaries)}
+write_study(study_table(runs, snakemake.params.points), snakemake.output.table, snakemake.output.csv)
