@@ -63,8 +63,8 @@ def train_committee(inputs, stress, settings: CommitteeSettings, out_dir, noise=
     x = check_inputs(inputs)
     y = check_targets(stress, x.shape[0])
     noise = np.zeros_like(y) if noise is None else check_targets(noise, x.shape[0])
-    if settings.target == "correction" and stiffness is None:
-        raise ValueError("committee target 'correction' needs the material stiffness (6, 6) Pa")
+    if settings.target != "stress" and stiffness is None:
+        raise ValueError(f"committee target {settings.target!r} needs the material stiffness (6, 6) Pa")
     learned = learned_target(x, y, settings.target, stiffness)
     train_idx, val_idx = split_indices(x.shape[0], settings.validation_fraction, settings.seed)
     x_tr, l_tr, x_val, l_val = x[train_idx], learned[train_idx], x[val_idx], learned[val_idx]
