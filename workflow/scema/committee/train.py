@@ -7,7 +7,8 @@ Recipe (deterministic for a given ``CommitteeSettings.seed`` on CPU; streams fro
 2. Member ``i`` gets its own seed ``member_seed(seed, i)``: weight initialisation, bootstrap
    resample of the training part (n draws with replacement) and shuffling.
 3. Each member is fitted (scema.committee.fit) to the learned target: the stress, or its
-   correction to the elastic prediction (``settings.target``, scema.committee.data).
+   difference to an elastic prediction, C eps_t (deviation) or sigma_s + C d eps (correction)
+   (``settings.target``, scema.committee.data).
 4. The held-out errors (RMSE, the samples' MD noise, the net error) go to ``metrics.nc``;
    the stage decides acceptance from them (scema.committee.acceptance).
 
