@@ -43,7 +43,7 @@ def base_config(steps: int, full: bool) -> dict:
     cfg["run"]["steps"] = steps
     if not full:
         cfg["materials"]["copper"]["variables"]["cells"] = 3
-        cfg["materials"]["copper"].update(equilibration_steps=600, sampling_steps=150, stiffness_sampling_steps=300)
+        cfg["materials"]["copper"].update(sampling_steps=150, stiffness_sampling_steps=300)
     return cfg
 
 
@@ -66,7 +66,11 @@ def holed_mesh(path: Path) -> None:
 
 
 def run(workdir: Path, cfg: dict, materials: Path | None) -> float:
-    """Run the workflow (resumes a finished or interrupted run); wall seconds of this call."""
+    """Run the workflow (resumes a finished or interrupted run); wall seconds of all calls so far.
+
+    Each call's time is appended to ``wall_seconds.txt`` in the work dir, so a run finished
+    earlier and only resumed now still reports the time it took (not the seconds of the resume).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     if materials is not None and not (workdir / "results" / "materials").exists():
         shutil.copytree(materials, workdir / "results" / "materials")
@@ -84,6 +88,7 @@ def run(workdir: Path, cfg: dict, materials: Path | None) -> float:
                 str(workdir / "config.yaml"),
                 "--cores",
                 "2",
+                "--rerun-incomplete",
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -91,7 +96,9 @@ def run(workdir: Path, cfg: dict, materials: Path | None) -> float:
         )
     if proc.returncode != 0:
         sys.exit(f"run in {workdir} failed: see {workdir / 'snakemake.log'}")
-    return time.perf_counter() - start
+    with open(workdir / "wall_seconds.txt", "a") as fh:
+        fh.write(f"{time.perf_counter() - start:.1f}\n")
+    return float(np.sum(np.loadtxt(workdir / "wall_seconds.txt", ndmin=1)))
 
 
 def summary(workdir: Path) -> xr.Dataset:
@@ -100,12 +107,38 @@ def summary(workdir: Path) -> xr.Dataset:
 
 
 def reaction(workdir: Path) -> np.ndarray:
-    return summary(workdir)["reaction_force"].sel(xyz="z").values
+    """z reaction force per finished step (from the step files, so a run still going counts too)."""
+    values = []
+    for path in sorted((workdir / "results").glob("step_*/reaction.nc")):
+        with xr.open_dataset(path) as ds:
+            values.append(float(ds["reaction_force"].sel(xyz="z")))
+    return np.array(values)
+
+
+def common_band(brute: list[Path]) -> tuple[float, int]:
+    """(seed-to-seed band, steps it covers): over the steps both brute-force seeds have finished."""
+    a, b = reaction(brute[0]), reaction(brute[1]) if (brute[1] / "results").exists() else np.array([])
+    k = min(a.size, b.size)
+    return (relative_difference(b[:k], a[:k]), k) if k else (np.nan, 0)
 
 
 def relative_difference(a: np.ndarray, b: np.ndarray) -> float:
     """max_t |a - b| / max_t |b| (b the brute-force reference curve)."""
     return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
+
+
+def pooled_audit_error(workdir: Path, steps: int) -> float:
+    """The committee's own error over all audits of the run, MPa: per component
+    sqrt(max(0, mean(err^2 - noise^2))), largest component (what single audits cannot resolve
+    when the MD noise exceeds the accuracy)."""
+    d = []
+    for t in range(1, steps + 1):
+        with xr.open_dataset(workdir / f"results/step_{t:04d}/training_samples.nc") as s:
+            rows = s["audited"].values == 1
+            e = s["committee_stress"].values[rows] - s["stress"].values[rows]
+            d.append(e**2 - s["comparison_noise"].values[rows] ** 2)
+    d = np.concatenate(d)
+    return float(np.sqrt(np.maximum(0.0, d.mean(axis=0))).max() / 1e6) if d.size else np.nan
 
 
 def audit_metrics(workdir: Path, steps: int, accuracy_pa: float) -> dict:
@@ -119,6 +152,7 @@ def audit_metrics(workdir: Path, steps: int, accuracy_pa: float) -> dict:
             e = np.abs(s["committee_stress"].values[rows] - s["stress"].values[rows])
             err.append(e.max(axis=1))
             net.append(net_error(e, s["comparison_noise"].values[rows]).max(axis=1))
+    pooled = pooled_audit_error(workdir, steps)
     err, net = np.concatenate(err), np.concatenate(net)
     if err.size == 0:
         return {
@@ -127,6 +161,7 @@ def audit_metrics(workdir: Path, steps: int, accuracy_pa: float) -> dict:
             "audit_net_error_median_mpa": np.nan,
             "audit_net_error_p90_mpa": np.nan,
             "audit_within_accuracy": np.nan,
+            "audit_pooled_net_error_mpa": np.nan,
         }
     return {
         "audited": int(err.size),
@@ -134,6 +169,7 @@ def audit_metrics(workdir: Path, steps: int, accuracy_pa: float) -> dict:
         "audit_net_error_median_mpa": float(np.median(net) / 1e6),
         "audit_net_error_p90_mpa": float(np.percentile(net, 90) / 1e6),
         "audit_within_accuracy": float(np.mean(net < accuracy_pa)),
+        "audit_pooled_net_error_mpa": pooled,
     }
 
 
@@ -168,10 +204,12 @@ COLUMNS = [
     "audit_net_error_median_mpa",
     "audit_net_error_p90_mpa",
     "audit_within_accuracy",
+    "audit_pooled_net_error_mpa",
     "final_version",
     "final_accepted",
     "final_suspended",
     "suspended_steps",
+    "band_steps",
     "wall_seconds",
 ]
 
@@ -198,16 +236,19 @@ def write_table(rows: list[dict], root: Path, attrs: dict) -> None:
         "final_accepted": "1",
         "final_suspended": "1",
         "suspended_steps": "1",
+        "band_steps": "1",
     }
     long = {
         "md_updates": "(qp, replica) MD updates over the run",
         "md_ratio": "brute-force MD updates / this run's",
         "reaction_diff": "max |R - R_brute| / max |R_brute| (z reaction force)",
-        "reaction_diff_over_band": "reaction_diff / the brute-force seed-to-seed reaction_diff",
+        "reaction_diff_over_band": "max |R - R_brute| / the seed-to-seed one, over the steps both seeds finished",
         "size": "committee size (0: no committee)",
         "committee_answers": "qp answers given by the committee",
         "audited": "trusted qps also run by MD",
-        "audit_within_accuracy": "share of audits with net error below the accuracy",
+        "audit_within_accuracy": "share of audits with net error below the accuracy, one by one",
+        "audit_pooled_net_error_mpa": "sqrt(mean(err^2 - noise^2)) over all audits, largest component",
+        "band_steps": "steps the seed-to-seed band covers",
         "final_version": "committee version at the end",
         "final_accepted": "1 if that version is accepted",
         "final_suspended": "1 if suspended at the end",
@@ -236,43 +277,84 @@ def write_table(rows: list[dict], root: Path, attrs: dict) -> None:
     write_dataset(ds, root / "acceleration.nc", "acceleration benchmark (committee)")
 
 
+def brute_row(w: Path, seed: int, ref: np.ndarray, n_brute: int, band: float, k: int) -> dict:
+    diff = relative_difference(reaction(w)[: ref.size], ref[: reaction(w).size])
+    return {
+        "run": f"brute seed {seed}",
+        "size": 0,
+        "target": "",
+        "md_updates": int(summary(w)["md_updates"].sum()),
+        "md_ratio": n_brute / int(summary(w)["md_updates"].sum()),
+        "reaction_diff": diff,
+        "reaction_diff_over_band": diff / band,
+        "band_steps": k,
+        "wall_seconds": run_seconds(w),
+    }
+
+
+def run_seconds(w: Path) -> float:
+    return float(np.sum(np.loadtxt(w / "wall_seconds.txt", ndmin=1)))
+
+
+def finished(w: Path, steps: int) -> bool:
+    return (w / "results/summary.nc").exists() and (w / f"results/step_{steps:04d}/reaction.nc").exists()
+
+
 def committee_campaign(args, root: Path) -> None:
+    """Brute force (first seed), the committee runs, then brute force with the second seed.
+
+    The second brute-force run only gives the seed-to-seed band, so it comes last: on a busy
+    machine the committee runs are measured first. The table is rewritten after every run
+    (the band is NaN until the second seed has finished).
+    """
     cfg = base_config(args.steps, args.full)
     seeds = [cfg["run"]["seed"], cfg["run"]["seed"] + 1]
-    brute = []
-    for s in seeds:
-        c = copy.deepcopy(cfg)
-        c["run"]["seed"] = s
-        w = root / f"brute_seed{s}"
-        seconds = run(w, c, None)  # each seed initialises its own material (reference boxes, C)
-        brute.append((w, seconds))
-    ref = reaction(brute[0][0])
-    band = relative_difference(reaction(brute[1][0]), ref)
-    n_brute = int(summary(brute[0][0])["md_updates"].sum())
-    rows = []
-    for (w, seconds), s in zip(brute, seeds):
-        rows.append(
-            {
-                "run": f"brute seed {s}",
-                "size": 0,
-                "target": "",
-                "md_updates": int(summary(w)["md_updates"].sum()),
-                "md_ratio": n_brute / int(summary(w)["md_updates"].sum()),
-                "reaction_diff": relative_difference(reaction(w), ref),
-                "reaction_diff_over_band": relative_difference(reaction(w), ref) / band,
-                "wall_seconds": seconds,
-            }
-        )
-    print(f"seed-to-seed band of the reaction force: {band:.2%} of its peak", flush=True)
+    brute = [root / f"brute_seed{s}" for s in seeds]
     accuracy = cfg["committee"]["stress_accuracy_mpa"] * 1e6
     runs = [(t, int(v)) for t in args.targets.split(",") for v in args.sizes.split(",")]
-    if args.runs:
+    if args.runs == "none":  # brute force only
+        runs = []
+    elif args.runs:
         runs = [(r.split(":")[0], int(r.split(":")[1])) for r in args.runs.split(",")]
-    for target, size in runs:
-        c = copy.deepcopy(cfg)
-        c["committee"] = {**cfg["committee"], "enabled": True, "size": size, "target": target}
+    attrs = {
+        "steps": args.steps,
+        "full": int(args.full),
+        "accuracy_mpa": cfg["committee"]["stress_accuracy_mpa"],
+        "settings": "default material settings"
+        if args.full
+        else "cells 3 (108 atoms), sampling_steps 150, "
+        "stiffness_sampling_steps 300, other settings from config/config.yaml",
+    }
+    jobs = [("brute", 0, seeds[0])] + [("committee", t, v) for t, v in runs]
+    jobs += [("brute", 1, seeds[1])] if not args.one_seed else []
+    done = []
+    for job in jobs:
+        if job[0] == "brute":
+            c = copy.deepcopy(cfg)
+            c["run"]["seed"] = job[2]
+            run(brute[job[1]], c, None)  # each seed initialises its own material (reference boxes, C)
+        else:
+            _, target, size = job
+            c = copy.deepcopy(cfg)
+            c["committee"] = {**cfg["committee"], "enabled": True, "size": size, "target": target}
+            run(root / f"committee_{target}_{size}", c, brute[0] / "results" / "materials")
+        done.append(job)
+        table(done, brute, seeds, root, args.steps, accuracy, attrs)
+    print(f"table: {root / 'acceleration.csv'} and {root / 'acceleration.nc'}")
+
+
+def table(done, brute, seeds, root: Path, steps: int, accuracy: float, attrs: dict) -> None:
+    ref = reaction(brute[0])
+    band, k = common_band(brute)
+    n_brute = int(summary(brute[0])["md_updates"].sum())
+    rows = [brute_row(brute[0], seeds[0], ref, n_brute, band, k)]
+    if finished(brute[1], steps):
+        rows.append(brute_row(brute[1], seeds[1], ref, n_brute, band, k))
+    for job in done:
+        if job[0] != "committee":
+            continue
+        _, target, size = job
         w = root / f"committee_{target}_{size}"
-        seconds = run(w, c, brute[0][0] / "results" / "materials")
         n = int(summary(w)["md_updates"].sum())
         diff = relative_difference(reaction(w), ref)
         row = {
@@ -282,39 +364,22 @@ def committee_campaign(args, root: Path) -> None:
             "md_updates": n,
             "md_ratio": n_brute / max(n, 1),
             "reaction_diff": diff,
-            "reaction_diff_over_band": diff / band,
-            "wall_seconds": seconds,
-            **committee_metrics(w, args.steps),
-            **audit_metrics(w, args.steps, accuracy),
+            "reaction_diff_over_band": relative_difference(reaction(w)[:k], ref[:k]) / band if k else np.nan,
+            "band_steps": k,
+            "wall_seconds": run_seconds(w),
+            **committee_metrics(w, steps),
+            **audit_metrics(w, steps, accuracy),
         }
         rows.append(row)
+    print(f"seed-to-seed band of the reaction force: {band:.2%} of its peak over the first {k} steps", flush=True)
+    for row in rows:
         print(
             "  ".join(
                 f"{k}={row[k]:.3g}" if isinstance(row[k], float) else f"{k}={row[k]}" for k in COLUMNS if k in row
             ),
             flush=True,
         )
-        write_table(
-            rows,
-            root,
-            {
-                "steps": args.steps,
-                "full": int(args.full),
-                "seed_band": band,
-                "accuracy_mpa": cfg["committee"]["stress_accuracy_mpa"],
-            },
-        )
-    write_table(
-        rows,
-        root,
-        {
-            "steps": args.steps,
-            "full": int(args.full),
-            "seed_band": band,
-            "accuracy_mpa": cfg["committee"]["stress_accuracy_mpa"],
-        },
-    )
-    print(f"table: {root / 'acceleration.csv'} and {root / 'acceleration.nc'}")
+    write_table(rows, root, {**attrs, "seed_band": band})
 
 
 def clustering_campaign(args, root: Path) -> None:
@@ -348,8 +413,13 @@ def main() -> None:
     parser.add_argument("--only", choices=["clustering", "committee"], default="committee")
     parser.add_argument("--sizes", default="2,4,8")
     parser.add_argument("--targets", default="correction,stress")
-    parser.add_argument("--runs", default="", help="committee runs as target:size,... (default: targets x sizes)")
+    parser.add_argument(
+        "--runs",
+        default="",
+        help="committee runs as target:size,... (default: targets x sizes; none: brute force only)",
+    )
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--one-seed", action="store_true", help="skip the second brute-force seed (no band)")
     parser.add_argument("--specimens", default="bar,hole", help="clustering campaign only")
     args = parser.parse_args()
     root = args.workdir or Path(tempfile.mkdtemp(prefix="scema_accel_"))

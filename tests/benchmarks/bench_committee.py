@@ -4,6 +4,8 @@ Run as a script (not collected by pytest)::
 
     .venv/bin/python tests/benchmarks/bench_committee.py            # full (~10-20 min on 2 cores)
     .venv/bin/python tests/benchmarks/bench_committee.py --quick    # smoke run (~1-2 min)
+    # the targets on the training samples of a finished committee run (real MD; ~1 min)
+    .venv/bin/python tests/benchmarks/bench_committee.py --saved RUN_DIR --train-steps 6
 
 Two synthetic path-independent laws (test data, not MD), cubic copper-like C (GPa 165/120/72):
 
@@ -21,6 +23,12 @@ worst component; std50 = median over samples of the largest component std (MPa);
 fraction with all component std < 30 MPa (``decide``); bad_trust = fraction trusted yet wrong
 by more than 30 MPa in some component; ood_trust = trusted fraction out of distribution;
 t/member = wall time per member (s).
+
+``--saved RUN_DIR``: every target (deviation, correction, stress) trained on the MD samples of
+steps <= ``--train-steps`` of a finished run (``results/step_*/training_samples.nc``, C from
+``results/materials``), judged on the later steps' samples: RMSE against the MD labels and
+their noise (MPa), the members' spread, the trusted fraction, and the trusted fraction when
+the strain increments are made 5x larger (out of distribution).
 """
 
 from __future__ import annotations
@@ -73,8 +81,52 @@ def evaluate(committee: Committee, x, y, x_ood) -> dict:
     }
 
 
+def saved_run(run_dir: Path, train_steps: int, size: int) -> None:
+    """The three targets on one run's own MD samples (see the module doc)."""
+    import xarray as xr
+    import yaml
+
+    from scema.stages.committee_update import material_data
+
+    results = run_dir / "results"
+    cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
+    names = list(cfg["materials"])
+    files = {n: str(results / "materials" / n / "material.nc") for n in names}
+    symmetries = {n: cfg["materials"][n].get("stiffness_symmetry", "none") for n in names}
+    stiffness, _ = material_data(files, names, symmetries)
+    paths = sorted(results.glob("step_*/training_samples.nc"))
+    data = xr.concat([xr.open_dataset(p).load() for p in paths], dim="sample")
+    data = data.isel(sample=np.flatnonzero(data["material"].values == 0))  # the first material
+    step = data["step_id"].values
+    x, y, label_noise = data["inputs"].values, data["stress"].values, data["noise"].values
+    train, test = step <= train_steps, step > train_steps
+    ood = x[test].copy()
+    ood[:, 12:18] *= 5.0
+    print(f"{run_dir}: {train.sum()} samples of steps <= {train_steps}, {test.sum()} later ones; material {names[0]}")
+    print(f"label noise rms (MPa) {np.round(np.sqrt(np.mean(label_noise[test] ** 2, axis=0)) / 1e6, 1)}")
+    print("target      rmse vs MD per component (MPa)           spread50  trusted  ood_trusted  best_epochs")
+    with tempfile.TemporaryDirectory(prefix="bench_committee_saved_") as tmp:
+        for target in ("deviation", "correction", "stress"):
+            settings = default_settings(**{**cfg.get("committee", {}), "size": size, "target": target})
+            summary = train_committee(
+                x[train], y[train], settings, Path(tmp) / target, data["comparison_noise"].values[train], stiffness[0]
+            )
+            committee = Committee.load(Path(tmp) / target)
+            mean, std = committee.predict(x[test])
+            rmse = np.sqrt(np.mean((mean - y[test]) ** 2, axis=0)) / 1e6
+            print(
+                f"{target:<11} {np.array2string(np.round(rmse, 1)):<40} {np.median(std.max(axis=1)) / 1e6:8.1f}"
+                f" {decide(std, ACCURACY).mean():8.3f} {decide(committee.predict(ood)[1], ACCURACY).mean():12.3f}"
+                f"  {summary['best_epoch']}",
+                flush=True,
+            )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--saved", type=Path, default=None, help="a finished committee run directory")
+    ap.add_argument("--train-steps", type=int, default=6, help="--saved: train on steps <= this")
+    ap.add_argument("--size", type=int, default=4, help="--saved: committee size")
     ap.add_argument("--quick", action="store_true", help="tiny smoke run")
     ap.add_argument("--sizes", type=int, nargs="+", default=[100, 300, 1000], help="training-set sizes")
     ap.add_argument("--committee", type=int, nargs="+", default=[2, 4, 8], help="committee sizes (at the largest n)")
@@ -86,6 +138,9 @@ def main() -> None:
     ap.add_argument("--laws", nargs="+", default=list(LAWS))
     ap.add_argument("--architectures", nargs="+", default=["mlp", "tann"])
     args = ap.parse_args()
+    if args.saved is not None:
+        saved_run(args.saved, args.train_steps, args.size)
+        return
     if args.quick:
         args.sizes, args.committee, args.epochs = [100, 300], [2, 4], 30
 

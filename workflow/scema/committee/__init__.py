@@ -3,7 +3,8 @@
 Inputs per qp and step: ``features(eps_s, sigma_s, eps_t - eps_s)`` -> (n, 18), from the strain
 and MD stress at which the qp's box state was saved; output the stress ``sigma_t`` (n, 6) in Pa,
 Voigt ``xx yy zz yz xz xy`` (engineering shear strain). The members learn the stress or its
-correction to the elastic prediction (``target``). A committee of independently seeded members,
+difference to an elastic prediction (``target``: deviation from C eps_t, the default, or the
+correction to sigma_s + C (eps_t - eps_s)). A committee of independently seeded members,
 each trained on its own bootstrap resample, predicts a mean and a spread; ``decide`` trusts the
 committee where the spread of every component is below the accuracy. A version is only used
 when its held-out error net of the MD noise is below that accuracy (``acceptance``).

@@ -4,9 +4,10 @@ One sample per quadrature point and step: the 18 inputs are ``(eps_s, sigma_s, e
 (6 each, Voigt ``xx yy zz yz xz xy``, strain with engineering shear, stress in Pa), where
 ``eps_s, sigma_s`` are the strain and MD stress at which the qp's box state was saved, so that
 inputs and label always describe one real MD path. The stress is ``sigma_t`` in Pa; what the
-networks learn is either that stress (target ``stress``) or its correction to the elastic
-prediction ``sigma_s + C (eps_t - eps_s)`` (target ``correction``, C the material's
-homogenised stiffness). Inputs and targets are standardised
+networks learn is that stress (target ``stress``), its deviation from the elastic response
+to the total strain ``C eps_t`` (target ``deviation``) or its correction to the elastic
+prediction ``sigma_s + C (eps_t - eps_s)`` (target ``correction``), C the material's
+homogenised stiffness. Inputs and targets are standardised
 (``sklearn.preprocessing.StandardScaler``); only the fitted ``mean_``/``scale_`` arrays are
 stored (``scalers.npz``, no pickle), so loading never executes code.
 """
@@ -70,23 +71,36 @@ def check_targets(targets, n: int) -> np.ndarray:
     return y
 
 
-def elastic_prediction(x: np.ndarray, stiffness: np.ndarray) -> np.ndarray:
-    """``sigma_s + C (eps_t - eps_s)`` (n, 6) Pa: what the box would give if it stayed elastic."""
-    return x[:, STRESS_PREV] + x[:, STRAIN_INCREMENT] @ np.asarray(stiffness, dtype=float).T
+def elastic_prediction(x: np.ndarray, stiffness: np.ndarray, target: str = "correction") -> np.ndarray:
+    """What the box would give if it stayed elastic, (n, 6) Pa.
+
+    ``correction``: ``sigma_s + C (eps_t - eps_s)``, anchored on the measured sigma_s (which
+    carries that measurement's MD noise); ``deviation``: ``C eps_t``, from the strain alone.
+    """
+    c = np.asarray(stiffness, dtype=float)
+    if target == "deviation":
+        return (x[:, STRAIN_PREV] + x[:, STRAIN_INCREMENT]) @ c.T
+    return x[:, STRESS_PREV] + x[:, STRAIN_INCREMENT] @ c.T
 
 
 def learned_target(x: np.ndarray, stress: np.ndarray, target: str, stiffness: np.ndarray | None) -> np.ndarray:
-    """What the networks are trained on: the stress itself, or its correction to the elastic prediction."""
+    """What the networks are trained on: the stress itself, or its difference to an elastic prediction.
+
+    With ``correction`` the label sigma_t - sigma_s - C d eps contains minus the MD noise of
+    sigma_s, which is an input: that noise is 'learnable' (sigma_s - f(eps_s)) and members
+    learn different parts of it. ``deviation`` (sigma_t - C eps_t) has only the label's own
+    noise, independent of every input.
+    """
     if target == "stress":
         return stress
-    return stress - elastic_prediction(x, stiffness)
+    return stress - elastic_prediction(x, stiffness, target)
 
 
 def stress_from_learned(x: np.ndarray, learned: np.ndarray, target: str, stiffness: np.ndarray | None) -> np.ndarray:
     """Inverse of ``learned_target``: the stress (Pa) from a network output."""
     if target == "stress":
         return learned
-    return learned + elastic_prediction(x, stiffness)
+    return learned + elastic_prediction(x, stiffness, target)
 
 
 STRAIN_SCALE_FLOOR = 1e-4  # strains vary by ~1e-3 per step in practice

@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 
 from scema.committee.models import ARCHITECTURES
 
-TARGETS = ("correction", "stress")
+TARGETS = ("correction", "deviation", "stress")
 
 
 @dataclass(frozen=True)

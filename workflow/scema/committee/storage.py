@@ -2,7 +2,7 @@
 
 v{k}/member_{i}/model.pt      state_dict + architecture hyperparameters (torch.save)
 v{k}/member_{i}/scalers.npz   input/target mean and scale (+ tann energy scale), no pickle
-v{k}/target.npz               what the members learn (stress | correction) and the stiffness C
+v{k}/target.npz               what the members learn (deviation | correction | stress) and the stiffness C
 v{k}/metrics.nc               held-out RMSE, MD noise and net error per member and component
 """
 

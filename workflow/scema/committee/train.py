@@ -7,7 +7,8 @@ Recipe (deterministic for a given ``CommitteeSettings.seed`` on CPU; streams fro
 2. Member ``i`` gets its own seed ``member_seed(seed, i)``: weight initialisation, bootstrap
    resample of the training part (n draws with replacement) and shuffling.
 3. Each member is fitted (scema.committee.fit) to the learned target: the stress, or its
-   correction to the elastic prediction (``settings.target``, scema.committee.data).
+   difference to an elastic prediction, C eps_t (deviation) or sigma_s + C d eps (correction)
+   (``settings.target``, scema.committee.data).
 4. The held-out errors (RMSE, the samples' MD noise, the net error) go to ``metrics.nc``;
    the stage decides acceptance from them (scema.committee.acceptance).
 
@@ -63,8 +64,8 @@ def train_committee(inputs, stress, settings: CommitteeSettings, out_dir, noise=
     x = check_inputs(inputs)
     y = check_targets(stress, x.shape[0])
     noise = np.zeros_like(y) if noise is None else check_targets(noise, x.shape[0])
-    if settings.target == "correction" and stiffness is None:
-        raise ValueError("committee target 'correction' needs the material stiffness (6, 6) Pa")
+    if settings.target != "stress" and stiffness is None:
+        raise ValueError(f"committee target {settings.target!r} needs the material stiffness (6, 6) Pa")
     learned = learned_target(x, y, settings.target, stiffness)
     train_idx, val_idx = split_indices(x.shape[0], settings.validation_fraction, settings.seed)
     x_tr, l_tr, x_val, l_val = x[train_idx], learned[train_idx], x[val_idx], learned[val_idx]
