@@ -13,8 +13,8 @@ import pytest
 import xarray as xr
 import yaml
 
+from scema.io.datasets import committee_record_dataset
 from scema.io.netcdf import write_dataset
-from scema.stages.committee_record import record_dataset
 from scema.study import study_table, write_study
 from scema.study_config import StudyError, study_configs, study_values, validate_study
 from scema.study_plots import QUANTITIES, parameter_slice, study_plots
@@ -38,7 +38,9 @@ def _records(run: Path, samples, accepted, queried, trusted) -> None:
             "trusted": np.array([trusted[k]]),
             "audited": np.array([0]),
         }
-        ds = record_dataset(step, ["copper"], [k], [""], [samples[k]], [samples[k]], [accepted[k]], [0], counts)
+        ds = committee_record_dataset(
+            step, ["copper"], [k], [""], [samples[k]], [samples[k]], [accepted[k]], [0], counts
+        )
         write_dataset(ds, run / "results" / f"step_{step:04d}" / "committee.nc", "committee record")
 
 

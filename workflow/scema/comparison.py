@@ -21,6 +21,7 @@ import numpy as np
 import xarray as xr
 
 from scema.io.atomic import atomic_path
+from scema.io.datasets import comparison_dataset
 from scema.io.netcdf import read_dataset, write_dataset
 
 REFERENCE, BAND = "brute_force", "brute_force_seed2"
@@ -98,65 +99,14 @@ def compare(runs: Mapping[str, str | Path]) -> xr.Dataset:
         stage_names = list(s["stage"].values)
         wall_stage[i] = [float(s["wall_time"].sel(stage=st).sum()) if st in stage_names else np.nan for st in stages]
         rows["wall"].append(float(s["wall_time"].sum()))
-    one = {"units": "1"}
-    mode_dim = ("mode",)
-    ds = xr.Dataset(
-        {
-            "md_updates": (mode_dim, rows["updates"], {"long_name": "MD updates over the run", **one}),
-            "md_updates_per_step": (("mode", "step"), per_step, {"long_name": "MD updates per step", **one}),
-            "speedup": (
-                mode_dim,
-                rows["ratio"],
-                {"long_name": "brute-force MD updates / this mode's MD updates", **one},
-            ),
-            "reaction_max_difference": (
-                mode_dim,
-                rows["curve_max"],
-                {"long_name": "largest |R - R_brute| over steps relative to the brute-force peak reaction", **one},
-            ),
-            "reaction_rms_difference": (
-                mode_dim,
-                rows["curve_rms"],
-                {"long_name": "RMS of R - R_brute over steps relative to the brute-force peak reaction", **one},
-            ),
-            "reaction_max_difference_over_band": (
-                mode_dim,
-                np.array(rows["curve_max"]) / max(band_max, 1e-300),
-                {"long_name": "largest reaction difference divided by the brute-force seed-to-seed one", **one},
-            ),
-            "stress_rms_difference": (
-                mode_dim,
-                rows["stress_rms"],
-                {"long_name": "RMS over qps and steps of the largest-component |sigma - sigma_brute|", "units": "Pa"},
-            ),
-            "stress_max_difference": (
-                mode_dim,
-                rows["stress_max"],
-                {"long_name": "largest |sigma - sigma_brute| over qps, steps and components", "units": "Pa"},
-            ),
-            "not_md_fraction": (
-                mode_dim,
-                rows["not_md"],
-                {"long_name": "share of qp stresses not from the qp's own MD (cluster member or committee)", **one},
-            ),
-            "wall_time": (mode_dim, rows["wall"], {"long_name": "wall time summed over stages and jobs", "units": "s"}),
-            "stage_wall_time": (("mode", "stage"), wall_stage, {"long_name": "wall time per stage", "units": "s"}),
-        },
-        coords={
-            "mode": ("mode", np.array(modes, dtype="S"), {"long_name": "run mode", **one}),
-            "step": ("step", steps, {"long_name": "macroscale step", **one}),
-            "stage": ("stage", np.array([str(s) for s in stages], dtype="S"), {"long_name": "workflow stage", **one}),
-        },
-        attrs={
-            "reference": REFERENCE,
-            "loaded_component": "xyz"[comp],
-            "band_reaction_max_difference": band_max,
-            "band_reaction_rms_difference": band_rms,
-            "band_stress_rms_difference_pa": band_stress_rms,
-            "band_stress_max_difference_pa": band_stress_max,
-        },
-    )
-    return ds
+    rows["curve_max_over_band"] = np.array(rows["curve_max"]) / max(band_max, 1e-300)
+    band = {
+        "reaction_max": band_max,
+        "reaction_rms": band_rms,
+        "stress_rms": band_stress_rms,
+        "stress_max": band_stress_max,
+    }
+    return comparison_dataset(REFERENCE, modes, steps, stages, rows, per_step, wall_stage, comp, band)
 
 
 CSV_COLUMNS = (

@@ -18,6 +18,7 @@ import xarray as xr
 
 from scema.comparison import BAND, REFERENCE, compare
 from scema.io.atomic import atomic_path
+from scema.io.datasets import study_dataset
 from scema.io.netcdf import read_dataset, write_dataset
 
 COMPARED = (
@@ -60,41 +61,16 @@ def study_table(runs: Mapping[str, str | Path], points: Mapping[str, Mapping[str
     modes = [m.decode() if isinstance(m, bytes) else str(m) for m in comp["mode"].values]
     rows = [modes.index(p) for p in names]
     steps = comp["step"].values
-    one = {"units": "1"}
-    data = {c: ("point", comp[c].values[rows], dict(comp[c].attrs)) for c in COMPARED}
-    saved = 1.0 - comp["md_updates"].values[rows] / max(float(comp["md_updates"].values[modes.index(REFERENCE)]), 1.0)
-    data["md_updates_saved"] = ("point", saved, {"long_name": "share of brute-force MD updates not run", **one})
+    compared = {c: (comp[c].values[rows], comp[c].attrs) for c in COMPARED}
+    brute_force_updates = float(comp["md_updates"].values[modes.index(REFERENCE)])
+    saved = 1.0 - comp["md_updates"].values[rows] / max(brute_force_updates, 1.0)
     usage = np.array([committee_usage(Path(runs[p]), steps) for p in names]).reshape(len(names), 3)
-    data["training_samples"] = (
-        "point",
-        usage[:, 0],
-        {"long_name": "committee training-set size at the last step (MD samples used)", **one},
-    )
-    data["committee_accepted_share"] = (
-        "point",
-        usage[:, 1],
-        {"long_name": "share of step records whose committee version was accepted", **one},
-    )
-    data["committee_trusted_share"] = (
-        "point",
-        usage[:, 2],
-        {"long_name": "share of committee queries answered by the committee (audits included)", **one},
-    )
-    for parameter in next(iter(points.values())):
-        values = np.array([points[p][parameter] for p in names], dtype=float)
-        unit = "MPa" if parameter.endswith("_mpa") else "1"
-        data[parameter.replace(".", "_")] = ("point", values, {"long_name": f"{parameter} of the point", "units": unit})
-    ds = xr.Dataset(
-        data,
-        coords={"point": ("point", np.array(names, dtype="S"), {"long_name": "study point (run folder)", **one})},
-        attrs={
-            **{k: v for k, v in comp.attrs.items() if k.startswith("band_") or k == "loaded_component"},
-            "brute_force_md_updates": float(comp["md_updates"].values[modes.index(REFERENCE)]),
-            "parameters": " ".join(next(iter(points.values()))),
-            "baseline": names[0],
-        },
-    )
-    return ds
+    parameters = {
+        parameter: np.array([points[p][parameter] for p in names], dtype=float)
+        for parameter in next(iter(points.values()))
+    }
+    carried = {k: v for k, v in comp.attrs.items() if k.startswith("band_") or k == "loaded_component"}
+    return study_dataset(names, compared, saved, usage, parameters, carried, brute_force_updates)
 
 
 def write_study(ds: xr.Dataset, out_nc: str | Path, out_csv: str | Path) -> None:

@@ -30,7 +30,7 @@ from scema.committee.data import check_inputs, check_targets, learned_target, st
 from scema.committee.fit import fit_member, quiet_and_deterministic
 from scema.committee.predict import member_predict
 from scema.committee.settings import CommitteeSettings
-from scema.committee.storage import METRICS_FILE, metrics_dataset, save_member, save_target
+from scema.committee.storage import METRICS_FILE, save_member, save_target
 
 
 def member_seed(seed: int, index: int) -> int:
@@ -57,6 +57,7 @@ def train_committee(inputs, stress, settings: CommitteeSettings, out_dir, noise=
     Pa: the material's C, required for the ``correction`` target. Returns a summary dict.
     """
     from scema.io.atomic import atomic_directory
+    from scema.io.datasets import committee_metrics_dataset
     from scema.io.netcdf import write_dataset
 
     if not isinstance(settings, CommitteeSettings):
@@ -92,7 +93,7 @@ def train_committee(inputs, stress, settings: CommitteeSettings, out_dir, noise=
         errors = held_out_errors(np.stack(preds), y[val_idx], noise[val_idx])
         epochs = np.array([inf["epochs"] for inf in infos])
         best_epoch = np.array([inf["best_epoch"] for inf in infos])
-        ds = metrics_dataset(
+        ds = committee_metrics_dataset(
             errors,
             np.full(settings.size, x_tr.shape[0]),
             epochs,

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from typing import TYPE_CHECKING
+
 import numpy as np
 import xarray as xr
 
 from scema.io.netcdf import component_coord, index_coord
 from scema.voigt import COMPONENTS, SHEAR_CONVENTION
+
+if TYPE_CHECKING:
+    from scema.committee.acceptance import HeldOutErrors
+    from scema.committee.settings import CommitteeSettings
 
 SOURCE_FLAGS = {"md": 0, "cluster": 1, "committee": 2}
 DECISIONS = {"md": 0, "committee": 1, "audit": 2}  # committee_query.nc ``decision`` flags
@@ -663,4 +670,208 @@ def training_samples_dataset(
             **component_coord(),
         },
         attrs={"step": int(step), "target": target},
+    )
+
+
+def committee_metrics_dataset(
+    errors: HeldOutErrors,
+    train_size: np.ndarray,
+    epochs: np.ndarray,
+    best_epoch: np.ndarray,
+    seeds: np.ndarray,
+    n_validation: int,
+    settings: CommitteeSettings,
+) -> xr.Dataset:
+    """``v{k}/metrics.nc`` of a committee version: held-out RMSE, MD noise and net error per
+    member and component, each member's training record, and the settings it was trained with."""
+    pa, one = "Pa", "1"
+    member_comp, comp, member = ("member", "component"), ("component",), ("member",)
+    held = "on the held-out validation set"
+    variables = {
+        "validation_rmse": (member_comp, errors.member_rmse, pa, f"member root-mean-square stress error {held}"),
+        "validation_net_error": (
+            member_comp,
+            errors.member_net,
+            pa,
+            f"member stress error {held} net of the MD noise, sqrt(max(0, rmse^2 - noise^2))",
+        ),
+        "committee_validation_rmse": (
+            comp,
+            errors.committee_rmse,
+            pa,
+            f"committee-mean root-mean-square stress error {held}",
+        ),
+        "committee_validation_net_error": (
+            comp,
+            errors.committee_net,
+            pa,
+            f"committee-mean stress error {held} net of the MD noise",
+        ),
+        "validation_noise": (comp, errors.noise, pa, "root-mean-square MD noise of the held-out stresses"),
+        "train_size": (
+            member,
+            train_size.astype(np.int64),
+            one,
+            "number of training samples (bootstrap draws) of the member",
+        ),
+        "epochs": (member, epochs.astype(np.int64), one, "training epochs run (early stopping included)"),
+        "best_epoch": (
+            member,
+            best_epoch.astype(np.int64),
+            one,
+            "epoch (1-based) with the lowest validation loss, whose weights are kept",
+        ),
+        "member_seed": (
+            member,
+            seeds.astype(np.int64),
+            one,
+            "random seed of the member (initialisation, bootstrap, shuffling)",
+        ),
+        "validation_size": (
+            (),
+            np.int64(n_validation),
+            one,
+            "number of held-out validation samples (shared by all members)",
+        ),
+    }
+    ds = xr.Dataset(
+        {
+            name: (dims, values, {"units": units, "long_name": long})
+            for name, (dims, values, units, long) in variables.items()
+        },
+        coords={**index_coord("member", len(train_size), "committee member index"), **component_coord()},
+    )
+    ds.attrs.update({f"settings_{k}": (v if not isinstance(v, bool) else int(v)) for k, v in asdict(settings).items()})
+    ds.attrs["std_ddof"] = 1
+    return ds
+
+
+# --- comparison and study files (post-processing of finished runs) ------------------------
+
+
+def comparison_dataset(
+    reference: str, modes, steps, stages, per_mode: dict, per_step, stage_wall, loaded_component: int, band: dict
+) -> xr.Dataset:
+    """``comparison.nc``: per mode (run) its MD work, speedup and differences from the brute-force
+    ``reference``, with the brute-force seed-to-seed ``band`` in the attributes.
+
+    ``per_mode``: updates, ratio, curve_max, curve_rms, curve_max_over_band, stress_rms,
+    stress_max, not_md, wall (one value per mode); ``per_step``: MD updates (mode, step);
+    ``stage_wall``: wall time (mode, stage); ``band``: reaction_max, reaction_rms, stress_rms,
+    stress_max; ``loaded_component``: the xyz index of the load.
+    """
+    one = {"units": "1"}
+    mode_dim = ("mode",)
+    return xr.Dataset(
+        {
+            "md_updates": (mode_dim, per_mode["updates"], {"long_name": "MD updates over the run", **one}),
+            "md_updates_per_step": (("mode", "step"), per_step, {"long_name": "MD updates per step", **one}),
+            "speedup": (
+                mode_dim,
+                per_mode["ratio"],
+                {"long_name": "brute-force MD updates / this mode's MD updates", **one},
+            ),
+            "reaction_max_difference": (
+                mode_dim,
+                per_mode["curve_max"],
+                {"long_name": "largest |R - R_brute| over steps relative to the brute-force peak reaction", **one},
+            ),
+            "reaction_rms_difference": (
+                mode_dim,
+                per_mode["curve_rms"],
+                {"long_name": "RMS of R - R_brute over steps relative to the brute-force peak reaction", **one},
+            ),
+            "reaction_max_difference_over_band": (
+                mode_dim,
+                per_mode["curve_max_over_band"],
+                {"long_name": "largest reaction difference divided by the brute-force seed-to-seed one", **one},
+            ),
+            "stress_rms_difference": (
+                mode_dim,
+                per_mode["stress_rms"],
+                {"long_name": "RMS over qps and steps of the largest-component |sigma - sigma_brute|", "units": "Pa"},
+            ),
+            "stress_max_difference": (
+                mode_dim,
+                per_mode["stress_max"],
+                {"long_name": "largest |sigma - sigma_brute| over qps, steps and components", "units": "Pa"},
+            ),
+            "not_md_fraction": (
+                mode_dim,
+                per_mode["not_md"],
+                {"long_name": "share of qp stresses not from the qp's own MD (cluster member or committee)", **one},
+            ),
+            "wall_time": (
+                mode_dim,
+                per_mode["wall"],
+                {"long_name": "wall time summed over stages and jobs", "units": "s"},
+            ),
+            "stage_wall_time": (("mode", "stage"), stage_wall, {"long_name": "wall time per stage", "units": "s"}),
+        },
+        coords={
+            "mode": ("mode", np.array(modes, dtype="S"), {"long_name": "run mode", **one}),
+            "step": ("step", steps, {"long_name": "macroscale step", **one}),
+            "stage": ("stage", np.array([str(s) for s in stages], dtype="S"), {"long_name": "workflow stage", **one}),
+        },
+        attrs={
+            "reference": reference,
+            "loaded_component": "xyz"[loaded_component],
+            "band_reaction_max_difference": band["reaction_max"],
+            "band_reaction_rms_difference": band["reaction_rms"],
+            "band_stress_rms_difference_pa": band["stress_rms"],
+            "band_stress_max_difference_pa": band["stress_max"],
+        },
+    )
+
+
+def study_dataset(
+    points: list[str],
+    compared: dict,
+    md_updates_saved,
+    usage: np.ndarray,
+    parameters: dict,
+    comparison_attrs: dict,
+    brute_force_md_updates: float,
+) -> xr.Dataset:
+    """``study.nc``: per study point its parameter values, what it saved and how accurate it was.
+
+    ``compared``: comparison variable name -> (values per point, its ``comparison.nc`` attributes);
+    ``usage``: (point, 3) training samples, accepted share, trusted share; ``parameters``: dotted
+    parameter -> values per point (first point: the baseline); ``comparison_attrs``: the band and
+    loaded-component attributes of ``comparison.nc``, carried over.
+    """
+    one = {"units": "1"}
+    data = {name: ("point", values, dict(attrs)) for name, (values, attrs) in compared.items()}
+    data["md_updates_saved"] = (
+        "point",
+        md_updates_saved,
+        {"long_name": "share of brute-force MD updates not run", **one},
+    )
+    data["training_samples"] = (
+        "point",
+        usage[:, 0],
+        {"long_name": "committee training-set size at the last step (MD samples used)", **one},
+    )
+    data["committee_accepted_share"] = (
+        "point",
+        usage[:, 1],
+        {"long_name": "share of step records whose committee version was accepted", **one},
+    )
+    data["committee_trusted_share"] = (
+        "point",
+        usage[:, 2],
+        {"long_name": "share of committee queries answered by the committee (audits included)", **one},
+    )
+    for parameter, values in parameters.items():
+        unit = "MPa" if parameter.endswith("_mpa") else "1"
+        data[parameter.replace(".", "_")] = ("point", values, {"long_name": f"{parameter} of the point", "units": unit})
+    return xr.Dataset(
+        data,
+        coords={"point": ("point", np.array(points, dtype="S"), {"long_name": "study point (run folder)", **one})},
+        attrs={
+            **comparison_attrs,
+            "brute_force_md_updates": float(brute_force_md_updates),
+            "parameters": " ".join(parameters),
+            "baseline": points[0],
+        },
     )
