@@ -2,12 +2,17 @@
 potential, the quenched box amorphous at the right density, and history dependence of updates.
 
 References (values compared to):
-- fcc Cu a0 = 3.639 A: the Cu part of the Mendelev Cu-Zr potentials (Mendelev, Kramer, Becker,
-  Asta, Phil. Mag. 88 (2008) 1723; Mendelev, Sordelet, Kramer, J. Appl. Phys. 102 (2007) 043501).
-- B2 CuZr a0 = 3.237 A for this potential (Mendelev et al. 2007, crystal properties table;
-  experiment 3.256 A). Both quoted values were not re-read from the papers on this machine.
-- Cu64Zr36 glass at 300 K: 7.4-7.6 g/cm^3 with this potential family (Mendelev et al., Phil.
-  Mag. 89 (2009) 967 fitted liquid densities of Cu64.5Zr35.5; experiment ~7.5 g/cm^3).
+- The file: Debian's CuZr_mm.eam.fs (header "DATE: 2007-06-11 ... CONTRIBUTOR: MI Mendelev") is
+  the 2007 potential of Mendelev, Sordelet, Kramer, J. Appl. Phys. 102 (2007) 043501 (NIST
+  Interatomic Potentials Repository entry 2007--Mendelev-M-I--Cu-Zr, LAMMPS file CuZr_mm.eam.fs),
+  not the 2009 refit of Phil. Mag. 89 (2009) 967 (NIST's Cu-Zr_2.eam.fs).
+- fcc Cu a0 = 3.639 A and B2 CuZr a0 = 3.237 A, 0 K, relaxed: the values matscipy's regression
+  test asserts for this file, citing the 2007 paper (libAtoms/matscipy,
+  tests/test_eam_calculator.py, test_CuZr; experiment: fcc Cu 3.615 A). The table of
+  the 2007 paper itself was not re-read on this machine.
+- Cu64Zr36 glass at 300 K: 7.3-7.7 g/cm^3 is a plausibility band only (ideal mixing of fcc Cu
+  and hcp Zr atomic volumes gives 7.66 g/cm^3); no published density of an MD glass made with
+  this file and this quench rate was found to compare with.
 """
 
 from pathlib import Path
@@ -119,7 +124,7 @@ def glass(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_quenched_box_is_amorphous_at_the_published_density(glass, tmp_path) -> None:
+def test_quenched_box_is_amorphous_at_a_plausible_density(glass, tmp_path) -> None:
     spec, ref = glass
     with Engine() as eng:
         eng.load(spec, ref.state)
@@ -140,7 +145,7 @@ def test_quenched_box_is_amorphous_at_the_published_density(glass, tmp_path) -> 
     assert (types == 2).sum() == round(0.36 * 256)  # Cu64Zr36, exactly
     assert _gap_after_first_peak(rc, gc) < 0.1  # crystal: empty gap
     assert _gap_after_first_peak(r, g) > 0.15  # glass: no gap (measured 0.22)
-    assert 7.3e3 < ref.density < 7.7e3, ref.density / 1e3  # kg/m^3
+    assert 7.3e3 < ref.density < 7.7e3, ref.density / 1e3  # kg/m^3: plausibility band, see module docstring
 
 
 @pytest.mark.slow

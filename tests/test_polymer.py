@@ -310,7 +310,8 @@ def test_melt_density_at_450_K(tmp_path):
     """A short NPT run of a small melt at 450 K, 1 atm lands near linear PE's 0.768 g/cm^3.
 
     Experiment: V = 1.1595 + 8.0394e-4 T[degC] cm^3/g (Zoller; Orwoll in Mark, Physical Properties
-    of Polymers Handbook, 2007) -> 0.768 g/cm^3. Coarse tolerance (10 %): 480 sites in 60-site
+    of Polymers Handbook, 2007; coefficients not re-read from the handbook, see
+    tests/benchmarks/validate_polyethylene.py) -> 0.768 g/cm^3. Coarse tolerance (10 %): 480 sites in 60-site
     chains (more chain ends than long PE, which lowers the density) and 7 ps of averaging; seeds
     1, 2, 3 gave 0.729, 0.708, 0.724 (-5 % to -8 %). A wrong sigma, epsilon or missing tail
     correction moves the density by more than that. The 1000-site, 100-site-chain benchmark

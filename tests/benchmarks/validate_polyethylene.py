@@ -6,6 +6,8 @@ Three measurements, each one LAMMPS run driven directly (units real, atom_style 
            with linear PE: V(0, T) = 1.1595 + 8.0394e-4 T[degC] cm^3/g (Zoller's Tait fit,
            415-473 K, tabulated by Orwoll in Mark (ed.), Physical Properties of Polymers
            Handbook, 2nd ed., Springer 2007, ch. 7) -> 0.7682 g/cm^3 at 450 K; pass within 3 %.
+           The coefficients were not re-read from the handbook on this machine (no copy found
+           by search); the value agrees with the issue's "about 0.76 g/cm^3" for linear PE.
   cooling  the melt cooled in 25 K stages to --t-low under NPT; density vs T, and the glass
            transition where a two-line fit breaks (the kink of the cooling curve).
   tensile  the glass at --temperature pulled along z at --rate under uniaxial stress (x, y at

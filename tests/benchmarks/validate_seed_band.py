@@ -1,0 +1,103 @@
+"""What sets the seed band of a brute-force run: split its MD noise into a part common to every qp
+(each replica's reference-stress error, subtracted from all its updates) and a per-qp part (the
+sampling noise of one update window), then predict how far apart two runs that differ only in
+`run.seed` land, and what a longer reference window, longer sampling or more replicas buy.
+
+Reads one finished brute-force run (no MD is run): per step, the difference between the two
+replicas' stress at each qp (same strain, different boxes) has a per-qp scatter (sampling noise)
+and a mean (reference errors + scatter / sqrt(n)); the reference standard errors come from
+material.nc. The model: per run and step, mean stress error = mean of the replicas' reference
+errors (constant over steps) + per-qp noise / sqrt(replicas x qps) (new each step); the gap of
+two runs is the largest |difference| over the steps, as a share of the peak mean stress (the
+reaction of a uniform bar is that mean times the face area).
+
+    .venv/bin/python tests/benchmarks/validate_seed_band.py RUN_DIR [--material copper]
+
+Measured 2026-11-28 on the default copper bar (96 qps, 2 replicas of 500 atoms, seed 777):
+replica difference per qp 52-65 MPa (zz; 41 MPa per replica and window), its mean over qps
+-8 to +1 MPa (no coherent part beyond the reference errors); reference SE zz 4.2 / 4.7 MPa;
+peak mean stress 724 MPa. Model: median gap 1.16 % of peak, 2.2 % at the 96th percentile
+(the measured pair of default runs); see CHANGELOG "Materials (issue 9)" for the options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "workflow"))
+
+from scema.io.netcdf import read_dataset  # noqa: E402
+
+MPA = 1e6
+
+
+def replica_differences(run: Path, component: int) -> list[np.ndarray]:
+    """Per step: stress(replica 0) - stress(replica 1) at each qp (MPa), from the MD batch files."""
+    out = []
+    for step_dir in sorted(run.glob("results/step_*")):
+        files = sorted(step_dir.glob("md/batch_*.nc"))
+        if not files:
+            continue
+        rows = [read_dataset(f) for f in files]
+        qp = np.concatenate([d["qp_id"].values for d in rows])
+        replica = np.concatenate([d["replica_id"].values for d in rows])
+        stress = np.concatenate([d["stress"].values[:, component] for d in rows]) / MPA
+        table = np.full((qp.max() + 1, replica.max() + 1), np.nan)
+        table[qp, replica] = stress
+        out.append(table[:, 0] - table[:, 1])
+    return out
+
+
+def gap_model(common: float, per_step: float, peak: float, steps: int, n: int = 200_000) -> np.ndarray:
+    """Samples of the largest |difference| over ``steps`` between two runs, % of ``peak``."""
+    rng = np.random.default_rng(0)
+    c = rng.normal(0.0, common * np.sqrt(2), (n, 1))
+    s = rng.normal(0.0, per_step * np.sqrt(2), (n, steps))
+    return np.abs(c + s).max(axis=1) / peak * 100
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path)
+    parser.add_argument("--material", default="copper")
+    parser.add_argument("--component", type=int, default=2, help="Voigt index of the loaded component")
+    args = parser.parse_args()
+
+    material = read_dataset(args.run / f"results/materials/{args.material}/material.nc")
+    se = material["reference_stress_standard_error"].values[:, args.component] / MPA
+    replicas = len(se)
+    diffs = replica_differences(args.run, args.component)
+    qps = len(diffs[0])
+    for k, d in enumerate(diffs, start=1):
+        print(f"step {k}: replica difference per qp {np.nanstd(d, ddof=1):.1f} MPa, mean {np.nanmean(d):+.1f} MPa")
+    per_qp = float(np.mean([np.nanstd(d, ddof=1) for d in diffs])) / np.sqrt(2)  # one replica, one window
+    common = float(np.sqrt(np.sum(se**2))) / replicas
+    per_step = per_qp / np.sqrt(replicas * qps)
+    peak = max(
+        abs(float(read_dataset(p)["stress"].values[:, args.component].mean())) / MPA
+        for p in args.run.glob("results/step_*/stress.nc")
+    )
+    steps = len(diffs)
+    print(f"per replica and window {per_qp:.1f} MPa; per run: reference {common:.2f} MPa, sampling {per_step:.2f} MPa")
+    print(f"peak mean stress {peak:.0f} MPa")
+    options = {
+        "as run": (common, per_step),
+        "reference window x4": (common / 2, per_step),
+        "sampling window x2": (common, per_step / np.sqrt(2)),
+        "replicas x2": (common / np.sqrt(2), per_step / np.sqrt(2)),
+    }
+    for name, (c, s) in options.items():
+        g = gap_model(c, s, peak, steps)
+        print(
+            f"{name:22s} median gap {np.median(g):.2f} %, 90th percentile {np.percentile(g, 90):.2f} %, "
+            f"P(< 1.5 %) {np.mean(g < 1.5):.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
