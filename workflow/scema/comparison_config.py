@@ -41,15 +41,22 @@ def _resolve(path: str, search_dirs: list[Path]) -> Path:
     raise ComparisonError(f"comparison error: 'comparison.base': file '{path}' does not exist")
 
 
-def validate_comparison(config: dict, search_dirs: list[Path]) -> dict:
-    """Validate the comparison section, fill its defaults, load and check every mode's config."""
+def validated_against(config: dict, schema_path: Path, kind: str, error: type[ValueError]) -> dict:
+    """A copy of ``config`` with its schema's defaults filled in; the first schema error raises
+    ``error`` with one line that names the key (``kind error: 'key': ...``)."""
     config = copy.deepcopy(config)
-    with open(SCHEMA_PATH) as fh:
+    with open(schema_path) as fh:
         schema = yaml.safe_load(fh)
     _fill_defaults(config, schema)
     errors = sorted(Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
-        raise ComparisonError(_format(errors[0]).replace("config error", "comparison error"))
+        raise error(_format(errors[0]).replace("config error", f"{kind} error"))
+    return config
+
+
+def validate_comparison(config: dict, search_dirs: list[Path]) -> dict:
+    """Validate the comparison section, fill its defaults, load and check every mode's config."""
+    config = validated_against(config, SCHEMA_PATH, "comparison", ComparisonError)
     section = config["comparison"]
     base_path = _resolve(section["base"], search_dirs)
     with open(base_path) as fh:

@@ -8,16 +8,14 @@ every point.
 
 from __future__ import annotations
 
-import copy
 import itertools
 from pathlib import Path
 
 import yaml
-from jsonschema import Draft202012Validator
 
 from scema.comparison import BAND, REFERENCE
-from scema.comparison_config import _resolve, merge
-from scema.config import ConfigError, _fill_defaults, _format, validate_config
+from scema.comparison_config import _resolve, merge, validated_against
+from scema.config import ConfigError, validate_config
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "study.schema.yaml"
 
@@ -97,13 +95,7 @@ def study_configs(section: dict) -> tuple[dict[str, dict], dict[str, dict[str, o
 
 def validate_study(config: dict, search_dirs: list[Path]) -> dict:
     """Validate the study section, fill its defaults, load the base and check every run's config."""
-    config = copy.deepcopy(config)
-    with open(SCHEMA_PATH) as fh:
-        schema = yaml.safe_load(fh)
-    _fill_defaults(config, schema)
-    errors = sorted(Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
-    if errors:
-        raise StudyError(_format(errors[0]).replace("config error", "study error"))
+    config = validated_against(config, SCHEMA_PATH, "study", StudyError)
     section = config["study"]
     try:
         base_path = _resolve(section["base"], search_dirs)
