@@ -221,18 +221,11 @@ def used_materials(config: dict) -> list[str]:
 
 def _check_gmsh_content(path: Path, boundaries: dict) -> tuple[np.ndarray, np.ndarray]:
     """The file has volumes and every physical group a boundary names; returns its bounding box."""
-    import gmsh
+    from scema.gmsh_file import read_gmsh
 
-    gmsh.initialize()
-    try:
-        gmsh.option.setNumber("General.Terminal", 0)
-        gmsh.merge(str(path))
-        volumes = gmsh.model.getEntities(3)
-        groups = sorted(gmsh.model.getPhysicalName(2, tag) for _dim, tag in gmsh.model.getPhysicalGroups(2))
-        box = gmsh.model.getBoundingBox(-1, -1)
-    finally:
-        gmsh.finalize()
-    if not volumes:
+    mesh = read_gmsh(path)
+    groups = mesh.surface_groups
+    if not mesh.has_volumes:
         raise ConfigError(f"config error: 'specimen.mesh.file': '{path}' has no volumes (the FE model needs a 3D mesh)")
     for name, selector in boundaries.items():
         if "physical_group" in selector and selector["physical_group"] not in groups:
@@ -240,7 +233,7 @@ def _check_gmsh_content(path: Path, boundaries: dict) -> tuple[np.ndarray, np.nd
                 f"config error: 'specimen.boundaries.{name}.physical_group': no 2D physical group "
                 f"'{selector['physical_group']}' in '{path}' (it has: {', '.join(groups) or 'none'})"
             )
-    return np.asarray(box[:3]), np.asarray(box[3:])
+    return mesh.lower, mesh.upper
 
 
 def _check_regions_inside(regions: list[dict], bounds: tuple[np.ndarray, np.ndarray]) -> None:

@@ -8,8 +8,7 @@ MD stiffness (scema.fe.scheme); this module gets both before any job runs:
 
 - h from the mesh as the config defines it: a box from size and divisions (its cells are
   congruent), a gmsh file read with the gmsh API, a generated specimen generated once into a
-  temporary directory. gmsh runs in a child process so that it never touches the signal
-  handlers of the Snakemake process parsing the workflow.
+  temporary directory (``scema.gmsh_file``, the reader the config check uses too).
 - c per material from the cached ``results/materials/<name>/material.nc`` when it exists (the
   stiffness step 1 will use), else ``fe.max_wave_speed``, an upper bound the user declares
   (default 8000 m/s; copper's c is 6.8 km/s). A bound too low is still caught in step 1. The
@@ -19,8 +18,6 @@ MD stiffness (scema.fe.scheme); this module gets both before any job runs:
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -29,7 +26,6 @@ import numpy as np
 # dolfinx's create_box splits each box cell (vertex k at offsets (k & 1, k >> 1 & 1, k >> 2 & 1))
 # into these six tetrahedra
 BOX_TETRAHEDRA = ((0, 1, 3, 7), (0, 1, 7, 5), (0, 5, 7, 4), (0, 3, 2, 7), (0, 6, 4, 7), (0, 2, 6, 7))
-GMSH_TETRAHEDRON, GMSH_HEXAHEDRON = 4, 5  # gmsh element types (linear)
 
 
 def shortest_length(cells: np.ndarray) -> float:
@@ -63,25 +59,12 @@ def box_cells(size, divisions, cell: str) -> np.ndarray:
 
 def gmsh_length(path: str | Path) -> float:
     """Shortest cell length of the 3D linear cells of a gmsh ``.msh`` file."""
-    import gmsh
+    from scema.gmsh_file import read_gmsh
 
-    gmsh.initialize()
-    try:
-        gmsh.option.setNumber("General.Terminal", 0)
-        gmsh.merge(str(path))
-        tags, coords, _ = gmsh.model.mesh.getNodes()
-        position = np.zeros((int(tags.max()) + 1, 3))
-        position[tags.astype(np.int64)] = coords.reshape(-1, 3)
-        lengths = []
-        for kind, n_vertices in ((GMSH_TETRAHEDRON, 4), (GMSH_HEXAHEDRON, 8)):
-            _, nodes = gmsh.model.mesh.getElementsByType(kind)
-            if len(nodes):
-                lengths.append(shortest_length(position[np.asarray(nodes, dtype=np.int64).reshape(-1, n_vertices)]))
-    finally:
-        gmsh.finalize()
-    if not lengths:
+    cells = read_gmsh(path).cells
+    if not cells:
         raise ValueError(f"{path}: no linear tetrahedra or hexahedra")
-    return min(lengths)
+    return min(shortest_length(c) for c in cells)
 
 
 def generated_length(generator: str, parameters: dict) -> float:
@@ -93,19 +76,15 @@ def generated_length(generator: str, parameters: dict) -> float:
 
 
 def mesh_length(mesh: dict) -> float:
-    """Shortest cell length (m) of ``specimen.mesh``; gmsh work runs in a child process."""
+    """Shortest cell length (m) of ``specimen.mesh``."""
     if mesh["type"] == "box":
         return shortest_length(box_cells(mesh["size"], mesh["divisions"], mesh["cell"]))
-    if mesh["type"] == "gmsh":
-        call = f"gmsh_length({mesh['file']!r})"
-    else:
-        call = f"generated_length({mesh['generator']!r}, {dict(mesh['parameters'])!r})"
-    package = str(Path(__file__).resolve().parents[2])
-    code = f"import sys; sys.path.insert(0, {package!r}); from scema.fe.stability import *; print({call})"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise ValueError(f"could not measure the mesh: {result.stderr.strip().splitlines()[-1:]}")
-    return float(result.stdout.split()[-1])
+    try:
+        if mesh["type"] == "gmsh":
+            return gmsh_length(mesh["file"])
+        return generated_length(mesh["generator"], dict(mesh["parameters"]))
+    except Exception as error:  # gmsh raises plain Exception; the caller names the key
+        raise ValueError(f"could not measure the mesh: {error}") from None
 
 
 def material_speed(name: str, material: dict, bound: float, run_dir: Path) -> tuple[float, str]:
