@@ -110,14 +110,18 @@ def _blobs(rng, n, n_features):
     return centres[which] + rng.normal(scale=rng.uniform(0.02, 0.15, n)[:, None], size=(n, n_features))
 
 
-@pytest.fixture(params=["auto", "graph", "graph_small_blocks", "lazy"])
+@pytest.fixture(params=["default", "trees", "leaf_bounds", "inner_check", "batches"])
 def greedy_path(request, monkeypatch):
-    """Run the clustering with its automatic choice, or forced onto one of its exact paths."""
-    if request.param != "auto":
-        monkeypatch.setattr(clustering, "_GRAPH_PAIR_LIMIT", -1.0 if request.param == "lazy" else np.inf)
-        monkeypatch.setattr(clustering, "_GRAPH_MAX_DENSITY", np.inf)
-    if request.param == "graph_small_blocks":
-        monkeypatch.setattr(clustering, "_BLOCK", 3)  # many blocks, members spread over several
+    """Run the clustering as shipped, or with each of its internal choices forced one way."""
+    if request.param == "trees":  # decrements through a tree over the leaving points, never all pairs
+        monkeypatch.setattr(clustering, "_SMALL_BLOCK", 0)
+    if request.param == "leaf_bounds":  # initial bounds from the leaf's outer ball only (no dense block)
+        monkeypatch.setattr(clustering, "_DENSE_LIMIT", 0)
+    if request.param == "inner_check":  # every leaf checked for an inner ball holding all its candidates
+        monkeypatch.setattr(clustering, "_INNER_CHECK", 0)
+    if request.param == "batches":  # one exact degree at a time, tiny leaves
+        monkeypatch.setattr(clustering, "_MAX_BATCH", 1)
+        monkeypatch.setattr(clustering, "_LEAF_SIZE", 1)
     return request.param
 
 
