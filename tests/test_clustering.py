@@ -145,6 +145,23 @@ def test_fast_greedy_matches_all_pairs_reference(seed, metric, greedy_path):
         assert 1 < result.n_clusters < n
 
 
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("metric", ["l1", "l2"])
+def test_ties_and_duplicates_match_brute_force_greedy(seed, metric, greedy_path):
+    """Small integer lattices: many pairs exactly at alpha (strict), many equal degrees (lowest index wins)."""
+    rng = np.random.default_rng(100 + seed)
+    n = int(rng.integers(30, 160))
+    n_features = int(rng.choice([3, 12, 60]))
+    signatures = rng.integers(0, 3, size=(n, n_features)).astype(float)  # duplicates when few features
+    material = rng.integers(0, 3, n)
+    dist = cdist(signatures, signatures, "cityblock" if metric == "l1" else "euclidean")
+    for alpha in np.unique(dist)[1:4]:  # exactly at the smallest non-zero distances
+        expected = _reference_greedy(signatures, material, alpha, metric)
+        result = cluster(signatures, material, alpha, metric=metric)
+        np.testing.assert_array_equal(result.representative, expected)
+        _check_consistent(result, material)
+
+
 def test_history_matters_not_rate():
     final = np.array([1e-2, -3e-3, -3e-3, 0.0, 0.0, 0.0])
     ramp = _ramp(final)

@@ -22,54 +22,44 @@ with the most neighbours still in the graph (ties: lowest qp index), make it a
 representative, map it and its remaining neighbours to it and remove them all; isolated
 nodes represent themselves.
 
-Implementation (no all-pairs, exact, per material): the signatures are mapped linearly to a
-few coordinates whose distance is a lower bound of the signature distance (l1: one sum per
-strain component; l2: the 8 leading principal axes, nearly exact for strain signatures, see
-:func:`_lower_bound_embedding`), so radius searches on trees over the embedding return a
-superset of the neighbours (searched with a slightly enlarged radius so that float rounding can
-never lose one); candidates are then decided with the exact distance (``d < alpha``, strict).
-The number of candidate pairs is estimated from a sample of radius counts, and one of two exact
-paths is taken:
+Implementation (exact, per material, no neighbour graph, O(N) memory): the signatures are
+mapped linearly to a few coordinates whose distance is a lower bound of the signature distance
+(l1: sums of pairs of consecutive samples, 30 coordinates for 60 features; l2: the 8 leading
+principal axes; both count within a few % of the true neighbours on strain signatures, see
+:func:`_lower_bound_embedding`), so a radius search on a :class:`sklearn.neighbors.BallTree`
+over the embedding (radius enlarged beyond any rounding) returns a superset of the neighbours,
+the *candidates*; the exact decision is then ``d < alpha`` (strict) on the signatures.
 
-* up to ``_GRAPH_PAIR_LIMIT`` = 4e8 directed candidate pairs (int32 adjacency <= 1.6 GB) and
-  a mean degree below ``_GRAPH_MAX_DENSITY`` = 1/4 of the points: the
-  similarity graph is built explicitly, in blocks of ``_BLOCK`` points consecutive in tree order
-  (:func:`_exact_graph`): one embedding search per block, then one dense exact distance block
-  (``cdist`` for l1, a BLAS matrix product with a ``cdist`` check near ``alpha`` for l2) instead
-  of one gathered pair at a time; exact degrees are then maintained by decrements as nodes leave
-  the graph (:func:`_greedy_graph`);
-* more pairs or denser (e.g. a uniform field where all 1e5 qps are mutual neighbours, which
-  would be 5e9 pairs): no graph. Initial degree *upper bounds* come from one
-  :class:`sklearn.neighbors.BallTree` radius count (``count_only=True`` adds whole tree nodes
-  inside the radius without visiting their points), and degrees are recounted lazily, in
-  batches, among the still active points (cKDTree candidates over the active points, rebuilt
-  when half of them are gone; exact filter).
+The greedy needs, at every choice, the node of largest current degree, not every degree. Each
+active node carries a value that is either its exact current degree or an upper bound of it
+(its number of active candidates), in a max-heap keyed ``(-value, index)``:
 
-Both use a max-heap keyed ``(-degree, index)`` whose stored values are upper bounds of the
-current degrees (degrees only decrease as nodes leave the graph). A popped entry whose value is
-the node's exact current degree is the plain greedy choice: every other node's degree is <= its
-stored value <= this one, with equality only for a larger index; nodes whose degree reaches 0
-leave the heap and represent themselves. Otherwise the entry is pushed back with the exact
-degree. In the lazy path an entry is exact when it was recounted after the last change of the
-node's neighbourhood (only nodes within 2 alpha of a new representative can lose neighbours);
-stale entries are recounted in geometrically growing batches taken from the top of the heap.
-Memory is O(N + pairs) in the graph path (pairs capped) and O(N) plus one capped batch of
-candidate pairs in the lazy path.
+* start: every node's candidate count, from one dense block of embedding distances per tree
+  leaf against the ball around the leaf that holds all its points' candidates
+  (:func:`_candidate_counts`; when everything is similar the leaf's count is read from two
+  tree counts instead);
+* a popped entry whose value is an upper bound is replaced by the exact degree (candidates
+  decided exactly, for a geometrically growing batch of the top entries);
+* a popped entry whose value is exact is the plain greedy choice: every other node's degree is
+  <= its stored value <= this one, equality only for a larger index. It and its active
+  neighbours leave (:func:`_choose`); only nodes within 2 alpha of it can lose a neighbour, and
+  each of those loses exactly its neighbours (exact value) or its candidates (upper bound)
+  among the leaving nodes, so every value stays what it was;
+* nodes whose value reaches 0 leave the heap and represent themselves.
 
-Cost: the graph path does each candidate pair's exact distance once, in dense blocks; the
-lazy path is fast when nearly everything is similar (few, huge clusters) and slow between the
-two (tens of thousands of neighbours per qp and still many clusters).
+With tight bounds few nodes ever need their exact degree (a few hundred per 10^5 qps in the
+benchmark's middle regime): they leave as members of a cluster before their bound reaches the
+top. Cost: one pass of embedding distances over the candidate pairs, the exact distances of the
+few exact degrees, and per choice the decrements around it.
 """
 
 from __future__ import annotations
 
 import heapq
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.interpolate import CubicSpline
-from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 from sklearn.neighbors import BallTree
 from threadpoolctl import threadpool_limits
@@ -77,7 +67,7 @@ from threadpoolctl import threadpool_limits
 N_COMPONENTS = 6
 METRICS: dict[str, str] = {"l1": "manhattan", "l2": "euclidean"}  # our name -> scikit-learn metric
 _CDIST = {"l1": "cityblock", "l2": "euclidean"}  # ... -> SciPy's cdist metric
-EMBEDDING_DIM = 30  # l1 groups
+EMBEDDING_DIM = 30  # coordinates of the l1 lower-bound embedding (sums of consecutive features)
 _PCA_DIM = 8  # principal axes of the l2 lower-bound embedding
 _PAIR_CHUNK = 1 << 13  # candidate pairs per vectorised distance evaluation (~12 MB of temporaries)
 _MAX_BATCH = 1024  # nodes per batch of exact degrees
@@ -165,12 +155,14 @@ def _lower_bound_embedding(points: np.ndarray, metric: str, dim: int = EMBEDDING
     """Linear map to <= ``dim`` (l1) or ``_PCA_DIM`` (l2) coordinates whose distance never exceeds the signature distance.
 
     ``l1``: the features are split into ``dim`` contiguous groups (with the component-major
-    layout of :func:`spline_signatures` and ``dim = 6``: one group per strain component) and
-    each group is summed; ``|sum_g d| <= sum_g |d|``. ``l2``: the leading principal axes of the
-    signatures (an orthonormal projection, ``|P d| <= |d|``); strain signatures vary along few
-    directions, so this bound is nearly exact (fewer candidates than group sums by ~1.9x in the
-    benchmark's middle regime). Hence a radius search in the embedding returns a superset of the
-    true neighbours.
+    layout of :func:`spline_signatures`, 10 points and ``dim = 30``: pairs of consecutive points
+    of one component) and each group is summed; ``|sum_g d| <= sum_g |d|``. Coarser groups are
+    cheaper but looser (benchmark middle regime, candidates per true neighbour: 6 groups 1.30,
+    12 1.21, 20 1.09, 30 1.03), and a loose bound makes most nodes need their exact degree.
+    ``l2``: the leading principal axes of the signatures (an orthonormal projection,
+    ``|P d| <= |d|``); strain signatures vary along few directions (1.005 candidates per
+    neighbour). Hence a radius search in the embedding returns a superset of the true
+    neighbours.
     """
     n, n_features = points.shape
     if metric == "l2":
