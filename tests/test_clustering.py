@@ -120,7 +120,8 @@ def greedy_path(request, monkeypatch):
     if request.param == "inner_check":  # every leaf checked for an inner ball holding all its candidates
         monkeypatch.setattr(clustering, "_INNER_CHECK", 0)
     if request.param == "batches":  # one exact degree at a time, tiny leaves
-        monkeypatch.setattr(clustering, "_MAX_BATCH", 1)
+        monkeypatch.setattr(clustering, "_BATCH_PAIRS", 0)
+        monkeypatch.setattr(clustering, "_MAX_BATCH_PAIRS", 0)
         monkeypatch.setattr(clustering, "_LEAF_SIZE", 1)
     return request.param
 

@@ -70,10 +70,12 @@ _CDIST = {"l1": "cityblock", "l2": "euclidean"}  # ... -> SciPy's cdist metric
 EMBEDDING_DIM = 30  # coordinates of the l1 lower-bound embedding (sums of consecutive features)
 _PCA_DIM = 8  # principal axes of the l2 lower-bound embedding
 _PAIR_CHUNK = 1 << 13  # candidate pairs per vectorised distance evaluation (~12 MB of temporaries)
-_MAX_BATCH = 1024  # nodes per batch of exact degrees
+_BATCH_PAIRS = 1 << 12  # candidate pairs of the first batch of exact degrees after a choice (doubling, up to:)
+_MAX_BATCH_PAIRS = 1 << 20
 _LEAF_SIZE = 16  # BallTree leaf size: small leaves, tight candidate blocks
 _DENSE_LIMIT = 1 << 15  # candidates of a leaf up to which its points are counted one by one
 _INNER_CHECK = 4096  # candidates of a leaf above which it is first checked for all-similar
+_LEAF_CHUNK = 256  # leaves per candidate-list search (bounds their memory)
 _SMALL_BLOCK = 1 << 16  # pairs up to which a decrement compares all pairs instead of building a tree
 
 __all__ = [
@@ -262,7 +264,6 @@ def _candidate_counts(search: _Search) -> np.ndarray:
     if big.size:
         inner[big] = search.tree.query_radius(centre[big], r=search.radius - spread[big], count_only=True)
     dense = np.flatnonzero((outer != inner) & (outer <= _DENSE_LIMIT))
-    found = search.tree.query_radius(centre[dense], r=r + spread[dense]) if dense.size else []
     emb = search.embedded
     counts = np.empty(emb.shape[0], dtype=np.int64)
     starts, ends = node_data["idx_start"][leaves], node_data["idx_end"][leaves]
@@ -272,16 +273,18 @@ def _candidate_counts(search: _Search) -> np.ndarray:
         sq = np.einsum("ij,ij->i", emb, emb)
         margin = 1e-12 * float(sq.max())
     with threadpool_limits(limits=1, user_api="blas"):  # small products: threads only contend
-        for cand, k in zip(found, dense.tolist()):
-            rows = idx[starts[k] : ends[k]]
-            if search.metric == "l2":
-                d = emb[rows] @ emb[cand].T
-                d *= -2.0
-                d += sq[rows][:, None]
-                d += sq[cand][None, :]
-                counts[rows] = np.count_nonzero(d <= r * r + margin, axis=1)
-            else:
-                counts[rows] = np.count_nonzero(cdist(emb[rows], emb[cand], "cityblock") <= r, axis=1)
+        for first in range(0, dense.size, _LEAF_CHUNK):  # candidate lists of a few leaves at a time
+            chunk = dense[first : first + _LEAF_CHUNK]
+            for cand, k in zip(search.tree.query_radius(centre[chunk], r=r + spread[chunk]), chunk.tolist()):
+                rows = idx[starts[k] : ends[k]]
+                if search.metric == "l2":
+                    d = emb[rows] @ emb[cand].T
+                    d *= -2.0
+                    d += sq[rows][:, None]
+                    d += sq[cand][None, :]
+                    counts[rows] = np.count_nonzero(d <= r * r + margin, axis=1)
+                else:
+                    counts[rows] = np.count_nonzero(cdist(emb[rows], emb[cand], "cityblock") <= r, axis=1)
     return counts
 
 
@@ -298,7 +301,7 @@ def _greedy_one_material(points: np.ndarray, alpha: float, metric: str) -> np.nd
     # heap of (-value, index); values only decrease, so a stored value bounds the current one
     heap = [(-k, v) for v, k in enumerate(value.tolist()) if k > 0]
     heapq.heapify(heap)
-    batch_size = 1
+    budget = _BATCH_PAIRS
     while heap:
         neg_key, node = heap[0]
         if not active[node]:
@@ -311,10 +314,10 @@ def _greedy_one_material(points: np.ndarray, alpha: float, metric: str) -> np.nd
         elif exact[node]:  # exact and maximal (every other value is an upper bound): representative
             heapq.heappop(heap)
             _choose(search, node, int(value[node]), active, exact, value, representative)
-            batch_size = 1
+            budget = _BATCH_PAIRS
         else:  # exact degrees for a batch of the top entries with an upper bound, pushed back
-            batch = []
-            while heap and len(batch) < batch_size:
+            batch, pairs = [], 0
+            while heap and (not batch or pairs < budget):
                 neg_key, node = heap[0]
                 if not active[node] or value[node] == 0:
                     heapq.heappop(heap)
@@ -324,6 +327,7 @@ def _greedy_one_material(points: np.ndarray, alpha: float, metric: str) -> np.nd
                     break
                 else:
                     batch.append(heapq.heappop(heap)[1])
+                    pairs += int(value[node])
             nodes = np.array(batch, dtype=np.intp)
             rows, _ = search.neighbours(nodes, active)
             value[nodes] = np.bincount(rows, minlength=nodes.size)
@@ -331,7 +335,7 @@ def _greedy_one_material(points: np.ndarray, alpha: float, metric: str) -> np.nd
             for node in batch:
                 if value[node] > 0:
                     heapq.heappush(heap, (-int(value[node]), node))
-            batch_size = min(2 * batch_size, _MAX_BATCH)
+            budget = min(2 * budget, _MAX_BATCH_PAIRS)
     return representative
 
 
