@@ -110,14 +110,19 @@ def _blobs(rng, n, n_features):
     return centres[which] + rng.normal(scale=rng.uniform(0.02, 0.15, n)[:, None], size=(n, n_features))
 
 
-@pytest.fixture(params=["auto", "graph", "graph_small_blocks", "lazy"])
+@pytest.fixture(params=["default", "trees", "leaf_bounds", "inner_check", "batches"])
 def greedy_path(request, monkeypatch):
-    """Run the clustering with its automatic choice, or forced onto one of its exact paths."""
-    if request.param != "auto":
-        monkeypatch.setattr(clustering, "_GRAPH_PAIR_LIMIT", -1.0 if request.param == "lazy" else np.inf)
-        monkeypatch.setattr(clustering, "_GRAPH_MAX_DENSITY", np.inf)
-    if request.param == "graph_small_blocks":
-        monkeypatch.setattr(clustering, "_BLOCK", 3)  # many blocks, members spread over several
+    """Run the clustering as shipped, or with each of its internal choices forced one way."""
+    if request.param == "trees":  # decrements through a tree over the leaving points, never all pairs
+        monkeypatch.setattr(clustering, "_SMALL_BLOCK", 0)
+    if request.param == "leaf_bounds":  # initial bounds from the leaf's outer ball only (no dense block)
+        monkeypatch.setattr(clustering, "_DENSE_LIMIT", 0)
+    if request.param == "inner_check":  # every leaf checked for an inner ball holding all its candidates
+        monkeypatch.setattr(clustering, "_INNER_CHECK", 0)
+    if request.param == "batches":  # one exact degree at a time, tiny leaves
+        monkeypatch.setattr(clustering, "_BATCH_PAIRS", 0)
+        monkeypatch.setattr(clustering, "_MAX_BATCH_PAIRS", 0)
+        monkeypatch.setattr(clustering, "_LEAF_SIZE", 1)
     return request.param
 
 
@@ -139,6 +144,23 @@ def test_fast_greedy_matches_all_pairs_reference(seed, metric, greedy_path):
         assert np.all(result.distance_to_representative < alpha)
         np.testing.assert_allclose(result.distance_to_representative, dist[np.arange(n), expected], rtol=1e-12)
         assert 1 < result.n_clusters < n
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("metric", ["l1", "l2"])
+def test_ties_and_duplicates_match_brute_force_greedy(seed, metric, greedy_path):
+    """Small integer lattices: many pairs exactly at alpha (strict), many equal degrees (lowest index wins)."""
+    rng = np.random.default_rng(100 + seed)
+    n = int(rng.integers(30, 160))
+    n_features = int(rng.choice([3, 12, 60]))
+    signatures = rng.integers(0, 3, size=(n, n_features)).astype(float)  # duplicates when few features
+    material = rng.integers(0, 3, n)
+    dist = cdist(signatures, signatures, "cityblock" if metric == "l1" else "euclidean")
+    for alpha in np.unique(dist)[1:4]:  # exactly at the smallest non-zero distances
+        expected = _reference_greedy(signatures, material, alpha, metric)
+        result = cluster(signatures, material, alpha, metric=metric)
+        np.testing.assert_array_equal(result.representative, expected)
+        _check_consistent(result, material)
 
 
 def test_history_matters_not_rate():

@@ -22,69 +22,61 @@ with the most neighbours still in the graph (ties: lowest qp index), make it a
 representative, map it and its remaining neighbours to it and remove them all; isolated
 nodes represent themselves.
 
-Implementation (no all-pairs, exact, per material): the signatures are mapped linearly to a
-few coordinates whose distance is a lower bound of the signature distance (l1: one sum per
-strain component; l2: the 8 leading principal axes, nearly exact for strain signatures, see
-:func:`_lower_bound_embedding`), so radius searches on trees over the embedding return a
-superset of the neighbours (searched with a slightly enlarged radius so that float rounding can
-never lose one); candidates are then decided with the exact distance (``d < alpha``, strict).
-The number of candidate pairs is estimated from a sample of radius counts, and one of two exact
-paths is taken:
+Implementation (exact, per material, no neighbour graph, O(N) memory): the signatures are
+mapped linearly to a few coordinates whose distance is a lower bound of the signature distance
+(l1: sums of pairs of consecutive samples, 30 coordinates for 60 features; l2: the 8 leading
+principal axes; both count within a few % of the true neighbours on strain signatures, see
+:func:`_lower_bound_embedding`), so a radius search on a :class:`sklearn.neighbors.BallTree`
+over the embedding (radius enlarged beyond any rounding) returns a superset of the neighbours,
+the *candidates*; the exact decision is then ``d < alpha`` (strict) on the signatures.
 
-* up to ``_GRAPH_PAIR_LIMIT`` = 4e8 directed candidate pairs (int32 adjacency <= 1.6 GB) and
-  a mean degree below ``_GRAPH_MAX_DENSITY`` = 1/4 of the points: the
-  similarity graph is built explicitly, in blocks of ``_BLOCK`` points consecutive in tree order
-  (:func:`_exact_graph`): one embedding search per block, then one dense exact distance block
-  (``cdist`` for l1, a BLAS matrix product with a ``cdist`` check near ``alpha`` for l2) instead
-  of one gathered pair at a time; exact degrees are then maintained by decrements as nodes leave
-  the graph (:func:`_greedy_graph`);
-* more pairs or denser (e.g. a uniform field where all 1e5 qps are mutual neighbours, which
-  would be 5e9 pairs): no graph. Initial degree *upper bounds* come from one
-  :class:`sklearn.neighbors.BallTree` radius count (``count_only=True`` adds whole tree nodes
-  inside the radius without visiting their points), and degrees are recounted lazily, in
-  batches, among the still active points (cKDTree candidates over the active points, rebuilt
-  when half of them are gone; exact filter).
+The greedy needs, at every choice, the node of largest current degree, not every degree. Each
+active node carries a value that is either its exact current degree or an upper bound of it
+(its number of active candidates), in a max-heap keyed ``(-value, index)``:
 
-Both use a max-heap keyed ``(-degree, index)`` whose stored values are upper bounds of the
-current degrees (degrees only decrease as nodes leave the graph). A popped entry whose value is
-the node's exact current degree is the plain greedy choice: every other node's degree is <= its
-stored value <= this one, with equality only for a larger index; nodes whose degree reaches 0
-leave the heap and represent themselves. Otherwise the entry is pushed back with the exact
-degree. In the lazy path an entry is exact when it was recounted after the last change of the
-node's neighbourhood (only nodes within 2 alpha of a new representative can lose neighbours);
-stale entries are recounted in geometrically growing batches taken from the top of the heap.
-Memory is O(N + pairs) in the graph path (pairs capped) and O(N) plus one capped batch of
-candidate pairs in the lazy path.
+* start: every node's candidate count, from one dense block of embedding distances per tree
+  leaf against the ball around the leaf that holds all its points' candidates
+  (:func:`_candidate_counts`; when everything is similar the leaf's count is read from two
+  tree counts instead);
+* a popped entry whose value is an upper bound is replaced by the exact degree (candidates
+  decided exactly, for a geometrically growing batch of the top entries);
+* a popped entry whose value is exact is the plain greedy choice: every other node's degree is
+  <= its stored value <= this one, equality only for a larger index. It and its active
+  neighbours leave (:func:`_choose`); only nodes within 2 alpha of it can lose a neighbour, and
+  each of those loses exactly its neighbours (exact value) or its candidates (upper bound)
+  among the leaving nodes, so every value stays what it was;
+* nodes whose value reaches 0 leave the heap and represent themselves.
 
-Cost: the graph path does each candidate pair's exact distance once, in dense blocks; the
-lazy path is fast when nearly everything is similar (few, huge clusters) and slow between the
-two (tens of thousands of neighbours per qp and still many clusters).
+With tight bounds few nodes ever need their exact degree (a few hundred per 10^5 qps in the
+benchmark's middle regime): they leave as members of a cluster before their bound reaches the
+top. Cost: one pass of embedding distances over the candidate pairs, the exact distances of the
+few exact degrees, and per choice the decrements around it.
 """
 
 from __future__ import annotations
 
 import heapq
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.interpolate import CubicSpline
-from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 from sklearn.neighbors import BallTree
 from threadpoolctl import threadpool_limits
 
 N_COMPONENTS = 6
 METRICS: dict[str, str] = {"l1": "manhattan", "l2": "euclidean"}  # our name -> scikit-learn metric
-EMBEDDING_DIM = 6  # dimension of the l1 lower-bound embedding used for the tree searches
+_CDIST = {"l1": "cityblock", "l2": "euclidean"}  # ... -> SciPy's cdist metric
+EMBEDDING_DIM = 30  # coordinates of the l1 lower-bound embedding (sums of consecutive features)
 _PCA_DIM = 8  # principal axes of the l2 lower-bound embedding
-_SPLIT_DIM = 16  # principal axes on which l2 pairs are decided before any full distance
 _PAIR_CHUNK = 1 << 13  # candidate pairs per vectorised distance evaluation (~12 MB of temporaries)
-_PAIR_BUDGET = 1 << 18  # ~candidate pairs per recount batch
-_MAX_BATCH = 1024  # nodes per recount batch
-_BLOCK = 64  # rows per dense exact-distance block when building the similarity graph
-_GRAPH_PAIR_LIMIT = 4e8  # estimated directed candidate pairs up to which the graph is built (int32: <= 1.6 GB)
-_GRAPH_MAX_DENSITY = 0.25  # ... and mean degree / n up to which (denser: few huge clusters, the lazy path)
+_BATCH_PAIRS = 1 << 12  # candidate pairs of the first batch of exact degrees after a choice (doubling, up to:)
+_MAX_BATCH_PAIRS = 1 << 20
+_LEAF_SIZE = 16  # BallTree leaf size: small leaves, tight candidate blocks
+_DENSE_LIMIT = 1 << 15  # candidates of a leaf up to which its points are counted one by one
+_INNER_CHECK = 4096  # candidates of a leaf above which it is first checked for all-similar
+_LEAF_CHUNK = 256  # leaves per candidate-list search (bounds their memory)
+_SMALL_BLOCK = 1 << 16  # pairs up to which a decrement compares all pairs instead of building a tree
 
 __all__ = [
     "METRICS",
@@ -165,12 +157,14 @@ def _lower_bound_embedding(points: np.ndarray, metric: str, dim: int = EMBEDDING
     """Linear map to <= ``dim`` (l1) or ``_PCA_DIM`` (l2) coordinates whose distance never exceeds the signature distance.
 
     ``l1``: the features are split into ``dim`` contiguous groups (with the component-major
-    layout of :func:`spline_signatures` and ``dim = 6``: one group per strain component) and
-    each group is summed; ``|sum_g d| <= sum_g |d|``. ``l2``: the leading principal axes of the
-    signatures (an orthonormal projection, ``|P d| <= |d|``); strain signatures vary along few
-    directions, so this bound is nearly exact (fewer candidates than group sums by ~1.9x in the
-    benchmark's middle regime). Hence a radius search in the embedding returns a superset of the
-    true neighbours.
+    layout of :func:`spline_signatures`, 10 points and ``dim = 30``: pairs of consecutive points
+    of one component) and each group is summed; ``|sum_g d| <= sum_g |d|``. Coarser groups are
+    cheaper but looser (benchmark middle regime, candidates per true neighbour: 6 groups 1.30,
+    12 1.21, 20 1.09, 30 1.03), and a loose bound makes most nodes need their exact degree.
+    ``l2``: the leading principal axes of the signatures (an orthonormal projection,
+    ``|P d| <= |d|``); strain signatures vary along few directions (1.005 candidates per
+    neighbour). Hence a radius search in the embedding returns a superset of the true
+    neighbours.
     """
     n, n_features = points.shape
     if metric == "l2":
@@ -186,213 +180,112 @@ def _lower_bound_embedding(points: np.ndarray, metric: str, dim: int = EMBEDDING
     return out
 
 
-def _flatten_lists(lists) -> tuple[np.ndarray, np.ndarray]:
-    """Object array of index lists -> (row of every entry, concatenated entries)."""
-    lengths = np.fromiter((len(x) for x in lists), dtype=np.intp, count=len(lists))
-    flat = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.intp, count=int(lengths.sum()))
-    return np.repeat(np.arange(len(lists)), lengths), flat
+class _Search:
+    """Candidate neighbours from a lower-bound embedding and exact ``distance < alpha`` decisions.
 
-
-class _Neighbourhoods:
-    """Exact ``distance < alpha`` neighbours among the still active points, via a lower-bound embedding."""
+    A radius search of ``radius`` (``alpha`` enlarged by far more than any rounding) in the
+    embedding returns a superset of the true neighbours; the exact decision is made on the
+    signatures, with SciPy's ``cdist`` (the definition used by the tests and SCEMa's all-pairs
+    path) for the rare pairs whose fast row-wise distance lies within rounding of ``alpha``.
+    """
 
     def __init__(self, points: np.ndarray, alpha: float, metric: str):
         self.points = points
         self.alpha = alpha
         self.metric = metric
-        self.p = 1 if metric == "l1" else 2
         self.embedded = _lower_bound_embedding(points, metric)
-        # slack so that float rounding in the embedding can never drop a true neighbour
         scale = float(np.max(np.abs(points))) if points.size else 0.0
         slack = 64.0 * points.shape[1] * np.finfo(float).eps * scale
         self.radius = alpha * (1.0 + 1e-9) + slack
-        self.active = np.ones(points.shape[0], dtype=bool)
-        self.n_active = points.shape[0]
-        self._build_tree()
+        self.tree = BallTree(self.embedded, leaf_size=_LEAF_SIZE, metric=METRICS[metric])
 
-    def _build_tree(self) -> None:
-        """(Re)build the candidate tree over the active points only."""
-        self.tree_nodes = np.flatnonzero(self.active)
-        self.tree = cKDTree(self.embedded[self.tree_nodes])
+    def near(self, tree: BallTree, nodes: np.ndarray, radius: float):
+        """(row in ``nodes``, position in ``tree``'s data, embedding distance) of every pair within ``radius``."""
+        found, dist = tree.query_radius(self.embedded[nodes], r=radius, return_distance=True)
+        lengths = np.fromiter((x.size for x in found), dtype=np.intp, count=len(found))
+        rows = np.repeat(np.arange(len(found)), lengths)
+        return rows, np.concatenate(found).astype(np.intp), np.concatenate(dist)
 
-    def deactivate(self, nodes: np.ndarray) -> None:
-        self.active[nodes] = False
-        self.n_active -= nodes.size
-        if self.n_active < 0.5 * self.tree_nodes.size:  # most candidates would be inactive: rebuild
-            self._build_tree()
-
-    def initial_bounds(self) -> np.ndarray:
-        """Upper bounds of every point's degree (neighbours other than itself)."""
-        tree = BallTree(self.embedded, metric=METRICS[self.metric])
-        # count_only adds whole tree nodes inside the radius without visiting their points
-        return tree.query_radius(self.embedded, r=self.radius, count_only=True).astype(np.int64) - 1
-
-    def pairs(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(row in ``nodes``, neighbour) for every active neighbour of every node (the node itself included)."""
-        found = self.tree.query_ball_point(self.embedded[nodes], r=self.radius, p=self.p, return_sorted=False)
-        rows, cand = _flatten_lists(found)
-        cand = self.tree_nodes[cand]
-        keep = self.active[cand]
-        rows, cand = rows[keep], cand[keep]
-        close = np.empty(cand.size, dtype=bool)
-        for start in range(0, cand.size, _PAIR_CHUNK):
+    def close(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Exact ``distance(points[a], points[b]) < alpha`` for index pairs ``a``, ``b``."""
+        out = np.empty(a.size, dtype=bool)
+        for start in range(0, a.size, _PAIR_CHUNK):
             sl = slice(start, start + _PAIR_CHUNK)
-            d = signature_distance(self.points[cand[sl]], self.points[nodes[rows[sl]]], self.metric)
-            close[sl] = d < self.alpha
-        return rows[close], cand[close]
+            d = signature_distance(self.points[a[sl]], self.points[b[sl]], self.metric)
+            out[sl] = d < self.alpha
+            for k in np.flatnonzero(np.abs(d - self.alpha) <= 1e-9 * self.alpha).tolist():
+                i, j = a[start + k], b[start + k]  # within rounding of alpha: decide as cdist does
+                out[start + k] = cdist(self.points[[i]], self.points[[j]], _CDIST[self.metric])[0, 0] < self.alpha
+        return out
 
-    def near(self, node: int, factor: float) -> np.ndarray:
-        """Active points within ``factor * alpha`` of ``node`` in the embedding (a superset)."""
-        found = self.tree.query_ball_point(self.embedded[node], r=factor * self.radius, p=self.p, return_sorted=False)
-        return self.tree_nodes[np.asarray(found, dtype=np.intp)]
-
-    def degrees(self, nodes: np.ndarray) -> np.ndarray:
-        rows, _ = self.pairs(nodes)
-        return np.bincount(rows, minlength=nodes.size).astype(np.int64) - 1  # an active node finds itself
-
-
-def _estimated_pairs(hood: _Neighbourhoods, n_sample: int = 1000) -> float:
-    """Estimated number of candidate pairs (embedding radius search), from a sample of points."""
-    n = hood.points.shape[0]
-    sample = np.unique(np.linspace(0, n - 1, min(n, n_sample)).astype(np.intp))
-    tree = BallTree(hood.embedded, metric=METRICS[hood.metric])
-    counts = tree.query_radius(hood.embedded[sample], r=hood.radius, count_only=True)
-    return 0.5 * n * float(np.mean(counts - 1))
-
-
-def _principal_split(points: np.ndarray, k: int = _SPLIT_DIM) -> tuple[np.ndarray, np.ndarray]:
-    """Coordinates ``z`` on the ``k`` leading principal axes and the norm ``t`` of what is left.
-
-    For any two rows ``|z_a - z_b|^2 + (t_a - t_b)^2 <= |a - b|^2 <= |z_a - z_b|^2 + (t_a + t_b)^2``
-    (orthogonal split, triangle inequality on the remainders). Strain signatures vary along few
-    axes, so ``t`` is about the noise and most pairs are decided from ``k`` numbers each.
-    """
-    n, n_features = points.shape
-    sample = points[:: max(1, n // 2048)]
-    mean = sample.mean(axis=0)
-    _, _, vt = np.linalg.svd(sample - mean, full_matrices=False)
-    axes = vt[: min(k, vt.shape[0])]
-    centred = points - mean
-    z = centred @ axes.T
-    t = np.sqrt(np.maximum(0.0, np.einsum("ij,ij->i", centred, centred) - np.einsum("ij,ij->i", z, z)))
-    return z, t
-
-
-def _close_l2(points, z, t, zz, rows: np.ndarray, found: np.ndarray, alpha: float) -> np.ndarray:
-    """Dense ``l2 distance < alpha`` between ``rows`` and ``found``: decided from :func:`_principal_split`
-    where the bounds are clear of ``alpha`` by far more than their rounding, exactly elsewhere.
-
-    Conservative block-wide remainders keep it to a few passes over the block: in when
-    ``|dz|^2 + (max t_a + max t_b)^2 < alpha^2``, out when ``|dz|^2 > alpha^2`` (up to a margin)."""
-    sq = z[rows] @ z[found].T
-    sq *= -2.0
-    sq += zz[rows][:, None]
-    sq += zz[found][None, :]
-    margin = 1e-9 * alpha * alpha + 1e-12 * 2.0 * float(max(zz[rows].max(), zz[found].max()))
-    close = sq < alpha * alpha - margin - (float(t[rows].max()) + float(t[found].max())) ** 2
-    i, j = np.nonzero((sq <= alpha * alpha + margin) & ~close)
-    for s in range(0, i.size, _PAIR_CHUNK):
-        sl = slice(s, s + _PAIR_CHUNK)
-        close[i[sl], j[sl]] = signature_distance(points[rows[i[sl]]], points[found[j[sl]]], "l2") < alpha
-    return close
-
-
-def _exact_graph(points: np.ndarray, embedded: np.ndarray, alpha: float, metric: str, radius: float):
-    """(CSR columns int32, degrees) of the similarity graph, rows in the order of ``points``.
-
-    ``points`` are in tree (leaf) order, so ``_BLOCK`` consecutive rows are close together.
-    For each block one embedding-radius search around the block's centre (radius grown by the
-    block's own embedded radius) returns every row that can be a neighbour of any block member
-    (triangle inequality in the embedding, whose distance is a lower bound); of those, only
-    later rows (each pair once) within the radius of some member in the embedding are kept,
-    and one dense block of exact distances decides them (:func:`_within`): contiguous,
-    vectorised work instead of one gathered pair at a time. Each pair is then written in both
-    rows of the CSR adjacency.
-    """
-    n = points.shape[0]
-    p = 1 if metric == "l1" else 2
-    tree = cKDTree(embedded, leafsize=16)
-    if metric == "l2":
-        z, t = _principal_split(points)
-        zz = np.einsum("ij,ij->i", z, z)
-    later = np.zeros(n, dtype=np.int64)  # neighbours after the row (in this order)
-    earlier = np.zeros(n, dtype=np.int64)  # ... and before it
-    blocks = []  # (block start, columns int32, closeness bits): each pair once, in its earlier row's block
-    for start in range(0, n, _BLOCK):
-        stop = min(n, start + _BLOCK)
-        block = embedded[start:stop]
-        centre = block.mean(axis=0)
-        spread = float(np.max(np.linalg.norm(block - centre, ord=p, axis=1)))
-        found = np.sort(tree.query_ball_point(centre, r=radius + spread * (1.0 + 1e-9), p=p, return_sorted=False))
-        found = found[np.searchsorted(found, start) :].astype(np.intp)  # later rows (and the block itself)
-        if metric == "l2":
-            close = _close_l2(points, z, t, zz, np.arange(start, stop), found, alpha)
+    def neighbours(self, nodes: np.ndarray, active: np.ndarray, others: np.ndarray | None = None):
+        """(row in ``nodes``, neighbour) of every exact neighbour among the active points (or among ``others``)."""
+        if others is None:
+            rows, cols, _ = self.near(self.tree, nodes, self.radius)
+            keep = active[cols] & (cols != nodes[rows])
+            rows, cols = rows[keep], cols[keep]
+        elif nodes.size * others.size <= _SMALL_BLOCK:  # few pairs: all of them, no tree
+            rows, cols = np.repeat(np.arange(nodes.size), others.size), np.tile(others, nodes.size)
         else:
-            # keep only rows within the radius of some member in the (cheap, few-coordinate) embedding
-            found = found[(cdist(block, embedded[found], "cityblock") <= radius).any(axis=0)]
-            close = cdist(points[start:stop], points[found], "cityblock") < alpha
-        own = int(np.searchsorted(found, stop))  # the block's own rows: keep each pair once (row < col)
-        close[:, :own] &= found[None, :own] > np.arange(start, stop)[:, None]
-        keep = close.any(axis=0)
-        found, close = found[keep], close[:, keep]
-        if found.size:
-            later[start:stop] = np.count_nonzero(close, axis=1)
-            earlier[found] += np.count_nonzero(close, axis=0)
-            blocks.append((start, found.astype(np.int32), np.packbits(close, axis=1)))
-    degree = earlier + later
-    ptr = np.concatenate([[0], np.cumsum(degree)])
-    adjacency = np.empty(int(ptr[-1]), dtype=np.int32)
-    cursor = ptr[:-1].copy()  # each row: its earlier neighbours first (scattered in), then the later ones
-    blocks.reverse()
-    while blocks:  # consumed as written: the bits are freed while the adjacency fills
-        start, found, bits = blocks.pop()
-        close = np.unpackbits(bits, axis=1, count=found.size).view(bool)
-        for row, mask in enumerate(close, start):  # later neighbours: one slice per row
-            at = int(ptr[row] + earlier[row])
-            adjacency[at : at + later[row]] = found[mask]
-        cols, rows = np.nonzero(np.ascontiguousarray(close.T))  # earlier neighbours of found, by column
-        col = found[cols]
-        first = np.flatnonzero(np.concatenate([[True], col[1:] != col[:-1]]))
-        counts = np.diff(np.append(first, col.size))
-        adjacency[cursor[col] + np.arange(col.size) - np.repeat(first, counts)] = rows + start
-        cursor[col[first]] += counts
-    return adjacency, degree
+            rows, pos, _ = self.near(BallTree(self.embedded[others], metric=METRICS[self.metric]), nodes, self.radius)
+            cols = others[pos]
+        close = self.close(nodes[rows], cols)
+        return rows[close], cols[close]
+
+    def candidate_counts(self, nodes: np.ndarray, others: np.ndarray) -> np.ndarray:
+        """Points of ``others`` within the embedding radius of each of ``nodes``."""
+        if nodes.size * others.size <= _SMALL_BLOCK:
+            d = cdist(self.embedded[nodes], self.embedded[others], _CDIST[self.metric])
+            return np.count_nonzero(d <= self.radius, axis=1)
+        tree = BallTree(self.embedded[others], metric=METRICS[self.metric])
+        return tree.query_radius(self.embedded[nodes], r=self.radius, count_only=True)
 
 
-def _greedy_graph(cols: np.ndarray, degree: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """Greedy on an explicit similarity graph (CSR ``cols``, ``degree``): exact degrees kept by decrements.
+def _candidate_counts(search: _Search) -> np.ndarray:
+    """Upper bounds of every point's number of candidates (embedding distance within the radius, itself included).
 
-    ``order[i]`` is the original index of row ``i`` (rows are stored in tree order for memory
-    locality); ties are broken by it and the result is in original indices.
+    Leaf by leaf of the tree (centre ``c``, radius ``rho``): every candidate of a leaf point lies
+    within ``radius + rho`` of ``c``, and every point within ``radius - rho`` of ``c`` is one;
+    when the two balls hold the same number of points (everything similar) that number is every
+    leaf point's count, from two counts that add whole tree nodes. Otherwise one dense block of
+    embedding distances between the leaf and the outer ball counts them (above ``_DENSE_LIMIT``
+    points in the ball the outer count stands). The dense block's threshold is enlarged beyond
+    its rounding: every count is of a superset of the ``distance <= radius`` set that later
+    decrements subtract, so every value stays an upper bound of the active candidates.
     """
-    n = degree.size
-    degree = degree.copy()
-    ptr = np.concatenate([[0], np.cumsum(degree)])
-    representative = np.arange(n, dtype=np.int64)
-    active = np.ones(n, dtype=bool)
-    positive = np.flatnonzero(degree > 0)
-    heap = list(zip((-degree[positive]).tolist(), order[positive].tolist(), positive.tolist()))
-    heapq.heapify(heap)
-    while heap:
-        neg_bound, original, node = heapq.heappop(heap)
-        if not active[node] or degree[node] == 0:
-            continue
-        if degree[node] != -neg_bound:  # stale upper bound: push back the exact degree
-            heapq.heappush(heap, (-int(degree[node]), original, node))
-            continue
-        members = cols[ptr[node] : ptr[node + 1]]
-        members = np.concatenate([[node], members[active[members]]])
-        representative[members] = node
-        active[members] = False
-        affected = np.concatenate([cols[ptr[m] : ptr[m + 1]] for m in members.tolist()])
-        if affected.size > n // 8:  # inactive rows' degrees are never read again
-            degree -= np.bincount(affected, minlength=n)
-        else:
-            affected, lost = np.unique(affected, return_counts=True)
-            degree[affected] -= lost
-    result = np.empty(n, dtype=np.int64)
-    result[order] = order[representative]
-    return result
+    _, idx, node_data, bounds = search.tree.get_arrays()
+    leaves = np.flatnonzero(node_data["is_leaf"])
+    centre = bounds[0][leaves]
+    spread = node_data["radius"][leaves] * (1.0 + 1e-7)
+    r = search.radius * (1.0 + 1e-7)
+    outer = search.tree.query_radius(centre, r=r + spread, count_only=True)
+    inner = np.full(leaves.size, -1, dtype=np.int64)
+    big = np.flatnonzero((outer > _INNER_CHECK) & (spread < search.radius))  # where a dense block would be costly
+    if big.size:
+        inner[big] = search.tree.query_radius(centre[big], r=search.radius - spread[big], count_only=True)
+    dense = np.flatnonzero((outer != inner) & (outer <= _DENSE_LIMIT))
+    emb = search.embedded
+    counts = np.empty(emb.shape[0], dtype=np.int64)
+    starts, ends = node_data["idx_start"][leaves], node_data["idx_end"][leaves]
+    for k in range(leaves.size):
+        counts[idx[starts[k] : ends[k]]] = outer[k]
+    if search.metric == "l2":
+        sq = np.einsum("ij,ij->i", emb, emb)
+        margin = 1e-12 * float(sq.max())
+    with threadpool_limits(limits=1, user_api="blas"):  # small products: threads only contend
+        for first in range(0, dense.size, _LEAF_CHUNK):  # candidate lists of a few leaves at a time
+            chunk = dense[first : first + _LEAF_CHUNK]
+            for cand, k in zip(search.tree.query_radius(centre[chunk], r=r + spread[chunk]), chunk.tolist()):
+                rows = idx[starts[k] : ends[k]]
+                if search.metric == "l2":
+                    d = emb[rows] @ emb[cand].T
+                    d *= -2.0
+                    d += sq[rows][:, None]
+                    d += sq[cand][None, :]
+                    counts[rows] = np.count_nonzero(d <= r * r + margin, axis=1)
+                else:
+                    counts[rows] = np.count_nonzero(cdist(emb[rows], emb[cand], "cityblock") <= r, axis=1)
+    return counts
 
 
 def _greedy_one_material(points: np.ndarray, alpha: float, metric: str) -> np.ndarray:
@@ -401,62 +294,76 @@ def _greedy_one_material(points: np.ndarray, alpha: float, metric: str) -> np.nd
     representative = np.arange(n, dtype=np.int64)
     if n < 2 or alpha <= 0.0:
         return representative
-    hood = _Neighbourhoods(points, alpha, metric)
-    pairs = 2.0 * _estimated_pairs(hood)
-    if pairs <= _GRAPH_PAIR_LIMIT and pairs <= _GRAPH_MAX_DENSITY * n * n:
-        order = hood.tree.indices.astype(np.int64)  # leaf order of the tree: neighbours are close in memory
-        with threadpool_limits(limits=1, user_api="blas"):  # small products: threads only contend
-            cols, degree = _exact_graph(
-                np.ascontiguousarray(points[order]), hood.embedded[order], alpha, metric, hood.radius
-            )
-        return _greedy_graph(cols, degree, order)
-    bound = hood.initial_bounds()
-    active = hood.active
-    # heap of (-degree bound, index, stamp). A stored value is the node's exact current degree
-    # when it was recounted (stamp = epoch of the recount, -1 for the initial bounds) after the
-    # last change of its neighbourhood (changed_at); the epoch counts representatives chosen.
-    # Only nodes within 2 alpha of a representative (embedding: a superset) can lose neighbours
-    # when its members leave, so distant exact values stay exact and need no recount.
-    changed_at = np.full(n, -1, dtype=np.int64)
-    positive = np.flatnonzero(bound > 0)
-    heap = list(zip((-bound[positive]).tolist(), positive.tolist(), itertools.repeat(-1)))
+    search = _Search(points, alpha, metric)
+    active = np.ones(n, dtype=bool)
+    exact = np.zeros(n, dtype=bool)  # value is the exact degree (else an upper bound: active candidates)
+    value = _candidate_counts(search) - 1  # minus the point itself
+    # heap of (-value, index); values only decrease, so a stored value bounds the current one
+    heap = [(-k, v) for v, k in enumerate(value.tolist()) if k > 0]
     heapq.heapify(heap)
-    epoch = 0
-    batch_size = 1
+    budget = _BATCH_PAIRS
     while heap:
-        neg_bound, node, stamp = heap[0]
+        neg_key, node = heap[0]
         if not active[node]:
             heapq.heappop(heap)
-            continue
-        if stamp > changed_at[node]:  # exact and maximal (others are upper bounds): representative
-            heapq.heappop(heap)
-            _, members = hood.pairs(np.array([node]))
-            if members.size != 1 - neg_bound:  # cannot happen: same exact computation as the recount
-                raise RuntimeError("spline clustering: degree bookkeeping out of sync")
-            changed_at[hood.near(node, 2.0)] = epoch
-            representative[members] = node
-            hood.deactivate(members)
-            epoch += 1
-            batch_size = 1
-            continue
-        # recount a batch of stale entries from the top (in heap order), push them back exact
-        batch, budget = [], _PAIR_BUDGET
-        while heap and len(batch) < batch_size and budget > 0:
-            neg_bound, node, stamp = heap[0]
-            if not active[node]:
+        elif -neg_key != value[node]:  # stale: push back the current value
+            if value[node] > 0:
+                heapq.heapreplace(heap, (-int(value[node]), node))
+            else:  # degree 0: the node represents itself
                 heapq.heappop(heap)
-                continue
-            if stamp > changed_at[node]:
-                break
+        elif exact[node]:  # exact and maximal (every other value is an upper bound): representative
             heapq.heappop(heap)
-            batch.append(node)
-            budget += neg_bound
-        nodes = np.array(batch, dtype=np.intp)
-        for node, degree in zip(batch, hood.degrees(nodes).tolist()):
-            if degree > 0:  # degree 0 stays 0: the node will represent itself
-                heapq.heappush(heap, (-degree, node, epoch))
-        batch_size = min(4 * batch_size, _MAX_BATCH)
+            _choose(search, node, int(value[node]), active, exact, value, representative)
+            budget = _BATCH_PAIRS
+        else:  # exact degrees for a batch of the top entries with an upper bound, pushed back
+            batch, pairs = [], 0
+            while heap and (not batch or pairs < budget):
+                neg_key, node = heap[0]
+                if not active[node] or value[node] == 0:
+                    heapq.heappop(heap)
+                elif -neg_key != value[node]:
+                    heapq.heapreplace(heap, (-int(value[node]), node))
+                elif exact[node]:
+                    break
+                else:
+                    batch.append(heapq.heappop(heap)[1])
+                    pairs += int(value[node])
+            nodes = np.array(batch, dtype=np.intp)
+            rows, _ = search.neighbours(nodes, active)
+            value[nodes] = np.bincount(rows, minlength=nodes.size)
+            exact[nodes] = True
+            for node in batch:
+                if value[node] > 0:
+                    heapq.heappush(heap, (-int(value[node]), node))
+            budget = min(2 * budget, _MAX_BATCH_PAIRS)
     return representative
+
+
+def _choose(search: _Search, node: int, degree: int, active, exact, value, representative) -> None:
+    """Make ``node`` a representative: it and its active neighbours leave; update the values near it.
+
+    Only points within 2 alpha of the representative can lose a neighbour (triangle
+    inequality, also in the embedding): an exact value loses the exact neighbours among the
+    leaving points, an upper bound the candidates among them.
+    """
+    _, near, dist = search.near(search.tree, np.array([node]), 2.0 * search.radius)
+    keep = active[near] & (near != node)
+    near, dist = near[keep], dist[keep]
+    candidates = near[dist <= search.radius]
+    members = candidates[search.close(np.full(candidates.size, node), candidates)]
+    if members.size != degree:  # cannot happen: same exact decisions as the count
+        raise RuntimeError("spline clustering: degree bookkeeping out of sync")
+    removed = np.append(members, node)
+    representative[removed] = node
+    active[removed] = False
+    near = near[active[near]]
+    bounded = near[~exact[near]]
+    if bounded.size:
+        value[bounded] -= search.candidate_counts(bounded, removed)
+    known = near[exact[near]]
+    if known.size:
+        rows, _ = search.neighbours(known, active, removed)
+        value[known] -= np.bincount(rows, minlength=known.size)
 
 
 def cluster(signatures: np.ndarray, material: np.ndarray, alpha: float, metric: str = "l1") -> Clusters:
