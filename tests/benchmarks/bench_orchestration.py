@@ -162,8 +162,7 @@ STAGE_MODULES = {
     "fe_step": "scema.stages.fe_step",
     "md_schedule": "scema.stages.schedule",
     "md_batch": "scema.stages.md_batch",
-    "aggregate_stress": "scema.stages.aggregate",
-    "reaction_force": "scema.stages.reaction",
+    "aggregate_stress": "scema.stages.aggregate, scema.stages.reaction",
     "summary": "scema.stages.summary",
     "cluster": "scema.stages.cluster",
 }
