@@ -389,6 +389,11 @@ def test_the_reaction_stage_imports_no_dolfinx():
     import subprocess
     import sys
 
-    code = "import sys, scema.stages.aggregate, scema.stages.reaction; print(sorted(m for m in sys.modules if m.split('.')[0] in ('dolfinx', 'ufl', 'ffcx', 'petsc4py')))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO / "workflow")
+    code = (
+        "import sys, scema.stages.aggregate, scema.stages.reaction\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dolfinx', 'ufl', 'ffcx', 'petsc4py')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO / "workflow"
+    )
     assert out.stdout.strip() == "[]", out.stdout
