@@ -147,7 +147,7 @@ class JobCpu:
         for child in ended:
             rule, last = self.children.pop(child)
             share = gained * (last / weight if weight > 0 else 1.0 / len(ended))
-            if rule is not None or share > 0:
+            if rule is not None or share >= 0.05:  # below that: a helper's rounding, not a job
                 self.per_rule[rule or "(unknown child)"] += share
         if not ended:
             self.helpers += gained
