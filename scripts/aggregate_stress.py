@@ -13,3 +13,14 @@ run(
     clusters_path=snakemake.input.get("clusters"),
     committee_path=snakemake.input.get("committee"),
 )
+
+from scema.stages.reaction import run as reaction
+
+reaction(
+    int(snakemake.wildcards.step),
+    operator=snakemake.input.internal_force,
+    boundary_conditions=snakemake.params.boundary_conditions,
+    face=snakemake.params.face,
+    stress=snakemake.output.stress,
+    out_reaction=snakemake.output.reaction,
+)

@@ -6,8 +6,10 @@ run_stage(
     "scema.stages.initial_state:run",
     model_settings=snakemake.params.model,
     replicas=snakemake.params.replicas,
+    boundary_conditions=snakemake.params.boundary_conditions,
     material_files=material_files(snakemake),
     out_stress=snakemake.output.stress,
     out_fe_state=snakemake.output.fe_state,
     out_md_state=snakemake.output.md_state,
+    out_internal_force=snakemake.output.internal_force,
 )

@@ -236,7 +236,6 @@ CHAIN = [  # in the order the jobs first start
     ("md_schedule", _running("md_schedule", "md_schedule.nc")),
     ("md_batch", _md_batch_half_done),
     ("aggregate_stress", _running("aggregate_stress", "stress.nc")),
-    ("reaction_force", _running("reaction_force", "reaction.nc")),
     ("committee_update", _committee_training),
 ]
 

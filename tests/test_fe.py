@@ -7,7 +7,7 @@ import pytest
 
 from conftest import REPO, load_default_config
 from scema.config import validate_config
-from scema.fe.boundary import prescribed_increments
+from scema.fe.boundary import applied_displacement, constrained_components, prescribed_increments
 from scema.fe.dolfinx_backend import FEModel, MeshSpec, cell_midpoints, create_mesh
 from scema.fe.scheme import UnstableTimeStep, explicit_increment, quasistatic_increment, stable_time_step
 from scema.voigt import isotropic_stiffness
@@ -288,3 +288,112 @@ def test_load_factors_give_a_load_unload_path():
     assert np.isnan(applied_displacement(bcs, "zmax", 3)[:2]).all()
     assert prescribed_increments(bcs, 3)[("zmax", 2)] == -2e-6
     assert all(prescribed_increments(bcs, t)[("zmin", c)] == 0.0 for t in (1, 5) for c in range(3))
+
+
+# ---------------------------------------------------------------- the reaction without dolfinx
+def _reaction_by_assembly(model: FEModel, stress: np.ndarray, bcs: list[dict], face: str):
+    """The reference: dolfinx's assembled internal force on the model's own boundary nodes."""
+    f_int = model.internal_force(stress)
+    constrained = np.zeros(f_int.shape, dtype=bool)
+    for name, comp in prescribed_increments(bcs):
+        constrained[model.face_nodes(name), comp] = True
+    components = constrained_components(bcs, face)
+    reaction = np.full(3, np.nan)
+    reaction[components] = f_int[model.face_nodes(face)].sum(axis=0)[components]
+    return f_int, reaction, np.linalg.norm(np.where(constrained, 0.0, f_int))
+
+
+def _box_case(_tmp_path):
+    return _model("hexahedron"), ROLLERS, "zmax"
+
+
+def _two_material_case(_tmp_path):
+    model, _prescribed = _two_material_bar()
+    bcs = [
+        {"face": "zmin", "type": "fixed"},
+        {"face": "zmax", "type": "displacement", "increment": [0.5 * STRETCH, None, STRETCH]},
+    ]
+    return model, bcs, "zmax"
+
+
+def _physical_group_case(tmp_path):
+    path = tmp_path / "bar.msh"
+    _write_gmsh_bar_with_named_faces(path)
+    msh, groups = create_mesh(MeshSpec("gmsh", file=str(path)))
+    boundaries = {name: {"physical_group": name} for name in ("left", "front", "bottom", "top")}
+    n_cells = msh.topology.index_map(3).size_local
+    model = FEModel(msh, np.zeros(n_cells, np.int32), {0: isotropic_stiffness(E, NU)}, boundaries, groups)
+    bcs = [
+        {"face": "left", "type": "displacement", "increment": [0.0, None, None]},
+        {"face": "bottom", "type": "fixed"},
+        {"face": "top", "type": "displacement", "increment": [None, 0.0, STRETCH]},
+    ]
+    return model, bcs, "top"
+
+
+def _cylinder_case(tmp_path):
+    radius, length = 0.5e-3, 2.0e-3
+    path = tmp_path / "rod.msh"
+    _write_gmsh_rod(path, radius, length)
+    msh, groups = create_mesh(MeshSpec("gmsh", file=str(path)))
+    boundaries = {
+        "pin": {"cylinder": {"point": [0.0, 0.0, 1.0], "axis": [0.0, 0.0, 2.0], "radius": radius}},
+        "base": {"physical_group": "bottom"},
+    }
+    n_cells = msh.topology.index_map(3).size_local
+    model = FEModel(msh, np.zeros(n_cells, np.int32), {0: isotropic_stiffness(E, NU)}, boundaries, groups)
+    bcs = [
+        {"face": "base", "type": "fixed"},
+        {"face": "pin", "type": "displacement", "increment": [STRETCH, None, None]},
+    ]
+    return model, bcs, "pin"
+
+
+@pytest.mark.parametrize("case", [_box_case, _two_material_case, _physical_group_case, _cylinder_case])
+def test_reaction_from_the_stored_operator_equals_the_dolfinx_assembly(tmp_path, case):
+    """aggregate_stress's reaction (numpy on internal_force.nc) is the assembled one, to round-off,
+    on box faces, two materials, gmsh physical groups and a cylinder selector, for unbalanced
+    stresses (every component of the reaction and the residual is non-zero)."""
+    from scema.io.datasets import stress_dataset
+    from scema.io.netcdf import read_dataset, write_dataset
+    from scema.stages.reaction import internal_force, operator_dataset, run
+
+    model, bcs, face = case(tmp_path)
+    stress = np.random.default_rng(7).normal(0.0, 1e8, size=(model.n_qp, 6))
+    f_ref, reaction_ref, residual_ref = _reaction_by_assembly(model, stress, bcs, face)
+    write_dataset(operator_dataset(model, bcs), tmp_path / "internal_force.nc", "internal force operator")
+    operator = read_dataset(tmp_path / "internal_force.nc")
+    scale = np.abs(f_ref).max()
+    np.testing.assert_allclose(internal_force(operator, stress), f_ref, rtol=0, atol=1e-13 * scale)
+
+    zeros = np.zeros_like(stress)
+    write_dataset(stress_dataset(3, stress, zeros, np.zeros(model.n_qp), zeros), tmp_path / "stress.nc", "stress")
+    run(3, str(tmp_path / "internal_force.nc"), bcs, face, str(tmp_path / "stress.nc"), str(tmp_path / "r.nc"))
+    ds = read_dataset(tmp_path / "r.nc")
+    prescribed = ~np.isnan(reaction_ref)
+    np.testing.assert_array_equal(np.isnan(ds["reaction_force"].values), ~prescribed)
+    face_scale = np.abs(f_ref[model.face_nodes(face)]).sum()
+    np.testing.assert_allclose(
+        ds["reaction_force"].values[prescribed], reaction_ref[prescribed], rtol=0, atol=1e-13 * face_scale
+    )
+    assert np.abs(reaction_ref[prescribed]).min() > 1e-6 * face_scale  # not a sum that cancels to nothing
+    np.testing.assert_allclose(float(ds["residual_norm"]), residual_ref, rtol=1e-12)
+    labels = " ".join("xyz"[c] for c in constrained_components(bcs, face))
+    assert ds["reaction_force"].attrs["constrained_components"] == ds.attrs["constrained_components"] == labels
+    assert ds.attrs["face"] == face and ds.attrs["step"] == 3
+    np.testing.assert_array_equal(ds["applied_displacement"].values, applied_displacement(bcs, face, 3))
+
+
+def test_the_reaction_stage_imports_no_dolfinx():
+    """aggregate_stress computes the reaction: its stages must not pay dolfinx's import."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, scema.stages.aggregate, scema.stages.reaction\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dolfinx', 'ufl', 'ffcx', 'petsc4py')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO / "workflow"
+    )
+    assert out.stdout.strip() == "[]", out.stdout

@@ -53,3 +53,36 @@ def test_fe_step_on_two_ranks_writes_the_same_strain_file(tmp_path, brute_force_
     u2 = _open("fe_state_2ranks.nc")["displacement"].values
     np.testing.assert_allclose(u2, u1, rtol=0, atol=1e-12 * np.abs(u1).max())
     assert Path("displacement_2ranks.h5").exists() or (tmp_path / "displacement_2ranks.h5").exists()
+
+
+@pytest.mark.mpi
+@pytest.mark.workflow
+def test_initial_state_on_two_ranks_writes_the_same_internal_force_operator(tmp_path, brute_force_run, monkeypatch):
+    """The operator aggregate_stress applies for the reaction: numbered by qp and node id, so the
+    file of 2 ranks is the serial run's (to round-off) and gives the same reactions."""
+    from scema.stages.reaction import internal_force
+
+    shutil.copytree(brute_force_run / "results", tmp_path / "results")
+    monkeypatch.chdir(tmp_path)
+    cfg = validate_config(small_config(), search_dirs=[REPO])
+    kwargs = dict(
+        model_settings=cfg,
+        replicas=cfg["md"]["replicas"],
+        boundary_conditions=cfg["specimen"]["boundary_conditions"],
+        material_files={"copper": "results/materials/copper/material.nc"},
+        out_stress="stress_2ranks.nc",
+        out_fe_state="fe_state_2ranks.nc",
+        out_md_state="md_state_2ranks.nc",
+        out_internal_force="internal_force_2ranks.nc",
+    )
+    run_stage("scema.stages.initial_state:run", kwargs, tasks=2)
+    one = _open(brute_force_run / "results/internal_force.nc")
+    two = _open("internal_force_2ranks.nc")
+    np.testing.assert_array_equal(two["cell_nodes"].values, one["cell_nodes"].values)
+    np.testing.assert_array_equal(two["boundary_nodes"].values, one["boundary_nodes"].values)
+    np.testing.assert_array_equal(two["boundary"].values, one["boundary"].values)
+    g = one["shape_gradient"].values
+    np.testing.assert_allclose(two["shape_gradient"].values, g, rtol=0, atol=1e-13 * np.abs(g).max())
+    stress = _open(brute_force_run / "results/step_0002/stress.nc")["stress"].values
+    f1, f2 = internal_force(one, stress), internal_force(two, stress)
+    np.testing.assert_allclose(f2, f1, rtol=0, atol=1e-12 * np.abs(f1).max())

@@ -14,6 +14,11 @@ both see the same machine load) and breaks the run down from its own records:
   md_batch) was running; job intervals come from each benchmark file's mtime (job end) minus
   its ``s``. On a shared machine CPU seconds are the steadier figure, so both are printed;
 * non-MD CPU share: 1 - (MD jobs' CPU) / (CPU of Snakemake and all its jobs, from rusage).
+  Each job's CPU is exact: the benchmark files' ``cpu_time`` is sampled (every 0.5 s, then every
+  30 s), so it misses the end of every job, tens of seconds of a long MD batch. Instead the
+  increase of Snakemake's reaped-children CPU (/proc stat cutime + cstime) is attributed to
+  the child that ended, whose rule is read from its script's name (``tmp*.RULE.py``: every
+  rule's script here is ``scripts/RULE.py``).
 
 ``--materials DIR`` copies initialised materials (``results/materials`` of an earlier run), so
 material_init (MD, once per material) does not run and the per-step workflow is what is timed.
@@ -28,6 +33,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -38,18 +44,19 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_steps import _cpu_seconds, old_snakefile  # noqa: E402
+from bench_steps import old_snakefile  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
 MD_RULES = {"material_init", "md_batch"}
 
 
-def run(snakefile: Path, workdir: Path, materials: Path | None = None) -> tuple[float, float, float]:
-    """A default run in ``workdir``: wall seconds, Snakemake's own CPU seconds, CPU seconds of all.
+def run(snakefile: Path, workdir: Path, materials: Path | None = None) -> tuple[float, float, float, dict]:
+    """A default run in ``workdir``: wall seconds, Snakemake's own CPU seconds, CPU seconds of all,
+    CPU seconds per rule (:class:`JobCpu`).
 
     All = Snakemake and every job (rusage of the whole waited-for process tree: exact, unlike
-    the benchmark files' sampled ``cpu_time``, which misses up to 0.5 s of every short job).
+    the benchmark files' sampled ``cpu_time``, which misses the end of every job).
     """
     workdir.mkdir(parents=True, exist_ok=True)
     if materials is not None:  # initialised materials of an earlier run: material_init does not run
@@ -62,17 +69,102 @@ def run(snakefile: Path, workdir: Path, materials: Path | None = None) -> tuple[
     t0 = time.perf_counter()
     with open(workdir / "snakemake.stderr", "w") as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, cwd=workdir)
-        cpu = 0.0
+        tracker = JobCpu(proc.pid)
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
-            cpu = max(cpu, _cpu_seconds(proc.pid))
-            time.sleep(0.2)
+            tracker.poll()
+            time.sleep(0.1)
     wall = time.perf_counter() - t0
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"snakemake failed in {workdir}: see {workdir / 'snakemake.stderr'}")
-    return wall, cpu, usage.ru_utime + usage.ru_stime
+    return wall, tracker.own, usage.ru_utime + usage.ru_stime, dict(tracker.per_rule)
+
+
+SCRIPT = re.compile(r"\.snakemake/scripts/tmp\w+\.(\w+)\.py")
+
+
+def _proc_stat(pid: int) -> tuple[int, float, float] | None:
+    """(parent pid, own CPU s, CPU s of its reaped children) of a live process, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick
+
+
+class JobCpu:
+    """Exact CPU seconds per rule of a running Snakemake (``poll`` it often, e.g. every 0.1 s).
+
+    A job's processes end as one child of Snakemake's main process; when it is reaped, its whole
+    CPU (it waited for its own children) is added to Snakemake's cutime + cstime. The increase
+    seen between two polls goes to the children that ended in between (split by their last seen
+    CPU if several did); their rule is the script name of a descendant seen while they ran.
+    Increases with no known child (Snakemake's own short helpers) count as Snakemake's.
+    """
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.main = 0.0  # Snakemake's main process
+        self.helpers = 0.0  # reaped children never seen running
+        self.per_rule: dict[str, float] = defaultdict(float)
+        self.children: dict[int, list] = {}  # pid -> [rule or None, last seen CPU of its tree]
+        self.reaped = 0.0
+
+    def poll(self) -> None:
+        stats = {}
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                stat = _proc_stat(int(entry.name))
+                if stat is not None:
+                    stats[int(entry.name)] = stat
+        main = stats.get(self.pid)
+        if main is None:
+            return
+        self.main = max(self.main, main[1])
+        live = {pid for pid, (ppid, _cpu, _c) in stats.items() if ppid == self.pid}
+        for child in live:
+            self.children.setdefault(child, [None, 0.0])
+        tree = defaultdict(list)
+        for pid, (ppid, _cpu, _c) in stats.items():
+            tree[ppid].append(pid)
+        for child in live:
+            record, stack = self.children[child], [child]
+            total = 0.0
+            while stack:
+                pid = stack.pop()
+                total += stats[pid][1] + stats[pid][2]
+                stack.extend(tree.get(pid, []))
+                if record[0] is None:
+                    match = _script_rule(pid)
+                    record[0] = match or record[0]
+            record[1] = max(record[1], total)
+        gained, self.reaped = main[2] - self.reaped, main[2]
+        ended = [c for c in self.children if c not in live]
+        weight = sum(self.children[c][1] for c in ended)
+        for child in ended:
+            rule, last = self.children.pop(child)
+            share = gained * (last / weight if weight > 0 else 1.0 / len(ended))
+            if rule is not None or share >= 0.05:  # below that: a helper's rounding, not a job
+                self.per_rule[rule or "(unknown child)"] += share
+        if not ended:
+            self.helpers += gained
+
+    @property
+    def own(self) -> float:
+        """Snakemake's own CPU seconds: its main process and the helpers it ran itself."""
+        return self.main + self.helpers
+
+
+def _script_rule(pid: int) -> str | None:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    match = SCRIPT.search(cmdline)
+    return match.group(1) if match else None
 
 
 def jobs(workdir: Path) -> list[tuple[str, float, float, float]]:
@@ -96,7 +188,14 @@ def covered(intervals: list[tuple[float, float]]) -> float:
     return total
 
 
-def breakdown(workdir: Path, wall: float | None, smk_cpu: float | None, all_cpu: float | None = None) -> dict:
+def breakdown(
+    workdir: Path,
+    wall: float | None,
+    smk_cpu: float | None,
+    all_cpu: float | None = None,
+    exact: dict[str, float] | None = None,
+) -> dict:
+    """``exact``: CPU seconds per rule from :class:`JobCpu` (else the sampled benchmark files')."""
     rows = jobs(workdir)
     first = min(r[1] for r in rows)
     last = max(r[2] for r in rows)
@@ -105,12 +204,14 @@ def breakdown(workdir: Path, wall: float | None, smk_cpu: float | None, all_cpu:
     for rule, start, end, cpu in rows:
         per_rule[rule][0] += 1
         per_rule[rule][1] += end - start
+        per_rule[rule][2] += cpu if exact is None else 0.0
+    for rule, cpu in (exact or {}).items():
         per_rule[rule][2] += cpu
     md_wall = covered([(s, e) for rule, s, e, _ in rows if rule in MD_RULES])
-    md_cpu = sum(cpu for rule, _, _, cpu in rows if rule in MD_RULES)
+    md_cpu = sum(cpu for rule, (_n, _w, cpu) in per_rule.items() if rule in MD_RULES)
     if all_cpu is None:
-        other_cpu = sum(cpu for rule, _, _, cpu in rows if rule not in MD_RULES) + (smk_cpu or 0.0)
-    else:  # exact total minus the MD jobs (long: their sampled cpu_time is close)
+        other_cpu = sum(cpu for rule, (_n, _w, cpu) in per_rule.items() if rule not in MD_RULES) + (smk_cpu or 0.0)
+    else:  # exact total minus the MD jobs
         other_cpu = all_cpu - md_cpu
     return {
         "rules": dict(per_rule),
@@ -162,8 +263,7 @@ STAGE_MODULES = {
     "fe_step": "scema.stages.fe_step",
     "md_schedule": "scema.stages.schedule",
     "md_batch": "scema.stages.md_batch",
-    "aggregate_stress": "scema.stages.aggregate",
-    "reaction_force": "scema.stages.reaction",
+    "aggregate_stress": "scema.stages.aggregate, scema.stages.reaction",
     "summary": "scema.stages.summary",
     "cluster": "scema.stages.cluster",
 }
@@ -208,8 +308,8 @@ def main() -> None:
     for repeat in range(args.repeats):
         for name, snakefile in snakefiles.items():
             workdir = root / f"run_{name}_{repeat}"
-            wall, cpu, all_cpu = run(snakefile, workdir, args.materials)
-            results[name].append(breakdown(workdir, wall, cpu, all_cpu))
+            wall, cpu, all_cpu, exact = run(snakefile, workdir, args.materials)
+            results[name].append(breakdown(workdir, wall, cpu, all_cpu, exact))
             print(f"{name} repeat {repeat}: wall {wall:.1f} s, snakemake cpu {cpu:.1f} s ({workdir})", flush=True)
     report(results)
 

@@ -1,14 +1,16 @@
 rule aggregate_stress:
-    """Replica-mean qp stresses with provenance; new index of the MD state files."""
+    """Replica-mean qp stresses with provenance; new index of the MD state files; the reaction."""
     input:
         unpack(get_previous_state),
         unpack(get_clusters),
         unpack(get_committee),
         strain="results/step_{step}/strain.nc",
         batches=get_md_batches,
+        internal_force="results/internal_force.nc",
     output:
         stress="results/step_{step}/stress.nc",
         md_state="results/step_{step}/md_state.nc",
+        reaction="results/step_{step}/reaction.nc",
     log:
         "logs/aggregate_stress/step_{step}.log",
     benchmark:
@@ -17,5 +19,8 @@ rule aggregate_stress:
         step=r"(?!0000)\d{4}",
     conda:
         "../../envs/workflow.yaml"
+    params:
+        boundary_conditions=config["specimen"]["boundary_conditions"],
+        face=config["specimen"]["reaction_face"],
     script:
         "../../scripts/aggregate_stress.py"

@@ -1,5 +1,6 @@
 rule initial_state:
-    """Step 0: unloaded specimen, zero stress, every MD box at its material's reference box."""
+    """Step 0: unloaded specimen, zero stress, every MD box at its material's reference box; the
+    run's internal-force operator, from which aggregate_stress computes each step's reaction."""
     input:
         unpack(get_mesh),
         materials=get_material_files,
@@ -7,6 +8,7 @@ rule initial_state:
         stress="results/step_0000/stress.nc",
         fe_state="results/step_0000/fe_state.nc",
         md_state="results/step_0000/md_state.nc",
+        internal_force="results/internal_force.nc",
     log:
         "logs/initial_state/step_0000.log",
     benchmark:
@@ -17,6 +19,7 @@ rule initial_state:
         materials=MATERIALS,
         model=get_fe_model_settings(),
         replicas=config["md"]["replicas"],
+        boundary_conditions=config["specimen"]["boundary_conditions"],
     script:
         "../../scripts/initial_state.py"
 
@@ -47,28 +50,3 @@ rule fe_step:
         boundary_conditions=config["specimen"]["boundary_conditions"],
     script:
         "../../scripts/fe_step.py"
-
-
-rule reaction_force:
-    """Reaction on the loaded face from the assembled internal force of the new stresses."""
-    input:
-        unpack(get_mesh),
-        stress="results/step_{step}/stress.nc",
-        materials=get_material_files,
-    output:
-        reaction="results/step_{step}/reaction.nc",
-    log:
-        "logs/reaction_force/step_{step}.log",
-    benchmark:
-        "benchmarks/reaction_force/step_{step}.tsv"
-    wildcard_constraints:
-        step=r"(?!0000)\d{4}",
-    conda:
-        "../../envs/fenicsx.yaml"
-    params:
-        materials=MATERIALS,
-        model=get_fe_model_settings(),
-        boundary_conditions=config["specimen"]["boundary_conditions"],
-        face=config["specimen"]["reaction_face"],
-    script:
-        "../../scripts/reaction_force.py"

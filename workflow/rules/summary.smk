@@ -8,7 +8,6 @@ rule summary:
         md_schedule=expand("benchmarks/md_schedule/step_{step}.tsv", step=STEPS),
         md_batch=get_md_batch_benchmarks,
         aggregate_stress=expand("benchmarks/aggregate_stress/step_{step}.tsv", step=STEPS),
-        reaction_force=expand("benchmarks/reaction_force/step_{step}.tsv", step=STEPS),
     output:
         summary="results/summary.nc",
     log:

@@ -127,7 +127,7 @@ class FEModel:
         self.V = fem.VectorFunctionSpace(msh, ("Lagrange", 1))
         q_element = ufl.VectorElement("Quadrature", msh.ufl_cell(), QUADRATURE_DEGREE, dim=6, quad_scheme="default")
         self.Q = fem.FunctionSpace(msh, q_element)
-        self.points, _weights = basix.make_quadrature(_BASIX_CELLS[cell_name], QUADRATURE_DEGREE)
+        self.points, self.weights = basix.make_quadrature(_BASIX_CELLS[cell_name], QUADRATURE_DEGREE)
         self.points_per_cell = self.points.shape[0]
         n_local = msh.topology.index_map(tdim).size_local
         self.cells = np.arange(n_local, dtype=np.int32)
@@ -269,6 +269,32 @@ class FEModel:
         vec = fem_petsc.assemble_vector(fem.form(ufl.inner(sig, eps(v)) * self.dx))
         vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         return self._nodal(vec)
+
+    def internal_force_operator(self) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`internal_force` as numbers, so that a job without dolfinx can apply it.
+
+        f_int is linear in the qp stresses: f_int[cell_nodes[c, k], i] = sum over the cells c of
+        the node and their qps q of sum_j sigma_ij(q) G[q, k, j], with G = Gauss weight x |det J|
+        x gradient of the cell's k-th nodal shape function at q (m^2), the integral's own factors.
+        Returns G (n_qp, nodes per cell, 3) by qp id and cell_nodes (n_cells, nodes per cell):
+        the node ids of each input cell, in the element's dof order (the order of G's k).
+        """
+        n_cells, n_points = len(self.cells), self.points_per_cell
+        scalar = fem.FunctionSpace(self.mesh, ("Lagrange", 1))
+        # an Expression of an argument: per cell, (point, gradient component, cell dof)
+        grad = fem.Expression(ufl.grad(ufl.TestFunction(scalar)), self.points).eval(self.cells)
+        n_dofs = scalar.element.space_dimension
+        det = fem.Expression(abs(ufl.JacobianDeterminant(self.mesh)), self.points).eval(self.cells)
+        scale = det.reshape(n_cells, n_points) * self.weights[None, :]
+        G = grad.reshape(n_cells, n_points, 3, n_dofs).transpose(0, 1, 3, 2) * scale[:, :, None, None]
+        input_ids = np.asarray(self.mesh.geometry.input_global_indices, dtype=np.int64)
+        gdofmap = self.mesh.geometry.dofmap  # P1 dofs sit on the geometry nodes, in the same order
+        cell_nodes = np.array([input_ids[gdofmap.links(c)] for c in self.cells], dtype=np.int64)
+        cell_nodes = cell_nodes.reshape(n_cells, n_dofs)
+        return (
+            self._gather_by_id(self._qp_order, G.reshape(-1, n_dofs, 3)),
+            self._gather_by_id(self.original_cell, cell_nodes).astype(np.int64),
+        )
 
     def lumped_mass(self, density: dict[int, float]) -> np.ndarray:
         """Row-sum lumped mass per node (kg), exact enough for linear elements."""

@@ -180,6 +180,45 @@ def fe_state_dataset(step, time, displacement, velocity, node_coordinates) -> xr
     )
 
 
+def internal_force_dataset(shape_gradient, cell_nodes, boundary_nodes: dict[str, np.ndarray]) -> xr.Dataset:
+    """``internal_force.nc``: the internal force as a linear map of the qp stresses (see
+    ``FEModel.internal_force_operator``) and the nodes of each boundary with a condition."""
+    n_qp, per_cell, _ = shape_gradient.shape
+    names = sorted(boundary_nodes)
+    flags = {"units": "1", "flag_values": np.array([0, 1], dtype=np.int8), "flag_meanings": "off on"}
+    return xr.Dataset(
+        {
+            "shape_gradient": (
+                ("qp", "cell_node", "xyz"),
+                shape_gradient,
+                {
+                    "long_name": "Gauss weight x |det J| x gradient of the cell node's shape function at the qp",
+                    "units": "m2",
+                    "comment": "f_int[node, i] = sum over qps q and their cell's nodes k of sigma_ij(q) g[q, k, j]",
+                },
+            ),
+            "cell_nodes": (
+                ("cell", "cell_node"),
+                np.asarray(cell_nodes, dtype=np.int64),
+                {"long_name": "input node id of each node of the cell, in the element's order", "units": "1"},
+            ),
+            "boundary_nodes": (
+                ("boundary", "node"),
+                np.array([boundary_nodes[b] for b in names], dtype=np.int8).reshape(len(names), -1),
+                {"long_name": "node lies on the boundary", **flags},
+            ),
+        },
+        coords={
+            **index_coord("qp", n_qp, "quadrature point id (input cell index * points per cell + point)"),
+            **index_coord("cell", len(cell_nodes), "input cell index"),
+            **index_coord("cell_node", per_cell, "node of a cell, in the element's order"),
+            **index_coord("node", len(next(iter(boundary_nodes.values()))), "input mesh node index"),
+            "boundary": ("boundary", np.array(names), {"long_name": "boundary name", "units": "1"}),
+            **XYZ,
+        },
+    )
+
+
 def reaction_dataset(step, face, reaction, applied_displacement, residual_norm, constrained_labels) -> xr.Dataset:
     """``reaction.nc``: reaction force on boundary ``face`` (NaN where free) and the free-dof residual."""
     return xr.Dataset(

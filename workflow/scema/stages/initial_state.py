@@ -8,17 +8,21 @@ from scema.config import material_names
 from scema.io.datasets import fe_state_dataset, md_state_dataset, stress_dataset
 from scema.io.netcdf import read_dataset, write_dataset
 from scema.specimen import build_model
+from scema.stages.reaction import operator_dataset
 
 
 def run(
     model_settings: dict,
     replicas: int,
+    boundary_conditions: list[dict],
     material_files: dict[str, str],
     out_stress: str,
     out_fe_state: str,
     out_md_state: str,
+    out_internal_force: str,
 ) -> None:
-    """``model_settings``: what build_model reads (rule params)."""
+    """``model_settings``: what build_model reads (rule params). Also writes the run's
+    internal-force operator, from which aggregate_stress computes each step's reaction."""
     model, _density = build_model(model_settings, material_files)
     n_qp = model.n_qp
     names = material_names(model_settings)
@@ -28,6 +32,7 @@ def run(
         files = read_dataset(path)["state_file"].values
         state_file[qp_material == names.index(name), :] = files[:replicas]
     nodes = model.node_coordinates()
+    operator = operator_dataset(model, boundary_conditions)
     if model.comm.rank != 0:  # every rank holds the gathered arrays; one writes them
         return
     zeros6 = np.zeros((n_qp, 6))
@@ -37,3 +42,4 @@ def run(
     )
     zeros3 = np.zeros_like(nodes)
     write_dataset(fe_state_dataset(0, 0.0, zeros3, zeros3, nodes), out_fe_state, "FE state, step 0")
+    write_dataset(operator, out_internal_force, "internal force operator")
