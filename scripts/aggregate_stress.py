@@ -20,7 +20,6 @@ reaction(
     int(snakemake.wildcards.step),
     operator=snakemake.input.internal_force,
     boundary_conditions=snakemake.params.boundary_conditions,
-    face=snakemake.params.face,
     stress=snakemake.output.stress,
     out_reaction=snakemake.output.reaction,
 )

@@ -1,5 +1,5 @@
 rule aggregate_stress:
-    """Replica-mean qp stresses with provenance; new index of the MD state files; the reaction."""
+    """Replica-mean qp stresses with provenance; new index of the MD state files; the reactions."""
     input:
         unpack(get_previous_state),
         unpack(get_clusters),
@@ -21,6 +21,5 @@ rule aggregate_stress:
         "../../envs/workflow.yaml"
     params:
         boundary_conditions=config["specimen"]["boundary_conditions"],
-        face=config["specimen"]["reaction_face"],
     script:
         "../../scripts/aggregate_stress.py"

@@ -16,5 +16,7 @@ rule summary:
         "benchmarks/summary/summary.tsv"
     conda:
         "../../envs/workflow.yaml"
+    params:
+        face=config["specimen"]["reaction_face"],
     script:
         "../../scripts/summary.py"

@@ -219,24 +219,33 @@ def internal_force_dataset(shape_gradient, cell_nodes, boundary_nodes: dict[str,
     )
 
 
-def reaction_dataset(step, face, reaction, applied_displacement, residual_norm, constrained_labels) -> xr.Dataset:
-    """``reaction.nc``: reaction force on boundary ``face`` (NaN where free) and the free-dof residual."""
+def reaction_dataset(step, boundaries, reaction, applied_displacement, residual_norm) -> xr.Dataset:
+    """``reaction.nc``: reaction force on every boundary with a prescribed displacement (NaN where
+    a component is free) and the free-dof residual.
+
+    Every constrained boundary, not only ``specimen.reaction_face``: the summary picks the face,
+    so changing it reruns the summary, never the stresses or the MD.
+    """
+    constrained = "; ".join(
+        f"{name}: {' '.join('xyz'[c] for c in np.flatnonzero(~np.isnan(row)))}"
+        for name, row in zip(boundaries, applied_displacement)
+    )
     return xr.Dataset(
         {
             "reaction_force": (
-                "xyz",
+                ("boundary", "xyz"),
                 reaction,
                 {
-                    "long_name": f"reaction force on boundary {face} (sum of nodal internal forces)",
+                    "long_name": "reaction force on the boundary (sum of nodal internal forces)",
                     "units": "N",
-                    "comment": "only the components prescribed on the boundary are reactions; NaN where free",
-                    "constrained_components": constrained_labels,
+                    "comment": "only the components prescribed on a boundary are reactions; NaN where free",
+                    "constrained_components": constrained,
                 },
             ),
             "applied_displacement": (
-                "xyz",
+                ("boundary", "xyz"),
                 applied_displacement,
-                {"long_name": f"prescribed displacement of boundary {face} (NaN where free)", "units": "m"},
+                {"long_name": "prescribed displacement of the boundary (NaN where free)", "units": "m"},
             ),
             "residual_norm": (
                 (),
@@ -244,8 +253,11 @@ def reaction_dataset(step, face, reaction, applied_displacement, residual_norm, 
                 {"long_name": "norm of the out-of-balance force on free dofs (carried to the next step)", "units": "N"},
             ),
         },
-        coords=XYZ,
-        attrs={"step": int(step), "face": face, "constrained_components": constrained_labels},
+        coords={
+            "boundary": ("boundary", np.array(list(boundaries)), {"long_name": "boundary name", "units": "1"}),
+            **XYZ,
+        },
+        attrs={"step": int(step), "constrained_components": constrained},
     )
 
 
@@ -299,7 +311,7 @@ def statistic_coord(names) -> dict:
 
 
 def summary_dataset(
-    steps, stages, applied_displacement, reaction_force, residual_norm, md_updates, wall_time, committee=None
+    steps, stages, face, applied_displacement, reaction_force, residual_norm, md_updates, wall_time, committee=None
 ) -> xr.Dataset:
     """``summary.nc``: per step the load-displacement curve, MD work and stage wall times.
 
@@ -329,12 +341,12 @@ def summary_dataset(
             "applied_displacement": (
                 ("step", "xyz"),
                 applied_displacement,
-                {"long_name": "prescribed displacement of the reaction face", "units": "m"},
+                {"long_name": "prescribed displacement of the reaction face", "units": "m", "boundary": face},
             ),
             "reaction_force": (
                 ("step", "xyz"),
                 reaction_force,
-                {"long_name": "reaction force on the reaction face", "units": "N"},
+                {"long_name": "reaction force on the reaction face", "units": "N", "boundary": face},
             ),
             "residual_norm": ("step", residual_norm, {"long_name": "out-of-balance force on free dofs", "units": "N"}),
             "md_updates": ("step", md_updates, {"long_name": "number of (qp, replica) MD updates run", "units": "1"}),

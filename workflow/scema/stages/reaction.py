@@ -1,4 +1,4 @@
-"""Reaction force on the measured boundary and equilibrium error, from the internal force.
+"""Reaction forces on the constrained boundaries and equilibrium error, from the internal force.
 
 The internal force is linear in the qp stresses for a fixed mesh, so initial_state writes it
 once per run as numbers (``internal_force.nc``, :func:`operator_dataset`) and each step's
@@ -36,31 +36,24 @@ def internal_force(operator: xr.Dataset, stress: np.ndarray) -> np.ndarray:
     )
 
 
-def run(
-    step: int,
-    operator: str,
-    boundary_conditions: list[dict],
-    face: str,
-    stress: str,
-    out_reaction: str,
-) -> None:
-    """Reaction on boundary ``face`` of the stresses in ``stress``; ``operator``: internal_force.nc."""
+def run(step: int, operator: str, boundary_conditions: list[dict], stress: str, out_reaction: str) -> None:
+    """Reaction on every boundary with a condition, of the stresses in ``stress``;
+    ``operator``: internal_force.nc."""
     ops = read_dataset(operator)
     f_int = internal_force(ops, read_dataset(stress)["stress"].values)
     on = ops["boundary_nodes"].values.astype(bool)
-    boundary = {str(name): on[k] for k, name in enumerate(ops["boundary"].values)}
+    names = [str(name) for name in ops["boundary"].values]
     bcs = boundary_conditions
     constrained = np.zeros(f_int.shape, dtype=bool)
     for name, comp in prescribed_increments(bcs):
-        constrained[boundary[name], comp] = True
+        constrained[on[names.index(name)], comp] = True
     # a reaction exists only where the displacement is prescribed; a free component's nodal sum
     # is an out-of-balance force, already counted in residual_norm
-    components = constrained_components(bcs, face)
-    reaction = np.full(3, np.nan)
-    reaction[components] = f_int[boundary[face]].sum(axis=0)[components]
+    reaction = np.full((len(names), 3), np.nan)
+    for k, name in enumerate(names):
+        components = constrained_components(bcs, name)
+        reaction[k, components] = f_int[on[k]].sum(axis=0)[components]
     free_residual = np.where(constrained, 0.0, f_int)
-    labels = " ".join("xyz"[c] for c in components)
-    ds = reaction_dataset(
-        step, face, reaction, applied_displacement(bcs, face, step), np.linalg.norm(free_residual), labels
-    )
+    applied = np.array([applied_displacement(bcs, name, step) for name in names])
+    ds = reaction_dataset(step, names, reaction, applied, np.linalg.norm(free_residual))
     write_dataset(ds, out_reaction, f"reaction force, step {step}")

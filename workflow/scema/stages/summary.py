@@ -63,6 +63,7 @@ def committee_variables(committee_files: list[str], sample_files: list[str]) -> 
 
 def run(
     reaction_files: list[str],
+    face: str,
     schedule_files: list[str],
     benchmarks: dict[str, list[str]],
     out_summary: str,
@@ -74,8 +75,9 @@ def run(
     committee is on."""
     n = len(reaction_files)
     steps = np.array([step_of(p) for p in reaction_files])
-    reaction = np.stack([read_dataset(p)["reaction_force"].values for p in reaction_files])
-    applied = np.stack([read_dataset(p)["applied_displacement"].values for p in reaction_files])
+    reactions = [read_dataset(p).sel(boundary=face) for p in reaction_files]  # specimen.reaction_face
+    reaction = np.stack([r["reaction_force"].values for r in reactions])
+    applied = np.stack([r["applied_displacement"].values for r in reactions])
     residual = np.array([float(read_dataset(p)["residual_norm"]) for p in reaction_files])
     updates = np.array([read_dataset(p).sizes["update"] for p in schedule_files])
     wall = np.zeros((n, len(STAGES)))
@@ -83,5 +85,5 @@ def run(
         for path in benchmarks[stage]:
             wall[np.flatnonzero(steps == step_of(path)), j] += benchmark_seconds(path)
     committee = committee_variables(committee_files, sample_files) if committee_files else None
-    ds = summary_dataset(steps, STAGES, applied, reaction, residual, updates, wall, committee)
+    ds = summary_dataset(steps, STAGES, face, applied, reaction, residual, updates, wall, committee)
     write_dataset(ds, out_summary, "run summary")
