@@ -80,3 +80,67 @@ def test_reference_window_grows_until_its_error_meets_the_goal(sigma) -> None:
         assert k == 1  # SE ~0.16 MPa
     if sigma == 1e3 * MPA:
         assert k == REFERENCE_MAX_WINDOWS and not met[-1]  # SE ~16 MPa: gives up after 4 windows
+
+
+@pytest.mark.parametrize(
+    ("preparation", "message"),
+    [
+        ({"anneal_steps": 20000, "anneal_temperature": 250.0}, "preparation.anneal_temperature (250.0 K) must lie"),
+        ({"anneal_steps": 20000, "anneal_temperature": 2500.0}, "preparation.anneal_temperature (2500.0 K) must lie"),
+        ({"anneal_steps": 100}, "preparation.anneal_steps (100) must be 0 or at least 5 x"),
+    ],
+)
+def test_bad_anneal_settings_are_refused_by_name(preparation, message) -> None:
+    """The anneal pauses the quench between the run and the melt temperature, for at least 5
+    barostat/thermostat damping times (1000 steps each here) or not at all."""
+    entry = copper_entry(3, barostat_damping_steps=1000, preparation={"melt_temperature": 2000.0, **preparation})
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        MaterialSpec.from_entry("copper", entry, base_dir=ROOT)
+
+
+def test_anneal_splits_the_quench_at_the_anneal_temperature() -> None:
+    """Ramps at quench_rate: 2000 -> 700 K and 700 -> 300 K take the steps of 1300 K and 400 K."""
+    prep = {"melt_temperature": 2000.0, "quench_rate": 1e13, "anneal_temperature": 700.0, "anneal_steps": 30000}
+    spec = MaterialSpec.from_entry("copper", copper_entry(3, preparation=prep), base_dir=ROOT)
+    dt = spec.timestep
+    assert spec.anneal_steps == 30000
+    assert spec.ramp_steps(2000.0, 700.0) == round(1300 / 1e13 / dt)
+    assert spec.ramp_steps(700.0, spec.temperature) == round((700 - spec.temperature) / 1e13 / dt)
+
+
+class RecordingEngine:
+    """Stand-in for the Engine calls of the preparation: records NPT ramps and runs."""
+
+    def __init__(self) -> None:
+        self.log = []
+
+    def build(self, spec, variables=None) -> None:
+        self.log.append("build")
+
+    def create_velocities(self, temperature, seed) -> None:
+        self.log.append(("velocities", temperature))
+
+    def npt(self, spec, pressure=0.0, t_start=None, t_stop=None) -> None:
+        self.log.append(("npt", t_start, t_stop))
+
+    def run(self, steps) -> None:
+        self.log.append(("run", steps))
+
+
+@pytest.mark.parametrize("anneal_steps", [0, 30000])
+def test_preparation_runs_melt_quench_and_the_anneal_in_order(anneal_steps, tmp_path) -> None:
+    from scema.md.preparation import _prepare
+
+    prep = {"melt_temperature": 2000.0, "melt_steps": 10000, "quench_rate": 1e13}
+    prep |= {"anneal_temperature": 700.0, "anneal_steps": anneal_steps}
+    spec = MaterialSpec.from_entry("copper", copper_entry(3, preparation=prep), base_dir=ROOT)
+    eng = RecordingEngine()
+    _prepare(eng, spec, 1, 0, tmp_path)
+    head = ["build", ("velocities", 2000.0), ("npt", 2000.0, 2000.0), ("run", 10000)]
+    t = spec.temperature
+    if anneal_steps == 0:
+        tail = [("npt", 2000.0, t), ("run", spec.quench_steps)]
+    else:
+        tail = [("npt", 2000.0, 700.0), ("run", spec.ramp_steps(2000.0, 700.0)), ("npt", 700.0, 700.0)]
+        tail += [("run", 30000), ("npt", 700.0, t), ("run", spec.ramp_steps(700.0, t))]
+    assert eng.log == head + tail
