@@ -121,26 +121,28 @@ class RecordingEngine:
         self.log.append(("velocities", temperature))
 
     def npt(self, spec, pressure=0.0, t_start=None, t_stop=None) -> None:
-        self.log.append(("npt", t_start, t_stop))
+        self.log.append(("npt", t_start, t_stop, spec.barostat_coupling))
 
     def run(self, steps) -> None:
         self.log.append(("run", steps))
 
 
 @pytest.mark.parametrize("anneal_steps", [0, 30000])
-def test_preparation_runs_melt_quench_and_the_anneal_in_order(anneal_steps, tmp_path) -> None:
+def test_preparation_runs_melt_quench_and_anneal_in_order_with_tilts_held(anneal_steps, tmp_path) -> None:
     from scema.md.preparation import _prepare
 
     prep = {"melt_temperature": 2000.0, "melt_steps": 10000, "quench_rate": 1e13}
     prep |= {"anneal_temperature": 700.0, "anneal_steps": anneal_steps}
-    spec = MaterialSpec.from_entry("copper", copper_entry(3, preparation=prep), base_dir=ROOT)
+    entry = copper_entry(3, preparation=prep, barostat_coupling="tri")
+    spec = MaterialSpec.from_entry("copper", entry, base_dir=ROOT)
     eng = RecordingEngine()
     _prepare(eng, spec, 1, 0, tmp_path)
-    head = ["build", ("velocities", 2000.0), ("npt", 2000.0, 2000.0), ("run", 10000)]
+    head = ["build", ("velocities", 2000.0), ("npt", 2000.0, 2000.0, "aniso"), ("run", 10000)]
     t = spec.temperature
-    if anneal_steps == 0:
-        tail = [("npt", 2000.0, t), ("run", spec.quench_steps)]
+    if anneal_steps == 0:  # tilts held while liquid: a liquid box under `tri` shears without bound
+        tail = [("npt", 2000.0, t, "aniso"), ("run", spec.quench_steps)]
     else:
-        tail = [("npt", 2000.0, 700.0), ("run", spec.ramp_steps(2000.0, 700.0)), ("npt", 700.0, 700.0)]
-        tail += [("run", 30000), ("npt", 700.0, t), ("run", spec.ramp_steps(700.0, t))]
+        tail = [("npt", 2000.0, 700.0, "aniso"), ("run", spec.ramp_steps(2000.0, 700.0))]
+        tail += [("npt", 700.0, 700.0, "aniso"), ("run", 30000)]
+        tail += [("npt", 700.0, t, "aniso"), ("run", spec.ramp_steps(700.0, t))]
     assert eng.log == head + tail
