@@ -25,8 +25,14 @@ step = np.arange(len(u))
 strain = 100 * u / length
 peak = int(np.argmax(u))
 rows = np.column_stack([step, u, strain, force])
-np.savetxt(f"{stem}.csv", rows, delimiter=",", fmt=["%d", "%.6e", "%.4f", "%.3f"],
-           header="step,applied_displacement_z_m,applied_strain_zz_percent,reaction_force_z_N", comments="")
+np.savetxt(
+    f"{stem}.csv",
+    rows,
+    delimiter=",",
+    fmt=["%d", "%.6e", "%.4f", "%.3f"],
+    header="step,applied_displacement_z_m,applied_strain_zz_percent,reaction_force_z_N",
+    comments="",
+)
 fig, ax = plt.subplots(figsize=(4.6, 3.4))
 ax.plot(strain[: peak + 1], force[: peak + 1], "o-", color="k", ms=3.5, label=f"load to {strain[peak]:.0f} %")
 ax.plot(strain[peak:], force[peak:], "s-", color="tab:red", ms=3.5, label="unload")
