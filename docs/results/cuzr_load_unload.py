@@ -2,11 +2,13 @@
 
     .venv/bin/python docs/results/cuzr_load_unload.py RUN_DIR CONFIG OUT_STEM "title"
 
-Reads RUN_DIR/results/summary.nc (applied displacement, reaction force per step) and the
-bar length from CONFIG; writes OUT_STEM.csv and OUT_STEM.png (step 0 = unloaded start).
+Reads RUN_DIR/results/step_*/reaction.nc (applied displacement, reaction force of each finished
+step, the numbers summary.nc gathers) and the bar length from CONFIG; writes OUT_STEM.csv
+and OUT_STEM.png (step 0 = unloaded start).
 """
 
 import sys
+from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -18,9 +20,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 run, config, stem, title = sys.argv[1:5]
 length = yaml.safe_load(open(config))["specimen"]["mesh"]["size"][2]
-s = xr.open_dataset(f"{run}/results/summary.nc")
-u = np.concatenate([[0.0], s.applied_displacement.values[:, 2]])
-force = np.concatenate([[0.0], s.reaction_force.values[:, 2]])
+steps = sorted(Path(run).glob("results/step_*/reaction.nc"))  # every finished step, also mid-run
+rows = [xr.open_dataset(f) for f in steps]
+u = np.concatenate([[0.0], [r.applied_displacement.values[2] for r in rows]])
+force = np.concatenate([[0.0], [r.reaction_force.values[2] for r in rows]])
 step = np.arange(len(u))
 strain = 100 * u / length
 peak = int(np.argmax(u))
