@@ -105,6 +105,17 @@ class MaterialSpec:
                     f"material {self.name!r}: preparation.melt_steps ({self.preparation['melt_steps']}) "
                     f"must be at least {DAMPING_TIMES} x the barostat/thermostat damping ({enough} steps)"
                 )
+            anneal = self.preparation["anneal_temperature"]
+            if self.anneal_steps and not self.temperature < anneal < self.preparation["melt_temperature"]:
+                raise ValueError(
+                    f"material {self.name!r}: preparation.anneal_temperature ({anneal} K) must lie between "
+                    f"temperature ({self.temperature} K) and melt_temperature ({self.preparation['melt_temperature']} K)"
+                )
+            if 0 < self.anneal_steps < enough:
+                raise ValueError(
+                    f"material {self.name!r}: preparation.anneal_steps ({self.anneal_steps}) must be 0 or at least "
+                    f"{DAMPING_TIMES} x the barostat/thermostat damping ({enough} steps)"
+                )
             if self.quench_steps < enough:
                 raise ValueError(
                     f"material {self.name!r}: preparation.quench_rate is too fast: the quench takes "
@@ -137,13 +148,22 @@ class MaterialSpec:
         """Pdamp in LAMMPS time units."""
         return self.barostat_damping_steps * self.timestep_lammps
 
+    def ramp_steps(self, t_start: float, t_stop: float) -> int:
+        """Steps of a cooling ramp from t_start to t_stop (K) at the preparation's quench_rate."""
+        drop = float(t_start) - float(t_stop)
+        return max(1, math.ceil(drop / float(self.preparation["quench_rate"]) / self.timestep))
+
     @property
     def quench_steps(self) -> int:
         """Steps of the melt-quench cooling ramp (melt temperature to ``temperature`` at quench_rate)."""
         if self.preparation is None:
             return 0
-        drop = float(self.preparation["melt_temperature"]) - self.temperature
-        return max(1, math.ceil(drop / float(self.preparation["quench_rate"]) / self.timestep))
+        return self.ramp_steps(self.preparation["melt_temperature"], self.temperature)
+
+    @property
+    def anneal_steps(self) -> int:
+        """NPT steps held at the preparation's anneal_temperature during the quench (0: none)."""
+        return 0 if self.preparation is None else int(self.preparation["anneal_steps"])
 
     def deform_steps(self, max_abs_strain: float) -> int:
         """Steps to apply a strain of this size at ``strain_rate``, at least ``min_deform_steps``."""

@@ -50,9 +50,18 @@ def run(
             stiffness[r] = finite_strain_stiffness(spec, Path(state_files[r]), run_seed, r, engine=engine)
             print(
                 f"replica {r}: reference stress {np.round(ref.reference_stress / 1e6, 1)} MPa "
-                f"+/- {np.round(ref.standard_error / 1e6, 1)} MPa (standard error)",
+                f"+/- {np.round(ref.standard_error / 1e6, 1)} MPa (standard error); drift over the window "
+                f"{np.round(ref.drift / 1e6, 1)} +/- {np.round(ref.drift_error / 1e6, 1)} MPa",
                 file=sys.stderr,
             )
+            drifting = np.abs(ref.drift) > np.maximum(3 * ref.drift_error, spec.reference_standard_error)
+            if drifting.any():
+                print(
+                    f"warning: material {name} replica {r}: the reference stress drifts (> 3 standard errors and "
+                    f"> reference_standard_error): the box is still relaxing; anneal it "
+                    f"(materials.{name}.preparation.anneal_steps) or equilibrate longer",
+                    file=sys.stderr,
+                )
     if standard_error.max() > spec.reference_standard_error:
         print(
             f"warning: material {name}: reference stress standard error up to {standard_error.max() / 1e6:.1f} MPa "
