@@ -10,4 +10,8 @@ run(
     previous_history=getattr(snakemake.input, "previous_history", None),
     out_clusters=snakemake.output.clusters,
     out_history=snakemake.output.history,
+    run_seed=int(snakemake.params.seed),
+    material_names=list(snakemake.params.materials),
+    material_files=dict(zip(snakemake.params.used_materials, snakemake.input.materials)),
+    symmetries=dict(snakemake.params.symmetries),
 )

@@ -1,11 +1,13 @@
 rule cluster:
-    """Group qps with alike strain histories (spline signatures); only representatives run MD.
+    """Group qps with alike strain histories (spline signatures); choose which members run MD
+    (the representative, and ceil(n / beta^2) per cluster with ``noise_allowance``).
 
     Also carries the strain history forward: step t's history file is step t-1's plus this
     step's strain, so every step reads two files, however long the run.
     """
     input:
         unpack(get_strain_history),
+        materials=get_material_files,
     output:
         clusters="results/step_{step}/clusters.nc",
         history="results/step_{step}/strain_history.nc",
@@ -19,5 +21,9 @@ rule cluster:
         "../../envs/ml.yaml"
     params:
         clustering=config["clustering"],
+        seed=config["run"]["seed"],
+        materials=MATERIAL_NAMES,
+        used_materials=MATERIALS,
+        symmetries=get_stiffness_symmetries(),
     script:
         "../../scripts/cluster.py"

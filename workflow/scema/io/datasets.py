@@ -366,26 +366,56 @@ def summary_dataset(
     )
 
 
-def clusters_dataset(step, clusters, settings) -> xr.Dataset:
-    """``clusters.nc``: each qp's representative, its distance to it and its cluster's size."""
+def clusters_dataset(step, clusters, settings, sampled=None, stiffness=None) -> xr.Dataset:
+    """``clusters.nc``: each qp's representative, its distance to it, its cluster's size and
+    whether it runs MD for its cluster (``sampled``; the representatives when None); with
+    ``stiffness`` (material, 6, 6) the C that transports the estimate to the other members."""
     unit = {"units": "1"}
+    if sampled is None:
+        sampled = clusters.representative == np.arange(clusters.representative.shape[0])
+    allowance = settings.get("noise_allowance")
+    extra, coords = {}, {}
+    if stiffness is not None:
+        extra["transport_stiffness"] = (
+            ("material", "i", "j"),
+            np.asarray(stiffness, dtype=float),
+            {
+                "long_name": "stiffness C_ij that carries the cluster estimate to each member's strain "
+                "(sigma = mean sampled sigma + C (eps - mean sampled eps); NaN: material not used)",
+                "units": "Pa",
+            },
+        )
+        coords = {
+            **index_coord("material", stiffness.shape[0], "material index"),
+            **index_coord("i", 6, "Voigt row (xx yy zz yz xz xy)"),
+            **index_coord("j", 6, "Voigt column (engineering shear)"),
+        }
     return xr.Dataset(
         {
             "representative": ("qp", clusters.representative, {"long_name": "qp whose MD run serves this qp", **unit}),
+            "sampled": (
+                "qp",
+                np.asarray(sampled, dtype=np.int8),
+                {"long_name": "1 where this qp runs MD for its cluster (the representative first)", **unit},
+            ),
             "distance_to_representative": (
                 "qp",
                 clusters.distance_to_representative,
                 {"long_name": f"{settings['metric']} distance between spline signatures", **unit},
             ),
             "cluster_size": ("qp", clusters.cluster_size, {"long_name": "number of qps in this qp's cluster", **unit}),
+            **extra,
         },
-        coords=index_coord("qp", clusters.representative.shape[0], "quadrature point id"),
+        coords={**index_coord("qp", clusters.representative.shape[0], "quadrature point id"), **coords},
         attrs={
             "step": int(step),
             "alpha": float(settings["alpha"]),
             "metric": settings["metric"],
             "n_points": int(settings["n_points"]),
             "n_representatives": int(np.unique(clusters.representative).size),
+            "n_sampled": int(np.count_nonzero(sampled)),
+            # beta; "none": one representative per cluster (NetCDF has no null attribute)
+            "noise_allowance": "none" if allowance is None else float(allowance),
         },
     )
 

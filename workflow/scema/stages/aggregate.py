@@ -1,13 +1,25 @@
-"""Stress aggregation (method section 2, step 6): qp stress = replica mean, with provenance."""
+"""Stress aggregation (method section 2, step 6): qp stress = replica mean, with provenance;
+cluster members that did not run MD get their cluster's transported estimate."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from scema.cluster_sampling import transported_estimate
 from scema.io.datasets import SOURCE_FLAGS, md_state_dataset, stress_dataset
 from scema.io.netcdf import read_dataset, write_dataset
-from scema.stages.cluster import representatives
+from scema.stages.cluster import representatives, sampled_members
 from scema.stages.committee_query import committee_decision
+
+
+def transport_inputs(strain_path: str, clusters_path: str) -> tuple[np.ndarray, np.ndarray]:
+    """(material index per qp, stiffness per material) for the cluster transport; a zero
+    stiffness for clusters.nc files written before it was recorded (plain mean)."""
+    material = read_dataset(strain_path)["material"].values.astype(np.int64)
+    ds = read_dataset(clusters_path)
+    if "transport_stiffness" not in ds:
+        return material, np.zeros((int(material.max()) + 1, 6, 6))
+    return material, ds["transport_stiffness"].values
 
 
 def run(
@@ -42,20 +54,35 @@ def run(
     std = replica_stress.std(axis=1, ddof=1) if replicas > 1 else np.zeros_like(stress)
     stress[trusted], std[trusted] = committee_mean[trusted], np.nan
     source = np.where(trusted, SOURCE_FLAGS["committee"], SOURCE_FLAGS["md"])
-    # cluster members take their representative's stress and adopt its state by reference
+    # qps with a stress of their own: the clusters' sampled members that ran MD, and each
+    # representative (its MD or committee answer; the committee decides per cluster and is
+    # asked for representatives only). The others take the cluster estimate at their own
+    # strain and adopt the representative's box by reference.
     rep = representatives(clusters_path, n_qp)
-    stress, std, committee_std, committee_mean = stress[rep], std[rep], committee_std[rep], committee_mean[rep]
-    state_file, state_strain, state_stress = state_file[rep], state_strain[rep], state_stress[rep]
-    audited = audited & (rep == np.arange(n_qp))
-    source = np.where(rep == np.arange(n_qp), source[rep], SOURCE_FLAGS["cluster"])
+    is_rep = rep == np.arange(n_qp)
+    own = is_rep | (sampled_members(clusters_path, n_qp) & ~trusted)
+    if clusters_path is not None:
+        stress = transported_estimate(stress, strain, rep, own, *transport_inputs(strain_path, clusters_path))
+    member = ~own
+    std[member], committee_std[member], committee_mean[member] = (
+        std[rep[member]],
+        committee_std[rep[member]],
+        committee_mean[rep[member]],
+    )
+    for array in (state_file, state_strain, state_stress):
+        array[member] = array[rep[member]]
+    audited = audited & is_rep
+    source = np.where(own, source, SOURCE_FLAGS["cluster"])
     missing = np.isnan(stress).any(axis=1)
     if missing.any():
         raise RuntimeError(f"step {step}: no stress for {missing.sum()} qps (first: {np.flatnonzero(missing)[:5]})")
-    write_dataset(
-        stress_dataset(step, stress, std, source, strain, committee_std, committee_mean, audited),
-        out_stress,
-        f"qp stress, step {step}",
-    )
+    ds = stress_dataset(step, stress, std, source, strain, committee_std, committee_mean, audited)
+    if clusters_path is not None:
+        ds.attrs["cluster_estimate"] = (
+            "source cluster: mean stress of the cluster's qps that ran MD (or its representative's "
+            "committee answer) + C (own strain - their mean strain), C from clusters.nc"
+        )
+    write_dataset(ds, out_stress, f"qp stress, step {step}")
     write_dataset(
         md_state_dataset(step, state_file, state_strain, state_stress), out_md_state, f"MD state index, step {step}"
     )

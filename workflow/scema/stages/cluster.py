@@ -1,5 +1,6 @@
-"""Clustering stage (method section 5): group qps with alike strain histories so that one MD
-run (the representative's) serves the whole group.
+"""Clustering stage (method section 5): group qps with alike strain histories so that the MD
+runs of a few of them (the representative's, and with ``noise_allowance`` ceil(n / beta^2) of
+each cluster's n members, see ``scema.cluster_sampling``) serve the whole group.
 
 The strain history is carried forward in one file per step (``strain_history.nc``: step t-1's
 history plus step t's strain), so the job of step t reads two files whatever t is, instead of
@@ -10,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from scema.cluster_sampling import choose_samples
 from scema.io.datasets import clusters_dataset, strain_history_dataset
 from scema.io.netcdf import read_dataset, write_dataset
 
@@ -32,9 +34,20 @@ def extend_history(previous_history: str | None, strain_file: str) -> xr.Dataset
 
 
 def run(
-    settings: dict, step: int, strain_file: str, previous_history: str | None, out_clusters: str, out_history: str
+    settings: dict,
+    step: int,
+    strain_file: str,
+    previous_history: str | None,
+    out_clusters: str,
+    out_history: str,
+    run_seed: int = 0,
+    material_names: list[str] | None = None,
+    material_files: dict[str, str] | None = None,
+    symmetries: dict[str, str] | None = None,
 ) -> None:
-    """``settings``: the ``clustering`` section (rule params)."""
+    """``settings``: the ``clustering`` section (rule params); ``run_seed`` draws the sampled
+    members; the material files (name -> file of each used material) and the stiffness
+    symmetries give the C that transports the cluster estimate (none: no stiffness recorded)."""
     from scema.clustering import cluster_histories  # scikit-learn: only this stage pays the import
 
     history_ds = extend_history(previous_history, strain_file)
@@ -46,8 +59,26 @@ def run(
     clusters = cluster_histories(
         history, material, alpha=settings["alpha"], n_points=settings["n_points"], metric=settings["metric"]
     )
-    ds = clusters_dataset(step, clusters, settings)
+    sampled = choose_samples(clusters.representative, settings.get("noise_allowance"), run_seed, step)
+    stiffness = None
+    if material_files is not None:
+        stiffness = transport_stiffness(material_files, material_names, symmetries)
+    ds = clusters_dataset(step, clusters, settings, sampled, stiffness)
     write_dataset(ds, out_clusters, f"strain-history clusters, step {step}")
+
+
+def transport_stiffness(
+    material_files: dict[str, str], material_names: list[str], symmetries: dict[str, str]
+) -> np.ndarray:
+    """(material, 6, 6) Pa: each material's C as the FE side uses it (replica mean, projected on
+    its symmetry); NaN for materials the specimen does not use."""
+    from scema.stages.committee_update import material_data
+
+    by_index, _ = material_data(material_files, material_names, symmetries)
+    stiffness = np.full((len(material_names), 6, 6), np.nan)
+    for m, c in by_index.items():
+        stiffness[m] = c
+    return stiffness
 
 
 def representatives(clusters_path: str | None, n_qp: int) -> np.ndarray:
@@ -55,3 +86,13 @@ def representatives(clusters_path: str | None, n_qp: int) -> np.ndarray:
     if clusters_path is None:
         return np.arange(n_qp)
     return read_dataset(clusters_path)["representative"].values.astype(np.int64)
+
+
+def sampled_members(clusters_path: str | None, n_qp: int) -> np.ndarray:
+    """Boolean (n_qp,): qps that run MD for their cluster; every qp when clustering is off."""
+    if clusters_path is None:
+        return np.ones(n_qp, dtype=bool)
+    ds = read_dataset(clusters_path)
+    if "sampled" not in ds:  # written before members were sampled: the representatives
+        return ds["representative"].values == np.arange(n_qp)
+    return ds["sampled"].values.astype(bool)

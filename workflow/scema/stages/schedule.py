@@ -9,15 +9,15 @@ import numpy as np
 from scema.io.datasets import schedule_dataset
 from scema.io.netcdf import read_dataset, write_dataset
 from scema.schedule import plan
-from scema.stages.cluster import representatives
+from scema.stages.cluster import sampled_members
 from scema.stages.committee_query import committee_decision
 
 
-def select_md_qps(representative: np.ndarray, trusted: np.ndarray) -> np.ndarray:
-    """qps whose MD runs this step: cluster representatives (every qp without clustering) that
-    the committee did not answer for."""
-    reps = np.unique(representative)
-    return reps[~trusted[reps]]
+def select_md_qps(sampled: np.ndarray, trusted: np.ndarray) -> np.ndarray:
+    """qps whose MD runs this step: the clusters' sampled members (every qp without clustering)
+    that the committee did not answer for (its decision is per cluster: members follow their
+    representative)."""
+    return np.flatnonzero(sampled & ~trusted)
 
 
 def run(
@@ -37,7 +37,7 @@ def run(
     n_qp = strain.sizes["qp"]
     trusted, _, _, _ = committee_decision(committee_path, n_qp)  # audited qps run MD too
     schedule = plan(
-        select_md_qps(representatives(clusters_path, n_qp), trusted),
+        select_md_qps(sampled_members(clusters_path, n_qp), trusted),
         strain["strain"].values,
         strain["material"].values,
         state["state_file"].values,
