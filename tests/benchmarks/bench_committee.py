@@ -143,7 +143,7 @@ def step_samples(run_dir: Path) -> dict[str, np.ndarray]:
     return {k: np.concatenate(v) for k, v in out.items()}
 
 
-def rolling(run_dir: Path, test_dir: Path, architectures: list[str], size: int, every: int) -> None:
+def rolling(run_dir: Path, test_dir: Path, architectures: list[str], size: int, every: int, symmetric: bool) -> None:
     """Every ``every``-th step t: train on the run's samples of steps < t (what the committee had
     then), ask it for every qp of step t of the brute-force run ``test_dir`` (the next load step:
     strains it has not seen). Pooled over the steps: the trusted share, and for the trusted qps
@@ -163,7 +163,8 @@ def rolling(run_dir: Path, test_dir: Path, architectures: list[str], size: int, 
     data = xr.concat([xr.open_dataset(p).load() for p in paths], dim="sample")
     step, x, y = data["step_id"].values, data["inputs"].values, data["stress"].values
     test = step_samples(test_dir)
-    print(f"train: {run_dir} ({step.size} MD samples); test: every qp of {test_dir}, every {every}th step")
+    print(f"train: {run_dir} ({step.size} MD samples{', cubic images' if symmetric else ''}); test: every qp of "
+          f"{test_dir}, every {every}th step")
     print("architecture  trusted  bias of trusted (MPa)              net error of trusted (MPa)        spread50")
     with tempfile.TemporaryDirectory(prefix="bench_committee_rolling_") as tmp:
         for arch in architectures:
@@ -172,7 +173,9 @@ def rolling(run_dir: Path, test_dir: Path, architectures: list[str], size: int, 
             for t in range(3, int(step.max()) + 1, every):
                 train = step < t
                 out = Path(tmp) / f"{arch}_{t}"
-                train_committee(x[train], y[train], settings, out, data["comparison_noise"].values[train], stiffness)
+                train_committee(
+                    x[train], y[train], settings, out, data["comparison_noise"].values[train], stiffness, symmetric
+                )
                 q = test["step"] == t
                 mean, std = Committee.load(out).predict(test["x"][q])
                 err.append(mean - test["y"][q])
@@ -194,6 +197,7 @@ def main() -> None:
     ap.add_argument("--train-steps", type=int, default=6, help="--saved: train on steps <= this")
     ap.add_argument("--size", type=int, default=4, help="--saved: committee size")
     ap.add_argument("--rolling", type=Path, default=None, help="--saved: test each step on this brute-force run")
+    ap.add_argument("--symmetric", action="store_true", help="--rolling: train on the cubic images too")
     ap.add_argument("--every", type=int, default=3, help="--rolling: every how many steps")
     ap.add_argument("--quick", action="store_true", help="tiny smoke run")
     ap.add_argument("--sizes", type=int, nargs="+", default=[100, 300, 1000], help="training-set sizes")
@@ -207,7 +211,7 @@ def main() -> None:
     ap.add_argument("--architectures", nargs="+", default=["mlp", "tann"])
     args = ap.parse_args()
     if args.saved is not None and args.rolling is not None:
-        rolling(args.saved, args.rolling, args.architectures, args.size, args.every)
+        rolling(args.saved, args.rolling, args.architectures, args.size, args.every, args.symmetric)
         return
     if args.saved is not None:
         saved_run(args.saved, args.train_steps, args.size)

@@ -152,6 +152,8 @@ def run(
     committee_root: str = "results/committee",
 ) -> None:
     """Store this step's samples; judge the audits; retrain a material's committee when its set grew by train_frequency."""
+    from scema.committee.symmetry import SYMMETRIC_MATERIALS
+
     accuracy = committee["stress_accuracy_mpa"] * 1e6
     stiffness, sampling_noise = material_data(material_files, material_names, symmetries)
     samples = training_samples(
@@ -200,6 +202,7 @@ def run(
                 committee,
                 stiffness.get(m),
                 Path(directory[m]),
+                symmetric=committee["symmetry"] and symmetries[name] in SYMMETRIC_MATERIALS,
             )
             from scema.committee import is_accepted
 
@@ -224,8 +227,11 @@ def run(
     )
 
 
-def train_version(sample_sets: list[xr.Dataset], material: int, committee: dict, stiffness, directory: Path) -> dict:
-    """Train one material's next version on all its samples so far."""
+def train_version(
+    sample_sets: list[xr.Dataset], material: int, committee: dict, stiffness, directory: Path, symmetric: bool = False
+) -> dict:
+    """Train one material's next version on all its samples so far (and their cubic images when
+    ``symmetric``: the material's crystal axes are the specimen axes)."""
     from scema.committee import CommitteeSettings, train_committee
 
     data = xr.concat(sample_sets, dim="sample")
@@ -237,4 +243,5 @@ def train_version(sample_sets: list[xr.Dataset], material: int, committee: dict,
         directory,
         noise=data["comparison_noise"].values,
         stiffness=stiffness,
+        symmetric=symmetric,
     )
