@@ -345,7 +345,16 @@ def committee_campaign(args, root: Path) -> None:
             c["committee"] = {**cfg["committee"], **args.committee_set, "enabled": True, "size": size, "target": target}
             run(committee_dir(root, target, size, args.tag), c, brute[0] / "results" / "materials")
         done.append(job)
-        table(done, brute, seeds, root, args.steps, accuracy, {**attrs, "committee_set": str(args.committee_set)}, args.tag)
+        table(
+            done,
+            brute,
+            seeds,
+            root,
+            args.steps,
+            accuracy,
+            {**attrs, "committee_set": str(args.committee_set)},
+            args.tag,
+        )
     print(f"table: {root / 'acceleration.csv'} and {root / 'acceleration.nc'}")
 
 

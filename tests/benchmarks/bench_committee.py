@@ -163,8 +163,10 @@ def rolling(run_dir: Path, test_dir: Path, architectures: list[str], size: int, 
     data = xr.concat([xr.open_dataset(p).load() for p in paths], dim="sample")
     step, x, y = data["step_id"].values, data["inputs"].values, data["stress"].values
     test = step_samples(test_dir)
-    print(f"train: {run_dir} ({step.size} MD samples{', cubic images' if symmetric else ''}); test: every qp of "
-          f"{test_dir}, every {every}th step")
+    print(
+        f"train: {run_dir} ({step.size} MD samples{', cubic images' if symmetric else ''}); test: every qp of "
+        f"{test_dir}, every {every}th step"
+    )
     print("architecture  trusted  bias of trusted (MPa)              net error of trusted (MPa)        spread50")
     with tempfile.TemporaryDirectory(prefix="bench_committee_rolling_") as tmp:
         for arch in architectures:

@@ -28,9 +28,9 @@ def voigt_operator(rotation: np.ndarray) -> np.ndarray:
     """6x6 Voigt action T' = Q T Q^T of a signed permutation matrix Q (3x3)."""
     m = np.zeros((6, 6))
     for a, (i, j) in enumerate(VOIGT_PAIRS):
-        k, l = int(np.flatnonzero(rotation[i])[0]), int(np.flatnonzero(rotation[j])[0])
-        b = VOIGT_PAIRS.index((min(k, l), max(k, l)))
-        m[a, b] = rotation[i, k] * rotation[j, l]
+        k, n = int(np.flatnonzero(rotation[i])[0]), int(np.flatnonzero(rotation[j])[0])
+        b = VOIGT_PAIRS.index((min(k, n), max(k, n)))
+        m[a, b] = rotation[i, k] * rotation[j, n]
     return m
 
 
