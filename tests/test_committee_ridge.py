@@ -125,3 +125,29 @@ def test_ridge_training_is_deterministic(tmp_path, symmetric):
         train_committee(x, y, ridge(size=2), tmp_path / name, stiffness=C, symmetric=symmetric)
         preds.append(Committee.load(tmp_path / name).member_predictions(x[:10]))
     np.testing.assert_array_equal(preds[0], preds[1])
+
+
+def test_acceptance_refuses_shown_errors_not_noisy_point_estimates():
+    """100 held-out MD samples of 75 MPa noise, the noise itself estimated from two replicas (as
+    on the copper bar): an exact committee's point-estimate net error exceeds 30 MPa in some
+    component in many draws; the test refuses it in about <= audit_tolerance of them, and a
+    committee 100 MPa off in one component in nearly all (60 MPa: about 40 %,
+    the power of 100 samples at this noise)."""
+    from scema.committee.acceptance import net_error, shown_inaccurate
+
+    rng = np.random.default_rng(40)
+    sigma, n, trials = 75e6, 100, 300
+    point, refused, refused_off = 0, 0, 0
+    for _ in range(trials):
+        replicas = rng.normal(0.0, sigma * np.sqrt(2), (n, 6, 2))  # two replicas -> mean has noise sigma
+        noise = replicas.std(axis=2, ddof=1) / np.sqrt(2)
+        err = replicas.mean(axis=2)  # exact committee: its error is the MD noise
+        rms = np.sqrt(np.mean(err**2, axis=0))
+        point += net_error(rms, np.sqrt(np.mean(noise**2, axis=0))).max() > ACCURACY
+        refused += shown_inaccurate(err**2 - noise**2, ACCURACY, 0.1)
+        off = err.copy()
+        off[:, 2] += 100e6
+        refused_off += shown_inaccurate(off**2 - noise**2, ACCURACY, 0.1)
+    assert point / trials > 0.3, point / trials
+    assert refused / trials < 0.15, refused / trials
+    assert refused_off / trials > 0.9, refused_off / trials
