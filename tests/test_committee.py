@@ -203,7 +203,17 @@ def test_tann_committee_mean_is_accurate_in_distribution(tmp_path):
     assert np.median(std.max(axis=1)) < ACCURACY
 
 
-TINY = dict(architecture="mlp", size=2, width=8, depth=1, max_epochs=5, patience=5, batch_size=64, learning_rate=1e-2, target="stress")
+TINY = dict(
+    architecture="mlp",
+    size=2,
+    width=8,
+    depth=1,
+    max_epochs=5,
+    patience=5,
+    batch_size=64,
+    learning_rate=1e-2,
+    target="stress",
+)
 
 
 def test_training_is_deterministic_per_seed_and_differs_across_seeds(tmp_path):
