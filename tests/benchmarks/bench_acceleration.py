@@ -11,6 +11,9 @@ the accuracy, wall time. Writes ``acceleration.nc`` and ``acceleration.csv`` in 
     nice -n 10 .venv/bin/python tests/benchmarks/bench_acceleration.py --steps 30 --full
     # a reduced one (108-atom boxes, 150 sampling steps, still 2 replicas)
     nice -n 10 .venv/bin/python tests/benchmarks/bench_acceleration.py --steps 10
+    # ridge members retrained every step, beside finished brute-force runs of the work dir
+    nice -n 10 .venv/bin/python tests/benchmarks/bench_acceleration.py --steps 30 --runs deviation:4 \
+        --committee-set architecture=ridge,train_frequency=1 --tag ridge --reuse-brute --workdir DIR
 
 ``--only clustering`` runs the clustering sweep of the earlier benchmark instead (bar and holed
 bar, brute force once).
@@ -332,18 +335,40 @@ def committee_campaign(args, root: Path) -> None:
         if job[0] == "brute":
             c = copy.deepcopy(cfg)
             c["run"]["seed"] = job[2]
-            run(brute[job[1]], c, None)  # each seed initialises its own material (reference boxes, C)
+            if args.reuse_brute and finished(brute[job[1]], args.steps):
+                print(f"{brute[job[1]]}: finished, read as it is (--reuse-brute)", flush=True)
+            else:
+                run(brute[job[1]], c, None)  # each seed initialises its own material (reference boxes, C)
         else:
             _, target, size = job
             c = copy.deepcopy(cfg)
-            c["committee"] = {**cfg["committee"], "enabled": True, "size": size, "target": target}
-            run(root / f"committee_{target}_{size}", c, brute[0] / "results" / "materials")
+            c["committee"] = {**cfg["committee"], **args.committee_set, "enabled": True, "size": size, "target": target}
+            run(committee_dir(root, target, size, args.tag), c, brute[0] / "results" / "materials")
         done.append(job)
-        table(done, brute, seeds, root, args.steps, accuracy, attrs)
+        table(
+            done,
+            brute,
+            seeds,
+            root,
+            args.steps,
+            accuracy,
+            {**attrs, "committee_set": str(args.committee_set)},
+            args.tag,
+        )
     print(f"table: {root / 'acceleration.csv'} and {root / 'acceleration.nc'}")
 
 
-def table(done, brute, seeds, root: Path, steps: int, accuracy: float, attrs: dict) -> None:
+def committee_dir(root: Path, target: str, size: int, tag: str) -> Path:
+    return root / f"committee_{target}_{size}{'_' + tag if tag else ''}"
+
+
+def parse_settings(text: str) -> dict:
+    """``key=value,...`` -> committee keys for every committee run (values read as YAML)."""
+    pairs = [item.split("=", 1) for item in text.split(",") if item]
+    return {key: yaml.safe_load(value) for key, value in pairs}
+
+
+def table(done, brute, seeds, root: Path, steps: int, accuracy: float, attrs: dict, tag: str = "") -> None:
     ref = reaction(brute[0])
     band, k = common_band(brute)
     n_brute = int(summary(brute[0])["md_updates"].sum())
@@ -354,11 +379,11 @@ def table(done, brute, seeds, root: Path, steps: int, accuracy: float, attrs: di
         if job[0] != "committee":
             continue
         _, target, size = job
-        w = root / f"committee_{target}_{size}"
+        w = committee_dir(root, target, size, tag)
         n = int(summary(w)["md_updates"].sum())
         diff = relative_difference(reaction(w), ref)
         row = {
-            "run": f"committee {target} size {size}",
+            "run": f"committee {target} size {size}{' ' + tag if tag else ''}",
             "size": size,
             "target": target,
             "md_updates": n,
@@ -419,6 +444,18 @@ def main() -> None:
         help="committee runs as target:size,... (default: targets x sizes; none: brute force only)",
     )
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument(
+        "--committee-set",
+        type=parse_settings,
+        default={},
+        help="committee keys for every committee run, key=value,... (e.g. architecture=ridge,train_frequency=1)",
+    )
+    parser.add_argument(
+        "--reuse-brute",
+        action="store_true",
+        help="read finished brute-force runs in the work dir as they are (no Snakemake call: made by older code)",
+    )
+    parser.add_argument("--tag", default="", help="suffix of the committee run directories and names")
     parser.add_argument("--one-seed", action="store_true", help="skip the second brute-force seed (no band)")
     parser.add_argument("--specimens", default="bar,hole", help="clustering campaign only")
     args = parser.parse_args()

@@ -122,11 +122,85 @@ def saved_run(run_dir: Path, train_steps: int, size: int) -> None:
             )
 
 
+def step_samples(run_dir: Path) -> dict[str, np.ndarray]:
+    """(inputs, stress, noise, step) of every qp at every step of a brute-force run, from its step
+    files (inputs from the previous step's md_state.nc, as committee_query builds them)."""
+    import xarray as xr
+
+    from scema.stages.committee_query import box_inputs
+
+    out = {"x": [], "y": [], "noise": [], "step": []}
+    states = sorted((run_dir / "results").glob("step_*/md_state.nc"))
+    for prev, now in zip(states[:-1], states[1:], strict=True):
+        with xr.open_dataset(prev) as st, xr.open_dataset(now.parent / "strain.nc") as e:
+            x = box_inputs(e["strain"].values, st["state_strain"].values, st["state_stress"].values)
+        with xr.open_dataset(now.parent / "stress.nc") as s, xr.open_dataset(now) as st:
+            replicas = st.sizes["replica"]
+            out["x"].append(x)
+            out["y"].append(s["stress"].values)
+            out["noise"].append(s["stress_replica_std"].values / np.sqrt(replicas))
+            out["step"].append(np.full(x.shape[0], int(s.attrs["step"])))
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def rolling(run_dir: Path, test_dir: Path, architectures: list[str], size: int, every: int, symmetric: bool) -> None:
+    """Every ``every``-th step t: train on the run's samples of steps < t (what the committee had
+    then), ask it for every qp of step t of the brute-force run ``test_dir`` (the next load step:
+    strains it has not seen). Pooled over the steps: the trusted share, and for the trusted qps
+    the mean error (bias) and sqrt(mean(err^2 - noise^2)) (own error net of the MD noise) per
+    component, MPa."""
+    import xarray as xr
+    import yaml
+
+    from scema.stages.committee_update import material_data
+
+    cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
+    names = list(cfg["materials"])
+    files = {n: str(run_dir / "results" / "materials" / n / "material.nc") for n in names}
+    symmetries = {n: cfg["materials"][n].get("stiffness_symmetry", "none") for n in names}
+    stiffness = material_data(files, names, symmetries)[0][0]
+    paths = sorted((run_dir / "results").glob("step_*/training_samples.nc"))
+    data = xr.concat([xr.open_dataset(p).load() for p in paths], dim="sample")
+    step, x, y = data["step_id"].values, data["inputs"].values, data["stress"].values
+    test = step_samples(test_dir)
+    print(
+        f"train: {run_dir} ({step.size} MD samples{', cubic images' if symmetric else ''}); test: every qp of "
+        f"{test_dir}, every {every}th step"
+    )
+    print("architecture  trusted  bias of trusted (MPa)              net error of trusted (MPa)        spread50")
+    with tempfile.TemporaryDirectory(prefix="bench_committee_rolling_") as tmp:
+        for arch in architectures:
+            settings = default_settings(**{**cfg.get("committee", {}), "size": size, "architecture": arch})
+            err, noise, spread = [], [], []
+            for t in range(3, int(step.max()) + 1, every):
+                train = step < t
+                out = Path(tmp) / f"{arch}_{t}"
+                train_committee(
+                    x[train], y[train], settings, out, data["comparison_noise"].values[train], stiffness, symmetric
+                )
+                q = test["step"] == t
+                mean, std = Committee.load(out).predict(test["x"][q])
+                err.append(mean - test["y"][q])
+                noise.append(test["noise"][q])
+                spread.append(std.max(axis=1))
+            err, noise, spread = np.concatenate(err), np.concatenate(noise), np.concatenate(spread)
+            ok = spread < ACCURACY
+            net = np.sqrt(np.maximum(0.0, np.mean(err[ok] ** 2 - noise[ok] ** 2, axis=0))) / 1e6
+            print(
+                f"{arch:<12} {ok.mean():8.3f}  {np.array2string(np.round(err[ok].mean(axis=0) / 1e6, 0)):<34}"
+                f" {np.array2string(np.round(net, 0)):<33} {np.median(spread) / 1e6:8.1f}",
+                flush=True,
+            )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--saved", type=Path, default=None, help="a finished committee run directory")
     ap.add_argument("--train-steps", type=int, default=6, help="--saved: train on steps <= this")
     ap.add_argument("--size", type=int, default=4, help="--saved: committee size")
+    ap.add_argument("--rolling", type=Path, default=None, help="--saved: test each step on this brute-force run")
+    ap.add_argument("--symmetric", action="store_true", help="--rolling: train on the cubic images too")
+    ap.add_argument("--every", type=int, default=3, help="--rolling: every how many steps")
     ap.add_argument("--quick", action="store_true", help="tiny smoke run")
     ap.add_argument("--sizes", type=int, nargs="+", default=[100, 300, 1000], help="training-set sizes")
     ap.add_argument("--committee", type=int, nargs="+", default=[2, 4, 8], help="committee sizes (at the largest n)")
@@ -138,6 +212,9 @@ def main() -> None:
     ap.add_argument("--laws", nargs="+", default=list(LAWS))
     ap.add_argument("--architectures", nargs="+", default=["mlp", "tann"])
     args = ap.parse_args()
+    if args.saved is not None and args.rolling is not None:
+        rolling(args.saved, args.rolling, args.architectures, args.size, args.every, args.symmetric)
+        return
     if args.saved is not None:
         saved_run(args.saved, args.train_steps, args.size)
         return

@@ -16,8 +16,9 @@ when its held-out error net of the MD noise is below that accuracy (``acceptance
     trust = decide(std, accuracy_pa=30e6)
 
 Modules: settings (config -> CommitteeSettings), data (features, targets, scalers), models
-(mlp, tann), fit (Lightning: one member), train (a version), predict (load, predict, decide),
-storage (files of a version), acceptance (net-of-noise error).
+(mlp, tann, ridge), fit (Lightning or closed form: one member), train (a version), predict
+(load, predict, decide), storage (files of a version), acceptance (net-of-noise error),
+symmetry (the cube's 24 images of a sample, for crystals along the specimen axes).
 """
 
 from scema.committee.acceptance import held_out_errors, is_accepted, net_error

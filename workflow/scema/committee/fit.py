@@ -157,6 +157,13 @@ def fit_member(
     offset = settings.target == "stress"
     scalers = Scalers.fit(x, y, stress_change=None if offset else y)
     net = build_member(settings.architecture, settings.width, settings.depth, scalers=scalers, offset=offset)
+    if settings.architecture == "ridge":  # closed form: nothing for Lightning to train
+        net.fit_ridge(scalers.transform_x(x), scalers.transform_y(y), settings.ridge_alpha)
+        net.eval()
+        with torch.no_grad():
+            pred = net(torch.as_tensor(scalers.transform_x(x_val), dtype=torch.float32)).numpy()
+        loss = float(np.mean((pred - scalers.transform_y(y_val)) ** 2))
+        return net, scalers, {"epochs": 0, "best_epoch": 0, "best_val_loss": loss}
 
     t = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
     train_ds = torch.utils.data.TensorDataset(t(scalers.transform_x(x)), t(scalers.transform_y(y)))

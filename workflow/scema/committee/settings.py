@@ -28,6 +28,7 @@ class CommitteeSettings:
     learning_rate: float
     batch_size: int
     seed: int
+    ridge_alpha: float
 
     @classmethod
     def from_config(cls, committee: dict) -> CommitteeSettings:

@@ -6,6 +6,7 @@ Recipe (deterministic for a given ``CommitteeSettings.seed`` on CPU; streams fro
    stream "split"), shared by all members so their held-out errors are comparable.
 2. Member ``i`` gets its own seed ``member_seed(seed, i)``: weight initialisation, bootstrap
    resample of the training part (n draws with replacement) and shuffling.
+   With ``symmetric`` the resample is joined by its images under the cube's symmetry.
 3. Each member is fitted (scema.committee.fit) to the learned target: the stress, or its
    difference to an elastic prediction, C eps_t (deviation) or sigma_s + C d eps (correction)
    (``settings.target``, scema.committee.data).
@@ -31,6 +32,7 @@ from scema.committee.fit import fit_member, quiet_and_deterministic
 from scema.committee.predict import member_predict
 from scema.committee.settings import CommitteeSettings
 from scema.committee.storage import METRICS_FILE, save_member, save_target
+from scema.committee.symmetry import augment
 
 
 def member_seed(seed: int, index: int) -> int:
@@ -50,11 +52,15 @@ def split_indices(n: int, validation_fraction: float, seed: int) -> tuple[np.nda
     return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
 
-def train_committee(inputs, stress, settings: CommitteeSettings, out_dir, noise=None, stiffness=None) -> dict:
+def train_committee(
+    inputs, stress, settings: CommitteeSettings, out_dir, noise=None, stiffness=None, symmetric: bool = False
+) -> dict:
     """Train ``settings.size`` members on (inputs (n, 18), MD stress (n, 6) Pa); write ``out_dir``.
 
     ``noise`` (n, 6) Pa: the MD noise of each stress (zero when not given). ``stiffness`` (6, 6)
-    Pa: the material's C, required for the ``correction`` target. Returns a summary dict.
+    Pa: the material's C, required for the ``correction`` target. ``symmetric``: each member
+    also trains on the cube's 24 images of its bootstrap sample (scema.committee.symmetry).
+    Returns a summary dict.
     """
     from scema.io.atomic import atomic_directory
     from scema.io.datasets import committee_metrics_dataset
@@ -81,7 +87,8 @@ def train_committee(inputs, stress, settings: CommitteeSettings, out_dir, noise=
             for i in range(settings.size):
                 seed = member_seed(settings.seed, i)
                 boot = seeds.rng(seed, "bootstrap").integers(0, x_tr.shape[0], size=x_tr.shape[0])
-                net, scalers, info = fit_member(x_tr[boot], l_tr[boot], x_val, l_val, settings, seed, scratch)
+                x_b, l_b = augment(x_tr[boot], l_tr[boot]) if symmetric else (x_tr[boot], l_tr[boot])
+                net, scalers, info = fit_member(x_b, l_b, x_val, l_val, settings, seed, scratch)
                 preds.append(
                     stress_from_learned(x_val, member_predict(net, scalers, x_val), settings.target, stiffness)
                 )
@@ -113,6 +120,7 @@ def train_committee(inputs, stress, settings: CommitteeSettings, out_dir, noise=
         "out_dir": out_dir,
         "architecture": settings.architecture,
         "target": settings.target,
+        "symmetric": bool(symmetric),
         "size": settings.size,
         "n_samples": int(x.shape[0]),
         "n_train": int(x_tr.shape[0]),

@@ -104,20 +104,15 @@ def audit_suspends(samples: xr.Dataset, m: int, accuracy_pa: float, tolerance: f
     bar) |committee - MD| of a perfect committee exceeds 30 MPa in some component at most audits,
     and a noise estimate from two replicas is itself a single noisy draw. Taken together they
     can: per component d_i = err_i^2 - noise_i^2 is an unbiased estimate of the committee's own
-    squared error at audit i; suspend when mean(d) - z SE(d) > accuracy^2 in any component, with
-    z = Phi^-1(1 - tolerance / 6) (Bonferroni over the components), so an accurate committee is
-    suspended at a step with probability about <= ``tolerance``. Fewer than two audits: no verdict.
+    squared error at audit i, judged by ``scema.committee.acceptance.shown_inaccurate`` (an
+    accurate committee is suspended at a step with probability about <= ``tolerance``). Fewer
+    than two audits: no verdict.
     """
-    from scipy.stats import norm
+    from scema.committee.acceptance import shown_inaccurate
 
     rows = (samples["audited"].values == 1) & (samples["material"].values == m)
-    if rows.sum() < 2 or tolerance <= 0:
-        return False
     err = samples["committee_stress"].values[rows] - samples["stress"].values[rows]
-    d = err**2 - samples["comparison_noise"].values[rows] ** 2
-    z = norm.ppf(1.0 - tolerance / d.shape[1])
-    lower = d.mean(axis=0) - z * d.std(axis=0, ddof=1) / np.sqrt(d.shape[0])
-    return bool(np.any(lower > accuracy_pa**2))
+    return shown_inaccurate(err**2 - samples["comparison_noise"].values[rows] ** 2, accuracy_pa, tolerance)
 
 
 def material_data(material_files: dict[str, str], material_names: list[str], symmetries: dict[str, str]):
@@ -152,6 +147,8 @@ def run(
     committee_root: str = "results/committee",
 ) -> None:
     """Store this step's samples; judge the audits; retrain a material's committee when its set grew by train_frequency."""
+    from scema.committee.symmetry import SYMMETRIC_MATERIALS
+
     accuracy = committee["stress_accuracy_mpa"] * 1e6
     stiffness, sampling_noise = material_data(material_files, material_names, symmetries)
     samples = training_samples(
@@ -200,10 +197,11 @@ def run(
                 committee,
                 stiffness.get(m),
                 Path(directory[m]),
+                symmetric=committee["symmetry"] and symmetries[name] in SYMMETRIC_MATERIALS,
             )
             from scema.committee import is_accepted
 
-            accepted[m] = int(is_accepted(summary["committee_net_error_pa"], accuracy))
+            accepted[m] = int(is_accepted(summary["errors"], accuracy, committee["audit_tolerance"]))
             log.info(
                 "material %s: trained v%d on %d samples, net held-out error %s MPa: %s",
                 name,
@@ -224,8 +222,11 @@ def run(
     )
 
 
-def train_version(sample_sets: list[xr.Dataset], material: int, committee: dict, stiffness, directory: Path) -> dict:
-    """Train one material's next version on all its samples so far."""
+def train_version(
+    sample_sets: list[xr.Dataset], material: int, committee: dict, stiffness, directory: Path, symmetric: bool = False
+) -> dict:
+    """Train one material's next version on all its samples so far (and their cubic images when
+    ``symmetric``: the material's crystal axes are the specimen axes)."""
     from scema.committee import CommitteeSettings, train_committee
 
     data = xr.concat(sample_sets, dim="sample")
@@ -237,4 +238,5 @@ def train_version(sample_sets: list[xr.Dataset], material: int, committee: dict,
         directory,
         noise=data["comparison_noise"].values,
         stiffness=stiffness,
+        symmetric=symmetric,
     )

@@ -1,0 +1,153 @@
+"""Ridge committee members and the cube's symmetry, on a known nonlinear elastic law (test data).
+
+Law: sigma = C eps + K voigt(E E), E the strain tensor (tensor shear = engineering / 2), C cubic
+copper-like, K = 2e12 Pa (50 MPa at a strain of 5e-3, 5 GPa at 5e-2): second-order elasticity
+with the cube's symmetry (E E turns with the axes). Labels carry 40 MPa of Gaussian noise,
+above the 30 MPa accuracy asked for, as MD stresses do.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scema.committee import Committee, decide, default_settings, features, train_committee
+from scema.committee.symmetry import CUBIC, augment
+from scema.voigt import cubic_stiffness
+
+ACCURACY = 30e6
+NOISE = 40e6
+K = 2e12
+C = cubic_stiffness(165e9, 120e9, 72e9)
+PAIRS = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
+
+
+def law(eps: np.ndarray) -> np.ndarray:
+    t = np.zeros((eps.shape[0], 3, 3))
+    for a, (i, j) in enumerate(PAIRS):
+        t[:, i, j] = t[:, j, i] = eps[:, a] if i == j else eps[:, a] / 2
+    square = t @ t
+    return eps @ C.T + K * np.stack([square[:, i, j] for i, j in PAIRS], axis=1)
+
+
+def samples(eps_s: np.ndarray, deps: np.ndarray, seed: int, noisy: bool = True):
+    """Inputs (eps_s, sigma_s measured, d eps) and the label sigma(eps_s + d eps), both noisy."""
+    rng = np.random.default_rng(seed)
+    scale = NOISE if noisy else 0.0
+    sigma_s = law(eps_s) + rng.normal(0.0, scale, eps_s.shape)
+    return features(eps_s, sigma_s, deps), law(eps_s + deps) + rng.normal(0.0, scale, eps_s.shape)
+
+
+def box(n: int, seed: int, scale: float = 1.0):
+    rng = np.random.default_rng(seed)
+    return rng.uniform(-5e-3, 5e-3, (n, 6)) * scale, rng.uniform(-1e-3, 1e-3, (n, 6)) * scale
+
+
+def uniaxial(n: int, seed: int, axis: int = 2, top: float = 1e-2):
+    """Strain paths like the bar's: stretch along ``axis``, Poisson contraction, small scatter."""
+    rng = np.random.default_rng(seed)
+    lam = rng.uniform(0.0, top, n)
+    eps = np.zeros((n, 6))
+    eps[:, :3] = -0.4 * lam[:, None]
+    eps[:, axis] = lam
+    eps += rng.normal(0.0, 2e-4, eps.shape)
+    deps = np.zeros((n, 6))
+    deps[:, :3] = -0.4 * 1e-3
+    deps[:, axis] = 1e-3
+    return eps - deps, deps + rng.normal(0.0, 5e-5, deps.shape)
+
+
+def ridge(size: int = 4, **kw):
+    return default_settings(size=size, architecture="ridge", target="deviation", seed=0, **kw)
+
+
+def test_cubic_images_are_the_cube_group_and_leave_cubic_stiffness_alone():
+    assert CUBIC.shape == (24, 6, 6)
+    for m in CUBIC:  # a signed permutation of the Voigt components, C unchanged
+        assert sorted(np.abs(m).sum(axis=0)) == [1.0] * 6
+        np.testing.assert_allclose(m @ C @ m.T, C, atol=1e-3)
+    keys = {m.tobytes() for m in CUBIC}
+    assert all((a @ b).tobytes() in keys for a in CUBIC for b in CUBIC)  # closed: a group
+    eps = box(5, 1)[0]
+    for m in CUBIC:  # the test law has the cube's symmetry: images are samples of the same law
+        np.testing.assert_allclose(law(eps @ m.T), law(eps) @ m.T, rtol=1e-9, atol=1.0)
+    x, y = samples(*box(3, 2), seed=3)
+    xa, ya = augment(x, y)
+    assert xa.shape == (72, 18) and ya.shape == (72, 6)
+    np.testing.assert_allclose(xa[:3], x)  # the identity comes first
+    swap = next(i for i, m in enumerate(CUBIC) if np.array_equal(np.abs(m[:3, :3]), np.eye(3)[[2, 1, 0]]))
+    np.testing.assert_allclose(np.abs(xa[3 * swap : 3 * swap + 3, 0]), np.abs(x[:, 2]))  # xx <- zz
+
+
+def test_ridge_committee_is_accurate_in_range_and_refuses_queries_far_outside(tmp_path):
+    x, y = samples(*box(1000, 10), seed=11)
+    summary = train_committee(x, y, ridge(), tmp_path / "v", np.full_like(y, NOISE), C)
+    assert summary["committee_net_error_pa"].max() < ACCURACY  # accepted, net of the noise
+    assert summary["epochs"] == [0, 0, 0, 0]  # closed form, no epochs
+    committee = Committee.load(tmp_path / "v")
+    eps, deps = box(200, 12, scale=0.8)
+    mean, std = committee.predict(samples(eps, deps, seed=13)[0])
+    trusted = decide(std, ACCURACY)
+    assert trusted.mean() > 0.9, trusted.mean()
+    err = np.abs(mean - law(eps + deps)).max(axis=1)
+    assert np.quantile(err[trusted], 0.95) < ACCURACY, np.quantile(err[trusted], 0.95) / 1e6
+    # ten times the strains: the members' quadratic trends disagree, nothing is trusted
+    far = samples(*box(200, 14, scale=10.0), seed=15)[0]
+    far_mean, far_std = committee.predict(far)
+    assert not decide(far_std, ACCURACY).any()
+    assert np.median(far_std.max(axis=1)) > 10 * np.median(std.max(axis=1))
+
+
+def test_cubic_images_teach_a_direction_the_specimen_never_loaded(tmp_path):
+    """Trained on bar-like paths along z only, a committee with the cube's images answers a
+    stretch along x within the accuracy; without them it refuses it (it never saw such a strain)."""
+    x, y = samples(*uniaxial(300, 20, axis=2), seed=21)
+    eps, deps = uniaxial(100, 22, axis=0, top=8e-3)
+    xq = samples(eps, deps, seed=23)[0]
+    answers = {}
+    for symmetric in (False, True):
+        out = tmp_path / f"symmetric_{symmetric}"
+        train_committee(x, y, ridge(), out, np.full_like(y, NOISE), C, symmetric=symmetric)
+        answers[symmetric] = Committee.load(out).predict(xq)
+    assert decide(answers[False][1], ACCURACY).mean() < 0.1, decide(answers[False][1], ACCURACY).mean()
+    mean, std = answers[True]
+    trusted = decide(std, ACCURACY)
+    assert trusted.mean() > 0.9, trusted.mean()
+    err = np.abs(mean - law(eps + deps)).max(axis=1)
+    assert np.quantile(err[trusted], 0.95) < ACCURACY, np.quantile(err[trusted], 0.95) / 1e6
+
+
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_ridge_training_is_deterministic(tmp_path, symmetric):
+    x, y = samples(*box(100, 30), seed=31)
+    preds = []
+    for name in ("a", "b"):
+        train_committee(x, y, ridge(size=2), tmp_path / name, stiffness=C, symmetric=symmetric)
+        preds.append(Committee.load(tmp_path / name).member_predictions(x[:10]))
+    np.testing.assert_array_equal(preds[0], preds[1])
+
+
+def test_acceptance_refuses_shown_errors_not_noisy_point_estimates():
+    """100 held-out MD samples of 75 MPa noise, the noise itself estimated from two replicas (as
+    on the copper bar): an exact committee's point-estimate net error exceeds 30 MPa in some
+    component in many draws; the test refuses it in about <= audit_tolerance of them, and a
+    committee 100 MPa off in one component in nearly all (60 MPa: about 40 %,
+    the power of 100 samples at this noise)."""
+    from scema.committee.acceptance import net_error, shown_inaccurate
+
+    rng = np.random.default_rng(40)
+    sigma, n, trials = 75e6, 100, 300
+    point, refused, refused_off = 0, 0, 0
+    for _ in range(trials):
+        replicas = rng.normal(0.0, sigma * np.sqrt(2), (n, 6, 2))  # two replicas -> mean has noise sigma
+        noise = replicas.std(axis=2, ddof=1) / np.sqrt(2)
+        err = replicas.mean(axis=2)  # exact committee: its error is the MD noise
+        rms = np.sqrt(np.mean(err**2, axis=0))
+        point += net_error(rms, np.sqrt(np.mean(noise**2, axis=0))).max() > ACCURACY
+        refused += shown_inaccurate(err**2 - noise**2, ACCURACY, 0.1)
+        off = err.copy()
+        off[:, 2] += 100e6
+        refused_off += shown_inaccurate(off**2 - noise**2, ACCURACY, 0.1)
+    assert point / trials > 0.3, point / trials
+    assert refused / trials < 0.15, refused / trials
+    assert refused_off / trials > 0.9, refused_off / trials
