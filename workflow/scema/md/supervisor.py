@@ -2,9 +2,12 @@
 
 Why: the Debian LAMMPS library has no C++ exceptions; a LAMMPS error (lost atoms, a truncated
 state file) ends the process that called it, silently. Each worker (spawned: a fresh
-interpreter, no LAMMPS or MPI state inherited) keeps one serial LAMMPS instance for many updates
-but is handed one update at a time over a pipe, so the supervisor always knows which update a
-dead worker was running. The worker's LAMMPS log holds the error text; it is kept under a name
+interpreter, no LAMMPS or MPI state inherited) keeps one serial LAMMPS instance for many updates.
+Each worker holds at most ``DEPTH`` updates over its pipe: the one it runs and the next, so it
+never waits for the supervisor between updates (the state file's and the journal's fsync, the
+pipe round trip, the progress line happen while it already runs the next one), and the
+supervisor still knows which update a dead worker was running: the oldest one not answered; the
+queued one goes back to the queue untried. The worker's LAMMPS log holds the error text; it is kept under a name
 saying which update and attempt it belongs to, and a fresh worker takes the slot. A failed
 update is tried again (the caller's ``variant`` says how: a new seed, a finer time step) up to
 ``max_retries`` times; then it is reported back, and the other updates go on.
@@ -34,6 +37,8 @@ _ERROR_LINE = re.compile(r"^ERROR.*$", re.MULTILINE)
 # This many updates failing every attempt before any succeeded means a broken setup (a missing
 # potential file, a bad template): stop instead of trying hundreds of updates three times each.
 SYSTEMATIC = 3
+# Updates in flight per worker: the one running and the one it starts next without a round trip.
+DEPTH = 2
 
 
 @dataclass
@@ -73,7 +78,8 @@ def lammps_error(log: Path) -> str:
 
 
 def _work(conn, materials: dict[str, dict], log: str, runner: Callable) -> None:
-    """Worker loop: (index, update, divisor) in, ("done", stress, seconds) or ("error", text) out."""
+    """Worker loop: (index, update, divisor) in, ("done", stress, seconds) or ("error", text) out,
+    in the order the tasks came in (the supervisor fsyncs the state file it wrote)."""
     specs = {name: MaterialSpec.from_config(name, cfg) for name, cfg in materials.items()}
     with Engine(log=Path(log)) as engine:
         while True:
@@ -92,7 +98,6 @@ def _work(conn, materials: dict[str, dict], log: str, runner: Callable) -> None:
                 )
                 if not np.all(np.isfinite(stress)):
                     raise FloatingPointError(f"non-finite stress {stress.tolist()}")
-                fsync_path(update.state_out)
             except Exception as error:  # a Python-side failure: report it, keep the worker
                 conn.send(("error", f"{type(error).__name__}: {error}".replace("\n", " ")))
             else:
@@ -164,7 +169,8 @@ def supervise(
     """Run ``updates`` (index -> Update) on ``processes`` workers; the failures, in index order.
 
     ``variant(update, attempt)`` gives the update (seed) and time-step divisor of an attempt;
-    ``on_done(index, attempt, stress, seconds)`` is called in this process as each one finishes.
+    ``on_done(index, attempt, stress, seconds)`` is called in this process as each one finishes,
+    once its state file is fsynced (the worker already runs its next update meanwhile).
     After ``SYSTEMATIC`` failed updates and no success the remaining ones are not started.
     Worker k logs LAMMPS to ``lammps_log`` (k = 0) or ``lammps_log.k``.
     """
@@ -175,27 +181,36 @@ def supervise(
     n = max(1, min(processes, len(updates)))
     slots = [_Slot(ctx, base if k == 0 else base.with_name(f"{base.name}.{k}"), materials, runner) for k in range(n)]
     pending = deque((index, 0) for index in updates)
-    busy: dict[_Slot, tuple[int, Attempt]] = {}
+    busy: dict[_Slot, deque[tuple[int, Attempt, Any]]] = {slot: deque() for slot in slots}
     history: dict[int, list[Attempt]] = {}
     failures, succeeded = [], 0
+
+    def hand_out(slot: _Slot) -> None:
+        while pending and len(busy[slot]) < DEPTH:
+            index, number = pending.popleft()
+            update, divisor = variant(updates[index], number)
+            slot.send((index, update, divisor))
+            busy[slot].append((index, Attempt(number, int(update.seed), divisor), update))
+
     try:
-        while pending or busy:
+        while pending or any(busy.values()):
             for slot in slots:
-                if slot not in busy and pending:
-                    index, number = pending.popleft()
-                    update, divisor = variant(updates[index], number)
-                    slot.send((index, update, divisor))
-                    busy[slot] = (index, Attempt(number, int(update.seed), divisor))
-            by_conn = {slot.conn: slot for slot in busy}
+                hand_out(slot)
+            by_conn = {slot.conn: slot for slot in slots if busy[slot]}
             for conn in wait(list(by_conn)):
                 slot = by_conn[conn]
-                index, attempt = busy.pop(slot)
+                index, attempt, update = busy[slot].popleft()
                 try:
                     message = conn.recv()
                 except (EOFError, ConnectionError):  # the worker died: LAMMPS error, signal, out of memory
                     slot.crashed(updates[index], attempt)
                     message = ("crash",)
+                    while busy[slot]:  # queued behind the crash, never started: back to the queue, untried
+                        queued, untried, _ = busy[slot].pop()
+                        pending.appendleft((queued, untried.number))
                 if message[0] == "done":
+                    hand_out(slot)  # the worker goes on at once; what follows overlaps its next update
+                    fsync_path(update.state_out)  # durable before the journal says it is done
                     succeeded += 1
                     on_done(index, attempt.number, message[1], message[2])
                     continue
