@@ -1,8 +1,10 @@
 """Run MD updates in worker processes, so a LAMMPS crash costs one attempt of one update.
 
 Why: the Debian LAMMPS library has no C++ exceptions; a LAMMPS error (lost atoms, a truncated
-state file) ends the process that called it, silently. Each worker (spawned: a fresh
-interpreter, no LAMMPS or MPI state inherited) keeps one serial LAMMPS instance for many updates.
+state file) ends the process that called it, silently. Each worker (a fresh interpreter started
+with ``python -c`` that imports only this module: no LAMMPS or MPI state inherited, and unlike a
+multiprocessing spawn it does not re-import the caller's main script, e.g. Snakemake's script
+preamble) keeps one serial LAMMPS instance for many updates.
 Each worker holds at most ``DEPTH`` updates over its pipe: the one it runs and the next, so it
 never waits for the supervisor between updates (the state file's and the journal's fsync, the
 pipe round trip, the progress line happen while it already runs the next one), and the
@@ -16,13 +18,15 @@ update is tried again (the caller's ``variant`` says how: a new seed, a finer ti
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import re
+import socket
+import subprocess
+import sys
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from multiprocessing.connection import wait
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
@@ -104,32 +108,39 @@ def _work(conn, materials: dict[str, dict], log: str, runner: Callable) -> None:
                 conn.send(("done", stress, time.perf_counter() - start))
 
 
+def serve(fd: int) -> None:
+    """A worker's entry point: its set-up (materials, LAMMPS log, runner) is the first message."""
+    conn = Connection(fd)
+    materials, log, runner = conn.recv()
+    _work(conn, materials, log, runner)
+
+
 class _Slot:
     """One worker process and its LAMMPS log; restarted after a crash."""
 
-    def __init__(self, ctx, log: Path, materials: dict[str, dict], runner: Callable) -> None:
-        self.ctx, self.log, self.materials, self.runner = ctx, log, materials, runner
-        self.process = None
-        self.conn = None
+    def __init__(self, log: Path, materials: dict[str, dict], runner: Callable) -> None:
+        self.log, self.materials, self.runner = log, materials, runner
+        self.process: subprocess.Popen | None = None
+        self.conn: Connection | None = None
 
     def send(self, task: tuple) -> None:
-        if self.process is None or not self.process.is_alive():
+        if self.process is None or self.process.poll() is not None:
             self._start()
         self.conn.send(task)
 
     def _start(self) -> None:
-        parent, child = self.ctx.Pipe()
-        self.process = self.ctx.Process(
-            target=_work, args=(child, self.materials, str(self.log), self.runner), daemon=True
-        )
-        self.process.start()
-        child.close()
-        self.conn = parent
+        parent, child = socket.socketpair()
+        fd = child.fileno()
+        code = f"import sys; sys.path[:0] = {sys.path!r}; from scema.md.supervisor import serve; serve({fd})"
+        self.process = subprocess.Popen([sys.executable, "-c", code], pass_fds=[fd])
+        child.close()  # the worker's end lives in the worker only: its death is EOF here
+        self.conn = Connection(parent.detach())
+        self.conn.send((self.materials, str(self.log), self.runner))
 
     def crashed(self, update: Any, attempt: Attempt) -> None:
         """Record why the worker died (its log's ERROR line) and keep the log under the update's name."""
-        self.process.join()
-        code, pid = self.process.exitcode, self.process.pid
+        self.process.wait()
+        code, pid = self.process.returncode, self.process.pid
         self.conn.close()
         self.process = self.conn = None
         out = Path(update.state_out)
@@ -148,10 +159,11 @@ class _Slot:
             self.conn.send(None)
         except (BrokenPipeError, OSError):
             pass
-        self.process.join(timeout=30)
-        if self.process.is_alive():
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
             self.process.terminate()
-            self.process.join()
+            self.process.wait()
         self.conn.close()
         self.process = self.conn = None
 
@@ -176,10 +188,9 @@ def supervise(
     """
     if not updates:
         return []
-    ctx = multiprocessing.get_context("spawn")
     base = Path(lammps_log)
     n = max(1, min(processes, len(updates)))
-    slots = [_Slot(ctx, base if k == 0 else base.with_name(f"{base.name}.{k}"), materials, runner) for k in range(n)]
+    slots = [_Slot(base if k == 0 else base.with_name(f"{base.name}.{k}"), materials, runner) for k in range(n)]
     pending = deque((index, 0) for index in updates)
     busy: dict[_Slot, deque[tuple[int, Attempt, Any]]] = {slot: deque() for slot in slots}
     history: dict[int, list[Attempt]] = {}
