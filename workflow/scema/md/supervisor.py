@@ -153,12 +153,16 @@ class _Slot:
         attempt.error = lammps_error(kept) or f"worker exited with code {code} and no LAMMPS ERROR line in its log"
 
     def stop(self) -> None:
+        """Tell the worker to finish (it closes LAMMPS and exits on its own, see :meth:`join`)."""
+        if self.conn is not None:
+            try:
+                self.conn.send(None)
+            except (BrokenPipeError, OSError):
+                pass
+
+    def join(self) -> None:
         if self.process is None or self.conn is None:
             return
-        try:
-            self.conn.send(None)
-        except (BrokenPipeError, OSError):
-            pass
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -235,6 +239,8 @@ def supervise(
                     if len(failures) >= SYSTEMATIC and not succeeded:  # a broken setup, not a bad update
                         pending.clear()
     finally:
-        for slot in slots:
+        for slot in slots:  # all at once: the workers shut LAMMPS and MPI down side by side
             slot.stop()
+        for slot in slots:
+            slot.join()
     return sorted(failures, key=lambda f: f.index)
