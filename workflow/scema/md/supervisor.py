@@ -125,10 +125,10 @@ class _Slot:
 
     def send(self, task: tuple) -> None:
         if self.process is None or self.process.poll() is not None:
-            self._start()
+            self.start()
         self.conn.send(task)
 
-    def _start(self) -> None:
+    def start(self) -> None:
         parent, child = socket.socketpair()
         fd = child.fileno()
         code = f"import sys; sys.path[:0] = {sys.path!r}; from scema.md.supervisor import serve; serve({fd})"
@@ -172,6 +172,43 @@ class _Slot:
         self.process = self.conn = None
 
 
+class Workers:
+    """``processes`` worker slots, all started at once.
+
+    A batch job creates them first thing, so their start-up (interpreter, imports, LAMMPS and MPI
+    initialisation: ~0.5 s, as long as a plain ``lmp`` start) overlaps the job's own imports and
+    input reading instead of preceding its first update. Worker k logs LAMMPS to ``lammps_log``
+    (k = 0) or ``lammps_log.k``.
+    """
+
+    def __init__(
+        self, materials: dict[str, dict], processes: int, lammps_log: str | Path, runner: Callable = run_update
+    ) -> None:
+        base = Path(lammps_log)
+        self.slots = [
+            _Slot(base if k == 0 else base.with_name(f"{base.name}.{k}"), materials, runner)
+            for k in range(max(1, processes))
+        ]
+        for slot in self.slots:
+            slot.start()
+
+    def stop(self) -> None:
+        """Tell every worker to finish; they shut LAMMPS down side by side while the caller goes on."""
+        for slot in self.slots:
+            slot.stop()
+
+    def close(self) -> None:
+        self.stop()
+        for slot in self.slots:
+            slot.join()
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def supervise(
     updates: dict[int, Any],
     materials: dict[str, dict],
@@ -181,6 +218,7 @@ def supervise(
     variant: Callable[[Any, int], tuple[Any, int]],
     on_done: Callable[[int, int, np.ndarray, float], None],
     runner: Callable = run_update,
+    workers: Workers | None = None,
 ) -> list[Failure]:
     """Run ``updates`` (index -> Update) on ``processes`` workers; the failures, in index order.
 
@@ -188,13 +226,15 @@ def supervise(
     ``on_done(index, attempt, stress, seconds)`` is called in this process as each one finishes,
     once its state file is fsynced (the worker already runs its next update meanwhile).
     After ``SYSTEMATIC`` failed updates and no success the remaining ones are not started.
-    Worker k logs LAMMPS to ``lammps_log`` (k = 0) or ``lammps_log.k``.
+    ``workers``: already started :class:`Workers` to use (their runner; the caller closes them);
+    by default ``min(processes, len(updates))`` are started here and closed at the end.
     """
     if not updates:
         return []
-    base = Path(lammps_log)
-    n = max(1, min(processes, len(updates)))
-    slots = [_Slot(base if k == 0 else base.with_name(f"{base.name}.{k}"), materials, runner) for k in range(n)]
+    own = workers is None
+    if own:
+        workers = Workers(materials, min(processes, len(updates)), lammps_log, runner)
+    slots = workers.slots
     pending = deque((index, 0) for index in updates)
     busy: dict[_Slot, deque[tuple[int, Attempt, Any]]] = {slot: deque() for slot in slots}
     history: dict[int, list[Attempt]] = {}
@@ -239,8 +279,6 @@ def supervise(
                     if len(failures) >= SYSTEMATIC and not succeeded:  # a broken setup, not a bad update
                         pending.clear()
     finally:
-        for slot in slots:  # all at once: the workers shut LAMMPS and MPI down side by side
-            slot.stop()
-        for slot in slots:
-            slot.join()
+        if own:
+            workers.close()
     return sorted(failures, key=lambda f: f.index)
