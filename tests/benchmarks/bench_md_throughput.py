@@ -10,11 +10,17 @@ figure), and plain MD that also averages the pressure over the same steps as the
 virial an update needs for its stress): the second ratio is what orchestration costs.
 
     .venv/bin/python tests/benchmarks/bench_md_throughput.py --material-dir results/materials/copper
+
+``--breakdown``: instead, where one worker's wall time goes (start-up, each phase of an update,
+the gaps between updates, shut-down), from timestamps the worker writes, beside the start-up of
+an empty ``lmp``. The split inside LAMMPS (virial, deform, run set-up) is not timed here: count
+instructions with ``valgrind --tool=callgrind lmp -in ...`` on the commands of an update.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -28,7 +34,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "workflow"))
 
 from scema.config import validate_config  # noqa: E402
-from scema.md.engine import Engine  # noqa: E402
+from scema.md.engine import Engine, target_cell  # noqa: E402
 from scema.md.material import MaterialSpec  # noqa: E402
 from scema.md.supervisor import supervise  # noqa: E402
 from scema.md.update import Update  # noqa: E402
@@ -80,6 +86,58 @@ def plain_lmp_seconds(
     return time.perf_counter() - start
 
 
+def timed_update(engine: Engine, spec: MaterialSpec, update: Update) -> np.ndarray:
+    """``run_update``'s phases one by one, each end time appended to ``timeline.<pid>`` beside the output."""
+    marks = [time.time()]
+    engine.load(spec, update.state_in)
+    marks.append(time.time())
+    engine.nvt(spec, seed=update.seed)
+    target = target_cell(update.reference_cell, update.target_strain)
+    stress, _ = engine.deform_and_sample(spec, target, update.reference_cell, spec.sampling_steps)
+    marks.append(time.time())
+    engine.write_state(update.state_out)
+    marks.append(time.time())
+    with open(update.state_out.parent / f"timeline.{os.getpid()}", "a") as fh:
+        fh.write(" ".join(repr(m) for m in marks) + "\n")
+    return stress - update.reference_stress
+
+
+def breakdown(updates: list[Update], material: str, material_cfg: dict, work: Path) -> None:
+    """One worker's wall time by phase (see the module docstring)."""
+    from bench_md_throughput import timed_update as runner  # by module name: the worker imports it
+
+    start = time.time()
+    done: list[float] = []
+    supervise(
+        dict(enumerate(updates)),
+        {material: material_cfg},
+        1,
+        work / "breakdown.lammps.log",
+        0,
+        lambda update, attempt: (update, 1),
+        lambda *result: done.append(time.time()),
+        runner,
+    )
+    end = time.time()
+    rows = np.loadtxt(next(updates[0].state_out.parent.glob("timeline.*")), ndmin=2)
+    phases = {
+        "start-up (process, imports, LAMMPS + MPI init) to the first update": rows[0, 0] - start,
+        "restore state (delete_atoms, read_data add merge)": np.sum(rows[:, 1] - rows[:, 0]),
+        "thermostat + one run: deform and sample": np.sum(rows[:, 2] - rows[:, 1]),
+        "write_data": np.sum(rows[:, 3] - rows[:, 2]),
+        "between updates (the worker waiting)": np.sum(rows[1:, 0] - rows[:-1, 3]),
+        "last update to return (shut-down)": end - rows[-1, 3],
+    }
+    lmp_start = time.perf_counter()
+    subprocess.run(["lmp", "-log", "none", "-screen", "none"], stdin=subprocess.DEVNULL, check=True)
+    lmp_start = time.perf_counter() - lmp_start
+    total = end - start
+    print(f"{len(updates)} updates on 1 worker: {total:.2f} s wall")
+    for name, seconds in phases.items():
+        print(f"  {name:68s} {seconds:7.3f} s  {seconds / total:6.1%}")
+    print(f"  (an empty plain lmp starts and stops in {lmp_start:.3f} s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--material-dir", type=Path, default=None, help="results/materials/<name> of a finished run")
@@ -91,6 +149,7 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=40, help="updates per worker")
     parser.add_argument("--increment", type=float, default=2e-3, help="strain increment per update")
     parser.add_argument("--repeats", type=int, default=3, help="alternating batch / plain measurements")
+    parser.add_argument("--breakdown", action="store_true", help="where one worker's time goes, instead")
     args = parser.parse_args()
     cfg = validate_config(yaml.safe_load(open(REPO / "config/config.yaml")), search_dirs=[REPO])
     material_cfg = cfg["materials"][args.material]
@@ -112,6 +171,15 @@ def main() -> None:
         reference_cell = engine.box_matrix()
     natoms = int(next(line.split()[0] for line in state.read_text().splitlines() if line.strip().endswith("atoms")))
     steps_per_update = spec.deform_steps(args.increment) + spec.sampling_steps
+    if args.breakdown:
+        increment = np.array([0, 0, args.increment, 0, 0, 0.0])
+        updates = [
+            Update(args.material, q, 0, state, increment, reference_cell, np.zeros(6), work / "b" / f"q{q}.data", q + 1)
+            for q in range(args.updates)
+        ]
+        (work / "b").mkdir()
+        breakdown(updates, args.material, material_cfg, work)
+        return
     ratios: dict[int, list[float]] = {1: [], 2: []}
     sampled: dict[int, list[float]] = {1: [], 2: []}
     for rep in range(args.repeats):  # alternate batch and plain runs: a shared machine drifts

@@ -226,6 +226,8 @@ def supervise(
     ``on_done(index, attempt, stress, seconds)`` is called in this process as each one finishes,
     once its state file is fsynced (the worker already runs its next update meanwhile).
     After ``SYSTEMATIC`` failed updates and no success the remaining ones are not started.
+    ``runner(engine, spec, update)``: the update itself, importable by its module's name (the
+    worker unpickles it; a function of a ``__main__`` script is not);
     ``workers``: already started :class:`Workers` to use (their runner; the caller closes them);
     by default ``min(processes, len(updates))`` are started here and closed at the end.
     """
