@@ -243,7 +243,9 @@ def supervise(
     failures, succeeded = [], 0
 
     def hand_out(slot: _Slot) -> None:
-        while pending and len(busy[slot]) < DEPTH:
+        """Fill the worker's queue; a second update only while every other worker could still get
+        one: near the end an update queued behind a running one would wait while a worker idles."""
+        while pending and (not busy[slot] or (len(busy[slot]) < DEPTH and len(pending) > len(slots))):
             index, number = pending.popleft()
             update, divisor = variant(updates[index], number)
             slot.send((index, update, divisor))
