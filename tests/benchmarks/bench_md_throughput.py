@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -31,7 +32,9 @@ import numpy as np
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "workflow"))
+# SCEMA_BENCH_CODE=<checkout>: measure that checkout's scema with this harness (an environment
+# variable, not an option: spawned workers of older code re-import this file and must agree).
+sys.path.insert(0, str(Path(os.environ.get("SCEMA_BENCH_CODE", REPO)) / "workflow"))
 
 from scema.config import validate_config  # noqa: E402
 from scema.md.engine import Engine, target_cell  # noqa: E402
@@ -55,10 +58,10 @@ run {steps}
 
 def plain_lmp_seconds(
     spec: MaterialSpec, state: Path, steps: int, copies: int, workdir: Path, window: tuple[int, int] | None = None
-) -> float:
+) -> tuple[float, float]:
     """Wall time of ``copies`` concurrent ``lmp`` runs of ``steps`` steps (process start included).
 
-    ``window`` = (sampling, period): also average the pressure over the last ``sampling`` steps of
+    Returns (wall s, CPU s). ``window`` = (sampling, period): also average the pressure over the last ``sampling`` steps of
     every ``period``, as the updates do.
     """
     variables = "\n".join(f"variable {k} string {v}" for k, v in spec.variables.items())
@@ -79,11 +82,18 @@ def plain_lmp_seconds(
     )
     script = workdir / "plain.in"
     script.write_text(text)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     procs = [subprocess.Popen(["lmp", "-in", str(script), "-log", "none", "-screen", "none"]) for _ in range(copies)]
     if any(p.wait() != 0 for p in procs):
         sys.exit("plain lmp failed")
-    return time.perf_counter() - start
+    return time.perf_counter() - start, cpu_seconds() - cpu
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (workers, lmp): less sensitive than
+    wall time to other jobs on a shared machine (not immune: caches, frequency)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def timed_update(engine: Engine, spec: MaterialSpec, update: Update) -> np.ndarray:
@@ -182,6 +192,7 @@ def main() -> None:
         return
     ratios: dict[int, list[float]] = {1: [], 2: []}
     sampled: dict[int, list[float]] = {1: [], 2: []}
+    cpu_ratios: dict[int, list[float]] = {1: [], 2: []}
     for rep in range(args.repeats):  # alternate batch and plain runs: a shared machine drifts
         for workers in (1, 2):
             n = args.updates * workers
@@ -199,7 +210,7 @@ def main() -> None:
                 )
                 for q in range(n)
             ]
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), cpu_seconds()
             supervise(
                 dict(enumerate(updates)),
                 {args.material: material_cfg},
@@ -209,24 +220,30 @@ def main() -> None:
                 lambda update, attempt: (update, 1),
                 lambda *done: None,
             )
-            batch = time.perf_counter() - start
+            batch, batch_cpu = time.perf_counter() - start, cpu_seconds() - cpu
             total_steps = args.updates * steps_per_update
-            plain = plain_lmp_seconds(spec, state, total_steps, workers, work)
+            plain, plain_cpu = plain_lmp_seconds(spec, state, total_steps, workers, work)
             window = (spec.sampling_steps, steps_per_update)
-            plain_sampled = plain_lmp_seconds(spec, state, total_steps, workers, work, window)
+            plain_sampled, _ = plain_lmp_seconds(spec, state, total_steps, workers, work, window)
             rate_batch = workers * total_steps * natoms / batch
             rate_plain = workers * total_steps * natoms / plain
             ratios[workers].append(plain / batch)
             sampled[workers].append(plain_sampled / batch)
+            cpu_ratios[workers].append(plain_cpu / batch_cpu)
             print(
                 f"[{rep}] {workers} worker(s): {n} updates x {steps_per_update} steps x {natoms} atoms | batch "
                 f"{batch:.2f} s = {rate_batch / 1e6:.2f} M atom-steps/s | plain lmp {plain:.2f} s = "
                 f"{rate_plain / 1e6:.2f} M atom-steps/s | batch/plain = {plain / batch:.1%} | plain lmp with "
-                f"the updates' pressure averaging {plain_sampled:.2f} s, batch/that = {plain_sampled / batch:.1%}",
+                f"the updates' pressure averaging {plain_sampled:.2f} s, batch/that = {plain_sampled / batch:.1%} | "
+                f"CPU: batch {batch_cpu:.2f} s, plain {plain_cpu:.2f} s, plain/batch = {plain_cpu / batch_cpu:.1%}",
                 flush=True,
             )
     for workers in ratios:
-        for name, values in (("plain", ratios[workers]), ("plain with pressure averaging", sampled[workers])):
+        for name, values in (
+            ("plain", ratios[workers]),
+            ("plain with pressure averaging", sampled[workers]),
+            ("plain in CPU time", cpu_ratios[workers]),
+        ):
             print(
                 f"{workers} worker(s): batch/{name} median {np.median(values):.1%} over {len(values)} repeats "
                 f"(range {min(values):.1%} .. {max(values):.1%})"
