@@ -124,9 +124,14 @@ class _Slot:
         self.conn: Connection | None = None
 
     def send(self, task: tuple) -> None:
-        if self.process is None or self.process.poll() is not None:
+        """Hand a task over; a worker is (re)started only once its crash was handled (``crashed``),
+        so tasks still in flight on a dead one are never mistaken for a new worker's."""
+        if self.process is None:
             self.start()
-        self.conn.send(task)
+        try:
+            self.conn.send(task)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # dead already: ``wait`` sees EOF and the crash path takes every task in flight
 
     def start(self) -> None:
         parent, child = socket.socketpair()
