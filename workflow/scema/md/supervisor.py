@@ -18,6 +18,7 @@ update is tried again (the caller's ``variant`` says how: a new seed, a finer ti
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import socket
 import subprocess
@@ -137,7 +138,11 @@ class _Slot:
         parent, child = socket.socketpair()
         fd = child.fileno()
         code = f"import sys; sys.path[:0] = {sys.path!r}; from scema.md.supervisor import serve; serve({fd})"
-        self.process = subprocess.Popen([sys.executable, "-c", code], pass_fds=[fd])
+        # One OpenBLAS thread: numpy's first 3x3 inverse starts a pool whose idle thread spins,
+        # measured at ~45 % of a core per worker during every LAMMPS run (taken from the other
+        # worker or batch on a small machine); the worker's algebra is 3x3, never worth a thread.
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+        self.process = subprocess.Popen([sys.executable, "-c", code], pass_fds=[fd], env=env)
         child.close()  # the worker's end lives in the worker only: its death is EOF here
         self.conn = Connection(parent.detach())
         self.conn.send((self.materials, str(self.log), self.runner))
