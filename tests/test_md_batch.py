@@ -143,3 +143,65 @@ def test_a_halved_time_step_keeps_every_physical_duration():
     assert fine.deform_steps(strain) * fine.timestep == pytest.approx(
         spec.deform_steps(strain) * spec.timestep, rel=1e-12
     )
+
+
+# -- the supervisor's hand-out: a worker holds its next update, so it never waits for the journal --
+
+
+def marker_runner(engine, spec, update):
+    """Test double: no MD; marks the update as started, dies on qp -1, stress = qp in every component."""
+    Path(f"{update.state_out}.started").touch()
+    if update.qp == -1:
+        os._exit(1)
+    update.state_out.write_text(f"state of qp {update.qp}\n")
+    return np.full(6, float(update.qp))
+
+
+def fake_updates(tmp_path: Path, qps: list[int]) -> dict:
+    from scema.md.update import Update
+
+    return {
+        i: Update("copper", q, 0, tmp_path / "in.data", np.zeros(6), np.eye(3), np.zeros(6), tmp_path / f"q{i}.data")
+        for i, q in enumerate(qps)
+    }
+
+
+def test_a_worker_runs_its_next_update_while_the_supervisor_journals_the_last(tmp_path):
+    from scema.md.supervisor import supervise
+
+    updates = fake_updates(tmp_path, [0, 1, 2])
+    started_meanwhile = {}
+
+    def on_done(index, attempt, stress, seconds):  # a slow journal: wait (bounded) for the next update
+        following = updates.get(index + 1)
+        if following is not None:
+            marker = Path(f"{following.state_out}.started")
+            deadline = time.time() + 20
+            while not marker.exists() and time.time() < deadline:
+                time.sleep(0.01)
+            started_meanwhile[index] = marker.exists()
+        assert updates[index].state_out.read_text() == f"state of qp {updates[index].qp}\n"  # written before
+
+    failures = supervise(
+        updates, {"copper": copper_config()}, 1, tmp_path / "w.log", 0, lambda u, a: (u, 1), on_done, marker_runner
+    )
+    assert failures == [] and started_meanwhile == {0: True, 1: True}
+
+
+def test_an_update_queued_behind_a_crash_goes_back_untried(tmp_path):
+    from scema.md.supervisor import supervise
+
+    updates = fake_updates(tmp_path, [5, -1, 7, 8])  # one worker: qp 7 is queued when qp -1 kills it
+    done = {}
+    failures = supervise(
+        updates,
+        {"copper": copper_config()},
+        1,
+        tmp_path / "w.log",
+        1,
+        lambda u, a: (u, 1),
+        lambda i, attempt, stress, s: done.update({i: (attempt, stress[0])}),
+        marker_runner,
+    )
+    assert [f.index for f in failures] == [1] and [a.number for a in failures[0].attempts] == [0, 1]
+    assert done == {0: (0, 5.0), 2: (0, 7.0), 3: (0, 8.0)}  # first attempts, each its own result

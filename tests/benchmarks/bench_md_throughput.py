@@ -5,14 +5,23 @@ of steps) on the same machine; the batch pays for what an update needs on top (r
 file, set up fixes, one run that deforms to the target cell and samples, write the new state).
 Reported in atom-steps per second, for 1 worker against 1 ``lmp`` and for 2 workers side by side
 against 2 concurrent ``lmp`` runs. Each update goes from the reference state to the cell of
-``--increment`` (as the first step of a run does).
+``--increment`` (as the first step of a run does). Two references: plain MD (the issue's
+figure), and plain MD that also averages the pressure over the same steps as the updates (the
+virial an update needs for its stress): the second ratio is what orchestration costs.
 
     .venv/bin/python tests/benchmarks/bench_md_throughput.py --material-dir results/materials/copper
+
+``--breakdown``: instead, where one worker's wall time goes (start-up, each phase of an update,
+the gaps between updates, shut-down), from timestamps the worker writes, beside the start-up of
+an empty ``lmp``. The split inside LAMMPS (virial, deform, run set-up) is not timed here: count
+instructions with ``valgrind --tool=callgrind lmp -in ...`` on the commands of an update.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -23,10 +32,12 @@ import numpy as np
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "workflow"))
+# SCEMA_BENCH_CODE=<checkout>: measure that checkout's scema with this harness (an environment
+# variable, not an option: spawned workers of older code re-import this file and must agree).
+sys.path.insert(0, str(Path(os.environ.get("SCEMA_BENCH_CODE", REPO)) / "workflow"))
 
 from scema.config import validate_config  # noqa: E402
-from scema.md.engine import Engine  # noqa: E402
+from scema.md.engine import Engine, target_cell  # noqa: E402
 from scema.md.material import MaterialSpec  # noqa: E402
 from scema.md.supervisor import supervise  # noqa: E402
 from scema.md.update import Update  # noqa: E402
@@ -40,13 +51,25 @@ timestep {dt}
 fix integ all nve
 fix thermo all langevin {T} {T} {damp} 4242 zero yes
 thermo 0
+{sampling}
 run {steps}
 """
 
 
-def plain_lmp_seconds(spec: MaterialSpec, state: Path, steps: int, copies: int, workdir: Path) -> float:
-    """Wall time of ``copies`` concurrent ``lmp`` runs of ``steps`` steps (process start included)."""
+def plain_lmp_seconds(
+    spec: MaterialSpec, state: Path, steps: int, copies: int, workdir: Path, window: tuple[int, int] | None = None
+) -> tuple[float, float]:
+    """Wall time of ``copies`` concurrent ``lmp`` runs of ``steps`` steps (process start included).
+
+    Returns (wall s, CPU s). ``window`` = (sampling, period): also average the pressure over the last ``sampling`` steps of
+    every ``period``, as the updates do.
+    """
     variables = "\n".join(f"variable {k} string {v}" for k, v in spec.variables.items())
+    sampling = ""
+    if window:
+        sampling = f"fix avg all ave/time 1 {window[0]} {window[1]} " + " ".join(
+            f"c_thermo_press[{i}]" for i in range(1, 7)
+        )
     text = PLAIN_INPUT.format(
         units=spec.units,
         state=state,
@@ -55,14 +78,74 @@ def plain_lmp_seconds(spec: MaterialSpec, state: Path, steps: int, copies: int, 
         T=spec.temperature,
         damp=spec.thermostat_damping,
         steps=steps,
+        sampling=sampling,
     )
     script = workdir / "plain.in"
     script.write_text(text)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     procs = [subprocess.Popen(["lmp", "-in", str(script), "-log", "none", "-screen", "none"]) for _ in range(copies)]
     if any(p.wait() != 0 for p in procs):
         sys.exit("plain lmp failed")
-    return time.perf_counter() - start
+    return time.perf_counter() - start, cpu_seconds() - cpu
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (workers, lmp): less sensitive than
+    wall time to other jobs on a shared machine (not immune: caches, frequency)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def timed_update(engine: Engine, spec: MaterialSpec, update: Update) -> np.ndarray:
+    """``run_update``'s phases one by one, each end time appended to ``timeline.<pid>`` beside the output."""
+    marks = [time.time()]
+    engine.load(spec, update.state_in)
+    marks.append(time.time())
+    engine.nvt(spec, seed=update.seed)
+    target = target_cell(update.reference_cell, update.target_strain)
+    stress, _ = engine.deform_and_sample(spec, target, update.reference_cell, spec.sampling_steps)
+    marks.append(time.time())
+    engine.write_state(update.state_out)
+    marks.append(time.time())
+    with open(update.state_out.parent / f"timeline.{os.getpid()}", "a") as fh:
+        fh.write(" ".join(repr(m) for m in marks) + "\n")
+    return stress - update.reference_stress
+
+
+def breakdown(updates: list[Update], material: str, material_cfg: dict, work: Path) -> None:
+    """One worker's wall time by phase (see the module docstring)."""
+    from bench_md_throughput import timed_update as runner  # by module name: the worker imports it
+
+    start = time.time()
+    done: list[float] = []
+    supervise(
+        dict(enumerate(updates)),
+        {material: material_cfg},
+        1,
+        work / "breakdown.lammps.log",
+        0,
+        lambda update, attempt: (update, 1),
+        lambda *result: done.append(time.time()),
+        runner,
+    )
+    end = time.time()
+    rows = np.loadtxt(next(updates[0].state_out.parent.glob("timeline.*")), ndmin=2)
+    phases = {
+        "start-up (process, imports, LAMMPS + MPI init) to the first update": rows[0, 0] - start,
+        "restore state (delete_atoms, read_data add merge)": np.sum(rows[:, 1] - rows[:, 0]),
+        "thermostat + one run: deform and sample": np.sum(rows[:, 2] - rows[:, 1]),
+        "write_data": np.sum(rows[:, 3] - rows[:, 2]),
+        "between updates (the worker waiting)": np.sum(rows[1:, 0] - rows[:-1, 3]),
+        "last update to return (shut-down)": end - rows[-1, 3],
+    }
+    lmp_start = time.perf_counter()
+    subprocess.run(["lmp", "-log", "none", "-screen", "none"], stdin=subprocess.DEVNULL, check=True)
+    lmp_start = time.perf_counter() - lmp_start
+    total = end - start
+    print(f"{len(updates)} updates on 1 worker: {total:.2f} s wall")
+    for name, seconds in phases.items():
+        print(f"  {name:68s} {seconds:7.3f} s  {seconds / total:6.1%}")
+    print(f"  (an empty plain lmp starts and stops in {lmp_start:.3f} s)")
 
 
 def main() -> None:
@@ -76,6 +159,7 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=40, help="updates per worker")
     parser.add_argument("--increment", type=float, default=2e-3, help="strain increment per update")
     parser.add_argument("--repeats", type=int, default=3, help="alternating batch / plain measurements")
+    parser.add_argument("--breakdown", action="store_true", help="where one worker's time goes, instead")
     args = parser.parse_args()
     cfg = validate_config(yaml.safe_load(open(REPO / "config/config.yaml")), search_dirs=[REPO])
     material_cfg = cfg["materials"][args.material]
@@ -97,7 +181,18 @@ def main() -> None:
         reference_cell = engine.box_matrix()
     natoms = int(next(line.split()[0] for line in state.read_text().splitlines() if line.strip().endswith("atoms")))
     steps_per_update = spec.deform_steps(args.increment) + spec.sampling_steps
+    if args.breakdown:
+        increment = np.array([0, 0, args.increment, 0, 0, 0.0])
+        updates = [
+            Update(args.material, q, 0, state, increment, reference_cell, np.zeros(6), work / "b" / f"q{q}.data", q + 1)
+            for q in range(args.updates)
+        ]
+        (work / "b").mkdir()
+        breakdown(updates, args.material, material_cfg, work)
+        return
     ratios: dict[int, list[float]] = {1: [], 2: []}
+    sampled: dict[int, list[float]] = {1: [], 2: []}
+    cpu_ratios: dict[int, list[float]] = {1: [], 2: []}
     for rep in range(args.repeats):  # alternate batch and plain runs: a shared machine drifts
         for workers in (1, 2):
             n = args.updates * workers
@@ -115,7 +210,7 @@ def main() -> None:
                 )
                 for q in range(n)
             ]
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), cpu_seconds()
             supervise(
                 dict(enumerate(updates)),
                 {args.material: material_cfg},
@@ -125,23 +220,34 @@ def main() -> None:
                 lambda update, attempt: (update, 1),
                 lambda *done: None,
             )
-            batch = time.perf_counter() - start
+            batch, batch_cpu = time.perf_counter() - start, cpu_seconds() - cpu
             total_steps = args.updates * steps_per_update
-            plain = plain_lmp_seconds(spec, state, total_steps, workers, work)
+            plain, plain_cpu = plain_lmp_seconds(spec, state, total_steps, workers, work)
+            window = (spec.sampling_steps, steps_per_update)
+            plain_sampled, _ = plain_lmp_seconds(spec, state, total_steps, workers, work, window)
             rate_batch = workers * total_steps * natoms / batch
             rate_plain = workers * total_steps * natoms / plain
-            ratios[workers].append(rate_batch / rate_plain)
+            ratios[workers].append(plain / batch)
+            sampled[workers].append(plain_sampled / batch)
+            cpu_ratios[workers].append(plain_cpu / batch_cpu)
             print(
                 f"[{rep}] {workers} worker(s): {n} updates x {steps_per_update} steps x {natoms} atoms | batch "
-                f"{batch:.1f} s = {rate_batch / 1e6:.2f} M atom-steps/s | plain lmp {plain:.1f} s = "
-                f"{rate_plain / 1e6:.2f} M atom-steps/s | batch/plain = {rate_batch / rate_plain:.1%}",
+                f"{batch:.2f} s = {rate_batch / 1e6:.2f} M atom-steps/s | plain lmp {plain:.2f} s = "
+                f"{rate_plain / 1e6:.2f} M atom-steps/s | batch/plain = {plain / batch:.1%} | plain lmp with "
+                f"the updates' pressure averaging {plain_sampled:.2f} s, batch/that = {plain_sampled / batch:.1%} | "
+                f"CPU: batch {batch_cpu:.2f} s, plain {plain_cpu:.2f} s, plain/batch = {plain_cpu / batch_cpu:.1%}",
                 flush=True,
             )
-    for workers, values in ratios.items():
-        print(
-            f"{workers} worker(s): batch/plain median {np.median(values):.1%} over {len(values)} repeats "
-            f"(range {min(values):.1%} .. {max(values):.1%})"
-        )
+    for workers in ratios:
+        for name, values in (
+            ("plain", ratios[workers]),
+            ("plain with pressure averaging", sampled[workers]),
+            ("plain in CPU time", cpu_ratios[workers]),
+        ):
+            print(
+                f"{workers} worker(s): batch/{name} median {np.median(values):.1%} over {len(values)} repeats "
+                f"(range {min(values):.1%} .. {max(values):.1%})"
+            )
 
 
 if __name__ == "__main__":

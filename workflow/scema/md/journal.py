@@ -2,7 +2,8 @@
 
 Why: an update costs up to ~0.1 core-hour and a batch holds hundreds, but the batch file is
 written once, at the end. Each finished update appends one line (its key, stress, wall time,
-attempt), written with a single ``write`` and fsynced before the next update is handed out. A
+attempt), written with a single ``write`` and fsynced as soon as the update is reported, after
+its state file (the worker has its next update queued, so it never waits for the disk). A
 line carries its own CRC: a kill in the middle of a write leaves a torn last line, which is
 dropped (and cut off before the next append), never read as a result. The key hashes everything
 the update's result depends on (the update's fields, the material settings, the bytes of its

@@ -1,10 +1,15 @@
 """Run MD updates in worker processes, so a LAMMPS crash costs one attempt of one update.
 
 Why: the Debian LAMMPS library has no C++ exceptions; a LAMMPS error (lost atoms, a truncated
-state file) ends the process that called it, silently. Each worker (spawned: a fresh
-interpreter, no LAMMPS or MPI state inherited) keeps one serial LAMMPS instance for many updates
-but is handed one update at a time over a pipe, so the supervisor always knows which update a
-dead worker was running. The worker's LAMMPS log holds the error text; it is kept under a name
+state file) ends the process that called it, silently. Each worker (a fresh interpreter started
+with ``python -c`` that imports only this module: no LAMMPS or MPI state inherited, and unlike a
+multiprocessing spawn it does not re-import the caller's main script, e.g. Snakemake's script
+preamble) keeps one serial LAMMPS instance for many updates.
+Each worker holds at most ``DEPTH`` updates over its pipe: the one it runs and the next, so it
+never waits for the supervisor between updates (the state file's and the journal's fsync, the
+pipe round trip, the progress line happen while it already runs the next one), and the
+supervisor still knows which update a dead worker was running: the oldest one not answered; the
+queued one goes back to the queue untried. The worker's LAMMPS log holds the error text; it is kept under a name
 saying which update and attempt it belongs to, and a fresh worker takes the slot. A failed
 update is tried again (the caller's ``variant`` says how: a new seed, a finer time step) up to
 ``max_retries`` times; then it is reported back, and the other updates go on.
@@ -13,13 +18,16 @@ update is tried again (the caller's ``variant`` says how: a new seed, a finer ti
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
+import os
 import re
+import socket
+import subprocess
+import sys
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from multiprocessing.connection import wait
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +42,8 @@ _ERROR_LINE = re.compile(r"^ERROR.*$", re.MULTILINE)
 # This many updates failing every attempt before any succeeded means a broken setup (a missing
 # potential file, a bad template): stop instead of trying hundreds of updates three times each.
 SYSTEMATIC = 3
+# Updates in flight per worker: the one running and the one it starts next without a round trip.
+DEPTH = 2
 
 
 @dataclass
@@ -73,7 +83,8 @@ def lammps_error(log: Path) -> str:
 
 
 def _work(conn, materials: dict[str, dict], log: str, runner: Callable) -> None:
-    """Worker loop: (index, update, divisor) in, ("done", stress, seconds) or ("error", text) out."""
+    """Worker loop: (index, update, divisor) in, ("done", stress, seconds) or ("error", text) out,
+    in the order the tasks came in (the supervisor fsyncs the state file it wrote)."""
     specs = {name: MaterialSpec.from_config(name, cfg) for name, cfg in materials.items()}
     with Engine(log=Path(log)) as engine:
         while True:
@@ -92,39 +103,54 @@ def _work(conn, materials: dict[str, dict], log: str, runner: Callable) -> None:
                 )
                 if not np.all(np.isfinite(stress)):
                     raise FloatingPointError(f"non-finite stress {stress.tolist()}")
-                fsync_path(update.state_out)
             except Exception as error:  # a Python-side failure: report it, keep the worker
                 conn.send(("error", f"{type(error).__name__}: {error}".replace("\n", " ")))
             else:
                 conn.send(("done", stress, time.perf_counter() - start))
 
 
+def serve(fd: int) -> None:
+    """A worker's entry point: its set-up (materials, LAMMPS log, runner) is the first message."""
+    conn = Connection(fd)
+    materials, log, runner = conn.recv()
+    _work(conn, materials, log, runner)
+
+
 class _Slot:
     """One worker process and its LAMMPS log; restarted after a crash."""
 
-    def __init__(self, ctx, log: Path, materials: dict[str, dict], runner: Callable) -> None:
-        self.ctx, self.log, self.materials, self.runner = ctx, log, materials, runner
-        self.process = None
-        self.conn = None
+    def __init__(self, log: Path, materials: dict[str, dict], runner: Callable) -> None:
+        self.log, self.materials, self.runner = log, materials, runner
+        self.process: subprocess.Popen | None = None
+        self.conn: Connection | None = None
 
     def send(self, task: tuple) -> None:
-        if self.process is None or not self.process.is_alive():
-            self._start()
-        self.conn.send(task)
+        """Hand a task over; a worker is (re)started only once its crash was handled (``crashed``),
+        so tasks still in flight on a dead one are never mistaken for a new worker's."""
+        if self.process is None:
+            self.start()
+        try:
+            self.conn.send(task)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # dead already: ``wait`` sees EOF and the crash path takes every task in flight
 
-    def _start(self) -> None:
-        parent, child = self.ctx.Pipe()
-        self.process = self.ctx.Process(
-            target=_work, args=(child, self.materials, str(self.log), self.runner), daemon=True
-        )
-        self.process.start()
-        child.close()
-        self.conn = parent
+    def start(self) -> None:
+        parent, child = socket.socketpair()
+        fd = child.fileno()
+        code = f"import sys; sys.path[:0] = {sys.path!r}; from scema.md.supervisor import serve; serve({fd})"
+        # One OpenBLAS thread: numpy's first 3x3 inverse starts a pool whose idle thread spins,
+        # measured at ~45 % of a core per worker during every LAMMPS run (taken from the other
+        # worker or batch on a small machine); the worker's algebra is 3x3, never worth a thread.
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+        self.process = subprocess.Popen([sys.executable, "-c", code], pass_fds=[fd], env=env)
+        child.close()  # the worker's end lives in the worker only: its death is EOF here
+        self.conn = Connection(parent.detach())
+        self.conn.send((self.materials, str(self.log), self.runner))
 
     def crashed(self, update: Any, attempt: Attempt) -> None:
         """Record why the worker died (its log's ERROR line) and keep the log under the update's name."""
-        self.process.join()
-        code, pid = self.process.exitcode, self.process.pid
+        self.process.wait()
+        code, pid = self.process.returncode, self.process.pid
         self.conn.close()
         self.process = self.conn = None
         out = Path(update.state_out)
@@ -137,18 +163,60 @@ class _Slot:
         attempt.error = lammps_error(kept) or f"worker exited with code {code} and no LAMMPS ERROR line in its log"
 
     def stop(self) -> None:
+        """Tell the worker to finish (it closes LAMMPS and exits on its own, see :meth:`join`)."""
+        if self.conn is not None:
+            try:
+                self.conn.send(None)
+            except (BrokenPipeError, OSError):
+                pass
+
+    def join(self) -> None:
         if self.process is None or self.conn is None:
             return
         try:
-            self.conn.send(None)
-        except (BrokenPipeError, OSError):
-            pass
-        self.process.join(timeout=30)
-        if self.process.is_alive():
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
             self.process.terminate()
-            self.process.join()
+            self.process.wait()
         self.conn.close()
         self.process = self.conn = None
+
+
+class Workers:
+    """``processes`` worker slots, all started at once.
+
+    A batch job creates them first thing, so their start-up (interpreter, imports, LAMMPS and MPI
+    initialisation: ~0.5 s, as long as a plain ``lmp`` start) overlaps the job's own imports and
+    input reading instead of preceding its first update. Worker k logs LAMMPS to ``lammps_log``
+    (k = 0) or ``lammps_log.k``.
+    """
+
+    def __init__(
+        self, materials: dict[str, dict], processes: int, lammps_log: str | Path, runner: Callable = run_update
+    ) -> None:
+        base = Path(lammps_log)
+        self.slots = [
+            _Slot(base if k == 0 else base.with_name(f"{base.name}.{k}"), materials, runner)
+            for k in range(max(1, processes))
+        ]
+        for slot in self.slots:
+            slot.start()
+
+    def stop(self) -> None:
+        """Tell every worker to finish; they shut LAMMPS down side by side while the caller goes on."""
+        for slot in self.slots:
+            slot.stop()
+
+    def close(self) -> None:
+        self.stop()
+        for slot in self.slots:
+            slot.join()
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def supervise(
@@ -160,42 +228,58 @@ def supervise(
     variant: Callable[[Any, int], tuple[Any, int]],
     on_done: Callable[[int, int, np.ndarray, float], None],
     runner: Callable = run_update,
+    workers: Workers | None = None,
 ) -> list[Failure]:
     """Run ``updates`` (index -> Update) on ``processes`` workers; the failures, in index order.
 
     ``variant(update, attempt)`` gives the update (seed) and time-step divisor of an attempt;
-    ``on_done(index, attempt, stress, seconds)`` is called in this process as each one finishes.
+    ``on_done(index, attempt, stress, seconds)`` is called in this process as each one finishes,
+    once its state file is fsynced (the worker already runs its next update meanwhile).
     After ``SYSTEMATIC`` failed updates and no success the remaining ones are not started.
-    Worker k logs LAMMPS to ``lammps_log`` (k = 0) or ``lammps_log.k``.
+    ``runner(engine, spec, update)``: the update itself, importable by its module's name (the
+    worker unpickles it; a function of a ``__main__`` script is not);
+    ``workers``: already started :class:`Workers` to use (their runner; the caller closes them);
+    by default ``min(processes, len(updates))`` are started here and closed at the end.
     """
     if not updates:
         return []
-    ctx = multiprocessing.get_context("spawn")
-    base = Path(lammps_log)
-    n = max(1, min(processes, len(updates)))
-    slots = [_Slot(ctx, base if k == 0 else base.with_name(f"{base.name}.{k}"), materials, runner) for k in range(n)]
+    own = workers is None
+    if own:
+        workers = Workers(materials, min(processes, len(updates)), lammps_log, runner)
+    slots = workers.slots
     pending = deque((index, 0) for index in updates)
-    busy: dict[_Slot, tuple[int, Attempt]] = {}
+    busy: dict[_Slot, deque[tuple[int, Attempt, Any]]] = {slot: deque() for slot in slots}
     history: dict[int, list[Attempt]] = {}
     failures, succeeded = [], 0
+
+    def hand_out(slot: _Slot) -> None:
+        """Fill the worker's queue; a second update only while every other worker could still get
+        one: near the end an update queued behind a running one would wait while a worker idles."""
+        while pending and (not busy[slot] or (len(busy[slot]) < DEPTH and len(pending) > len(slots))):
+            index, number = pending.popleft()
+            update, divisor = variant(updates[index], number)
+            slot.send((index, update, divisor))
+            busy[slot].append((index, Attempt(number, int(update.seed), divisor), update))
+
     try:
-        while pending or busy:
+        while pending or any(busy.values()):
             for slot in slots:
-                if slot not in busy and pending:
-                    index, number = pending.popleft()
-                    update, divisor = variant(updates[index], number)
-                    slot.send((index, update, divisor))
-                    busy[slot] = (index, Attempt(number, int(update.seed), divisor))
-            by_conn = {slot.conn: slot for slot in busy}
+                hand_out(slot)
+            by_conn = {slot.conn: slot for slot in slots if busy[slot]}
             for conn in wait(list(by_conn)):
                 slot = by_conn[conn]
-                index, attempt = busy.pop(slot)
+                index, attempt, update = busy[slot].popleft()
                 try:
                     message = conn.recv()
                 except (EOFError, ConnectionError):  # the worker died: LAMMPS error, signal, out of memory
                     slot.crashed(updates[index], attempt)
                     message = ("crash",)
+                    while busy[slot]:  # queued behind the crash, never started: back to the queue, untried
+                        queued, untried, _ = busy[slot].pop()
+                        pending.appendleft((queued, untried.number))
                 if message[0] == "done":
+                    hand_out(slot)  # the worker goes on at once; what follows overlaps its next update
+                    fsync_path(update.state_out)  # durable before the journal says it is done
                     succeeded += 1
                     on_done(index, attempt.number, message[1], message[2])
                     continue
@@ -209,6 +293,6 @@ def supervise(
                     if len(failures) >= SYSTEMATIC and not succeeded:  # a broken setup, not a bad update
                         pending.clear()
     finally:
-        for slot in slots:
-            slot.stop()
+        if own:
+            workers.close()
     return sorted(failures, key=lambda f: f.index)
