@@ -251,14 +251,19 @@ def _write_gmsh_bar_with_named_faces(path) -> None:
     gmsh.finalize()
 
 
-def test_conditions_on_physical_groups_give_the_analytic_bar(tmp_path):
-    """Rollers and the stretch on gmsh groups by name: the analytic uniaxial bar, reaction E eps A."""
+def _gmsh_bar_model(tmp_path):
+    """The isotropic bar on a gmsh mesh whose faces are physical groups left/front/bottom/top."""
     path = tmp_path / "bar.msh"
     _write_gmsh_bar_with_named_faces(path)
     msh, groups = create_mesh(MeshSpec("gmsh", file=str(path)))
     boundaries = {name: {"physical_group": name} for name in ("left", "front", "bottom", "top")}
     n_cells = msh.topology.index_map(3).size_local
-    model = FEModel(msh, np.zeros(n_cells, np.int32), {0: isotropic_stiffness(E, NU)}, boundaries, groups)
+    return FEModel(msh, np.zeros(n_cells, np.int32), {0: isotropic_stiffness(E, NU)}, boundaries, groups)
+
+
+def test_conditions_on_physical_groups_give_the_analytic_bar(tmp_path):
+    """Rollers and the stretch on gmsh groups by name: the analytic uniaxial bar, reaction E eps A."""
+    model = _gmsh_bar_model(tmp_path)
     bcs = [
         {"face": "left", "type": "displacement", "increment": [0.0, None, None]},
         {"face": "front", "type": "displacement", "increment": [None, 0.0, None]},
@@ -317,12 +322,7 @@ def _two_material_case(_tmp_path):
 
 
 def _physical_group_case(tmp_path):
-    path = tmp_path / "bar.msh"
-    _write_gmsh_bar_with_named_faces(path)
-    msh, groups = create_mesh(MeshSpec("gmsh", file=str(path)))
-    boundaries = {name: {"physical_group": name} for name in ("left", "front", "bottom", "top")}
-    n_cells = msh.topology.index_map(3).size_local
-    model = FEModel(msh, np.zeros(n_cells, np.int32), {0: isotropic_stiffness(E, NU)}, boundaries, groups)
+    model = _gmsh_bar_model(tmp_path)
     bcs = [
         {"face": "left", "type": "displacement", "increment": [0.0, None, None]},
         {"face": "bottom", "type": "fixed"},
