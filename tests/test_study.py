@@ -173,7 +173,9 @@ def test_examples_overrides_reach_every_run():
     with open(REPO / "config" / "examples" / "compare_ct.yaml") as fh:
         comparison = validate_comparison(yaml.safe_load(fh), search_dirs=[REPO])["comparison"]
     modes = mode_configs(comparison)
-    assert set(modes) == {"brute_force", "brute_force_seed2", "clustering", "committee", "clustering_committee"}
+    clustering = {"clustering", "clustering_beta1_5", "clustering_beta2"}
+    assert set(modes) == {"brute_force", "brute_force_seed2", "committee", "clustering_committee"} | clustering
+    assert [modes[m]["clustering"].get("noise_allowance") for m in sorted(clustering)] == [None, 1.5, 2]
     assert {(c["run"]["steps"], c["md"]["replicas"]) for c in modes.values()} == {(6, 1)}
     assert modes["brute_force_seed2"]["run"]["seed"] == modes["brute_force"]["run"]["seed"] + 1
     with open(REPO / "config" / "examples" / "study_bar.yaml") as fh:
