@@ -1,7 +1,9 @@
 """The reference-stress window: its standard error is what block statistics of a correlated
 series give (checked against the analytic error of an AR(1) process), the window grows until
-that error meets materials.*.reference_standard_error (at most 4 windows), and a drifting box
-(an ageing glass) is told apart from a noisy one. No LAMMPS: a stand-in engine feeds the series."""
+that error meets materials.*.reference_standard_error (at most reference_max_windows windows), a
+drifting box (an ageing glass) is told apart from a noisy one, and an ageing jump (a step in the
+mean) is cut: the reference and its error then describe the state after it, against the
+analytic answer of an AR(1) series plus a step. No LAMMPS: a stand-in engine feeds the series."""
 
 from pathlib import Path
 
@@ -10,7 +12,8 @@ import pytest
 
 from conftest import copper_entry
 from scema.md.material import MaterialSpec
-from scema.md.preparation import REFERENCE_MAX_WINDOWS, blocking_standard_error, half_drift, reference_series
+from scema.md.preparation import blocking_standard_error, half_drift, reference_series
+from scema.md.reference import find_jump, stationary_start
 
 MPA = 1e6
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,18 +71,21 @@ def spec(goal: float) -> MaterialSpec:
 def test_reference_window_grows_until_its_error_meets_the_goal(sigma) -> None:
     """1,000 blocks of 10 steps per window, goal 0.5 MPa (SE ~ sigma / sqrt(1000 k) after k
     windows). The window grows exactly until the blocked SE of every component is at or below the
-    goal, and stops at REFERENCE_MAX_WINDOWS whatever the error (material_init then warns)."""
+    goal, and stops at reference_max_windows (default 4) whatever the error (material_init then
+    warns). White noise has no jump: nothing is cut."""
     eng = SeriesEngine(sigma)
-    series = reference_series(eng, spec(0.5 * MPA))
+    measured = reference_series(eng, spec(0.5 * MPA))
+    series = measured.series
+    assert measured.start == 0 and measured.jumps == ()
     k = len(eng.calls)
     assert eng.calls == [(10000, 10)] * k and len(series) == 1000 * k
     met = [blocking_standard_error(series[: 1000 * i]).max() <= 0.5 * MPA for i in range(1, k + 1)]
     assert not any(met[:-1])  # not extended past the first window that met the goal
-    assert met[-1] or k == REFERENCE_MAX_WINDOWS
+    assert met[-1] or k == 4
     if sigma == 5 * MPA:
         assert k == 1  # SE ~0.16 MPa
     if sigma == 1e3 * MPA:
-        assert k == REFERENCE_MAX_WINDOWS and not met[-1]  # SE ~16 MPa: gives up after 4 windows
+        assert k == 4 and not met[-1]  # SE ~16 MPa: gives up after 4 windows
 
 
 @pytest.mark.parametrize(
@@ -146,3 +152,172 @@ def test_preparation_runs_melt_quench_and_anneal_in_order_with_tilts_held(anneal
         tail += [("npt", 700.0, 700.0, "aniso"), ("run", 30000)]
         tail += [("npt", 700.0, t, "aniso"), ("run", spec.ramp_steps(700.0, t))]
     assert eng.log == head + tail
+
+
+# -- ageing jumps: a step in the mean of an AR(1) series, against the analytic answer ------------------
+
+PHI, SIGMA = 0.9, 1.0 * MPA  # block-to-block correlation ~ 10 blocks; long-run deviation SIGMA / (1 - PHI)
+LONG_RUN = SIGMA / (1 - PHI)  # SE of the mean of m blocks -> LONG_RUN / sqrt(m) (analytic, m >> 10)
+STEP = np.array([-20.0, 0.0, 8.0, 0.0, 8.0, 0.0]) * MPA  # the measured pattern: xx down, zz and xz up
+LEVEL = np.array([100.0, -50.0, 30.0, 0.0, 0.0, 5.0]) * MPA  # the stress before the step
+
+
+class JumpEngine:
+    """Stand-in for Engine.stress_blocks: one AR(1) process about LEVEL, continued across calls,
+    whose mean steps by STEP at block ``at`` (counted from the first call)."""
+
+    def __init__(self, at: int, seed: int) -> None:
+        self.at, self.rng, self.calls, self.done = at, np.random.default_rng(seed), [], 0
+        self.x = self.rng.normal(0.0, SIGMA / np.sqrt(1 - PHI**2), 6)
+
+    def stress_blocks(self, steps: int, block: int) -> np.ndarray:
+        self.calls.append((steps, block))
+        out = np.empty((steps // block, 6))
+        for i in range(len(out)):
+            self.x = PHI * self.x + self.rng.normal(0.0, SIGMA, 6)
+            out[i] = LEVEL + self.x + (STEP if self.done + i >= self.at else 0.0)
+        self.done += len(out)
+        return out
+
+
+def jump_spec(goal: float, max_windows: int = 4) -> MaterialSpec:
+    entry = copper_entry(
+        3,
+        reference_sampling_steps=10000,
+        sampling_steps=300,
+        reference_standard_error=goal,
+        reference_max_windows=max_windows,
+    )
+    return MaterialSpec.from_entry("copper", entry, base_dir=ROOT)
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_a_jump_in_the_first_window_is_cut_and_the_measurement_goes_on_after_it(seed) -> None:
+    """Windows of 1,000 blocks; the mean steps at block 700; goal 1.2 x the analytic SE of 1,000
+    blocks. The first window's stationary part (300 blocks) is too short: one more window is run,
+    the 1,300 blocks after the step meet the goal. The reference is the level after the step within
+    4 analytic standard errors, its SE (rms over the 6 columns) the analytic one within 25 %; the plain mean over the whole
+    window, what was stored before, is off by 0.35 STEP (far outside its error)."""
+    goal = 1.2 * LONG_RUN / np.sqrt(1000)
+    eng = JumpEngine(at=700, seed=seed)
+    measured = reference_series(eng, jump_spec(goal))
+    assert eng.calls == [(10000, 10)] * 2
+    assert len(measured.jumps) == 1 and abs(measured.start - 700) <= 5
+    tail = measured.stationary
+    analytic_se = LONG_RUN / np.sqrt(len(tail))
+    assert tail.mean(axis=0) == pytest.approx(LEVEL + STEP, abs=4 * analytic_se)
+    se = blocking_standard_error(tail)  # each column's estimate scatters by ~30 % at 1,300 blocks
+    assert np.sqrt(np.mean(se**2)) == pytest.approx(analytic_se, rel=0.25)
+    assert se.max() <= goal
+    plain = measured.series.mean(axis=0) - (LEVEL + STEP)
+    assert plain[0] == pytest.approx(-0.35 * STEP[0], abs=4 * LONG_RUN / np.sqrt(2000))
+    assert abs(plain[0]) > 10 * goal
+
+
+def test_the_last_of_two_jumps_is_where_the_stationary_part_begins() -> None:
+    """A staircase, 2 STEP at block 1,000 and STEP at 2,500 of 4,000: the larger is the best single
+    split of the whole series, the smaller is found after it; the tail starts at the second."""
+    rng = np.random.default_rng(21)
+    x = ar1(4000, PHI, SIGMA, rng)
+    x[1000:] += 2 * STEP
+    x[2500:] += STEP
+    start, jumps = stationary_start(x, 5 * MPA)
+    assert [abs(j.at - a) <= 5 for j, a in zip(jumps, (1000, 2500), strict=True)] == [True, True]
+    assert abs(start - 2500) <= 5
+    assert jumps[-1].size[0] == pytest.approx(STEP[0], abs=4 * LONG_RUN * np.sqrt(1 / 1500 + 1 / 1500))
+
+
+def test_no_jump_is_cut_from_a_stationary_series_or_below_the_goal() -> None:
+    """100 jump-free AR(1) series (6 columns, 2,000 entries): no cut. A 4 MPa step, 9 analytic
+    errors of the shift (LONG_RUN sqrt(1/1000 + 1/1000) = 0.45 MPa), is found with no goal but not
+    with a 5 MPa goal: a shift smaller than the goal is not worth discarding data for."""
+    cuts = sum(find_jump(ar1(2000, PHI, SIGMA, np.random.default_rng(100 + s)), 0.0) is not None for s in range(100))
+    assert cuts == 0
+    x = ar1(2000, PHI, SIGMA, np.random.default_rng(7))
+    x[1000:, 0] += 4 * MPA
+    assert abs(find_jump(x, 0.0).at - 1000) <= 20
+    assert find_jump(x, 5 * MPA) is None
+
+
+def test_a_late_jump_stops_at_reference_max_windows_and_the_warning_names_material_and_replica(capsys) -> None:
+    """Two windows at most, the step at block 1,700 of 2,000: cut, but only 300 blocks (3,000 steps)
+    follow it. The window stops at the maximum; material_init's report names the material, the
+    replica, the jump and the key to raise."""
+    from scema.md.preparation import ReferenceState
+    from scema.stages.material_init import report_reference
+
+    goal = 0.5 * LONG_RUN / np.sqrt(1000)  # not met by one window: the second is run
+    spec = jump_spec(goal, max_windows=2)
+    eng = JumpEngine(at=1700, seed=5)
+    measured = reference_series(eng, spec)
+    assert len(eng.calls) == 2 and abs(measured.start - 1700) <= 5
+    tail = measured.stationary
+    assert tail.mean(axis=0) == pytest.approx(LEVEL + STEP, abs=4 * LONG_RUN / np.sqrt(len(tail)))
+    drift, drift_error = half_drift(tail)
+    ref = ReferenceState(
+        state=Path("replica_1.data"),
+        reference_stress=tail.mean(axis=0),
+        standard_error=blocking_standard_error(tail),
+        window_stress=tail[:10],
+        drift=drift,
+        drift_error=drift_error,
+        jumps=tuple(measured.jumps),
+        measured_steps=20000,
+        stationary_steps=len(tail) * 10,
+        cell=np.eye(3),
+        density=1.0,
+        n_atoms=1,
+        volume=1.0,
+    )
+    report_reference("copper", 1, spec, ref)
+    err = capsys.readouterr().err
+    assert "material copper replica 1: ageing jump at step" in err
+    assert "warning: material copper replica 1: after 20000 reference steps (reference_max_windows 2 x 10000)" in err
+    assert "raise materials.copper.reference_max_windows" in err
+
+
+class ReplicaEngine(JumpEngine):
+    """JumpEngine with the rest of the calls equilibrate_replica makes, recorded in order."""
+
+    def __init__(self, at: int, seed: int) -> None:
+        super().__init__(at, seed)
+        self.log = []
+
+    def stress_blocks(self, steps: int, block: int) -> np.ndarray:
+        self.log.append("stress_blocks")
+        return super().stress_blocks(steps, block)
+
+    def write_state(self, path) -> None:
+        self.log.append("write_state")
+
+    def __getattr__(self, name):  # build, npt, nvt, run, load, set_box, ...: recorded, no effect
+        if name.startswith("_"):
+            raise AttributeError(name)
+
+        def call(*args, **kwargs):
+            self.log.append(name)
+            return np.eye(3) if name in ("average_box", "box_matrix") else 1
+
+        return call
+
+
+@pytest.mark.parametrize("at", [700, 10**9])
+def test_after_a_cut_the_replica_state_is_written_again_at_the_end_of_the_window(at, tmp_path) -> None:
+    """Updates start from the state file, so after a jump the file must hold the box the reference
+    describes (the one after the jump), not the one from before it. Without a jump the state
+    written before the window stays (the old behaviour, bitwise)."""
+    from scema.md.preparation import equilibrate_replica
+
+    eng = ReplicaEngine(at=at, seed=11)
+    spec = jump_spec(1.2 * LONG_RUN / np.sqrt(1000))
+    ref = equilibrate_replica(spec, 1, 0, tmp_path / "replica_0.data", engine=eng)
+    last_measurement = len(eng.log) - 1 - eng.log[::-1].index("stress_blocks")
+    rewritten = "write_state" in eng.log[last_measurement:]
+    assert rewritten == (at == 700)
+    assert eng.log.count("write_state") == (2 if at == 700 else 1)
+    if at == 700:
+        assert abs(ref.jumps[0].at - 7000) <= 50 and ref.measured_steps == 20000
+        assert ref.stationary_steps == ref.measured_steps - ref.jumps[0].at
+        assert ref.reference_stress == pytest.approx(LEVEL + STEP, abs=4 * LONG_RUN / np.sqrt(1300))
+    else:
+        assert ref.jumps == () and ref.stationary_steps == ref.measured_steps == 10000

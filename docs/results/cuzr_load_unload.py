@@ -3,7 +3,7 @@
     .venv/bin/python docs/results/cuzr_load_unload.py RUN_DIR CONFIG OUT_STEM "title"
 
 Reads RUN_DIR/results/step_*/reaction.nc (applied displacement, reaction force of each finished
-step, the numbers summary.nc gathers) and the bar length from CONFIG; writes OUT_STEM.csv
+step at the config's reaction_face, the numbers summary.nc gathers) and the bar length from CONFIG; writes OUT_STEM.csv
 and OUT_STEM.png (step 0 = unloaded start).
 """
 
@@ -21,7 +21,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 run, config, stem, title = sys.argv[1:5]
 length = yaml.safe_load(open(config))["specimen"]["mesh"]["size"][2]
 steps = sorted(Path(run).glob("results/step_*/reaction.nc"))  # every finished step, also mid-run
+face = yaml.safe_load(open(config))["specimen"]["reaction_face"]
 rows = [xr.open_dataset(f) for f in steps]
+rows = [r.sel(boundary=face) if "boundary" in r.dims else r for r in rows]  # newer runs: one row per face
 u = np.concatenate([[0.0], [r.applied_displacement.values[2] for r in rows]])
 force = np.concatenate([[0.0], [r.reaction_force.values[2] for r in rows]])
 step = np.arange(len(u))

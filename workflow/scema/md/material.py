@@ -40,7 +40,8 @@ class MaterialSpec:
     strain_rate: float  # 1/s
     equilibration_steps: int
     reference_sampling_steps: int
-    reference_standard_error: float  # Pa, goal for the reference stress (window extended up to 4x)
+    reference_standard_error: float  # Pa, goal for the reference stress
+    reference_max_windows: int  # the reference window grows to at most this x reference_sampling_steps
     sampling_steps: int
     min_deform_steps: int
     thermostat: str

@@ -18,6 +18,7 @@ from scema import seeds
 
 from .engine import Engine, target_cell
 from .material import MaterialSpec
+from .reference import Jump, blocking_standard_error, half_drift, stationary_start, window_means
 
 
 @dataclass(frozen=True)
@@ -28,15 +29,15 @@ class ReferenceState:
     reference_stress: np.ndarray  # (6,) Pa, Voigt, residual stress of the state at rest
     standard_error: np.ndarray  # (6,) Pa, of reference_stress (block averaging)
     window_stress: np.ndarray  # (n, 6) Pa, means of successive sampling_steps windows
-    drift: np.ndarray  # (6,) Pa, second-half minus first-half mean of the reference window
+    drift: np.ndarray  # (6,) Pa, second-half minus first-half mean of the stationary window
     drift_error: np.ndarray  # (6,) Pa, standard error of drift
+    jumps: tuple[Jump, ...]  # ageing jumps cut from the window (Jump.at in MD steps from its start)
+    measured_steps: int  # MD steps of the whole reference window
+    stationary_steps: int  # ... of its part after the last jump (what the reference averages)
     cell: np.ndarray  # (3, 3) reference cell H_ref, LAMMPS distance units
     density: float  # kg/m^3
     n_atoms: int
     volume: float  # m^3
-
-
-REFERENCE_MAX_WINDOWS = 4  # the reference window grows to at most 4 x reference_sampling_steps
 
 
 def _engine(engine: Engine | None) -> tuple[Engine, bool]:
@@ -49,51 +50,42 @@ def block_steps(sampling_steps: int) -> int:
     return max(d for d in range(1, 11) if sampling_steps % d == 0)
 
 
-def blocking_standard_error(series: np.ndarray, min_blocks: int = 16) -> np.ndarray:
-    """Standard error (per column) of the mean of a correlated series (Flyvbjerg & Petersen 1989).
+@dataclass(frozen=True)
+class ReferenceWindow:
+    """The block means (n, 6) Pa of a box at rest and where their stationary part begins."""
 
-    Pair neighbouring blocks repeatedly; the naive standard error grows until blocks are longer
-    than the correlation time, then plateaus. Taken: the largest value over the levels that
-    still have ``min_blocks`` blocks (conservative).
+    series: np.ndarray
+    start: int  # first block after the last ageing jump (0 without one)
+    jumps: tuple[Jump, ...]  # Jump.at in blocks
+
+    @property
+    def stationary(self) -> np.ndarray:
+        return self.series[self.start :]
+
+
+def reference_series(eng: Engine, spec: MaterialSpec) -> ReferenceWindow:
+    """Measure the stress at rest until its stationary part is long and precise enough.
+
+    ``reference_sampling_steps`` of the current fixes, then as much again at a time (up to
+    ``reference_max_windows`` times in all) until the part after the last ageing jump
+    (:func:`scema.md.reference.stationary_start`) is at least one window long and its blocking
+    standard error is at most ``reference_standard_error`` on every component. Without a jump
+    this is the plain growth rule; with one, the window before it is discarded and the
+    measurement goes on after it.
     """
-    x = np.asarray(series, dtype=float)
-    best = x.std(axis=0, ddof=1) / np.sqrt(len(x))
-    while len(x) // 2 >= min_blocks:
-        x = 0.5 * (x[: len(x) // 2 * 2 : 2] + x[1 : len(x) // 2 * 2 : 2])
-        best = np.maximum(best, x.std(axis=0, ddof=1) / np.sqrt(len(x)))
-    return best
-
-
-def window_means(series: np.ndarray, blocks_per_window: int) -> np.ndarray:
-    """Means (n, 6) of successive windows of ``blocks_per_window`` blocks (an incomplete tail dropped)."""
-    n = len(series) // blocks_per_window
-    return np.asarray(series[: n * blocks_per_window]).reshape(n, blocks_per_window, -1).mean(axis=1)
-
-
-def half_drift(series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Second-half minus first-half mean (per column) of a series and its standard error.
-
-    A box that is still relaxing (an ageing glass) drifts: its blocking error keeps growing
-    with the window instead of shrinking, and a drift far outside its error says so.
-    """
-    half = len(series) // 2
-    first, second = np.asarray(series[:half]), np.asarray(series[half : 2 * half])
-    error = np.hypot(blocking_standard_error(first), blocking_standard_error(second))
-    return second.mean(axis=0) - first.mean(axis=0), error
-
-
-def reference_series(eng: Engine, spec: MaterialSpec) -> np.ndarray:
-    """Block means (n, 6) Pa of the stress at rest: ``reference_sampling_steps`` of the current
-    fixes, extended by as much again (up to REFERENCE_MAX_WINDOWS times in all) while the
-    blocking standard error of any component exceeds ``reference_standard_error``."""
     block = block_steps(spec.sampling_steps)
     window = max(block, spec.reference_sampling_steps // block * block)
+    blocks, goal = window // block, spec.reference_standard_error
     series = eng.stress_blocks(window, block)
-    for _ in range(REFERENCE_MAX_WINDOWS - 1):
-        if blocking_standard_error(series).max() <= spec.reference_standard_error:
+    while True:
+        start, jumps = stationary_start(series, goal)
+        tail = series[start:]
+        if len(tail) >= blocks and blocking_standard_error(tail).max() <= goal:
+            break
+        if len(series) >= spec.reference_max_windows * blocks:
             break
         series = np.concatenate([series, eng.stress_blocks(window, block)])
-    return series
+    return ReferenceWindow(series=series, start=start, jumps=jumps)
 
 
 def _prepare(eng: Engine, spec: MaterialSpec, master: int, replica: int, scratch: Path) -> None:
@@ -138,10 +130,13 @@ def equilibrate_replica(
     Build (template, or builder + template), optional melt-quench (with an optional anneal), NPT for
     ``equilibration_steps`` (box averaged over the second half and set to that average), NVT
     hold for a quarter as long, state written. Then, from the freshly loaded state exactly as
-    updates start from it, NVT over :func:`reference_series`: the mean stress is the reference;
-    its standard error, its drift (:func:`half_drift`) and the means of successive
-    ``sampling_steps`` windows (the sampling noise of one update) are kept. Every random stream comes from
-    ``scema.seeds`` (master seed, purpose, replica).
+    updates start from it, NVT over :func:`reference_series`. Over its stationary part (after the
+    last ageing jump) the mean stress is the reference; its standard error, its drift
+    (:func:`half_drift`) and the means of successive ``sampling_steps`` windows (the sampling
+    noise of one update) are kept. When a jump was cut, the state is written again at the end of
+    the window: the box that updates start from is then the one the reference describes, not the
+    one from before the jump. Every random stream comes from ``scema.seeds`` (master seed,
+    purpose, replica).
     """
     eng, own = _engine(engine)
     try:
@@ -158,19 +153,25 @@ def equilibrate_replica(
 
         eng.load(spec, state_out)
         eng.nvt(spec, seed=seeds.lammps_seed(master, "reference", replica))
-        series = reference_series(eng, spec)
+        measured = reference_series(eng, spec)
+        if measured.jumps:
+            eng.write_state(state_out)
         volume, mass, n_atoms, cell = eng.volume_m3(), eng.mass_kg(), eng.natoms(), eng.box_matrix()
     finally:
         if own:
             eng.close()
+    series, block = measured.stationary, block_steps(spec.sampling_steps)
     drift, drift_error = half_drift(series)
     return ReferenceState(
         state=Path(state_out),
         reference_stress=series.mean(axis=0),
         standard_error=blocking_standard_error(series),
-        window_stress=window_means(series, spec.sampling_steps // block_steps(spec.sampling_steps)),
+        window_stress=window_means(series, spec.sampling_steps // block),
         drift=drift,
         drift_error=drift_error,
+        jumps=tuple(Jump(at=j.at * block, size=j.size, z=j.z) for j in measured.jumps),
+        measured_steps=len(measured.series) * block,
+        stationary_steps=len(series) * block,
         cell=cell,
         density=mass / volume,
         n_atoms=n_atoms,

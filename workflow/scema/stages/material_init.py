@@ -13,7 +13,7 @@ from scema.io.datasets import material_dataset
 from scema.io.netcdf import write_dataset
 from scema.md.engine import Engine
 from scema.md.material import MaterialSpec
-from scema.md.preparation import equilibrate_replica, finite_strain_stiffness
+from scema.md.preparation import ReferenceState, block_steps, equilibrate_replica, finite_strain_stiffness
 
 
 def sampling_noise(window_stress: list[np.ndarray]) -> np.ndarray:
@@ -25,6 +25,43 @@ def sampling_noise(window_stress: list[np.ndarray]) -> np.ndarray:
     deviations = np.concatenate([w - w.mean(axis=0) for w in window_stress])
     dof = sum(len(w) - 1 for w in window_stress)
     return np.sqrt((deviations**2).sum(axis=0) / max(dof, 1))
+
+
+def report_reference(name: str, r: int, spec: MaterialSpec, ref: ReferenceState) -> None:
+    """Log one replica's reference; warn, naming material and replica, when it is not converged."""
+    mpa = 1e6
+    print(
+        f"replica {r}: reference stress {np.round(ref.reference_stress / mpa, 1)} MPa "
+        f"+/- {np.round(ref.standard_error / mpa, 1)} MPa (standard error) over the last {ref.stationary_steps} "
+        f"of {ref.measured_steps} steps; drift over them {np.round(ref.drift / mpa, 1)} "
+        f"+/- {np.round(ref.drift_error / mpa, 1)} MPa",
+        file=sys.stderr,
+    )
+    for jump in ref.jumps:
+        print(
+            f"material {name} replica {r}: ageing jump at step {jump.at} of the reference window "
+            f"({np.round(jump.size / mpa, 1)} MPa, z up to {jump.z.max():.1f}): the window before it is discarded",
+            file=sys.stderr,
+        )
+    block = block_steps(spec.sampling_steps)
+    short = ref.stationary_steps < max(block, spec.reference_sampling_steps // block * block)
+    if short or ref.standard_error.max() > spec.reference_standard_error:
+        print(
+            f"warning: material {name} replica {r}: after {ref.measured_steps} reference steps "
+            f"(reference_max_windows {spec.reference_max_windows} x {spec.reference_sampling_steps}) the stationary "
+            f"part is {ref.stationary_steps} steps with standard error up to {ref.standard_error.max() / mpa:.1f} MPa "
+            f"(goal {spec.reference_standard_error / mpa:.1f} MPa): raise materials.{name}.reference_max_windows "
+            f"or reference_sampling_steps, or anneal longer (preparation.anneal_steps)",
+            file=sys.stderr,
+        )
+    drifting = np.abs(ref.drift) > np.maximum(3 * ref.drift_error, spec.reference_standard_error)
+    if drifting.any():
+        print(
+            f"warning: material {name} replica {r}: the reference stress still drifts after the last jump "
+            f"(> 3 standard errors and > reference_standard_error): the box is still relaxing; anneal it "
+            f"(materials.{name}.preparation.anneal_steps) or equilibrate longer",
+            file=sys.stderr,
+        )
 
 
 def run(
@@ -48,26 +85,7 @@ def run(
             density[r], n_atoms = ref.density, ref.n_atoms
             windows.append(ref.window_stress)
             stiffness[r] = finite_strain_stiffness(spec, Path(state_files[r]), run_seed, r, engine=engine)
-            print(
-                f"replica {r}: reference stress {np.round(ref.reference_stress / 1e6, 1)} MPa "
-                f"+/- {np.round(ref.standard_error / 1e6, 1)} MPa (standard error); drift over the window "
-                f"{np.round(ref.drift / 1e6, 1)} +/- {np.round(ref.drift_error / 1e6, 1)} MPa",
-                file=sys.stderr,
-            )
-            drifting = np.abs(ref.drift) > np.maximum(3 * ref.drift_error, spec.reference_standard_error)
-            if drifting.any():
-                print(
-                    f"warning: material {name} replica {r}: the reference stress drifts (> 3 standard errors and "
-                    f"> reference_standard_error): the box is still relaxing; anneal it "
-                    f"(materials.{name}.preparation.anneal_steps) or equilibrate longer",
-                    file=sys.stderr,
-                )
-    if standard_error.max() > spec.reference_standard_error:
-        print(
-            f"warning: material {name}: reference stress standard error up to {standard_error.max() / 1e6:.1f} MPa "
-            f"(> {spec.reference_standard_error / 1e6:.1f} MPa): raise materials.{name}.reference_sampling_steps",
-            file=sys.stderr,
-        )
+            report_reference(name, r, spec, ref)
     write_dataset(
         material_dataset(
             name,
