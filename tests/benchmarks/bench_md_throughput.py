@@ -11,6 +11,10 @@ virial an update needs for its stress): the second ratio is what orchestration c
 
     .venv/bin/python tests/benchmarks/bench_md_throughput.py --material-dir results/materials/copper
 
+``--compare /work/main``: also time that checkout's batches in the same repeats (each batch runs
+in a fresh process with ``SCEMA_BENCH_CODE`` set to its checkout), so before and after are
+measured side by side against the same plain runs.
+
 ``--breakdown``: instead, where one worker's wall time goes (start-up, each phase of an update,
 the gaps between updates, shut-down), from timestamps the worker writes, beside the start-up of
 an empty ``lmp``. The split inside LAMMPS (virial, deform, run set-up) is not timed here: count
@@ -148,6 +152,54 @@ def breakdown(updates: list[Update], material: str, material_cfg: dict, work: Pa
     print(f"  (an empty plain lmp starts and stops in {lmp_start:.3f} s)")
 
 
+def batch_seconds(code: Path, args: argparse.Namespace, state: Path, workers: int, out: Path) -> tuple[float, float]:
+    """(wall s, CPU s) of ``workers`` workers running ``args.updates`` updates each with the scema of
+    checkout ``code``, timed inside a fresh process (``--batch-only``) so that several checkouts are
+    measured side by side in one run; that process's own start-up and imports are not timed."""
+    command = [sys.executable, __file__, "--batch-only", "--state", str(state), "--workers", str(workers)]
+    command += ["--out", str(out), "--material", args.material, "--updates", str(args.updates)]
+    command += ["--increment", repr(args.increment)]
+    if args.sampling_steps:
+        command += ["--sampling-steps", str(args.sampling_steps)]
+    env = {**os.environ, "SCEMA_BENCH_CODE": str(code)}
+    result = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+    wall, cpu = (float(word) for word in result.stdout.split()[-2:])
+    return wall, cpu
+
+
+def run_batch(args: argparse.Namespace, spec: MaterialSpec, material_cfg: dict) -> None:
+    """``--batch-only``: one timed batch (``supervise`` with its own workers); prints "wall cpu"."""
+    with Engine() as engine:
+        engine.load(spec, args.state)
+        reference_cell = engine.box_matrix()
+    args.out.mkdir(parents=True, exist_ok=True)
+    updates = [
+        Update(
+            args.material,
+            q,
+            0,
+            args.state,
+            np.array([0, 0, args.increment, 0, 0, 0.0]),
+            reference_cell,
+            np.zeros(6),
+            args.out / f"q{q}.data",
+            seed=q + 1,
+        )
+        for q in range(args.updates * args.workers)
+    ]
+    start, cpu = time.perf_counter(), cpu_seconds()
+    supervise(
+        dict(enumerate(updates)),
+        {args.material: material_cfg},
+        args.workers,
+        args.out / "lammps.log",
+        0,
+        lambda update, attempt: (update, 1),
+        lambda *done: None,
+    )
+    print(time.perf_counter() - start, cpu_seconds() - cpu)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--material-dir", type=Path, default=None, help="results/materials/<name> of a finished run")
@@ -159,7 +211,18 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=40, help="updates per worker")
     parser.add_argument("--increment", type=float, default=2e-3, help="strain increment per update")
     parser.add_argument("--repeats", type=int, default=3, help="alternating batch / plain measurements")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        action="append",
+        default=[],
+        help="another checkout (e.g. /work/main) whose batches are timed in the same repeats, side by side",
+    )
     parser.add_argument("--breakdown", action="store_true", help="where one worker's time goes, instead")
+    parser.add_argument("--batch-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--state", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     cfg = validate_config(yaml.safe_load(open(REPO / "config/config.yaml")), search_dirs=[REPO])
     material_cfg = cfg["materials"][args.material]
@@ -168,6 +231,9 @@ def main() -> None:
     if args.sampling_steps:
         material_cfg["sampling_steps"] = args.sampling_steps
     spec = MaterialSpec.from_config(args.material, material_cfg)
+    if args.batch_only:
+        run_batch(args, spec, material_cfg)
+        return
     work = Path(tempfile.mkdtemp(prefix="scema_throughput_"))
     if args.material_dir is not None:
         state = args.material_dir / "replica_0.data"
@@ -176,12 +242,12 @@ def main() -> None:
 
         state = work / "reference.data"
         equilibrate_replica(spec.replace(reference_sampling_steps=100), 12345, 0, state)
-    with Engine() as engine:
-        engine.load(spec, state)
-        reference_cell = engine.box_matrix()
     natoms = int(next(line.split()[0] for line in state.read_text().splitlines() if line.strip().endswith("atoms")))
     steps_per_update = spec.deform_steps(args.increment) + spec.sampling_steps
     if args.breakdown:
+        with Engine() as engine:
+            engine.load(spec, state)
+            reference_cell = engine.box_matrix()
         increment = np.array([0, 0, args.increment, 0, 0, 0.0])
         updates = [
             Update(args.material, q, 0, state, increment, reference_cell, np.zeros(6), work / "b" / f"q{q}.data", q + 1)
@@ -190,63 +256,46 @@ def main() -> None:
         (work / "b").mkdir()
         breakdown(updates, args.material, material_cfg, work)
         return
-    ratios: dict[int, list[float]] = {1: [], 2: []}
-    sampled: dict[int, list[float]] = {1: [], 2: []}
-    cpu_ratios: dict[int, list[float]] = {1: [], 2: []}
+    codes = {"this": Path(os.environ.get("SCEMA_BENCH_CODE", REPO))}
+    codes.update({str(path): path for path in args.compare})
+    ratios = {(label, w): [] for label in codes for w in (1, 2)}
+    sampled = {(label, w): [] for label in codes for w in (1, 2)}
+    cpu_ratios = {(label, w): [] for label in codes for w in (1, 2)}
+    total_steps = args.updates * steps_per_update
+    window = (spec.sampling_steps, steps_per_update)
     for rep in range(args.repeats):  # alternate batch and plain runs: a shared machine drifts
         for workers in (1, 2):
-            n = args.updates * workers
-            updates = [
-                Update(
-                    args.material,
-                    q,
-                    0,
-                    state,
-                    np.array([0, 0, args.increment, 0, 0, 0.0]),
-                    reference_cell,
-                    np.zeros(6),
-                    work / f"w{workers}" / f"q{q}.data",
-                    seed=q + 1,
-                )
-                for q in range(n)
-            ]
-            start, cpu = time.perf_counter(), cpu_seconds()
-            supervise(
-                dict(enumerate(updates)),
-                {args.material: material_cfg},
-                workers,
-                work / f"w{workers}.lammps.log",
-                0,
-                lambda update, attempt: (update, 1),
-                lambda *done: None,
-            )
-            batch, batch_cpu = time.perf_counter() - start, cpu_seconds() - cpu
-            total_steps = args.updates * steps_per_update
             plain, plain_cpu = plain_lmp_seconds(spec, state, total_steps, workers, work)
-            window = (spec.sampling_steps, steps_per_update)
-            plain_sampled, _ = plain_lmp_seconds(spec, state, total_steps, workers, work, window)
-            rate_batch = workers * total_steps * natoms / batch
             rate_plain = workers * total_steps * natoms / plain
-            ratios[workers].append(plain / batch)
-            sampled[workers].append(plain_sampled / batch)
-            cpu_ratios[workers].append(plain_cpu / batch_cpu)
             print(
-                f"[{rep}] {workers} worker(s): {n} updates x {steps_per_update} steps x {natoms} atoms | batch "
-                f"{batch:.2f} s = {rate_batch / 1e6:.2f} M atom-steps/s | plain lmp {plain:.2f} s = "
-                f"{rate_plain / 1e6:.2f} M atom-steps/s | batch/plain = {plain / batch:.1%} | plain lmp with "
-                f"the updates' pressure averaging {plain_sampled:.2f} s, batch/that = {plain_sampled / batch:.1%} | "
-                f"CPU: batch {batch_cpu:.2f} s, plain {plain_cpu:.2f} s, plain/batch = {plain_cpu / batch_cpu:.1%}",
+                f"[{rep}] {workers} worker(s): {args.updates * workers} updates x {steps_per_update} steps x {natoms} "
+                f"atoms | plain lmp {plain:.2f} s = {rate_plain / 1e6:.2f} M atom-steps/s, CPU {plain_cpu:.2f} s",
                 flush=True,
             )
-    for workers in ratios:
-        for name, values in (
-            ("plain", ratios[workers]),
-            ("plain with pressure averaging", sampled[workers]),
-            ("plain in CPU time", cpu_ratios[workers]),
+            for label, code in codes.items():
+                batch, batch_cpu = batch_seconds(code, args, state, workers, work / f"w{workers}" / label.strip("/"))
+                ratios[label, workers].append(plain / batch)
+                cpu_ratios[label, workers].append(plain_cpu / batch_cpu)
+                print(
+                    f"    {label}: batch {batch:.2f} s = {workers * total_steps * natoms / batch / 1e6:.2f} M "
+                    f"atom-steps/s, batch/plain = {plain / batch:.1%}; CPU {batch_cpu:.2f} s, plain/batch = "
+                    f"{plain_cpu / batch_cpu:.1%}",
+                    flush=True,
+                )
+            plain_sampled, _ = plain_lmp_seconds(spec, state, total_steps, workers, work, window)
+            print(f"    plain lmp with the updates' pressure averaging {plain_sampled:.2f} s", flush=True)
+            for label in codes:
+                batch = plain / ratios[label, workers][-1]
+                sampled[label, workers].append(plain_sampled / batch)
+    for (label, workers), values in ratios.items():
+        for name, series in (
+            ("plain", values),
+            ("plain with pressure averaging", sampled[label, workers]),
+            ("plain in CPU time", cpu_ratios[label, workers]),
         ):
             print(
-                f"{workers} worker(s): batch/{name} median {np.median(values):.1%} over {len(values)} repeats "
-                f"(range {min(values):.1%} .. {max(values):.1%})"
+                f"{label}, {workers} worker(s): batch/{name} median {np.median(series):.1%} over {len(series)} "
+                f"repeats (range {min(series):.1%} .. {max(series):.1%})"
             )
 
 
