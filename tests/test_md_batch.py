@@ -205,3 +205,51 @@ def test_an_update_queued_behind_a_crash_goes_back_untried(tmp_path):
     )
     assert [f.index for f in failures] == [1] and [a.number for a in failures[0].attempts] == [0, 1]
     assert done == {0: (0, 5.0), 2: (0, 7.0), 3: (0, 8.0)}  # first attempts, each its own result
+
+
+# -- a worker is a lone MPI rank: no Open MPI singleton daemon ------------------------------------
+
+
+def child_processes(pid: int) -> int:
+    """How many processes have ``pid`` as their parent (from /proc)."""
+    count = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        count += int(fields[1]) == pid
+    return count
+
+
+def children_runner(engine, spec, update):
+    """Test double: no MD; stress[0] = the worker's child processes once its LAMMPS (and MPI) is up."""
+    update.state_out.write_text("no state\n")
+    return np.full(6, float(child_processes(os.getpid())))
+
+
+def test_a_worker_starts_mpi_without_the_singleton_daemon(tmp_path):
+    from scema.md.supervisor import supervise
+
+    probe = "import os, lammps; lammps.lammps(cmdargs=['-screen', 'none', '-log', 'none']); print(os.getpid())"
+    plain = subprocess.Popen([sys.executable, "-c", probe + "; import time; time.sleep(60)"], stdout=subprocess.PIPE)
+    try:  # the control: a plain LAMMPS process under Open MPI's defaults starts a daemon (orted)
+        plain.stdout.readline()
+        if child_processes(plain.pid) == 0:
+            pytest.skip("this MPI starts no singleton daemon: nothing to avoid")
+    finally:
+        plain.kill()
+        plain.wait()
+    done = {}
+    updates = fake_updates(tmp_path, [0])
+    supervise(
+        updates,
+        {"copper": copper_config()},
+        1,
+        tmp_path / "w.log",
+        0,
+        lambda u, a: (u, 1),
+        lambda i, attempt, stress, s: done.update({i: stress[0]}),
+        children_runner,
+    )
+    assert done == {0: 0.0}
