@@ -115,10 +115,18 @@ def _work(conn, materials: dict[str, dict], log: str, runner: Callable) -> None:
 
 
 def serve(fd: int) -> None:
-    """A worker's entry point: its set-up (materials, LAMMPS log, runner) is the first message."""
+    """A worker's entry point: its set-up (materials, LAMMPS log, runner) is the first message.
+
+    Once its LAMMPS is closed (log flushed) the worker leaves at once: the interpreter's own
+    clean-up (every module, numpy's included) took longer than closing LAMMPS and is of no use to
+    a process that writes nothing more; the supervisor waits for the exit.
+    """
     conn = Connection(fd)
     materials, log, runner = conn.recv()
     _work(conn, materials, log, runner)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 class _Slot:
