@@ -256,6 +256,7 @@ def main() -> None:
         (work / "b").mkdir()
         breakdown(updates, args.material, material_cfg, work)
         return
+    print(f"work directory {work} (each checkout's state files under w<workers>/<checkout>)", flush=True)
     codes = {"this": Path(os.environ.get("SCEMA_BENCH_CODE", REPO))}
     codes.update({str(path): path for path in args.compare})
     ratios = {(label, w): [] for label in codes for w in (1, 2)}

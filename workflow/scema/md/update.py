@@ -60,8 +60,6 @@ def run_update(engine: Engine, spec: MaterialSpec, update: Update) -> np.ndarray
     engine.load(spec, update.state_in)
     engine.nvt(spec, seed=update.seed)
     target = target_cell(update.reference_cell, update.target_strain)
-    stress, _ = engine.deform_and_sample(
-        spec, target, update.reference_cell, spec.sampling_steps, spec.sampling_stride
-    )
+    stress, _ = engine.deform_and_sample(spec, target, update.reference_cell, spec.sampling_steps, spec.sampling_stride)
     engine.write_state(update.state_out)
     return stress - update.reference_stress
