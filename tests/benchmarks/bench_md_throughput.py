@@ -11,6 +11,10 @@ virial an update needs for its stress): the second ratio is what orchestration c
 
     .venv/bin/python tests/benchmarks/bench_md_throughput.py --material-dir results/materials/copper
 
+On a shared machine other jobs take part of every core: each ratio is also given with both sides'
+wall times minus their processes' waits for a CPU (``/proc/<pid>/schedstat``, see ``run_delay``):
+what each would take alone, up to caches and clock speed.
+
 ``--compare /work/main``: also time that checkout's batches in the same repeats (each batch runs
 in a fresh process with ``SCEMA_BENCH_CODE`` set to its checkout), so before and after are
 measured side by side against the same plain runs.
@@ -43,7 +47,7 @@ sys.path.insert(0, str(Path(os.environ.get("SCEMA_BENCH_CODE", REPO)) / "workflo
 from scema.config import validate_config  # noqa: E402
 from scema.md.engine import Engine, target_cell  # noqa: E402
 from scema.md.material import MaterialSpec  # noqa: E402
-from scema.md.supervisor import supervise  # noqa: E402
+from scema.md.supervisor import Workers, supervise  # noqa: E402
 from scema.md.update import Update  # noqa: E402
 
 PLAIN_INPUT = """units {units}
@@ -62,10 +66,10 @@ run {steps}
 
 def plain_lmp_seconds(
     spec: MaterialSpec, state: Path, steps: int, copies: int, workdir: Path, window: tuple[int, int] | None = None
-) -> tuple[float, float]:
+) -> tuple[float, float, float]:
     """Wall time of ``copies`` concurrent ``lmp`` runs of ``steps`` steps (process start included).
 
-    Returns (wall s, CPU s). ``window`` = (sampling, period): also average the pressure over the last ``sampling`` steps of
+    Returns (wall s, CPU s, mean run-queue wait s of the copies, see :func:`run_delay`). ``window`` = (sampling, period): also average the pressure over the last ``sampling`` steps of
     every ``period``, as the updates do.
     """
     variables = "\n".join(f"variable {k} string {v}" for k, v in spec.variables.items())
@@ -88,9 +92,23 @@ def plain_lmp_seconds(
     script.write_text(text)
     start, cpu = time.perf_counter(), cpu_seconds()
     procs = [subprocess.Popen(["lmp", "-in", str(script), "-log", "none", "-screen", "none"]) for _ in range(copies)]
-    if any(p.wait() != 0 for p in procs):
-        sys.exit("plain lmp failed")
-    return time.perf_counter() - start, cpu_seconds() - cpu
+    delays = []
+    for p in procs:  # read each one's scheduler statistics as a zombie, before reaping it
+        os.waitid(os.P_PID, p.pid, os.WEXITED | os.WNOWAIT)
+        delays.append(run_delay(p.pid))
+        if p.wait() != 0:
+            sys.exit("plain lmp failed")
+    return time.perf_counter() - start, cpu_seconds() - cpu, float(np.mean(delays))
+
+
+def run_delay(pid: int) -> float:
+    """Seconds the main thread of ``pid`` has waited, runnable, for a CPU (/proc/<pid>/schedstat).
+
+    On a shared machine this is the part of a process's wall time that other jobs took; wall minus
+    it is what the process would take alone (its own CPU time plus its own sleeps: MPI start-up,
+    I/O), up to caches and clock speed. The benchmark reports both ratios.
+    """
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) * 1e-9
 
 
 def cpu_seconds() -> float:
@@ -152,8 +170,10 @@ def breakdown(updates: list[Update], material: str, material_cfg: dict, work: Pa
     print(f"  (an empty plain lmp starts and stops in {lmp_start:.3f} s)")
 
 
-def batch_seconds(code: Path, args: argparse.Namespace, state: Path, workers: int, out: Path) -> tuple[float, float]:
-    """(wall s, CPU s) of ``workers`` workers running ``args.updates`` updates each with the scema of
+def batch_seconds(
+    code: Path, args: argparse.Namespace, state: Path, workers: int, out: Path
+) -> tuple[float, float, float]:
+    """(wall s, CPU s, mean run-queue wait s of the workers) of ``workers`` workers running ``args.updates`` updates each with the scema of
     checkout ``code``, timed inside a fresh process (``--batch-only``) so that several checkouts are
     measured side by side in one run; that process's own start-up and imports are not timed."""
     command = [sys.executable, __file__, "--batch-only", "--state", str(state), "--workers", str(workers)]
@@ -163,12 +183,13 @@ def batch_seconds(code: Path, args: argparse.Namespace, state: Path, workers: in
         command += ["--sampling-steps", str(args.sampling_steps)]
     env = {**os.environ, "SCEMA_BENCH_CODE": str(code)}
     result = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
-    wall, cpu = (float(word) for word in result.stdout.split()[-2:])
-    return wall, cpu
+    wall, cpu, delay = (float(word) for word in result.stdout.split()[-3:])
+    return wall, cpu, delay
 
 
 def run_batch(args: argparse.Namespace, spec: MaterialSpec, material_cfg: dict) -> None:
-    """``--batch-only``: one timed batch (``supervise`` with its own workers); prints "wall cpu"."""
+    """``--batch-only``: one timed batch (``supervise`` with workers started in the timed part);
+    prints "wall cpu delay" (delay: the workers' mean :func:`run_delay`, read before they stop)."""
     with Engine() as engine:
         engine.load(spec, args.state)
         reference_cell = engine.box_matrix()
@@ -188,16 +209,19 @@ def run_batch(args: argparse.Namespace, spec: MaterialSpec, material_cfg: dict) 
         for q in range(args.updates * args.workers)
     ]
     start, cpu = time.perf_counter(), cpu_seconds()
-    supervise(
-        dict(enumerate(updates)),
-        {args.material: material_cfg},
-        args.workers,
-        args.out / "lammps.log",
-        0,
-        lambda update, attempt: (update, 1),
-        lambda *done: None,
-    )
-    print(time.perf_counter() - start, cpu_seconds() - cpu)
+    with Workers({args.material: material_cfg}, args.workers, args.out / "lammps.log") as workers:
+        supervise(
+            dict(enumerate(updates)),
+            {args.material: material_cfg},
+            args.workers,
+            args.out / "lammps.log",
+            0,
+            lambda update, attempt: (update, 1),
+            lambda *done: None,
+            workers=workers,
+        )
+        delay = float(np.mean([run_delay(slot.process.pid) for slot in workers.slots]))
+    print(time.perf_counter() - start, cpu_seconds() - cpu, delay)
 
 
 def main() -> None:
@@ -217,6 +241,9 @@ def main() -> None:
         action="append",
         default=[],
         help="another checkout (e.g. /work/main) whose batches are timed in the same repeats, side by side",
+    )
+    parser.add_argument(
+        "--worker-counts", type=int, nargs="+", default=[1, 2], help="worker counts to measure (default 1 2)"
     )
     parser.add_argument("--breakdown", action="store_true", help="where one worker's time goes, instead")
     parser.add_argument("--batch-only", action="store_true", help=argparse.SUPPRESS)
@@ -259,31 +286,37 @@ def main() -> None:
     print(f"work directory {work} (each checkout's state files under w<workers>/<checkout>)", flush=True)
     codes = {"this": Path(os.environ.get("SCEMA_BENCH_CODE", REPO))}
     codes.update({str(path): path for path in args.compare})
-    ratios = {(label, w): [] for label in codes for w in (1, 2)}
-    sampled = {(label, w): [] for label in codes for w in (1, 2)}
-    cpu_ratios = {(label, w): [] for label in codes for w in (1, 2)}
+    counts = args.worker_counts
+    ratios = {(label, w): [] for label in codes for w in counts}
+    alone = {(label, w): [] for label in codes for w in counts}
+    sampled = {(label, w): [] for label in codes for w in counts}
+    cpu_ratios = {(label, w): [] for label in codes for w in counts}
     total_steps = args.updates * steps_per_update
     window = (spec.sampling_steps, steps_per_update)
     for rep in range(args.repeats):  # alternate batch and plain runs: a shared machine drifts
-        for workers in (1, 2):
-            plain, plain_cpu = plain_lmp_seconds(spec, state, total_steps, workers, work)
+        for workers in counts:
+            plain, plain_cpu, plain_delay = plain_lmp_seconds(spec, state, total_steps, workers, work)
             rate_plain = workers * total_steps * natoms / plain
             print(
                 f"[{rep}] {workers} worker(s): {args.updates * workers} updates x {steps_per_update} steps x {natoms} "
-                f"atoms | plain lmp {plain:.2f} s = {rate_plain / 1e6:.2f} M atom-steps/s, CPU {plain_cpu:.2f} s",
+                f"atoms | plain lmp {plain:.2f} s = {rate_plain / 1e6:.2f} M atom-steps/s, CPU {plain_cpu:.2f} s, "
+                f"waiting for a CPU {plain_delay:.2f} s",
                 flush=True,
             )
             for label, code in codes.items():
-                batch, batch_cpu = batch_seconds(code, args, state, workers, work / f"w{workers}" / label.strip("/"))
+                out = work / f"w{workers}" / label.strip("/")
+                batch, batch_cpu, batch_delay = batch_seconds(code, args, state, workers, out)
                 ratios[label, workers].append(plain / batch)
+                alone[label, workers].append((plain - plain_delay) / (batch - batch_delay))
                 cpu_ratios[label, workers].append(plain_cpu / batch_cpu)
                 print(
                     f"    {label}: batch {batch:.2f} s = {workers * total_steps * natoms / batch / 1e6:.2f} M "
-                    f"atom-steps/s, batch/plain = {plain / batch:.1%}; CPU {batch_cpu:.2f} s, plain/batch = "
-                    f"{plain_cpu / batch_cpu:.1%}",
+                    f"atom-steps/s, batch/plain = {plain / batch:.1%}; waiting for a CPU {batch_delay:.2f} s, "
+                    f"without the waits batch/plain = {alone[label, workers][-1]:.1%}; CPU {batch_cpu:.2f} s, "
+                    f"plain/batch = {plain_cpu / batch_cpu:.1%}",
                     flush=True,
                 )
-            plain_sampled, _ = plain_lmp_seconds(spec, state, total_steps, workers, work, window)
+            plain_sampled, _, _ = plain_lmp_seconds(spec, state, total_steps, workers, work, window)
             print(f"    plain lmp with the updates' pressure averaging {plain_sampled:.2f} s", flush=True)
             for label in codes:
                 batch = plain / ratios[label, workers][-1]
@@ -291,6 +324,7 @@ def main() -> None:
     for (label, workers), values in ratios.items():
         for name, series in (
             ("plain", values),
+            ("plain, both without their waits for a CPU", alone[label, workers]),
             ("plain with pressure averaging", sampled[label, workers]),
             ("plain in CPU time", cpu_ratios[label, workers]),
         ):
