@@ -15,6 +15,9 @@ On a shared machine other jobs take part of every core: each ratio is also given
 wall times minus their processes' waits for a CPU (``/proc/<pid>/schedstat``, see ``run_delay``):
 what each would take alone, up to caches and clock speed.
 
+``--fixed-cost``: a batch's once-only cost (workers' start-up and shut-down, no MD) beside an
+empty ``lmp``.
+
 ``--compare /work/main``: also time that checkout's batches in the same repeats (each batch runs
 in a fresh process with ``SCEMA_BENCH_CODE`` set to its checkout), so before and after are
 measured side by side against the same plain runs.
@@ -224,6 +227,47 @@ def run_batch(args: argparse.Namespace, spec: MaterialSpec, material_cfg: dict) 
     print(time.perf_counter() - start, cpu_seconds() - cpu, delay)
 
 
+def fixed_cost(material: str, material_cfg: dict, counts: list[int], work: Path, repeats: int) -> None:
+    """``--fixed-cost``: what a batch pays once, without MD: k workers started together until each
+    has answered one update, then closed; beside an empty plain ``lmp`` (k copies side by side).
+
+    The update's runner is the builtin ``slice``: every worker fails it at once with a TypeError
+    (an error reply), which costs no import in the worker and no LAMMPS command.
+    """
+    updates = {
+        i: Update(material, i, 0, Path(os.devnull), np.zeros(6), np.eye(3), np.zeros(6), work / f"f{i}.data")
+        for i in range(max(counts))
+    }
+    for _ in range(repeats):
+        for k in counts:
+            start = time.perf_counter()
+            with Workers({material: material_cfg}, k, work / "fixed.log", slice) as workers:
+                chosen = {i: updates[i] for i in range(k)}
+                supervise(
+                    chosen,
+                    {material: material_cfg},
+                    k,
+                    work / "fixed.log",
+                    0,
+                    lambda u, a: (u, 1),
+                    print,
+                    slice,
+                    workers,
+                )
+                answered = time.perf_counter()
+            closed = time.perf_counter()
+            start_lmp = time.perf_counter()
+            empty = ["lmp", "-log", "none", "-screen", "none"]
+            for p in [subprocess.Popen(empty, stdin=subprocess.DEVNULL) for _ in range(k)]:
+                p.wait()
+            lmp = time.perf_counter() - start_lmp
+            print(
+                f"{k} worker(s): start to every first answer {answered - start:.3f} s, close {closed - answered:.3f} s"
+                f" | {k} empty lmp: {lmp:.3f} s",
+                flush=True,
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--material-dir", type=Path, default=None, help="results/materials/<name> of a finished run")
@@ -246,6 +290,7 @@ def main() -> None:
         "--worker-counts", type=int, nargs="+", default=[1, 2], help="worker counts to measure (default 1 2)"
     )
     parser.add_argument("--breakdown", action="store_true", help="where one worker's time goes, instead")
+    parser.add_argument("--fixed-cost", action="store_true", help="workers' start-up and shut-down only, instead")
     parser.add_argument("--batch-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--state", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
@@ -262,6 +307,9 @@ def main() -> None:
         run_batch(args, spec, material_cfg)
         return
     work = Path(tempfile.mkdtemp(prefix="scema_throughput_"))
+    if args.fixed_cost:
+        fixed_cost(args.material, material_cfg, args.worker_counts, work, args.repeats)
+        return
     if args.material_dir is not None:
         state = args.material_dir / "replica_0.data"
     else:
