@@ -250,7 +250,7 @@ def fixed_cost(material: str, material_cfg: dict, counts: list[int], work: Path,
                     work / "fixed.log",
                     0,
                     lambda u, a: (u, 1),
-                    print,
+                    lambda *done: None,
                     slice,
                     workers,
                 )
