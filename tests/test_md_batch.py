@@ -205,3 +205,88 @@ def test_an_update_queued_behind_a_crash_goes_back_untried(tmp_path):
     )
     assert [f.index for f in failures] == [1] and [a.number for a in failures[0].attempts] == [0, 1]
     assert done == {0: (0, 5.0), 2: (0, 7.0), 3: (0, 8.0)}  # first attempts, each its own result
+
+
+# -- a worker is a lone MPI rank: no Open MPI singleton daemon ------------------------------------
+
+
+def child_processes(pid: int) -> int:
+    """How many processes have ``pid`` as their parent (from /proc)."""
+    count = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        count += int(fields[1]) == pid
+    return count
+
+
+def children_runner(engine, spec, update):
+    """Test double: no MD; stress[0] = the worker's child processes once its LAMMPS (and MPI) is up."""
+    update.state_out.write_text("no state\n")
+    return np.full(6, float(child_processes(os.getpid())))
+
+
+def test_a_worker_starts_mpi_without_the_singleton_daemon(tmp_path):
+    from scema.md.supervisor import supervise
+
+    probe = "import os, lammps; lammps.lammps(cmdargs=['-screen', 'none', '-log', 'none']); print(os.getpid())"
+    plain = subprocess.Popen([sys.executable, "-c", probe + "; import time; time.sleep(60)"], stdout=subprocess.PIPE)
+    try:  # the control: a plain LAMMPS process under Open MPI's defaults starts a daemon (orted)
+        plain.stdout.readline()
+        if child_processes(plain.pid) == 0:
+            pytest.skip("this MPI starts no singleton daemon: nothing to avoid")
+    finally:
+        plain.kill()
+        plain.wait()
+    done = {}
+    updates = fake_updates(tmp_path, [0])
+    supervise(
+        updates,
+        {"copper": copper_config()},
+        1,
+        tmp_path / "w.log",
+        0,
+        lambda u, a: (u, 1),
+        lambda i, attempt, stress, s: done.update({i: stress[0]}),
+        children_runner,
+    )
+    assert done == {0: 0.0}
+
+
+# -- the sampling stride: the virial on every k-th step of the window, the same trajectory ----------
+
+
+def test_a_strided_window_averages_every_kth_step_ending_at_the_last_and_keeps_the_trajectory(tmp_path):
+    """Reference: the pressure of every step, written by a separate ``fix ave/time`` file during the
+    same run. A ramp of 103 steps (not a multiple of the stride) exercises the shifted start."""
+    from scema.md.engine import Engine, target_cell
+    from scema.md.material import MaterialSpec
+    from scema.md.units import pressure_to_pascal
+
+    spec = MaterialSpec.from_config("copper", copper_config()).replace(sampling_steps=100)
+    strain = np.array([0.0, 0.0, 103 * spec.strain_rate * spec.timestep, 0.0, 0.0, 0.0])
+    columns = " ".join(f"c_thermo_press[{i}]" for i in (1, 2, 3, 6, 5, 4))
+    with Engine() as engine:
+        engine.build(spec)
+        engine.create_velocities(spec.temperature, 11)
+        engine.write_state(tmp_path / "in.data")
+        reference = engine.box_matrix()
+        for stride in (1, 5):
+            engine.load(spec, tmp_path / "in.data")
+            engine.nvt(spec, seed=3)
+            series = tmp_path / f"series{stride}.txt"
+            engine.commands(["reset_timestep 0", f'fix every all ave/time 1 1 1 {columns} file "{series}"'])
+            stress, n = engine.deform_and_sample(spec, target_cell(reference, strain), reference, 100, stride)
+            engine.commands(["unfix every"])
+            engine.write_state(tmp_path / f"out{stride}.data")
+            table = np.loadtxt(series, comments="#")
+            last = table[-1, 0]
+            window = table[(table[:, 0] > last - 100) & ((last - table[:, 0]) % stride == 0)]
+            assert n == 103 and last == -(n + 100) % stride + n + 100 and len(window) == 100 // stride
+            expected = -window[:, 1:].mean(axis=0) * pressure_to_pascal(spec.units)
+            np.testing.assert_allclose(stress, expected, rtol=1e-6, atol=1e3)  # the file keeps 8 digits
+    assert (tmp_path / "out1.data").read_text().split("\n", 1)[1] == (tmp_path / "out5.data").read_text().split(
+        "\n", 1
+    )[1]  # after the header's first line (a LAMMPS banner with the timestep): the same atoms, bitwise

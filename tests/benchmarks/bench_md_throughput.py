@@ -11,6 +11,17 @@ virial an update needs for its stress): the second ratio is what orchestration c
 
     .venv/bin/python tests/benchmarks/bench_md_throughput.py --material-dir results/materials/copper
 
+On a shared machine other jobs take part of every core: each ratio is also given with both sides'
+wall times minus their processes' waits for a CPU (``/proc/<pid>/schedstat``, see ``run_delay``):
+what each would take alone, up to caches and clock speed.
+
+``--fixed-cost``: a batch's once-only cost (workers' start-up and shut-down, no MD) beside an
+empty ``lmp``.
+
+``--compare /work/main``: also time that checkout's batches in the same repeats (each batch runs
+in a fresh process with ``SCEMA_BENCH_CODE`` set to its checkout), so before and after are
+measured side by side against the same plain runs.
+
 ``--breakdown``: instead, where one worker's wall time goes (start-up, each phase of an update,
 the gaps between updates, shut-down), from timestamps the worker writes, beside the start-up of
 an empty ``lmp``. The split inside LAMMPS (virial, deform, run set-up) is not timed here: count
@@ -39,7 +50,7 @@ sys.path.insert(0, str(Path(os.environ.get("SCEMA_BENCH_CODE", REPO)) / "workflo
 from scema.config import validate_config  # noqa: E402
 from scema.md.engine import Engine, target_cell  # noqa: E402
 from scema.md.material import MaterialSpec  # noqa: E402
-from scema.md.supervisor import supervise  # noqa: E402
+from scema.md.supervisor import Workers, supervise  # noqa: E402
 from scema.md.update import Update  # noqa: E402
 
 PLAIN_INPUT = """units {units}
@@ -58,10 +69,10 @@ run {steps}
 
 def plain_lmp_seconds(
     spec: MaterialSpec, state: Path, steps: int, copies: int, workdir: Path, window: tuple[int, int] | None = None
-) -> tuple[float, float]:
+) -> tuple[float, float, float]:
     """Wall time of ``copies`` concurrent ``lmp`` runs of ``steps`` steps (process start included).
 
-    Returns (wall s, CPU s). ``window`` = (sampling, period): also average the pressure over the last ``sampling`` steps of
+    Returns (wall s, CPU s, mean run-queue wait s of the copies, see :func:`run_delay`). ``window`` = (sampling, period): also average the pressure over the last ``sampling`` steps of
     every ``period``, as the updates do.
     """
     variables = "\n".join(f"variable {k} string {v}" for k, v in spec.variables.items())
@@ -84,9 +95,23 @@ def plain_lmp_seconds(
     script.write_text(text)
     start, cpu = time.perf_counter(), cpu_seconds()
     procs = [subprocess.Popen(["lmp", "-in", str(script), "-log", "none", "-screen", "none"]) for _ in range(copies)]
-    if any(p.wait() != 0 for p in procs):
-        sys.exit("plain lmp failed")
-    return time.perf_counter() - start, cpu_seconds() - cpu
+    delays = []
+    for p in procs:  # read each one's scheduler statistics as a zombie, before reaping it
+        os.waitid(os.P_PID, p.pid, os.WEXITED | os.WNOWAIT)
+        delays.append(run_delay(p.pid))
+        if p.wait() != 0:
+            sys.exit("plain lmp failed")
+    return time.perf_counter() - start, cpu_seconds() - cpu, float(np.mean(delays))
+
+
+def run_delay(pid: int) -> float:
+    """Seconds the main thread of ``pid`` has waited, runnable, for a CPU (/proc/<pid>/schedstat).
+
+    On a shared machine this is the part of a process's wall time that other jobs took; wall minus
+    it is what the process would take alone (its own CPU time plus its own sleeps: MPI start-up,
+    I/O), up to caches and clock speed. The benchmark reports both ratios.
+    """
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) * 1e-9
 
 
 def cpu_seconds() -> float:
@@ -148,6 +173,101 @@ def breakdown(updates: list[Update], material: str, material_cfg: dict, work: Pa
     print(f"  (an empty plain lmp starts and stops in {lmp_start:.3f} s)")
 
 
+def batch_seconds(
+    code: Path, args: argparse.Namespace, state: Path, workers: int, out: Path
+) -> tuple[float, float, float]:
+    """(wall s, CPU s, mean run-queue wait s of the workers) of ``workers`` workers running ``args.updates`` updates each with the scema of
+    checkout ``code``, timed inside a fresh process (``--batch-only``) so that several checkouts are
+    measured side by side in one run; that process's own start-up and imports are not timed."""
+    command = [sys.executable, __file__, "--batch-only", "--state", str(state), "--workers", str(workers)]
+    command += ["--out", str(out), "--material", args.material, "--updates", str(args.updates)]
+    command += ["--increment", repr(args.increment)]
+    if args.sampling_steps:
+        command += ["--sampling-steps", str(args.sampling_steps)]
+    env = {**os.environ, "SCEMA_BENCH_CODE": str(code)}
+    result = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+    wall, cpu, delay = (float(word) for word in result.stdout.split()[-3:])
+    return wall, cpu, delay
+
+
+def run_batch(args: argparse.Namespace, spec: MaterialSpec, material_cfg: dict) -> None:
+    """``--batch-only``: one timed batch (``supervise`` with workers started in the timed part);
+    prints "wall cpu delay" (delay: the workers' mean :func:`run_delay`, read before they stop)."""
+    with Engine() as engine:
+        engine.load(spec, args.state)
+        reference_cell = engine.box_matrix()
+    args.out.mkdir(parents=True, exist_ok=True)
+    updates = [
+        Update(
+            args.material,
+            q,
+            0,
+            args.state,
+            np.array([0, 0, args.increment, 0, 0, 0.0]),
+            reference_cell,
+            np.zeros(6),
+            args.out / f"q{q}.data",
+            seed=q + 1,
+        )
+        for q in range(args.updates * args.workers)
+    ]
+    start, cpu = time.perf_counter(), cpu_seconds()
+    with Workers({args.material: material_cfg}, args.workers, args.out / "lammps.log") as workers:
+        supervise(
+            dict(enumerate(updates)),
+            {args.material: material_cfg},
+            args.workers,
+            args.out / "lammps.log",
+            0,
+            lambda update, attempt: (update, 1),
+            lambda *done: None,
+            workers=workers,
+        )
+        delay = float(np.mean([run_delay(slot.process.pid) for slot in workers.slots]))
+    print(time.perf_counter() - start, cpu_seconds() - cpu, delay)
+
+
+def fixed_cost(material: str, material_cfg: dict, counts: list[int], work: Path, repeats: int) -> None:
+    """``--fixed-cost``: what a batch pays once, without MD: k workers started together until each
+    has answered one update, then closed; beside an empty plain ``lmp`` (k copies side by side).
+
+    The update's runner is the builtin ``slice``: every worker fails it at once with a TypeError
+    (an error reply), which costs no import in the worker and no LAMMPS command.
+    """
+    updates = {
+        i: Update(material, i, 0, Path(os.devnull), np.zeros(6), np.eye(3), np.zeros(6), work / f"f{i}.data")
+        for i in range(max(counts))
+    }
+    for _ in range(repeats):
+        for k in counts:
+            start = time.perf_counter()
+            with Workers({material: material_cfg}, k, work / "fixed.log", slice) as workers:
+                chosen = {i: updates[i] for i in range(k)}
+                supervise(
+                    chosen,
+                    {material: material_cfg},
+                    k,
+                    work / "fixed.log",
+                    0,
+                    lambda u, a: (u, 1),
+                    lambda *done: None,
+                    slice,
+                    workers,
+                )
+                answered = time.perf_counter()
+            closed = time.perf_counter()
+            start_lmp = time.perf_counter()
+            empty = ["lmp", "-log", "none", "-screen", "none"]
+            for p in [subprocess.Popen(empty, stdin=subprocess.DEVNULL) for _ in range(k)]:
+                p.wait()
+            lmp = time.perf_counter() - start_lmp
+            print(
+                f"{k} worker(s): start to every first answer {answered - start:.3f} s, close {closed - answered:.3f} s"
+                f" | {k} empty lmp: {lmp:.3f} s",
+                flush=True,
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--material-dir", type=Path, default=None, help="results/materials/<name> of a finished run")
@@ -159,7 +279,22 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=40, help="updates per worker")
     parser.add_argument("--increment", type=float, default=2e-3, help="strain increment per update")
     parser.add_argument("--repeats", type=int, default=3, help="alternating batch / plain measurements")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        action="append",
+        default=[],
+        help="another checkout (e.g. /work/main) whose batches are timed in the same repeats, side by side",
+    )
+    parser.add_argument(
+        "--worker-counts", type=int, nargs="+", default=[1, 2], help="worker counts to measure (default 1 2)"
+    )
     parser.add_argument("--breakdown", action="store_true", help="where one worker's time goes, instead")
+    parser.add_argument("--fixed-cost", action="store_true", help="workers' start-up and shut-down only, instead")
+    parser.add_argument("--batch-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--state", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     cfg = validate_config(yaml.safe_load(open(REPO / "config/config.yaml")), search_dirs=[REPO])
     material_cfg = cfg["materials"][args.material]
@@ -168,7 +303,13 @@ def main() -> None:
     if args.sampling_steps:
         material_cfg["sampling_steps"] = args.sampling_steps
     spec = MaterialSpec.from_config(args.material, material_cfg)
+    if args.batch_only:
+        run_batch(args, spec, material_cfg)
+        return
     work = Path(tempfile.mkdtemp(prefix="scema_throughput_"))
+    if args.fixed_cost:
+        fixed_cost(args.material, material_cfg, args.worker_counts, work, args.repeats)
+        return
     if args.material_dir is not None:
         state = args.material_dir / "replica_0.data"
     else:
@@ -176,12 +317,12 @@ def main() -> None:
 
         state = work / "reference.data"
         equilibrate_replica(spec.replace(reference_sampling_steps=100), 12345, 0, state)
-    with Engine() as engine:
-        engine.load(spec, state)
-        reference_cell = engine.box_matrix()
     natoms = int(next(line.split()[0] for line in state.read_text().splitlines() if line.strip().endswith("atoms")))
     steps_per_update = spec.deform_steps(args.increment) + spec.sampling_steps
     if args.breakdown:
+        with Engine() as engine:
+            engine.load(spec, state)
+            reference_cell = engine.box_matrix()
         increment = np.array([0, 0, args.increment, 0, 0, 0.0])
         updates = [
             Update(args.material, q, 0, state, increment, reference_cell, np.zeros(6), work / "b" / f"q{q}.data", q + 1)
@@ -190,63 +331,54 @@ def main() -> None:
         (work / "b").mkdir()
         breakdown(updates, args.material, material_cfg, work)
         return
-    ratios: dict[int, list[float]] = {1: [], 2: []}
-    sampled: dict[int, list[float]] = {1: [], 2: []}
-    cpu_ratios: dict[int, list[float]] = {1: [], 2: []}
+    print(f"work directory {work} (each checkout's state files under w<workers>/<checkout>)", flush=True)
+    codes = {"this": Path(os.environ.get("SCEMA_BENCH_CODE", REPO))}
+    codes.update({str(path): path for path in args.compare})
+    counts = args.worker_counts
+    ratios = {(label, w): [] for label in codes for w in counts}
+    alone = {(label, w): [] for label in codes for w in counts}
+    sampled = {(label, w): [] for label in codes for w in counts}
+    cpu_ratios = {(label, w): [] for label in codes for w in counts}
+    total_steps = args.updates * steps_per_update
+    window = (spec.sampling_steps, steps_per_update)
     for rep in range(args.repeats):  # alternate batch and plain runs: a shared machine drifts
-        for workers in (1, 2):
-            n = args.updates * workers
-            updates = [
-                Update(
-                    args.material,
-                    q,
-                    0,
-                    state,
-                    np.array([0, 0, args.increment, 0, 0, 0.0]),
-                    reference_cell,
-                    np.zeros(6),
-                    work / f"w{workers}" / f"q{q}.data",
-                    seed=q + 1,
-                )
-                for q in range(n)
-            ]
-            start, cpu = time.perf_counter(), cpu_seconds()
-            supervise(
-                dict(enumerate(updates)),
-                {args.material: material_cfg},
-                workers,
-                work / f"w{workers}.lammps.log",
-                0,
-                lambda update, attempt: (update, 1),
-                lambda *done: None,
-            )
-            batch, batch_cpu = time.perf_counter() - start, cpu_seconds() - cpu
-            total_steps = args.updates * steps_per_update
-            plain, plain_cpu = plain_lmp_seconds(spec, state, total_steps, workers, work)
-            window = (spec.sampling_steps, steps_per_update)
-            plain_sampled, _ = plain_lmp_seconds(spec, state, total_steps, workers, work, window)
-            rate_batch = workers * total_steps * natoms / batch
+        for workers in counts:
+            plain, plain_cpu, plain_delay = plain_lmp_seconds(spec, state, total_steps, workers, work)
             rate_plain = workers * total_steps * natoms / plain
-            ratios[workers].append(plain / batch)
-            sampled[workers].append(plain_sampled / batch)
-            cpu_ratios[workers].append(plain_cpu / batch_cpu)
             print(
-                f"[{rep}] {workers} worker(s): {n} updates x {steps_per_update} steps x {natoms} atoms | batch "
-                f"{batch:.2f} s = {rate_batch / 1e6:.2f} M atom-steps/s | plain lmp {plain:.2f} s = "
-                f"{rate_plain / 1e6:.2f} M atom-steps/s | batch/plain = {plain / batch:.1%} | plain lmp with "
-                f"the updates' pressure averaging {plain_sampled:.2f} s, batch/that = {plain_sampled / batch:.1%} | "
-                f"CPU: batch {batch_cpu:.2f} s, plain {plain_cpu:.2f} s, plain/batch = {plain_cpu / batch_cpu:.1%}",
+                f"[{rep}] {workers} worker(s): {args.updates * workers} updates x {steps_per_update} steps x {natoms} "
+                f"atoms | plain lmp {plain:.2f} s = {rate_plain / 1e6:.2f} M atom-steps/s, CPU {plain_cpu:.2f} s, "
+                f"waiting for a CPU {plain_delay:.2f} s",
                 flush=True,
             )
-    for workers in ratios:
-        for name, values in (
-            ("plain", ratios[workers]),
-            ("plain with pressure averaging", sampled[workers]),
-            ("plain in CPU time", cpu_ratios[workers]),
+            for label, code in codes.items():
+                out = work / f"w{workers}" / label.strip("/")
+                batch, batch_cpu, batch_delay = batch_seconds(code, args, state, workers, out)
+                ratios[label, workers].append(plain / batch)
+                alone[label, workers].append((plain - plain_delay) / (batch - batch_delay))
+                cpu_ratios[label, workers].append(plain_cpu / batch_cpu)
+                print(
+                    f"    {label}: batch {batch:.2f} s = {workers * total_steps * natoms / batch / 1e6:.2f} M "
+                    f"atom-steps/s, batch/plain = {plain / batch:.1%}; waiting for a CPU {batch_delay:.2f} s, "
+                    f"without the waits batch/plain = {alone[label, workers][-1]:.1%}; CPU {batch_cpu:.2f} s, "
+                    f"plain/batch = {plain_cpu / batch_cpu:.1%}",
+                    flush=True,
+                )
+            plain_sampled, _, _ = plain_lmp_seconds(spec, state, total_steps, workers, work, window)
+            print(f"    plain lmp with the updates' pressure averaging {plain_sampled:.2f} s", flush=True)
+            for label in codes:
+                batch = plain / ratios[label, workers][-1]
+                sampled[label, workers].append(plain_sampled / batch)
+    for (label, workers), values in ratios.items():
+        for name, series in (
+            ("plain", values),
+            ("plain, both without their waits for a CPU", alone[label, workers]),
+            ("plain with pressure averaging", sampled[label, workers]),
+            ("plain in CPU time", cpu_ratios[label, workers]),
         ):
             print(
-                f"{workers} worker(s): batch/{name} median {np.median(values):.1%} over {len(values)} repeats "
-                f"(range {min(values):.1%} .. {max(values):.1%})"
+                f"{label}, {workers} worker(s): batch/{name} median {np.median(series):.1%} over {len(series)} "
+                f"repeats (range {min(series):.1%} .. {max(series):.1%})"
             )
 
 

@@ -254,7 +254,7 @@ class Engine:
             self.commands([f"run {int(steps)}"])
 
     def deform_and_sample(
-        self, spec: MaterialSpec, target: np.ndarray, reference: np.ndarray, sampling_steps: int
+        self, spec: MaterialSpec, target: np.ndarray, reference: np.ndarray, sampling_steps: int, stride: int = 1
     ) -> tuple[np.ndarray, int]:
         """Bring the box to the cell ``target`` and time-average the stress, in ONE ``run``.
 
@@ -264,13 +264,21 @@ class Engine:
         steps, over which ``fix ave/time`` averages the pressure (its only window ends at the
         last step). One run instead of deform-then-sample saves a LAMMPS set-up per update; the
         ramp ends at the target cell itself, so updates never compound (5 x 0.002 = 1 x 0.010
-        to round-off). Returns (stress (6,) Pa, n).
+        to round-off). ``stride``: the pressure is sampled on every ``stride``-th step of the window
+        (``sampling_steps`` a multiple of it; the last step always): the virial is computed only
+        on those steps, and on no other. The run then starts at timestep (-total) mod stride, so
+        that its last step is a multiple of the stride, as ``fix ave/time`` needs; the ramp counts
+        ``elapsed`` steps, so stride 1 is the plain window, bitwise. Returns (stress (6,) Pa, n).
         """
         current = self.box_matrix()
         target = np.asarray(target, dtype=float).reshape(3, 3)
         change = cell_strain(target, reference) - cell_strain(current, reference)
         n = spec.deform_steps(float(np.max(np.abs(change))))
         total = n + int(sampling_steps)
+        stride = int(stride)
+        if stride < 1 or sampling_steps % stride:
+            raise ValueError(f"sampling_steps ({sampling_steps}) must be a positive multiple of the stride ({stride})")
+        start = -total % stride
         deltas = {
             "x": target[0, 0] - current[0, 0],
             "y": target[1, 1] - current[1, 1],
@@ -282,9 +290,9 @@ class Engine:
         moving = {key: value for key, value in deltas.items() if value != 0.0}
         components = " ".join(f"c_thermo_press[{i}]" for i in _PRESSURE_VOIGT)
         lines = [
-            "reset_timestep 0",
-            f'variable scema_ramp equal "(step<{n})*step/{n}+(step>={n})"',
-            f'variable scema_rate equal "(step<{n})/{n * spec.timestep_lammps!r}"',
+            f"reset_timestep {start}",
+            f'variable scema_ramp equal "(elapsed<{n})*elapsed/{n}+(elapsed>={n})"',
+            f'variable scema_rate equal "(elapsed<{n})/{n * spec.timestep_lammps!r}"',
         ]
         for key, value in moving.items():
             lines += [
@@ -294,7 +302,9 @@ class Engine:
         if moving:
             parts = " ".join(f"{key} variable v_scema_d{key} v_scema_v{key}" for key in moving)
             lines.append(f"fix {_FIX_DEFORM} all deform 1 {parts} remap x flip no units box")
-        lines.append(f"fix {_FIX_AVERAGE} all ave/time 1 {int(sampling_steps)} {total} {components}")
+        lines.append(
+            f"fix {_FIX_AVERAGE} all ave/time {stride} {int(sampling_steps) // stride} {start + total} {components}"
+        )
         self.commands(lines)
         self.run(total)
         pressure = np.array(

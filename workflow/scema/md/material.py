@@ -43,6 +43,7 @@ class MaterialSpec:
     reference_standard_error: float  # Pa, goal for the reference stress
     reference_max_windows: int  # the reference window grows to at most this x reference_sampling_steps
     sampling_steps: int
+    sampling_stride: int  # an update samples the pressure on every sampling_stride-th step
     min_deform_steps: int
     thermostat: str
     thermostat_damping_steps: int
@@ -89,6 +90,11 @@ class MaterialSpec:
     def validate(self) -> None:
         """What the schema cannot say; fail early in Python (a LAMMPS error kills the process silently)."""
         lmp_units.pressure_to_pascal(self.units)  # rejects lj / unknown styles by name
+        if self.sampling_steps % self.sampling_stride:
+            raise ValueError(
+                f"material {self.name!r}: sampling_steps ({self.sampling_steps}) must be a multiple of "
+                f"sampling_stride ({self.sampling_stride})"
+            )
         enough = DAMPING_TIMES * max(self.barostat_damping_steps, self.thermostat_damping_steps)
         if self.equilibration_steps < enough:
             raise ValueError(

@@ -44,6 +44,11 @@ _ERROR_LINE = re.compile(r"^ERROR.*$", re.MULTILINE)
 SYSTEMATIC = 3
 # Updates in flight per worker: the one running and the one it starts next without a round trip.
 DEPTH = 2
+# A worker is one serial MPI process started without mpirun (a "singleton"). By default Open MPI
+# then spawns a helper daemon (orted) and probes every network transport in MPI_Init: measured
+# 0.35-0.4 s of a worker's ~0.5 s LAMMPS start-up (as in a plain ``lmp``). A lone rank needs only
+# the self transport. Other MPI libraries ignore these variables.
+SINGLETON_MPI = {"OMPI_MCA_ess_singleton_isolated": "1", "OMPI_MCA_pml": "ob1", "OMPI_MCA_btl": "self"}
 
 
 @dataclass
@@ -110,10 +115,18 @@ def _work(conn, materials: dict[str, dict], log: str, runner: Callable) -> None:
 
 
 def serve(fd: int) -> None:
-    """A worker's entry point: its set-up (materials, LAMMPS log, runner) is the first message."""
+    """A worker's entry point: its set-up (materials, LAMMPS log, runner) is the first message.
+
+    Once its LAMMPS is closed (log flushed) the worker leaves at once: the interpreter's own
+    clean-up (every module, numpy's included) took longer than closing LAMMPS and is of no use to
+    a process that writes nothing more; the supervisor waits for the exit.
+    """
     conn = Connection(fd)
     materials, log, runner = conn.recv()
     _work(conn, materials, log, runner)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 class _Slot:
@@ -141,7 +154,7 @@ class _Slot:
         # One OpenBLAS thread: numpy's first 3x3 inverse starts a pool whose idle thread spins,
         # measured at ~45 % of a core per worker during every LAMMPS run (taken from the other
         # worker or batch on a small machine); the worker's algebra is 3x3, never worth a thread.
-        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", **SINGLETON_MPI}
         self.process = subprocess.Popen([sys.executable, "-c", code], pass_fds=[fd], env=env)
         child.close()  # the worker's end lives in the worker only: its death is EOF here
         self.conn = Connection(parent.detach())

@@ -155,63 +155,50 @@ def run(
     """Run (or finish) batch ``batch`` of a step's schedule and write ``out_batch``.
 
     ``materials``: config entries of the materials in ``material_files`` (rule params);
-    ``run_seed``: the run's master seed, for the retry thermostat seeds.
+    ``run_seed``: the run's master seed, for the retry thermostat seeds. The workers start first:
+    xarray and netCDF4 are imported only then, so the workers' start-up (~0.5 s) overlaps these
+    imports (~0.5 s) and the input reading.
     """
+    out = Path(out_batch)
     with Workers(materials, processes, lammps_log) as workers:
-        _run(
-            schedule_path, batch, material_files, materials, Path(out_batch), workers, lammps_log, max_retries, run_seed
-        )
+        from scema.io.datasets import md_batch_dataset
+        from scema.io.netcdf import read_dataset, write_dataset
 
+        schedule = read_dataset(schedule_path)
+        step = int(schedule.attrs["step"])
+        rows = schedule.isel(update=np.flatnonzero(schedule["batch"].values == batch))
+        names = str(rows["material"].attrs["flag_meanings"]).split()
+        updates = build_updates(rows, names, {name: read_dataset(path) for name, path in material_files.items()})
+        remove_stale_temporaries(updates, out)
 
-def _run(
-    schedule_path: str,
-    batch: int,
-    material_files: dict[str, str],
-    materials: dict[str, dict],
-    out: Path,
-    workers: Workers,
-    lammps_log: str,
-    max_retries: int,
-    run_seed: int,
-) -> None:
-    """:func:`run` once the workers are starting. xarray and netCDF4 are imported only now, so
-    the workers' start-up (~0.5 s) overlaps these imports (~0.5 s) and the input reading."""
-    from scema.io.datasets import md_batch_dataset
-    from scema.io.netcdf import read_dataset, write_dataset
+        journal, failed = Journal(out.with_suffix(".journal")), out.with_suffix(".failed.json")
+        keys = [update_key(u, materials[u.material]) for u in updates]
+        journalled = journal.read()
+        records: dict[int, Record] = {
+            i: journalled[k] for i, k in enumerate(keys) if k in journalled and updates[i].state_out.is_file()
+        }
+        finished = len(records)
+        progress = Progress(f"step {step} batch {batch}", len(updates), finished)
 
-    schedule = read_dataset(schedule_path)
-    step = int(schedule.attrs["step"])
-    rows = schedule.isel(update=np.flatnonzero(schedule["batch"].values == batch))
-    names = str(rows["material"].attrs["flag_meanings"]).split()
-    updates = build_updates(rows, names, {name: read_dataset(path) for name, path in material_files.items()})
-    remove_stale_temporaries(updates, out)
+        def on_done(index: int, attempt: int, stress: np.ndarray, seconds: float) -> None:
+            u = updates[index]
+            records[index] = Record(
+                keys[index], u.qp, u.replica, tuple(float(s) for s in stress), float(seconds), attempt
+            )
+            journal.append(records[index])
+            progress.advance(u, attempt, seconds)
 
-    journal, failed = Journal(out.with_suffix(".journal")), out.with_suffix(".failed.json")
-    keys = [update_key(u, materials[u.material]) for u in updates]
-    journalled = journal.read()
-    records: dict[int, Record] = {
-        i: journalled[k] for i, k in enumerate(keys) if k in journalled and updates[i].state_out.is_file()
-    }
-    finished = len(records)
-    progress = Progress(f"step {step} batch {batch}", len(updates), finished)
-
-    def on_done(index: int, attempt: int, stress: np.ndarray, seconds: float) -> None:
-        u = updates[index]
-        records[index] = Record(keys[index], u.qp, u.replica, tuple(float(s) for s in stress), float(seconds), attempt)
-        journal.append(records[index])
-        progress.advance(u, attempt, seconds)
-
-    todo = {i: u for i, u in enumerate(updates) if i not in records}
-    processes = len(workers.slots)
-    variant = retry_variant(step, run_seed)
-    failures = supervise(todo, materials, processes, lammps_log, max_retries, variant, on_done, workers=workers)
-    workers.stop()  # they shut LAMMPS down while the batch file is written
-    if failures:
-        write_failures(failed, step, batch, failures)
-        raise UpdateFailed(
-            failure_message(step, batch, failures, len(todo) - len(failures) - (len(records) - finished), failed)
-        )
-    ds = md_batch_dataset(rows, [records[i] for i in range(len(updates))], step, int(batch), int(processes))
-    write_dataset(ds, out, f"MD batch {batch}, step {step}")
-    journal.remove()
-    failed.unlink(missing_ok=True)
+        todo = {i: u for i, u in enumerate(updates) if i not in records}
+        processes = len(workers.slots)
+        variant = retry_variant(step, run_seed)
+        failures = supervise(todo, materials, processes, lammps_log, max_retries, variant, on_done, workers=workers)
+        workers.stop()  # they shut LAMMPS down while the batch file is written
+        if failures:
+            write_failures(failed, step, batch, failures)
+            raise UpdateFailed(
+                failure_message(step, batch, failures, len(todo) - len(failures) - (len(records) - finished), failed)
+            )
+        ds = md_batch_dataset(rows, [records[i] for i in range(len(updates))], step, int(batch), int(processes))
+        write_dataset(ds, out, f"MD batch {batch}, step {step}")
+        journal.remove()
+        failed.unlink(missing_ok=True)
