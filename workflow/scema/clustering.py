@@ -77,6 +77,9 @@ _DENSE_LIMIT = 1 << 15  # candidates of a leaf up to which its points are counte
 _INNER_CHECK = 4096  # candidates of a leaf above which it is first checked for all-similar
 _LEAF_CHUNK = 256  # leaves per candidate-list search (bounds their memory)
 _SMALL_BLOCK = 1 << 16  # pairs up to which a decrement compares all pairs instead of building a tree
+_GRAPH_PAIRS = 1 << 24  # estimated candidate pairs up to which every exact neighbour list is built once
+_DENSITY_SAMPLE = 256  # points whose candidates are counted to estimate the candidate pairs
+_GRAPH_CHUNK = 4096  # points per candidate search while the neighbour lists are built
 
 __all__ = [
     "METRICS",
@@ -198,6 +201,7 @@ class _Search:
         slack = 64.0 * points.shape[1] * np.finfo(float).eps * scale
         self.radius = alpha * (1.0 + 1e-9) + slack
         self.tree = BallTree(self.embedded, leaf_size=_LEAF_SIZE, metric=METRICS[metric])
+        self.graph: tuple[np.ndarray, np.ndarray] | None = None  # exact neighbour lists (CSR), sparse fields
 
     def near(self, tree: BallTree, nodes: np.ndarray, radius: float):
         """(row in ``nodes``, position in ``tree``'s data, embedding distance) of every pair within ``radius``."""
@@ -269,6 +273,11 @@ def _candidate_counts(search: _Search) -> np.ndarray:
     starts, ends = node_data["idx_start"][leaves], node_data["idx_end"][leaves]
     for k in range(leaves.size):
         counts[idx[starts[k] : ends[k]]] = outer[k]
+    # each pair of two dense leaves is evaluated once, by the leaf that comes first in the tree's order
+    owner = np.full(emb.shape[0], -1, dtype=np.int64)  # per point: tree position of its leaf's start if dense
+    for k in dense.tolist():
+        owner[idx[starts[k] : ends[k]]] = starts[k]
+    counts[owner >= 0] = 0
     if search.metric == "l2":
         sq = np.einsum("ij,ij->i", emb, emb)
         margin = 1e-12 * float(sq.max())
@@ -277,15 +286,67 @@ def _candidate_counts(search: _Search) -> np.ndarray:
             chunk = dense[first : first + _LEAF_CHUNK]
             for cand, k in zip(search.tree.query_radius(centre[chunk], r=r + spread[chunk]), chunk.tolist()):
                 rows = idx[starts[k] : ends[k]]
+                cand = cand[(owner[cand] < 0) | (owner[cand] >= starts[k])]  # earlier dense leaves counted these
                 if search.metric == "l2":
                     d = emb[rows] @ emb[cand].T
                     d *= -2.0
                     d += sq[rows][:, None]
                     d += sq[cand][None, :]
-                    counts[rows] = np.count_nonzero(d <= r * r + margin, axis=1)
+                    within = d <= r * r + margin
                 else:
-                    counts[rows] = np.count_nonzero(cdist(emb[rows], emb[cand], "cityblock") <= r, axis=1)
+                    within = cdist(emb[rows], emb[cand], "cityblock") <= r
+                counts[rows] += np.count_nonzero(within, axis=1)
+                later = owner[cand] > starts[k]
+                counts[cand[later]] += np.count_nonzero(within[:, later], axis=0)
     return counts
+
+
+def _estimated_pairs(search: _Search) -> float:
+    """Candidate pairs of all points, extrapolated from the candidate counts of evenly spread points."""
+    n = search.embedded.shape[0]
+    sample = np.linspace(0, n - 1, min(n, _DENSITY_SAMPLE)).astype(np.intp)
+    return float(search.tree.query_radius(search.embedded[sample], r=search.radius, count_only=True).mean()) * n
+
+
+def _neighbour_graph(search: _Search) -> tuple[np.ndarray, np.ndarray]:
+    """Exact neighbour lists of every point as CSR arrays ``(indptr, indices)`` (sparse fields only).
+
+    Leaf by leaf of the tree: the embedding distances between the leaf's points and the ball
+    around the leaf that holds all their candidates select the candidates, whose signature
+    distances (SciPy's ``cdist``, the definition of the tests' reference) decide.
+    """
+    _, idx, node_data, bounds = search.tree.get_arrays()
+    leaves = np.flatnonzero(node_data["is_leaf"])
+    centre = bounds[0][leaves]
+    spread = node_data["radius"][leaves] * (1.0 + 1e-7)
+    starts, ends = node_data["idx_start"][leaves], node_data["idx_end"][leaves]
+    emb, points, metric = search.embedded, search.points, _CDIST[search.metric]
+    pair_rows, pair_cols = [], []
+    with threadpool_limits(limits=1, user_api="blas"):
+        for first in range(0, leaves.size, _LEAF_CHUNK):
+            chunk = np.arange(first, min(leaves.size, first + _LEAF_CHUNK))
+            for cand, k in zip(
+                search.tree.query_radius(centre[chunk], r=search.radius + spread[chunk]), chunk.tolist()
+            ):
+                rows = idx[starts[k] : ends[k]]
+                within = cdist(emb[rows], emb[cand], metric) <= search.radius
+                cand = cand[within.any(axis=0)]
+                i, j = np.nonzero(cdist(points[rows], points[cand], metric) < search.alpha)
+                keep = rows[i] != cand[j]
+                pair_rows.append(rows[i[keep]])
+                pair_cols.append(cand[j[keep]])
+    rows, cols = np.concatenate(pair_rows), np.concatenate(pair_cols)
+    order = np.argsort(rows, kind="stable")
+    indptr = np.zeros(search.embedded.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=search.embedded.shape[0]), out=indptr[1:])
+    return indptr, cols[order]
+
+
+def _segments(indptr: np.ndarray, indices: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+    """Concatenated CSR rows ``nodes``."""
+    starts, lengths = indptr[nodes], indptr[nodes + 1] - indptr[nodes]
+    ends = np.cumsum(lengths)
+    return indices[np.arange(ends[-1] if ends.size else 0) + np.repeat(starts - ends + lengths, lengths)]
 
 
 def _greedy_one_material(points: np.ndarray, alpha: float, metric: str) -> np.ndarray:
@@ -296,8 +357,13 @@ def _greedy_one_material(points: np.ndarray, alpha: float, metric: str) -> np.nd
         return representative
     search = _Search(points, alpha, metric)
     active = np.ones(n, dtype=bool)
-    exact = np.zeros(n, dtype=bool)  # value is the exact degree (else an upper bound: active candidates)
-    value = _candidate_counts(search) - 1  # minus the point itself
+    if _estimated_pairs(search) <= _GRAPH_PAIRS:  # few neighbours: every exact degree from stored lists
+        search.graph = _neighbour_graph(search)
+        value = np.diff(search.graph[0])
+        exact = np.ones(n, dtype=bool)
+    else:
+        exact = np.zeros(n, dtype=bool)  # value is the exact degree (else an upper bound: active candidates)
+        value = _candidate_counts(search) - 1  # minus the point itself
     # heap of (-value, index); values only decrease, so a stored value bounds the current one
     heap = [(-k, v) for v, k in enumerate(value.tolist()) if k > 0]
     heapq.heapify(heap)
@@ -344,8 +410,22 @@ def _choose(search: _Search, node: int, degree: int, active, exact, value, repre
 
     Only points within 2 alpha of the representative can lose a neighbour (triangle
     inequality, also in the embedding): an exact value loses the exact neighbours among the
-    leaving points, an upper bound the candidates among them.
+    leaving points, an upper bound the candidates among them. With stored neighbour lists
+    (every value exact) the lists of the leaving points give the losses directly.
     """
+    if search.graph is not None:
+        indptr, indices = search.graph
+        members = indices[indptr[node] : indptr[node + 1]]
+        members = members[active[members]]
+        if members.size != degree:
+            raise RuntimeError("spline clustering: degree bookkeeping out of sync")
+        removed = np.append(members, node)
+        representative[removed] = node
+        active[removed] = False
+        lost = _segments(indptr, indices, removed)
+        lost, times = np.unique(lost[active[lost]], return_counts=True)
+        value[lost] -= times
+        return
     _, near, dist = search.near(search.tree, np.array([node]), 2.0 * search.radius)
     keep = active[near] & (near != node)
     near, dist = near[keep], dist[keep]
