@@ -110,13 +110,15 @@ def _blobs(rng, n, n_features):
     return centres[which] + rng.normal(scale=rng.uniform(0.02, 0.15, n)[:, None], size=(n, n_features))
 
 
-@pytest.fixture(params=["default", "graph", "bounds", "leaf_bounds", "inner_check", "batches"])
+@pytest.fixture(params=["default", "graph", "bounds", "counts_first", "leaf_bounds", "inner_check", "batches"])
 def greedy_path(request, monkeypatch):
     """Run the clustering as shipped, or with each of its internal choices forced one way."""
     if request.param == "graph":  # stored exact neighbour lists, whatever the density
         monkeypatch.setattr(clustering, "_GRAPH_PAIRS", float("inf"))
     elif request.param != "default":  # upper bounds, exact degrees on demand (small fields get the lists)
         monkeypatch.setattr(clustering, "_GRAPH_PAIRS", -1.0)
+    if request.param == "counts_first":  # leaves' candidates counted before listed (long lists)
+        monkeypatch.setattr(clustering, "_LIST_ENTRIES", -1)
     if request.param == "leaf_bounds":  # initial bounds from the leaf's outer ball only (no dense block)
         monkeypatch.setattr(clustering, "_DENSE_LIMIT", 0)
     if request.param == "inner_check":  # every leaf checked for an inner ball holding all its candidates

@@ -77,9 +77,10 @@ _DENSE_LIMIT = 1 << 15  # candidates of a leaf up to which its points are counte
 _INNER_CHECK = 4096  # candidates of a leaf above which it is first checked for all-similar
 _LEAF_CHUNK = 256  # leaves per candidate-list search (bounds their memory)
 _SMALL_BLOCK = 1 << 16  # pairs up to which a decrement compares all pairs instead of building a tree
-_GRAPH_PAIRS = 1 << 24  # estimated candidate pairs up to which every exact neighbour list is built once
+_GRAPH_DEGREE = 64  # mean candidates per point up to which every exact neighbour list is built once
+_GRAPH_PAIRS = 1 << 24  # ... and estimated candidate pairs up to which (memory)
 _DENSITY_SAMPLE = 256  # points whose candidates are counted to estimate the candidate pairs
-_GRAPH_CHUNK = 4096  # points per candidate search while the neighbour lists are built
+_LIST_ENTRIES = 1 << 24  # candidate list entries of all leaves up to which they are searched before counting
 
 __all__ = [
     "METRICS",
@@ -202,13 +203,15 @@ class _Search:
         self.radius = alpha * (1.0 + 1e-9) + slack
         self.tree = BallTree(self.embedded, leaf_size=_LEAF_SIZE, metric=METRICS[metric])
         self.graph: tuple[np.ndarray, np.ndarray] | None = None  # exact neighbour lists (CSR), sparse fields
+        self.pairs = float("inf")  # estimated candidate pairs
 
-    def near(self, tree: BallTree, nodes: np.ndarray, radius: float):
-        """(row in ``nodes``, position in ``tree``'s data, embedding distance) of every pair within ``radius``."""
-        found, dist = tree.query_radius(self.embedded[nodes], r=radius, return_distance=True)
+    def near(self, tree: BallTree, nodes: np.ndarray, radius: float, distance: bool = True):
+        """(row in ``nodes``, position in ``tree``'s data, embedding distance or None) of every pair within ``radius``."""
+        found = tree.query_radius(self.embedded[nodes], r=radius, return_distance=distance)
+        found, dist = found if distance else (found, None)
         lengths = np.fromiter((x.size for x in found), dtype=np.intp, count=len(found))
         rows = np.repeat(np.arange(len(found)), lengths)
-        return rows, np.concatenate(found).astype(np.intp), np.concatenate(dist)
+        return rows, np.concatenate(found).astype(np.intp), np.concatenate(dist) if distance else None
 
     def close(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Exact ``distance(points[a], points[b]) < alpha`` for index pairs ``a``, ``b``."""
@@ -225,7 +228,7 @@ class _Search:
     def neighbours(self, nodes: np.ndarray, active: np.ndarray, others: np.ndarray | None = None):
         """(row in ``nodes``, neighbour) of every exact neighbour among the active points (or among ``others``)."""
         if others is None:
-            rows, cols, _ = self.near(self.tree, nodes, self.radius)
+            rows, cols, _ = self.near(self.tree, nodes, self.radius, distance=False)
             keep = active[cols] & (cols != nodes[rows])
             rows, cols = rows[keep], cols[keep]
         elif nodes.size * others.size <= _SMALL_BLOCK:  # few pairs: all of them, no tree
@@ -262,7 +265,12 @@ def _candidate_counts(search: _Search) -> np.ndarray:
     centre = bounds[0][leaves]
     spread = node_data["radius"][leaves] * (1.0 + 1e-7)
     r = search.radius * (1.0 + 1e-7)
-    outer = search.tree.query_radius(centre, r=r + spread, count_only=True)
+    lists = None  # every leaf's candidate list at once when they are known to be short, else counts first
+    if search.pairs * 4.0 / max(1.0, idx.size / leaves.size) <= _LIST_ENTRIES:
+        lists = search.tree.query_radius(centre, r=r + spread)
+        outer = np.fromiter((x.size for x in lists), dtype=np.int64, count=leaves.size)
+    else:
+        outer = search.tree.query_radius(centre, r=r + spread, count_only=True)
     inner = np.full(leaves.size, -1, dtype=np.int64)
     big = np.flatnonzero((outer > _INNER_CHECK) & (spread < search.radius))  # where a dense block would be costly
     if big.size:
@@ -284,7 +292,8 @@ def _candidate_counts(search: _Search) -> np.ndarray:
     with threadpool_limits(limits=1, user_api="blas"):  # small products: threads only contend
         for first in range(0, dense.size, _LEAF_CHUNK):  # candidate lists of a few leaves at a time
             chunk = dense[first : first + _LEAF_CHUNK]
-            for cand, k in zip(search.tree.query_radius(centre[chunk], r=r + spread[chunk]), chunk.tolist()):
+            found = lists[chunk] if lists is not None else search.tree.query_radius(centre[chunk], r=r + spread[chunk])
+            for cand, k in zip(found, chunk.tolist()):
                 rows = idx[starts[k] : ends[k]]
                 cand = cand[(owner[cand] < 0) | (owner[cand] >= starts[k])]  # earlier dense leaves counted these
                 if search.metric == "l2":
@@ -295,9 +304,10 @@ def _candidate_counts(search: _Search) -> np.ndarray:
                     within = d <= r * r + margin
                 else:
                     within = cdist(emb[rows], emb[cand], "cityblock") <= r
-                counts[rows] += np.count_nonzero(within, axis=1)
+                bits = within.view(np.uint8)
+                counts[rows] += bits.sum(axis=1, dtype=np.int64)
                 later = owner[cand] > starts[k]
-                counts[cand[later]] += np.count_nonzero(within[:, later], axis=0)
+                counts[cand[later]] += bits.sum(axis=0, dtype=np.int64)[later]
     return counts
 
 
@@ -357,7 +367,8 @@ def _greedy_one_material(points: np.ndarray, alpha: float, metric: str) -> np.nd
         return representative
     search = _Search(points, alpha, metric)
     active = np.ones(n, dtype=bool)
-    if _estimated_pairs(search) <= _GRAPH_PAIRS:  # few neighbours: every exact degree from stored lists
+    search.pairs = pairs = _estimated_pairs(search)
+    if pairs <= _GRAPH_PAIRS and pairs <= _GRAPH_DEGREE * n:  # few neighbours: every exact degree from stored lists
         search.graph = _neighbour_graph(search)
         value = np.diff(search.graph[0])
         exact = np.ones(n, dtype=bool)
