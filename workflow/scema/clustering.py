@@ -77,6 +77,7 @@ _DENSE_LIMIT = 1 << 15  # candidates of a leaf up to which its points are counte
 _INNER_CHECK = 4096  # candidates of a leaf above which it is first checked for all-similar
 _LEAF_CHUNK = 256  # leaves per candidate-list search (bounds their memory)
 _SMALL_BLOCK = 1 << 16  # pairs up to which a decrement compares all pairs instead of building a tree
+_SMALL_LEAF = 6  # leaf size of the trees over the points leaving in one choice (default 40: 1.5x slower counts)
 _GRAPH_DEGREE = 64  # mean candidates per point up to which every exact neighbour list is built once
 _GRAPH_PAIRS = 1 << 24  # ... and estimated candidate pairs up to which (memory)
 _DENSITY_SAMPLE = 256  # points whose candidates are counted to estimate the candidate pairs
@@ -234,7 +235,9 @@ class _Search:
         elif nodes.size * others.size <= _SMALL_BLOCK:  # few pairs: all of them, no tree
             rows, cols = np.repeat(np.arange(nodes.size), others.size), np.tile(others, nodes.size)
         else:
-            rows, pos, _ = self.near(BallTree(self.embedded[others], metric=METRICS[self.metric]), nodes, self.radius)
+            rows, pos, _ = self.near(
+                BallTree(self.embedded[others], leaf_size=_SMALL_LEAF, metric=METRICS[self.metric]), nodes, self.radius
+            )
             cols = others[pos]
         close = self.close(nodes[rows], cols)
         return rows[close], cols[close]
@@ -244,7 +247,7 @@ class _Search:
         if nodes.size * others.size <= _SMALL_BLOCK:
             d = cdist(self.embedded[nodes], self.embedded[others], _CDIST[self.metric])
             return np.count_nonzero(d <= self.radius, axis=1)
-        tree = BallTree(self.embedded[others], metric=METRICS[self.metric])
+        tree = BallTree(self.embedded[others], leaf_size=_SMALL_LEAF, metric=METRICS[self.metric])
         return tree.query_radius(self.embedded[nodes], r=self.radius, count_only=True)
 
 
