@@ -24,7 +24,7 @@ nodes represent themselves.
 
 Implementation (exact, per material, no neighbour graph, O(N) memory): the signatures are
 mapped linearly to a few coordinates whose distance is a lower bound of the signature distance
-(l1: sums of pairs of consecutive samples, 30 coordinates for 60 features; l2: the 8 leading
+(l1: sums of 2 or 3 consecutive samples, 24 coordinates for 60 features; l2: the 8 leading
 principal axes; both count within a few % of the true neighbours on strain signatures, see
 :func:`_lower_bound_embedding`), so a radius search on a :class:`sklearn.neighbors.BallTree`
 over the embedding (radius enlarged beyond any rounding) returns a superset of the neighbours,
@@ -67,7 +67,7 @@ from threadpoolctl import threadpool_limits
 N_COMPONENTS = 6
 METRICS: dict[str, str] = {"l1": "manhattan", "l2": "euclidean"}  # our name -> scikit-learn metric
 _CDIST = {"l1": "cityblock", "l2": "euclidean"}  # ... -> SciPy's cdist metric
-EMBEDDING_DIM = 30  # coordinates of the l1 lower-bound embedding (sums of consecutive features)
+EMBEDDING_DIM = 24  # coordinates of the l1 lower-bound embedding (sums of consecutive features)
 _PCA_DIM = 8  # principal axes of the l2 lower-bound embedding
 _PAIR_CHUNK = 1 << 13  # candidate pairs per vectorised distance evaluation (~12 MB of temporaries)
 _BATCH_PAIRS = 1 << 12  # candidate pairs of the first batch of exact degrees after a choice (doubling, up to:)
@@ -161,11 +161,12 @@ def signature_distance(a: np.ndarray, b: np.ndarray, metric: str = "l1") -> np.n
 def _lower_bound_embedding(points: np.ndarray, metric: str, dim: int = EMBEDDING_DIM) -> np.ndarray:
     """Linear map to <= ``dim`` (l1) or ``_PCA_DIM`` (l2) coordinates whose distance never exceeds the signature distance.
 
-    ``l1``: the features are split into ``dim`` contiguous groups (with the component-major
-    layout of :func:`spline_signatures`, 10 points and ``dim = 30``: pairs of consecutive points
-    of one component) and each group is summed; ``|sum_g d| <= sum_g |d|``. Coarser groups are
-    cheaper but looser (benchmark middle regime, candidates per true neighbour: 6 groups 1.30,
-    12 1.21, 20 1.09, 30 1.03), and a loose bound makes most nodes need their exact degree.
+    ``l1``: the features are split into ``dim`` contiguous groups, within each component when
+    ``dim`` is a multiple of 6 (with the component-major layout of :func:`spline_signatures`, 10
+    points and ``dim = 24``: 3, 3, 2 and 2 consecutive points of each component), and each group
+    is summed; ``|sum_g d| <= sum_g |d|``. Coarser groups are cheaper but looser (benchmark
+    middle regime, candidates per true neighbour: 6 groups 1.25, 12 1.18, 18 1.07, 24 1.036,
+    30 1.032), and a loose bound makes most nodes need their exact degree.
     ``l2``: the leading principal axes of the signatures (an orthonormal projection,
     ``|P d| <= |d|``); strain signatures vary along few directions (1.005 candidates per
     neighbour). Hence a radius search in the embedding returns a superset of the true
@@ -178,7 +179,11 @@ def _lower_bound_embedding(points: np.ndarray, metric: str, dim: int = EMBEDDING
         sample = points[:: max(1, n // 2048)]
         _, _, vt = np.linalg.svd(sample - sample.mean(axis=0), full_matrices=False)
         return (points - sample.mean(axis=0)) @ vt[:_PCA_DIM].T
-    groups = np.array_split(np.arange(n_features), min(dim, n_features))
+    if n_features % N_COMPONENTS == 0 and dim % N_COMPONENTS == 0 and dim <= n_features:  # within each component
+        per = n_features // N_COMPONENTS
+        groups = [g + c * per for c in range(N_COMPONENTS) for g in np.array_split(np.arange(per), dim // N_COMPONENTS)]
+    else:
+        groups = np.array_split(np.arange(n_features), min(dim, n_features))
     out = np.empty((n, len(groups)))
     for j, g in enumerate(groups):
         out[:, j] = points[:, g[0] : g[-1] + 1].sum(axis=1)
