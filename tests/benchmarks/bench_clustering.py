@@ -8,9 +8,9 @@ and wall time of the clustering only, peak resident memory of the process, a wal
 ratios are of CPU time, which a shared machine distorts far less than wall time):
 
 * ``new``: :func:`scema.clustering.cluster` of this tree;
-* ``previous``: the same function at commit ``--previous`` (default df4eb5e: the exact
-  neighbour graph built in dense blocks), loaded from git history (``git show``), not shipped
-  in the package;
+* ``previous``: the same function at commit ``--previous`` (default 1bc9121: the bound heap
+  alone, before stored lists for sparse fields; df4eb5e: the exact neighbour graph built in
+  dense blocks), loaded from git history (``git show``), not shipped in the package;
 * ``all-pairs``: SCEMa's path: all pairwise distances, then the greedy recounting every
   degree among the remaining qps at every choice (only where its N x N matrices fit).
 
@@ -158,7 +158,7 @@ def main() -> None:
     parser.add_argument("--metrics", nargs="+", default=["l1", "l2"])
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per method and case")
     parser.add_argument("--all-pairs-timeout", type=float, default=60.0, help="seconds for SCEMa's all-pairs path")
-    parser.add_argument("--previous", default="df4eb5e", help="git revision of the previous implementation")
+    parser.add_argument("--previous", default="1bc9121", help="git revision of the previous implementation")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--regime", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
