@@ -220,3 +220,18 @@ def test_invalid_input_is_rejected():
         spline_signatures(np.zeros((4, 3, 5)))
     with pytest.raises(ValueError, match="non-finite"):
         spline_signatures(np.full((4, 3, 6), np.nan))
+
+
+@pytest.mark.parametrize("alpha", [0.3, 3.0])
+def test_density_estimate_counts_candidate_pairs(alpha):
+    """The sample that chooses stored lists or bounds estimates the candidate pairs of a brute-force count."""
+    rng = np.random.default_rng(7)
+    signatures = rng.random((3000, 60)) * 1e-3 + np.linspace(0.0, 1.0, 3000)[:, None]  # a 1-D chain in 60-D
+    search = clustering._Search(signatures, alpha, "l1")
+    embedded = search.embedded
+    true_pairs = sum(
+        np.count_nonzero(cdist(embedded[i : i + 500], embedded, "cityblock") <= search.radius)
+        for i in range(0, 3000, 500)
+    )
+    assert true_pairs > 10 * 3000  # tens to hundreds of candidates per point, not just itself
+    assert 0.8 < clustering._estimated_pairs(search) / true_pairs < 1.25
