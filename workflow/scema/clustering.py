@@ -73,7 +73,6 @@ METRICS: dict[str, str] = {"l1": "manhattan", "l2": "euclidean"}  # our name -> 
 _CDIST = {"l1": "cityblock", "l2": "euclidean"}  # ... -> SciPy's cdist metric
 EMBEDDING_DIM = 24  # coordinates of the l1 lower-bound embedding (sums of consecutive features)
 _PCA_DIM = 8  # principal axes of the l2 lower-bound embedding
-_PAIR_CHUNK = 1 << 13  # candidate pairs per vectorised distance evaluation (~12 MB of temporaries)
 _BATCH_PAIRS = 1 << 12  # candidate pairs of the first batch of exact degrees after a choice (doubling, up to:)
 _MAX_BATCH_PAIRS = 1 << 20
 _LEAF_SIZE = 16  # BallTree leaf size: small leaves, tight candidate blocks
@@ -199,8 +198,8 @@ class _Search:
 
     A radius search of ``radius`` (``alpha`` enlarged by far more than any rounding) in the
     embedding returns a superset of the true neighbours; the exact decision is made on the
-    signatures, with SciPy's ``cdist`` (the definition used by the tests and SCEMa's all-pairs
-    path) for the rare pairs whose fast row-wise distance lies within rounding of ``alpha``.
+    signatures with SciPy's ``cdist`` (the definition used by the tests and SCEMa's all-pairs
+    path), one candidate row per node.
     """
 
     def __init__(self, points: np.ndarray, alpha: float, metric: str):
@@ -223,33 +222,17 @@ class _Search:
         rows = np.repeat(np.arange(len(found)), lengths)
         return rows, np.concatenate(found).astype(np.intp), np.concatenate(dist) if distance else None
 
-    def close(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Exact ``distance(points[a], points[b]) < alpha`` for index pairs ``a``, ``b``."""
-        out = np.empty(a.size, dtype=bool)
-        for start in range(0, a.size, _PAIR_CHUNK):
-            sl = slice(start, start + _PAIR_CHUNK)
-            d = signature_distance(self.points[a[sl]], self.points[b[sl]], self.metric)
-            out[sl] = d < self.alpha
-            for k in np.flatnonzero(np.abs(d - self.alpha) <= 1e-9 * self.alpha).tolist():
-                i, j = a[start + k], b[start + k]  # within rounding of alpha: decide as cdist does
-                out[start + k] = cdist(self.points[[i]], self.points[[j]], _CDIST[self.metric])[0, 0] < self.alpha
-        return out
+    def similar(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Exact ``distance(points[a_i], points[b_j]) < alpha`` as an (a, b) matrix (SciPy's ``cdist``: the reference)."""
+        return cdist(self.points[a], self.points[b], _CDIST[self.metric]) < self.alpha
 
-    def neighbours(self, nodes: np.ndarray, active: np.ndarray, others: np.ndarray | None = None):
-        """(row in ``nodes``, neighbour) of every exact neighbour among the active points (or among ``others``)."""
-        if others is None:
-            rows, cols, _ = self.near(self.tree, nodes, self.radius, distance=False)
-            keep = active[cols] & (cols != nodes[rows])
-            rows, cols = rows[keep], cols[keep]
-        elif nodes.size * others.size <= _SMALL_BLOCK:  # few pairs: all of them, no tree
-            rows, cols = np.repeat(np.arange(nodes.size), others.size), np.tile(others, nodes.size)
-        else:
-            rows, pos, _ = self.near(
-                BallTree(self.embedded[others], leaf_size=_SMALL_LEAF, metric=METRICS[self.metric]), nodes, self.radius
-            )
-            cols = others[pos]
-        close = self.close(nodes[rows], cols)
-        return rows[close], cols[close]
+    def degrees(self, nodes: np.ndarray, active: np.ndarray) -> np.ndarray:
+        """Exact number of active neighbours of each of ``nodes`` (active themselves)."""
+        out = np.empty(nodes.size, dtype=np.int64)
+        for k, found in enumerate(self.tree.query_radius(self.embedded[nodes], r=self.radius)):
+            found = found[active[found]]  # the node itself included: distance 0 < alpha
+            out[k] = np.count_nonzero(self.similar(nodes[k : k + 1], found)) - 1
+        return out
 
     def candidate_counts(self, nodes: np.ndarray, others: np.ndarray) -> np.ndarray:
         """Points of ``others`` within the embedding radius of each of ``nodes``."""
@@ -418,8 +401,7 @@ def _greedy_one_material(points: np.ndarray, alpha: float, metric: str) -> np.nd
                     batch.append(heapq.heappop(heap)[1])
                     pairs += int(value[node])
             nodes = np.array(batch, dtype=np.intp)
-            rows, _ = search.neighbours(nodes, active)
-            value[nodes] = np.bincount(rows, minlength=nodes.size)
+            value[nodes] = search.degrees(nodes, active)
             exact[nodes] = True
             for node in batch:
                 if value[node] > 0:
@@ -453,7 +435,7 @@ def _choose(search: _Search, node: int, degree: int, active, exact, value, repre
     keep = active[near] & (near != node)
     near, dist = near[keep], dist[keep]
     candidates = near[dist <= search.radius]
-    members = candidates[search.close(np.full(candidates.size, node), candidates)]
+    members = candidates[search.similar(np.array([node]), candidates)[0]]
     if members.size != degree:  # cannot happen: same exact decisions as the count
         raise RuntimeError("spline clustering: degree bookkeeping out of sync")
     removed = np.append(members, node)
@@ -465,8 +447,7 @@ def _choose(search: _Search, node: int, degree: int, active, exact, value, repre
         value[bounded] -= search.candidate_counts(bounded, removed)
     known = near[exact[near]]
     if known.size:
-        rows, _ = search.neighbours(known, active, removed)
-        value[known] -= np.bincount(rows, minlength=known.size)
+        value[known] -= np.count_nonzero(search.similar(known, removed), axis=1)
 
 
 def cluster(signatures: np.ndarray, material: np.ndarray, alpha: float, metric: str = "l1") -> Clusters:
