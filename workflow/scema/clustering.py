@@ -290,7 +290,9 @@ def _candidate_counts(search: _Search) -> np.ndarray:
             found = lists[chunk] if lists is not None else search.tree.query_radius(centre[chunk], r=r + spread[chunk])
             for cand, k in zip(found, chunk.tolist()):
                 rows = idx[starts[k] : ends[k]]
-                cand = cand[(owner[cand] < 0) | (owner[cand] >= starts[k])]  # earlier dense leaves counted these
+                leaf = owner[cand]
+                keep = (leaf < 0) | (leaf >= starts[k])  # earlier dense leaves counted these
+                cand, later = cand[keep], leaf[keep] > starts[k]
                 if search.metric == "l2":
                     d = emb[rows] @ emb[cand].T
                     d *= -2.0
@@ -301,7 +303,6 @@ def _candidate_counts(search: _Search) -> np.ndarray:
                     within = cdist(emb[rows], emb[cand], "cityblock") <= r
                 bits = within.view(np.uint8)
                 counts[rows] += bits.sum(axis=1, dtype=np.int64)
-                later = owner[cand] > starts[k]
                 counts[cand[later]] += bits.sum(axis=0, dtype=np.int64)[later]
     return counts
 
