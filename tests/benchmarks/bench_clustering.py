@@ -171,9 +171,9 @@ def main() -> None:
         return
 
     work = Path(tempfile.mkdtemp(prefix="bench_clustering_"))
-    fmt = "{:7} {:>6} {:>3} {:>7} | {:>7} {:>7} {:>6} {:>5} | {:>8} {:>7} {:>4} | {:>9} {:>7} {:>4}"
+    fmt = "{:7} {:>6} {:>3} {:>7} | {:>7} {:>7} {:>6} {:>5} | {:>8} {:>7} {:>4} {:>6} | {:>9} {:>7} {:>4} {:>6}"
     print("CPU seconds of each method's process, one after the other on the same signatures (ratio = other / new);")
-    print("new's wall seconds too (on a loaded machine far above its CPU time); peak resident MiB of new's process;")
+    print("new's wall seconds too (on a loaded machine far above its CPU time); peak resident MiB of each process;")
     print("timeouts are on wall time")
     print(
         fmt.format(
@@ -188,12 +188,14 @@ def main() -> None:
             "prev cpu",
             "ratio",
             "same",
+            "MiB",
             "allpair",
             "ratio",
             "same",
+            "MiB",
         )
     )
-    print("-" * 112)
+    print("-" * 126)
     for n in args.sizes:
         for regime in args.regimes:
             for metric in args.metrics:
@@ -202,18 +204,18 @@ def main() -> None:
                 cells = []
                 for method in ("previous", "all-pairs"):
                     if method == "all-pairs" and n > ALL_PAIRS_MAX:
-                        cells += ["-", "-", "-"]
+                        cells += ["-", "-", "-", "-"]
                         continue
                     limit = args.all_pairs_timeout if method == "all-pairs" else args.timeout
                     result = run_one(regime, n, metric, method, args, work / f"{method}.npy", limit)
                     if result is None:
-                        cells += [f">{limit:.0f}", "-", "-"]
+                        cells += [f">{limit:.0f}", "-", "-", "-"]
                         continue
                     same = new is not None and np.array_equal(
                         np.load(work / "new.npy"), np.load(work / f"{method}.npy")
                     )
                     ratio = f"{result['cpu'] / max(new['cpu'], 1e-3):.1f}x" if new else "-"
-                    cells += [f"{result['cpu']:.2f}", ratio, "yes" if same else "NO"]
+                    cells += [f"{result['cpu']:.2f}", ratio, "yes" if same else "NO", f"{result['peak_mib']:.0f}"]
                 new_cells = (
                     [f"{new['cpu']:.2f}", f"{new['seconds']:.2f}", f"{new['peak_mib']:.0f}", str(new["reps"])]
                     if new
