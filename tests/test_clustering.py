@@ -110,11 +110,15 @@ def _blobs(rng, n, n_features):
     return centres[which] + rng.normal(scale=rng.uniform(0.02, 0.15, n)[:, None], size=(n, n_features))
 
 
-@pytest.fixture(params=["default", "trees", "leaf_bounds", "inner_check", "batches"])
+@pytest.fixture(params=["default", "graph", "bounds", "counts_first", "leaf_bounds", "inner_check", "batches"])
 def greedy_path(request, monkeypatch):
     """Run the clustering as shipped, or with each of its internal choices forced one way."""
-    if request.param == "trees":  # decrements through a tree over the leaving points, never all pairs
-        monkeypatch.setattr(clustering, "_SMALL_BLOCK", 0)
+    if request.param == "graph":  # stored exact neighbour lists, whatever the density
+        monkeypatch.setattr(clustering, "_GRAPH_PAIRS", float("inf"))
+    elif request.param != "default":  # upper bounds, exact degrees on demand (small fields get the lists)
+        monkeypatch.setattr(clustering, "_GRAPH_PAIRS", -1.0)
+    if request.param == "counts_first":  # leaves' candidates counted before listed (long lists)
+        monkeypatch.setattr(clustering, "_LIST_ENTRIES", -1)
     if request.param == "leaf_bounds":  # initial bounds from the leaf's outer ball only (no dense block)
         monkeypatch.setattr(clustering, "_DENSE_LIMIT", 0)
     if request.param == "inner_check":  # every leaf checked for an inner ball holding all its candidates
@@ -216,3 +220,18 @@ def test_invalid_input_is_rejected():
         spline_signatures(np.zeros((4, 3, 5)))
     with pytest.raises(ValueError, match="non-finite"):
         spline_signatures(np.full((4, 3, 6), np.nan))
+
+
+@pytest.mark.parametrize("alpha", [0.3, 3.0])
+def test_density_estimate_counts_candidate_pairs(alpha):
+    """The sample that chooses stored lists or bounds estimates the candidate pairs of a brute-force count."""
+    rng = np.random.default_rng(7)
+    signatures = rng.random((3000, 60)) * 1e-3 + np.linspace(0.0, 1.0, 3000)[:, None]  # a 1-D chain in 60-D
+    search = clustering._Search(signatures, alpha, "l1")
+    embedded = search.embedded
+    true_pairs = sum(
+        np.count_nonzero(cdist(embedded[i : i + 500], embedded, "cityblock") <= search.radius)
+        for i in range(0, 3000, 500)
+    )
+    assert true_pairs > 10 * 3000  # tens to hundreds of candidates per point, not just itself
+    assert 0.8 < clustering._estimated_pairs(search) / true_pairs < 1.25

@@ -8,9 +8,9 @@ and wall time of the clustering only, peak resident memory of the process, a wal
 ratios are of CPU time, which a shared machine distorts far less than wall time):
 
 * ``new``: :func:`scema.clustering.cluster` of this tree;
-* ``previous``: the same function at commit ``--previous`` (default df4eb5e: the exact
-  neighbour graph built in dense blocks), loaded from git history (``git show``), not shipped
-  in the package;
+* ``previous``: the same function at commit ``--previous`` (default 1bc9121: the bound heap
+  alone, before stored lists for sparse fields; df4eb5e: the exact neighbour graph built in
+  dense blocks), loaded from git history (``git show``), not shipped in the package;
 * ``all-pairs``: SCEMa's path: all pairwise distances, then the greedy recounting every
   degree among the remaining qps at every choice (only where its N x N matrices fit).
 
@@ -158,7 +158,7 @@ def main() -> None:
     parser.add_argument("--metrics", nargs="+", default=["l1", "l2"])
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per method and case")
     parser.add_argument("--all-pairs-timeout", type=float, default=60.0, help="seconds for SCEMa's all-pairs path")
-    parser.add_argument("--previous", default="df4eb5e", help="git revision of the previous implementation")
+    parser.add_argument("--previous", default="1bc9121", help="git revision of the previous implementation")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--regime", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
@@ -171,9 +171,9 @@ def main() -> None:
         return
 
     work = Path(tempfile.mkdtemp(prefix="bench_clustering_"))
-    fmt = "{:7} {:>6} {:>3} {:>7} | {:>7} {:>7} {:>6} {:>5} | {:>8} {:>7} {:>4} | {:>9} {:>7} {:>4}"
+    fmt = "{:7} {:>6} {:>3} {:>7} | {:>7} {:>7} {:>6} {:>5} | {:>8} {:>7} {:>4} {:>6} | {:>9} {:>7} {:>4} {:>6}"
     print("CPU seconds of each method's process, one after the other on the same signatures (ratio = other / new);")
-    print("new's wall seconds too (on a loaded machine far above its CPU time); peak resident MiB of new's process;")
+    print("new's wall seconds too (on a loaded machine far above its CPU time); peak resident MiB of each process;")
     print("timeouts are on wall time")
     print(
         fmt.format(
@@ -188,12 +188,14 @@ def main() -> None:
             "prev cpu",
             "ratio",
             "same",
+            "MiB",
             "allpair",
             "ratio",
             "same",
+            "MiB",
         )
     )
-    print("-" * 112)
+    print("-" * 126)
     for n in args.sizes:
         for regime in args.regimes:
             for metric in args.metrics:
@@ -202,18 +204,18 @@ def main() -> None:
                 cells = []
                 for method in ("previous", "all-pairs"):
                     if method == "all-pairs" and n > ALL_PAIRS_MAX:
-                        cells += ["-", "-", "-"]
+                        cells += ["-", "-", "-", "-"]
                         continue
                     limit = args.all_pairs_timeout if method == "all-pairs" else args.timeout
                     result = run_one(regime, n, metric, method, args, work / f"{method}.npy", limit)
                     if result is None:
-                        cells += [f">{limit:.0f}", "-", "-"]
+                        cells += [f">{limit:.0f}", "-", "-", "-"]
                         continue
                     same = new is not None and np.array_equal(
                         np.load(work / "new.npy"), np.load(work / f"{method}.npy")
                     )
                     ratio = f"{result['cpu'] / max(new['cpu'], 1e-3):.1f}x" if new else "-"
-                    cells += [f"{result['cpu']:.2f}", ratio, "yes" if same else "NO"]
+                    cells += [f"{result['cpu']:.2f}", ratio, "yes" if same else "NO", f"{result['peak_mib']:.0f}"]
                 new_cells = (
                     [f"{new['cpu']:.2f}", f"{new['seconds']:.2f}", f"{new['peak_mib']:.0f}", str(new["reps"])]
                     if new

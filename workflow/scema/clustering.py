@@ -22,9 +22,9 @@ with the most neighbours still in the graph (ties: lowest qp index), make it a
 representative, map it and its remaining neighbours to it and remove them all; isolated
 nodes represent themselves.
 
-Implementation (exact, per material, no neighbour graph, O(N) memory): the signatures are
+Implementation (exact, per material, O(N) memory where neighbours are many): the signatures are
 mapped linearly to a few coordinates whose distance is a lower bound of the signature distance
-(l1: sums of pairs of consecutive samples, 30 coordinates for 60 features; l2: the 8 leading
+(l1: sums of 2 or 3 consecutive samples, 24 coordinates for 60 features; l2: the 8 leading
 principal axes; both count within a few % of the true neighbours on strain signatures, see
 :func:`_lower_bound_embedding`), so a radius search on a :class:`sklearn.neighbors.BallTree`
 over the embedding (radius enlarged beyond any rounding) returns a superset of the neighbours,
@@ -35,9 +35,12 @@ active node carries a value that is either its exact current degree or an upper 
 (its number of active candidates), in a max-heap keyed ``(-value, index)``:
 
 * start: every node's candidate count, from one dense block of embedding distances per tree
-  leaf against the ball around the leaf that holds all its points' candidates
-  (:func:`_candidate_counts`; when everything is similar the leaf's count is read from two
-  tree counts instead);
+  leaf against the ball around the leaf that holds all its points' candidates, each pair of
+  two such leaves evaluated once (:func:`_candidate_counts`; when everything is similar the
+  leaf's count is read from two tree counts instead). Where a sample of points has few
+  candidates (sparse fields, <= ``_GRAPH_DEGREE`` per point) every exact neighbour list is
+  stored instead (:func:`_neighbour_graph`, the same leaf blocks): every value starts exact and
+  a choice subtracts the lists of the leaving nodes, with no search per choice;
 * a popped entry whose value is an upper bound is replaced by the exact degree (candidates
   decided exactly, for a geometrically growing batch of the top entries);
 * a popped entry whose value is exact is the plain greedy choice: every other node's degree is
@@ -50,7 +53,8 @@ active node carries a value that is either its exact current degree or an upper 
 With tight bounds few nodes ever need their exact degree (a few hundred per 10^5 qps in the
 benchmark's middle regime): they leave as members of a cluster before their bound reaches the
 top. Cost: one pass of embedding distances over the candidate pairs, the exact distances of the
-few exact degrees, and per choice the decrements around it.
+few exact degrees, and per choice the decrements around it (benchmark, CPU s at 10^5 qps:
+sparse l1 2.3 with the lists, middle l1 5.2, every l2 regime <= 4.3).
 """
 
 from __future__ import annotations
@@ -67,9 +71,8 @@ from threadpoolctl import threadpool_limits
 N_COMPONENTS = 6
 METRICS: dict[str, str] = {"l1": "manhattan", "l2": "euclidean"}  # our name -> scikit-learn metric
 _CDIST = {"l1": "cityblock", "l2": "euclidean"}  # ... -> SciPy's cdist metric
-EMBEDDING_DIM = 30  # coordinates of the l1 lower-bound embedding (sums of consecutive features)
+EMBEDDING_DIM = 24  # coordinates of the l1 lower-bound embedding (sums of consecutive features)
 _PCA_DIM = 8  # principal axes of the l2 lower-bound embedding
-_PAIR_CHUNK = 1 << 13  # candidate pairs per vectorised distance evaluation (~12 MB of temporaries)
 _BATCH_PAIRS = 1 << 12  # candidate pairs of the first batch of exact degrees after a choice (doubling, up to:)
 _MAX_BATCH_PAIRS = 1 << 20
 _LEAF_SIZE = 16  # BallTree leaf size: small leaves, tight candidate blocks
@@ -77,6 +80,11 @@ _DENSE_LIMIT = 1 << 15  # candidates of a leaf up to which its points are counte
 _INNER_CHECK = 4096  # candidates of a leaf above which it is first checked for all-similar
 _LEAF_CHUNK = 256  # leaves per candidate-list search (bounds their memory)
 _SMALL_BLOCK = 1 << 16  # pairs up to which a decrement compares all pairs instead of building a tree
+_SMALL_LEAF = 6  # leaf size of the trees over the points leaving in one choice (default 40: 1.5x slower counts)
+_GRAPH_DEGREE = 64  # mean candidates per point up to which every exact neighbour list is built once
+_GRAPH_PAIRS = 1 << 24  # ... and estimated candidate pairs up to which (memory)
+_DENSITY_SAMPLE = 256  # points whose candidates are counted to estimate the candidate pairs
+_LIST_ENTRIES = 1 << 24  # candidate list entries of all leaves up to which they are searched before counting
 
 __all__ = [
     "METRICS",
@@ -156,11 +164,12 @@ def signature_distance(a: np.ndarray, b: np.ndarray, metric: str = "l1") -> np.n
 def _lower_bound_embedding(points: np.ndarray, metric: str, dim: int = EMBEDDING_DIM) -> np.ndarray:
     """Linear map to <= ``dim`` (l1) or ``_PCA_DIM`` (l2) coordinates whose distance never exceeds the signature distance.
 
-    ``l1``: the features are split into ``dim`` contiguous groups (with the component-major
-    layout of :func:`spline_signatures`, 10 points and ``dim = 30``: pairs of consecutive points
-    of one component) and each group is summed; ``|sum_g d| <= sum_g |d|``. Coarser groups are
-    cheaper but looser (benchmark middle regime, candidates per true neighbour: 6 groups 1.30,
-    12 1.21, 20 1.09, 30 1.03), and a loose bound makes most nodes need their exact degree.
+    ``l1``: the features are split into ``dim`` contiguous groups, within each component when
+    ``dim`` is a multiple of 6 (with the component-major layout of :func:`spline_signatures`, 10
+    points and ``dim = 24``: 3, 3, 2 and 2 consecutive points of each component), and each group
+    is summed; ``|sum_g d| <= sum_g |d|``. Coarser groups are cheaper but looser (benchmark
+    middle regime, candidates per true neighbour: 6 groups 1.25, 12 1.18, 18 1.07, 24 1.036,
+    30 1.032), and a loose bound makes most nodes need their exact degree.
     ``l2``: the leading principal axes of the signatures (an orthonormal projection,
     ``|P d| <= |d|``); strain signatures vary along few directions (1.005 candidates per
     neighbour). Hence a radius search in the embedding returns a superset of the true
@@ -173,7 +182,11 @@ def _lower_bound_embedding(points: np.ndarray, metric: str, dim: int = EMBEDDING
         sample = points[:: max(1, n // 2048)]
         _, _, vt = np.linalg.svd(sample - sample.mean(axis=0), full_matrices=False)
         return (points - sample.mean(axis=0)) @ vt[:_PCA_DIM].T
-    groups = np.array_split(np.arange(n_features), min(dim, n_features))
+    if n_features % N_COMPONENTS == 0 and dim % N_COMPONENTS == 0 and dim <= n_features:  # within each component
+        per = n_features // N_COMPONENTS
+        groups = [g + c * per for c in range(N_COMPONENTS) for g in np.array_split(np.arange(per), dim // N_COMPONENTS)]
+    else:
+        groups = np.array_split(np.arange(n_features), min(dim, n_features))
     out = np.empty((n, len(groups)))
     for j, g in enumerate(groups):
         out[:, j] = points[:, g[0] : g[-1] + 1].sum(axis=1)
@@ -185,8 +198,8 @@ class _Search:
 
     A radius search of ``radius`` (``alpha`` enlarged by far more than any rounding) in the
     embedding returns a superset of the true neighbours; the exact decision is made on the
-    signatures, with SciPy's ``cdist`` (the definition used by the tests and SCEMa's all-pairs
-    path) for the rare pairs whose fast row-wise distance lies within rounding of ``alpha``.
+    signatures with SciPy's ``cdist`` (the definition used by the tests and SCEMa's all-pairs
+    path), one candidate row per node.
     """
 
     def __init__(self, points: np.ndarray, alpha: float, metric: str):
@@ -198,46 +211,35 @@ class _Search:
         slack = 64.0 * points.shape[1] * np.finfo(float).eps * scale
         self.radius = alpha * (1.0 + 1e-9) + slack
         self.tree = BallTree(self.embedded, leaf_size=_LEAF_SIZE, metric=METRICS[metric])
+        self.graph: tuple[np.ndarray, np.ndarray] | None = None  # exact neighbour lists (CSR), sparse fields
+        self.pairs = float("inf")  # estimated candidate pairs
 
-    def near(self, tree: BallTree, nodes: np.ndarray, radius: float):
-        """(row in ``nodes``, position in ``tree``'s data, embedding distance) of every pair within ``radius``."""
-        found, dist = tree.query_radius(self.embedded[nodes], r=radius, return_distance=True)
+    def near(self, tree: BallTree, nodes: np.ndarray, radius: float, distance: bool = True):
+        """(row in ``nodes``, position in ``tree``'s data, embedding distance or None) of every pair within ``radius``."""
+        found = tree.query_radius(self.embedded[nodes], r=radius, return_distance=distance)
+        found, dist = found if distance else (found, None)
         lengths = np.fromiter((x.size for x in found), dtype=np.intp, count=len(found))
         rows = np.repeat(np.arange(len(found)), lengths)
-        return rows, np.concatenate(found).astype(np.intp), np.concatenate(dist)
+        return rows, np.concatenate(found).astype(np.intp), np.concatenate(dist) if distance else None
 
-    def close(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Exact ``distance(points[a], points[b]) < alpha`` for index pairs ``a``, ``b``."""
-        out = np.empty(a.size, dtype=bool)
-        for start in range(0, a.size, _PAIR_CHUNK):
-            sl = slice(start, start + _PAIR_CHUNK)
-            d = signature_distance(self.points[a[sl]], self.points[b[sl]], self.metric)
-            out[sl] = d < self.alpha
-            for k in np.flatnonzero(np.abs(d - self.alpha) <= 1e-9 * self.alpha).tolist():
-                i, j = a[start + k], b[start + k]  # within rounding of alpha: decide as cdist does
-                out[start + k] = cdist(self.points[[i]], self.points[[j]], _CDIST[self.metric])[0, 0] < self.alpha
+    def similar(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Exact ``distance(points[a_i], points[b_j]) < alpha`` as an (a, b) matrix (SciPy's ``cdist``: the reference)."""
+        return cdist(self.points[a], self.points[b], _CDIST[self.metric]) < self.alpha
+
+    def degrees(self, nodes: np.ndarray, active: np.ndarray) -> np.ndarray:
+        """Exact number of active neighbours of each of ``nodes`` (active themselves)."""
+        out = np.empty(nodes.size, dtype=np.int64)
+        for k, found in enumerate(self.tree.query_radius(self.embedded[nodes], r=self.radius)):
+            found = found[active[found]]  # the node itself included: distance 0 < alpha
+            out[k] = np.count_nonzero(self.similar(nodes[k : k + 1], found)) - 1
         return out
-
-    def neighbours(self, nodes: np.ndarray, active: np.ndarray, others: np.ndarray | None = None):
-        """(row in ``nodes``, neighbour) of every exact neighbour among the active points (or among ``others``)."""
-        if others is None:
-            rows, cols, _ = self.near(self.tree, nodes, self.radius)
-            keep = active[cols] & (cols != nodes[rows])
-            rows, cols = rows[keep], cols[keep]
-        elif nodes.size * others.size <= _SMALL_BLOCK:  # few pairs: all of them, no tree
-            rows, cols = np.repeat(np.arange(nodes.size), others.size), np.tile(others, nodes.size)
-        else:
-            rows, pos, _ = self.near(BallTree(self.embedded[others], metric=METRICS[self.metric]), nodes, self.radius)
-            cols = others[pos]
-        close = self.close(nodes[rows], cols)
-        return rows[close], cols[close]
 
     def candidate_counts(self, nodes: np.ndarray, others: np.ndarray) -> np.ndarray:
         """Points of ``others`` within the embedding radius of each of ``nodes``."""
         if nodes.size * others.size <= _SMALL_BLOCK:
             d = cdist(self.embedded[nodes], self.embedded[others], _CDIST[self.metric])
             return np.count_nonzero(d <= self.radius, axis=1)
-        tree = BallTree(self.embedded[others], metric=METRICS[self.metric])
+        tree = BallTree(self.embedded[others], leaf_size=_SMALL_LEAF, metric=METRICS[self.metric])
         return tree.query_radius(self.embedded[nodes], r=self.radius, count_only=True)
 
 
@@ -258,7 +260,12 @@ def _candidate_counts(search: _Search) -> np.ndarray:
     centre = bounds[0][leaves]
     spread = node_data["radius"][leaves] * (1.0 + 1e-7)
     r = search.radius * (1.0 + 1e-7)
-    outer = search.tree.query_radius(centre, r=r + spread, count_only=True)
+    lists = None  # every leaf's candidate list at once when they are known to be short, else counts first
+    if search.pairs * 4.0 / max(1.0, idx.size / leaves.size) <= _LIST_ENTRIES:
+        lists = search.tree.query_radius(centre, r=r + spread)
+        outer = np.fromiter((x.size for x in lists), dtype=np.int64, count=leaves.size)
+    else:
+        outer = search.tree.query_radius(centre, r=r + spread, count_only=True)
     inner = np.full(leaves.size, -1, dtype=np.int64)
     big = np.flatnonzero((outer > _INNER_CHECK) & (spread < search.radius))  # where a dense block would be costly
     if big.size:
@@ -269,23 +276,83 @@ def _candidate_counts(search: _Search) -> np.ndarray:
     starts, ends = node_data["idx_start"][leaves], node_data["idx_end"][leaves]
     for k in range(leaves.size):
         counts[idx[starts[k] : ends[k]]] = outer[k]
+    # each pair of two dense leaves is evaluated once, by the leaf that comes first in the tree's order
+    owner = np.full(emb.shape[0], -1, dtype=np.int64)  # per point: tree position of its leaf's start if dense
+    for k in dense.tolist():
+        owner[idx[starts[k] : ends[k]]] = starts[k]
+    counts[owner >= 0] = 0
     if search.metric == "l2":
         sq = np.einsum("ij,ij->i", emb, emb)
         margin = 1e-12 * float(sq.max())
     with threadpool_limits(limits=1, user_api="blas"):  # small products: threads only contend
         for first in range(0, dense.size, _LEAF_CHUNK):  # candidate lists of a few leaves at a time
             chunk = dense[first : first + _LEAF_CHUNK]
-            for cand, k in zip(search.tree.query_radius(centre[chunk], r=r + spread[chunk]), chunk.tolist()):
+            found = lists[chunk] if lists is not None else search.tree.query_radius(centre[chunk], r=r + spread[chunk])
+            for cand, k in zip(found, chunk.tolist()):
                 rows = idx[starts[k] : ends[k]]
+                leaf = owner[cand]
+                keep = (leaf < 0) | (leaf >= starts[k])  # earlier dense leaves counted these
+                cand, later = cand[keep], leaf[keep] > starts[k]
                 if search.metric == "l2":
                     d = emb[rows] @ emb[cand].T
                     d *= -2.0
                     d += sq[rows][:, None]
                     d += sq[cand][None, :]
-                    counts[rows] = np.count_nonzero(d <= r * r + margin, axis=1)
+                    within = d <= r * r + margin
                 else:
-                    counts[rows] = np.count_nonzero(cdist(emb[rows], emb[cand], "cityblock") <= r, axis=1)
+                    within = cdist(emb[rows], emb[cand], "cityblock") <= r
+                bits = within.view(np.uint8)
+                counts[rows] += bits.sum(axis=1, dtype=np.int64)
+                counts[cand[later]] += bits.sum(axis=0, dtype=np.int64)[later]
     return counts
+
+
+def _estimated_pairs(search: _Search) -> float:
+    """Candidate pairs of all points, extrapolated from the candidate counts of evenly spread points."""
+    n = search.embedded.shape[0]
+    sample = np.linspace(0, n - 1, min(n, _DENSITY_SAMPLE)).astype(np.intp)
+    return float(search.tree.query_radius(search.embedded[sample], r=search.radius, count_only=True).mean()) * n
+
+
+def _neighbour_graph(search: _Search) -> tuple[np.ndarray, np.ndarray]:
+    """Exact neighbour lists of every point as CSR arrays ``(indptr, indices)`` (sparse fields only).
+
+    Leaf by leaf of the tree: the embedding distances between the leaf's points and the ball
+    around the leaf that holds all their candidates select the candidates, whose signature
+    distances (SciPy's ``cdist``, the definition of the tests' reference) decide.
+    """
+    _, idx, node_data, bounds = search.tree.get_arrays()
+    leaves = np.flatnonzero(node_data["is_leaf"])
+    centre = bounds[0][leaves]
+    spread = node_data["radius"][leaves] * (1.0 + 1e-7)
+    starts, ends = node_data["idx_start"][leaves], node_data["idx_end"][leaves]
+    emb, points, metric = search.embedded, search.points, _CDIST[search.metric]
+    pair_rows, pair_cols = [], []
+    with threadpool_limits(limits=1, user_api="blas"):
+        for first in range(0, leaves.size, _LEAF_CHUNK):
+            chunk = np.arange(first, min(leaves.size, first + _LEAF_CHUNK))
+            for cand, k in zip(
+                search.tree.query_radius(centre[chunk], r=search.radius + spread[chunk]), chunk.tolist()
+            ):
+                rows = idx[starts[k] : ends[k]]
+                within = cdist(emb[rows], emb[cand], metric) <= search.radius
+                cand = cand[within.any(axis=0)]
+                i, j = np.nonzero(cdist(points[rows], points[cand], metric) < search.alpha)
+                keep = rows[i] != cand[j]
+                pair_rows.append(rows[i[keep]])
+                pair_cols.append(cand[j[keep]])
+    rows, cols = np.concatenate(pair_rows), np.concatenate(pair_cols)
+    order = np.argsort(rows, kind="stable")
+    indptr = np.zeros(search.embedded.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=search.embedded.shape[0]), out=indptr[1:])
+    return indptr, cols[order]
+
+
+def _segments(indptr: np.ndarray, indices: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+    """Concatenated CSR rows ``nodes``."""
+    starts, lengths = indptr[nodes], indptr[nodes + 1] - indptr[nodes]
+    ends = np.cumsum(lengths)
+    return indices[np.arange(ends[-1] if ends.size else 0) + np.repeat(starts - ends + lengths, lengths)]
 
 
 def _greedy_one_material(points: np.ndarray, alpha: float, metric: str) -> np.ndarray:
@@ -296,8 +363,14 @@ def _greedy_one_material(points: np.ndarray, alpha: float, metric: str) -> np.nd
         return representative
     search = _Search(points, alpha, metric)
     active = np.ones(n, dtype=bool)
-    exact = np.zeros(n, dtype=bool)  # value is the exact degree (else an upper bound: active candidates)
-    value = _candidate_counts(search) - 1  # minus the point itself
+    search.pairs = pairs = _estimated_pairs(search)
+    if pairs <= _GRAPH_PAIRS and pairs <= _GRAPH_DEGREE * n:  # few neighbours: every exact degree from stored lists
+        search.graph = _neighbour_graph(search)
+        value = np.diff(search.graph[0])
+        exact = np.ones(n, dtype=bool)
+    else:
+        exact = np.zeros(n, dtype=bool)  # value is the exact degree (else an upper bound: active candidates)
+        value = _candidate_counts(search) - 1  # minus the point itself
     # heap of (-value, index); values only decrease, so a stored value bounds the current one
     heap = [(-k, v) for v, k in enumerate(value.tolist()) if k > 0]
     heapq.heapify(heap)
@@ -329,8 +402,7 @@ def _greedy_one_material(points: np.ndarray, alpha: float, metric: str) -> np.nd
                     batch.append(heapq.heappop(heap)[1])
                     pairs += int(value[node])
             nodes = np.array(batch, dtype=np.intp)
-            rows, _ = search.neighbours(nodes, active)
-            value[nodes] = np.bincount(rows, minlength=nodes.size)
+            value[nodes] = search.degrees(nodes, active)
             exact[nodes] = True
             for node in batch:
                 if value[node] > 0:
@@ -344,13 +416,27 @@ def _choose(search: _Search, node: int, degree: int, active, exact, value, repre
 
     Only points within 2 alpha of the representative can lose a neighbour (triangle
     inequality, also in the embedding): an exact value loses the exact neighbours among the
-    leaving points, an upper bound the candidates among them.
+    leaving points, an upper bound the candidates among them. With stored neighbour lists
+    (every value exact) the lists of the leaving points give the losses directly.
     """
+    if search.graph is not None:
+        indptr, indices = search.graph
+        members = indices[indptr[node] : indptr[node + 1]]
+        members = members[active[members]]
+        if members.size != degree:
+            raise RuntimeError("spline clustering: degree bookkeeping out of sync")
+        removed = np.append(members, node)
+        representative[removed] = node
+        active[removed] = False
+        lost = _segments(indptr, indices, removed)
+        lost, times = np.unique(lost[active[lost]], return_counts=True)
+        value[lost] -= times
+        return
     _, near, dist = search.near(search.tree, np.array([node]), 2.0 * search.radius)
     keep = active[near] & (near != node)
     near, dist = near[keep], dist[keep]
     candidates = near[dist <= search.radius]
-    members = candidates[search.close(np.full(candidates.size, node), candidates)]
+    members = candidates[search.similar(np.array([node]), candidates)[0]]
     if members.size != degree:  # cannot happen: same exact decisions as the count
         raise RuntimeError("spline clustering: degree bookkeeping out of sync")
     removed = np.append(members, node)
@@ -362,8 +448,7 @@ def _choose(search: _Search, node: int, degree: int, active, exact, value, repre
         value[bounded] -= search.candidate_counts(bounded, removed)
     known = near[exact[near]]
     if known.size:
-        rows, _ = search.neighbours(known, active, removed)
-        value[known] -= np.bincount(rows, minlength=known.size)
+        value[known] -= np.count_nonzero(search.similar(known, removed), axis=1)
 
 
 def cluster(signatures: np.ndarray, material: np.ndarray, alpha: float, metric: str = "l1") -> Clusters:
