@@ -224,15 +224,30 @@ def stress_strain_paths(summary_path: str, stress_files: Sequence[str], out: str
     plt.close(fig)
 
 
+def cluster_counts(cluster_files: Sequence[str]) -> dict[str, np.ndarray]:
+    """Per step (clusters.nc order): representatives (clusters) and sampled qps, the ones that
+    run MD for their cluster (with ``noise_allowance``, ceil(n / beta^2) of a cluster of n)."""
+    rows = [read_dataset(path) for path in cluster_files]
+    return {
+        "step": np.array([int(ds.attrs["step"]) for ds in rows], dtype=int),
+        "representatives": np.array([np.unique(ds["representative"].values).size for ds in rows], dtype=int),
+        "sampled": np.array([int(np.count_nonzero(ds["sampled"].values)) for ds in rows], dtype=int),
+    }
+
+
 def representatives_plot(stress_files: Sequence[str], cluster_files: Sequence[str], out: str) -> None:
-    """Cluster representatives (qps whose MD serves their cluster) per step against all qps."""
+    """Clusters (representatives) and the qps that run MD for them (sampled) per step, against
+    all qps: with a noise allowance the two differ, and the sampled ones are the MD cost."""
     plt = _pyplot()
     data = _step_data(stress_files)
     n_qp = data["source"].shape[1]
     fig, ax = plt.subplots(figsize=(6, 4))
     if cluster_files:
-        reps = [np.unique(read_dataset(p)["representative"].values).size for p in cluster_files]
-        ax.plot(data["step"], reps, marker="o", ms=3, color="tab:orange", label="representatives")
+        counts = cluster_counts(cluster_files)
+        ax.plot(counts["step"], counts["sampled"], marker="s", ms=3, color="tab:blue", label="sampled (run MD)")
+        ax.plot(
+            counts["step"], counts["representatives"], marker="o", ms=3, color="tab:orange", label="representatives"
+        )
     else:
         ax.plot(data["step"], np.full(len(data["step"]), n_qp), marker="o", ms=3, label="clustering off")
     ax.axhline(n_qp, color="k", lw=1, ls="--", label=f"all qps ({n_qp})")

@@ -13,12 +13,14 @@ from scema.stages.committee_query import committee_decision
 
 
 def transport_inputs(strain_path: str, clusters_path: str) -> tuple[np.ndarray, np.ndarray]:
-    """(material index per qp, stiffness per material) for the cluster transport; a zero
-    stiffness for clusters.nc files written before it was recorded (plain mean)."""
+    """(material index per qp, stiffness per material) for the cluster transport."""
     material = read_dataset(strain_path)["material"].values.astype(np.int64)
     ds = read_dataset(clusters_path)
     if "transport_stiffness" not in ds:
-        return material, np.zeros((int(material.max()) + 1, 6, 6))
+        raise ValueError(
+            f"{clusters_path} has no transport_stiffness (written by the cluster stage without the "
+            "material files, or by older code): re-run the cluster job of this step"
+        )
     return material, ds["transport_stiffness"].values
 
 

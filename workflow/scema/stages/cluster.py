@@ -93,6 +93,6 @@ def sampled_members(clusters_path: str | None, n_qp: int) -> np.ndarray:
     if clusters_path is None:
         return np.ones(n_qp, dtype=bool)
     ds = read_dataset(clusters_path)
-    if "sampled" not in ds:  # written before members were sampled: the representatives
-        return ds["representative"].values == np.arange(n_qp)
+    if "sampled" not in ds:
+        raise ValueError(f"{clusters_path} has no sampled members (written by older code): re-run its cluster job")
     return ds["sampled"].values.astype(bool)
