@@ -440,6 +440,7 @@ def committee_campaign(args, root: Path) -> None:
             accuracy,
             {**attrs, "committee_set": str(args.committee_set)},
             args.tag,
+            args.also_tags,
         )
     if not done:
         table(
@@ -451,6 +452,7 @@ def committee_campaign(args, root: Path) -> None:
             accuracy,
             {**attrs, "committee_set": str(args.committee_set)},
             args.tag,
+            args.also_tags,
         )
     print(f"table: {root / 'acceleration.csv'} and {root / 'acceleration.nc'}; per step: {root / 'md_breakdown.csv'}")
 
@@ -475,17 +477,20 @@ def parse_settings(text: str) -> dict:
     return {key: yaml.safe_load(value) for key, value in pairs}
 
 
-def table(done, brute, seeds, root: Path, steps: int, accuracy: float, attrs: dict, tag: str = "") -> None:
+def table(
+    done, brute, seeds, root: Path, steps: int, accuracy: float, attrs: dict, tag: str = "", also_tags: tuple = ()
+) -> None:
     ref = reaction(brute[0])
     band, k = common_band(brute)
     n_brute = int(summary(brute[0])["md_updates"].sum())
     rows = [brute_row(brute[0], seeds[0], ref, n_brute, band, k)]
     if finished(brute[1], steps):
         rows.append(brute_row(brute[1], seeds[1], ref, n_brute, band, k))
-    jobs = finished_committee_runs(root, tag, steps)
-    jobs += [j for j in done if j[0] == "committee" and j not in jobs]  # a run of this call that stopped early
+    tags = [tag, *also_tags]
+    jobs = [(t, v, g) for g in tags for _, t, v in finished_committee_runs(root, g, steps)]
+    jobs += [(j[1], j[2], tag) for j in done if j[0] == "committee" and (j[1], j[2], tag) not in jobs]  # stopped early
     breakdown = {}
-    for _, target, size in jobs:
+    for target, size, tag in jobs:
         w = committee_dir(root, target, size, tag)
         n = int(summary(w)["md_updates"].sum())
         diff = relative_difference(reaction(w), ref)
@@ -566,6 +571,12 @@ def main() -> None:
         help="read finished brute-force runs in the work dir as they are (no Snakemake call: made by older code)",
     )
     parser.add_argument("--tag", default="", help="suffix of the committee run directories and names")
+    parser.add_argument(
+        "--also-tags",
+        type=lambda text: tuple(t for t in text.split(",") if t),
+        default=(),
+        help="the table also lists the finished runs with these tags, e.g. a repeat with another committee seed",
+    )
     parser.add_argument(
         "--table-only",
         action="store_true",
