@@ -26,7 +26,7 @@ BASELINE = {
     "run.seed": 12345,
     "committee.size": 4,
     "committee.stress_accuracy_mpa": 30.0,
-    "committee.train_frequency": 100,
+    "committee.train_frequency": 1,
 }
 
 
@@ -124,7 +124,8 @@ def _section(design="one_at_a_time", **lists) -> dict:
 def test_points_one_at_a_time_and_grid_and_shared_brute_force():
     config = validate_study(_section(size=[4, 2, 8], train_frequency=[100, 50]), search_dirs=[REPO])
     section = config["study"]
-    assert section["base_values"]["committee.train_frequency"] == 100
+    with open(REPO / "config" / "config.yaml") as fh:  # the base config's value, not the list's
+        assert section["base_values"]["committee.train_frequency"] == yaml.safe_load(fh)["committee"]["train_frequency"]
     configs, points = study_configs(section)
     assert list(points) == ["baseline", "committee_size_2", "committee_size_8", "committee_train_frequency_50"]
     assert list(configs)[:2] == ["brute_force", "brute_force_seed2"]

@@ -15,6 +15,13 @@ the accuracy, wall time. Writes ``acceleration.nc`` and ``acceleration.csv`` in 
     nice -n 10 .venv/bin/python tests/benchmarks/bench_acceleration.py --steps 30 --runs deviation:4 \
         --committee-set architecture=ridge,train_frequency=1 --tag ridge --reuse-brute --workdir DIR
 
+Per committee run the table also says where its MD went (qp-steps: the steps before the first
+usable version, audits, qps the committee refused) and the best ratio any committee could reach
+in that setting (``best_ratio``: nothing trusted before the first version, audits always MD,
+everything else trusted); ``md_breakdown.csv`` has the same per step. ``--table-only`` rebuilds
+the table from the finished runs of the work dir (every committee run with the tag, not only
+those named by ``--runs``).
+
 ``--only clustering`` runs the clustering sweep of the earlier benchmark instead (bar and holed
 bar, brute force once).
 """
@@ -110,11 +117,16 @@ def summary(workdir: Path) -> xr.Dataset:
 
 
 def reaction(workdir: Path) -> np.ndarray:
-    """z reaction force per finished step (from the step files, so a run still going counts too)."""
+    """z reaction force per finished step (from the step files, so a run still going counts too),
+    on the run's ``specimen.reaction_face`` when the file holds every boundary (runs made since
+    the reaction per boundary; older files hold that face only)."""
+    with open(workdir / "config.yaml") as fh:
+        face = yaml.safe_load(fh)["specimen"].get("reaction_face", "zmax")
     values = []
     for path in sorted((workdir / "results").glob("step_*/reaction.nc")):
         with xr.open_dataset(path) as ds:
-            values.append(float(ds["reaction_force"].sel(xyz="z")))
+            force = ds["reaction_force"].sel(xyz="z")
+            values.append(float(force.sel(boundary=face) if "boundary" in force.dims else force))
     return np.array(values)
 
 
@@ -193,6 +205,66 @@ def committee_metrics(workdir: Path, steps: int) -> dict:
     }
 
 
+def md_breakdown(workdir: Path, steps: int) -> list[dict]:
+    """Per step, where the qps' MD went (qp counts, each costs ``replicas`` updates): ``first``
+    (no usable version yet), ``audit`` (trusted, run by MD as a check), ``refused`` (a usable
+    version's spread above the accuracy), and ``trusted`` (answered by the committee)."""
+    from scema.io.datasets import DECISIONS
+
+    rows = []
+    for t in range(1, steps + 1):
+        with xr.open_dataset(workdir / f"results/step_{t:04d}/committee_query.nc") as q:
+            d, usable = q["decision"].values, bool(q.attrs["committee_used"]) and bool(q["usable"].values.any())
+        md = int((d == DECISIONS["md"]).sum())
+        rows.append(
+            {
+                "step": t,
+                "first": 0 if usable else md,
+                "audit": int((d == DECISIONS["audit"]).sum()),
+                "refused": md if usable else 0,
+                "trusted": int((d == DECISIONS["committee"]).sum()),
+            }
+        )
+    return rows
+
+
+def first_version_step(n_qp: int, train_frequency: int) -> int:
+    """The first step a version can answer: one is trained once train_frequency samples exist, and
+    a step without a version sends all n_qp qps to MD (each one sample)."""
+    return int(np.ceil(train_frequency / n_qp)) + 1
+
+
+def best_ratio(n_qp: int, steps: int, audit_fraction: float, train_frequency: int) -> float:
+    """Brute force's MD over the least any committee could run: every qp by MD until the first
+    version exists, then only the audits, ceil(audit_fraction * n_qp) qps a step (all trusted)."""
+    first = min(steps, first_version_step(n_qp, train_frequency) - 1)
+    audits = max(1, int(np.ceil(audit_fraction * n_qp))) if audit_fraction > 0 else 0
+    return steps * n_qp / (first * n_qp + (steps - first) * audits)
+
+
+def breakdown_metrics(workdir: Path, steps: int) -> dict:
+    rows = md_breakdown(workdir, steps)
+    with open(workdir / "config.yaml") as fh:
+        committee = yaml.safe_load(fh)["committee"]
+    with xr.open_dataset(workdir / "results/step_0001/committee_query.nc") as q:
+        n_qp = q.sizes["qp"]
+    return {
+        "md_first_qps": sum(r["first"] for r in rows),
+        "md_audit_qps": sum(r["audit"] for r in rows),
+        "md_refused_qps": sum(r["refused"] for r in rows),
+        "best_ratio": best_ratio(n_qp, steps, committee["audit_fraction"], committee["train_frequency"]),
+    }
+
+
+def write_breakdown(runs: dict[str, Path], steps: int, root: Path) -> None:
+    with open(root / "md_breakdown.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["run", "step", "first", "audit", "refused", "trusted"])
+        writer.writeheader()
+        for name, w in runs.items():
+            for row in md_breakdown(w, steps):
+                writer.writerow({"run": name, **row})
+
+
 COLUMNS = [
     "run",
     "size",
@@ -212,6 +284,10 @@ COLUMNS = [
     "final_accepted",
     "final_suspended",
     "suspended_steps",
+    "md_first_qps",
+    "md_audit_qps",
+    "md_refused_qps",
+    "best_ratio",
     "band_steps",
     "wall_seconds",
 ]
@@ -240,6 +316,10 @@ def write_table(rows: list[dict], root: Path, attrs: dict) -> None:
         "final_suspended": "1",
         "suspended_steps": "1",
         "band_steps": "1",
+        "md_first_qps": "1",
+        "md_audit_qps": "1",
+        "md_refused_qps": "1",
+        "best_ratio": "1",
     }
     long = {
         "md_updates": "(qp, replica) MD updates over the run",
@@ -252,6 +332,10 @@ def write_table(rows: list[dict], root: Path, attrs: dict) -> None:
         "audit_within_accuracy": "share of audits with net error below the accuracy, one by one",
         "audit_pooled_net_error_mpa": "sqrt(mean(err^2 - noise^2)) over all audits, largest component",
         "band_steps": "steps the seed-to-seed band covers",
+        "md_first_qps": "qp-steps run by MD before the first usable version",
+        "md_audit_qps": "qp-steps run by MD as audits",
+        "md_refused_qps": "qp-steps run by MD because the committee's spread exceeded the accuracy",
+        "best_ratio": "md_ratio of a committee trusted everywhere from its first version, audits still MD",
         "final_version": "committee version at the end",
         "final_accepted": "1 if that version is accepted",
         "final_suspended": "1 if suspended at the end",
@@ -330,6 +414,8 @@ def committee_campaign(args, root: Path) -> None:
     }
     jobs = [("brute", 0, seeds[0])] + [("committee", t, v) for t, v in runs]
     jobs += [("brute", 1, seeds[1])] if not args.one_seed else []
+    if args.table_only:
+        jobs = []
     done = []
     for job in jobs:
         if job[0] == "brute":
@@ -354,8 +440,31 @@ def committee_campaign(args, root: Path) -> None:
             accuracy,
             {**attrs, "committee_set": str(args.committee_set)},
             args.tag,
+            args.also_tags,
         )
-    print(f"table: {root / 'acceleration.csv'} and {root / 'acceleration.nc'}")
+    if not done:
+        table(
+            done,
+            brute,
+            seeds,
+            root,
+            args.steps,
+            accuracy,
+            {**attrs, "committee_set": str(args.committee_set)},
+            args.tag,
+            args.also_tags,
+        )
+    print(f"table: {root / 'acceleration.csv'} and {root / 'acceleration.nc'}; per step: {root / 'md_breakdown.csv'}")
+
+
+def finished_committee_runs(root: Path, tag: str, steps: int) -> list[tuple[str, str, int]]:
+    """("committee", target, size) of every finished committee run of the work dir with this tag."""
+    found = []
+    for w in sorted(root.glob("committee_*")):
+        parts = w.name.split("_")
+        if len(parts) == 3 + bool(tag) and (not tag or parts[3] == tag) and finished(w, steps):
+            found.append(("committee", parts[1], int(parts[2])))
+    return sorted(found, key=lambda job: (job[1] != "deviation", job[1], job[2]))
 
 
 def committee_dir(root: Path, target: str, size: int, tag: str) -> Path:
@@ -368,17 +477,20 @@ def parse_settings(text: str) -> dict:
     return {key: yaml.safe_load(value) for key, value in pairs}
 
 
-def table(done, brute, seeds, root: Path, steps: int, accuracy: float, attrs: dict, tag: str = "") -> None:
+def table(
+    done, brute, seeds, root: Path, steps: int, accuracy: float, attrs: dict, tag: str = "", also_tags: tuple = ()
+) -> None:
     ref = reaction(brute[0])
     band, k = common_band(brute)
     n_brute = int(summary(brute[0])["md_updates"].sum())
     rows = [brute_row(brute[0], seeds[0], ref, n_brute, band, k)]
     if finished(brute[1], steps):
         rows.append(brute_row(brute[1], seeds[1], ref, n_brute, band, k))
-    for job in done:
-        if job[0] != "committee":
-            continue
-        _, target, size = job
+    tags = [tag, *also_tags]
+    jobs = [(t, v, g) for g in tags for _, t, v in finished_committee_runs(root, g, steps)]
+    jobs += [(j[1], j[2], tag) for j in done if j[0] == "committee" and (j[1], j[2], tag) not in jobs]  # stopped early
+    breakdown = {}
+    for target, size, tag in jobs:
         w = committee_dir(root, target, size, tag)
         n = int(summary(w)["md_updates"].sum())
         diff = relative_difference(reaction(w), ref)
@@ -394,8 +506,11 @@ def table(done, brute, seeds, root: Path, steps: int, accuracy: float, attrs: di
             "wall_seconds": run_seconds(w),
             **committee_metrics(w, steps),
             **audit_metrics(w, steps, accuracy),
+            **breakdown_metrics(w, steps),
         }
         rows.append(row)
+        breakdown[row["run"]] = w
+    write_breakdown(breakdown, steps, root)
     print(f"seed-to-seed band of the reaction force: {band:.2%} of its peak over the first {k} steps", flush=True)
     for row in rows:
         print(
@@ -456,6 +571,17 @@ def main() -> None:
         help="read finished brute-force runs in the work dir as they are (no Snakemake call: made by older code)",
     )
     parser.add_argument("--tag", default="", help="suffix of the committee run directories and names")
+    parser.add_argument(
+        "--also-tags",
+        type=lambda text: tuple(t for t in text.split(",") if t),
+        default=(),
+        help="the table also lists the finished runs with these tags, e.g. a repeat with another committee seed",
+    )
+    parser.add_argument(
+        "--table-only",
+        action="store_true",
+        help="run nothing: rebuild the table from the finished runs of the work dir",
+    )
     parser.add_argument("--one-seed", action="store_true", help="skip the second brute-force seed (no band)")
     parser.add_argument("--specimens", default="bar,hole", help="clustering campaign only")
     args = parser.parse_args()

@@ -29,6 +29,15 @@ steps <= ``--train-steps`` of a finished run (``results/step_*/training_samples.
 ``results/materials``), judged on the later steps' samples: RMSE against the MD labels and
 their noise (MPa), the members' spread, the trusted fraction, and the trusted fraction when
 the strain increments are made 5x larger (out of distribution).
+
+``--saved RUN_DIR --symmetry-cost``: what ``committee.symmetry`` (the cube's 24 images of every
+sample) costs one member's training on that run's MD samples (all steps, or steps <=
+``--train-steps``): CPU seconds, epochs and held-out RMSE against the MD labels, without images,
+with all 24 in every epoch (how networks trained before), and with one random image of each
+sample per epoch (how they train now; the ridge always fits all), per architecture (``--architectures``), on the member-0 recipe of ``train_committee``::
+
+    flock /work/locks/short.lock .venv/bin/python tests/benchmarks/bench_committee.py \
+        --saved RUN_DIR --symmetry-cost --architectures ridge mlp tann
 """
 
 from __future__ import annotations
@@ -122,6 +131,60 @@ def saved_run(run_dir: Path, train_steps: int, size: int) -> None:
             )
 
 
+def symmetry_cost(run_dir: Path, architectures: list[str], train_steps: int | None) -> list[dict]:
+    """CPU seconds of member 0's fit with and without the cubic images (see the module doc)."""
+    import xarray as xr
+    import yaml
+
+    from scema import seeds
+    from scema.committee.data import learned_target, stress_from_learned
+    from scema.committee.fit import fit_member, quiet_and_deterministic
+    from scema.committee.predict import member_predict
+    from scema.committee.symmetry import CUBIC, augment
+    from scema.committee.train import member_seed, split_indices
+    from scema.stages.committee_update import material_data
+
+    cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
+    names = list(cfg["materials"])
+    files = {n: str(run_dir / "results" / "materials" / n / "material.nc") for n in names}
+    symmetries = {n: cfg["materials"][n].get("stiffness_symmetry", "none") for n in names}
+    stiffness = material_data(files, names, symmetries)[0][0]
+    paths = sorted((run_dir / "results").glob("step_*/training_samples.nc"))
+    data = xr.concat([xr.open_dataset(p).load() for p in paths], dim="sample")
+    keep = data["material"].values == 0
+    if train_steps is not None:
+        keep &= data["step_id"].values <= train_steps
+    x, y = data["inputs"].values[keep], data["stress"].values[keep]
+    rows = []
+    print(
+        f"{run_dir}: {x.shape[0]} MD samples of material {names[0]}; one member, images off / all each epoch / one random image per sample each epoch (the default)"
+    )
+    print("architecture  images  train_samples  cpu_s   epochs  held-out rmse vs MD, largest component (MPa)")
+    with tempfile.TemporaryDirectory(prefix="bench_committee_symmetry_") as tmp:
+        for arch in architectures:
+            settings = default_settings(**{**cfg.get("committee", {}), "architecture": arch})
+            learned = learned_target(x, y, settings.target, stiffness)
+            tr, val = split_indices(x.shape[0], settings.validation_fraction, settings.seed)
+            seed = member_seed(settings.seed, 0)
+            boot = tr[seeds.rng(seed, "bootstrap").integers(0, tr.size, size=tr.size)]
+            for images in ("off", "all", "one"):
+                x_b, l_b = augment(x[boot], learned[boot]) if images != "off" else (x[boot], learned[boot])
+                with quiet_and_deterministic():  # imports Lightning before the clock starts
+                    start = time.process_time()
+                    net, scalers, info = fit_member(
+                        x_b, l_b, x[val], learned[val], settings, seed, Path(tmp), len(CUBIC) if images == "one" else 1
+                    )
+                    cpu = time.process_time() - start
+                pred = stress_from_learned(x[val], member_predict(net, scalers, x[val]), settings.target, stiffness)
+                rmse = float(np.sqrt(np.mean((pred - y[val]) ** 2, axis=0)).max() / 1e6)
+                rows.append({"arch": arch, "images": images, "n": x_b.shape[0], "cpu": cpu, "epochs": info["epochs"]})
+                print(
+                    f"{arch:<12}  {images:<6}  {x_b.shape[0]:13d}  {cpu:6.1f}  {info['epochs']:6d}  {rmse:6.1f}",
+                    flush=True,
+                )
+    return rows
+
+
 def step_samples(run_dir: Path) -> dict[str, np.ndarray]:
     """(inputs, stress, noise, step) of every qp at every step of a brute-force run, from its step
     files (inputs from the previous step's md_state.nc, as committee_query builds them)."""
@@ -196,8 +259,11 @@ def rolling(run_dir: Path, test_dir: Path, architectures: list[str], size: int, 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--saved", type=Path, default=None, help="a finished committee run directory")
-    ap.add_argument("--train-steps", type=int, default=6, help="--saved: train on steps <= this")
+    ap.add_argument(
+        "--train-steps", type=int, default=None, help="--saved: train on steps <= this (6; all with --symmetry-cost)"
+    )
     ap.add_argument("--size", type=int, default=4, help="--saved: committee size")
+    ap.add_argument("--symmetry-cost", action="store_true", help="--saved: one member's fit, cubic images off/on")
     ap.add_argument("--rolling", type=Path, default=None, help="--saved: test each step on this brute-force run")
     ap.add_argument("--symmetric", action="store_true", help="--rolling: train on the cubic images too")
     ap.add_argument("--every", type=int, default=3, help="--rolling: every how many steps")
@@ -215,8 +281,11 @@ def main() -> None:
     if args.saved is not None and args.rolling is not None:
         rolling(args.saved, args.rolling, args.architectures, args.size, args.every, args.symmetric)
         return
+    if args.saved is not None and args.symmetry_cost:
+        symmetry_cost(args.saved, args.architectures, args.train_steps)
+        return
     if args.saved is not None:
-        saved_run(args.saved, args.train_steps, args.size)
+        saved_run(args.saved, args.train_steps or 6, args.size)
         return
     if args.quick:
         args.sizes, args.committee, args.epochs = [100, 300], [2, 4], 30

@@ -6,7 +6,8 @@ Recipe (deterministic for a given ``CommitteeSettings.seed`` on CPU; streams fro
    stream "split"), shared by all members so their held-out errors are comparable.
 2. Member ``i`` gets its own seed ``member_seed(seed, i)``: weight initialisation, bootstrap
    resample of the training part (n draws with replacement) and shuffling.
-   With ``symmetric`` the resample is joined by its images under the cube's symmetry.
+   With ``symmetric`` the resample is joined by its images under the cube's symmetry (a ridge
+   member fits them all; a network sees one random image of each sample per epoch).
 3. Each member is fitted (scema.committee.fit) to the learned target: the stress, or its
    difference to an elastic prediction, C eps_t (deviation) or sigma_s + C d eps (correction)
    (``settings.target``, scema.committee.data).
@@ -32,7 +33,7 @@ from scema.committee.fit import fit_member, quiet_and_deterministic
 from scema.committee.predict import member_predict
 from scema.committee.settings import CommitteeSettings
 from scema.committee.storage import METRICS_FILE, save_member, save_target
-from scema.committee.symmetry import augment
+from scema.committee.symmetry import CUBIC, augment
 
 
 def member_seed(seed: int, index: int) -> int:
@@ -88,7 +89,8 @@ def train_committee(
                 seed = member_seed(settings.seed, i)
                 boot = seeds.rng(seed, "bootstrap").integers(0, x_tr.shape[0], size=x_tr.shape[0])
                 x_b, l_b = augment(x_tr[boot], l_tr[boot]) if symmetric else (x_tr[boot], l_tr[boot])
-                net, scalers, info = fit_member(x_b, l_b, x_val, l_val, settings, seed, scratch)
+                images = len(CUBIC) if symmetric else 1
+                net, scalers, info = fit_member(x_b, l_b, x_val, l_val, settings, seed, scratch, images)
                 preds.append(
                     stress_from_learned(x_val, member_predict(net, scalers, x_val), settings.target, stiffness)
                 )
