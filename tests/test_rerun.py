@@ -82,6 +82,15 @@ def test_a_changed_setting_reruns_exactly_the_rules_that_read_it_and_what_follow
     # ParaView fields read no reaction)
     assert_plan(finished, face, RUN_END - {("paraview_fields", None)})
 
+    batches = accelerated_config()
+    batches["md"]["batches"] = 3
+    # only the rule that plans the MD reads md.batches (committee_query, the last stage before the
+    # MD with the committee on): step 1 reruns from its query, not its FE or clusters; step 2
+    # follows step 1's new stresses
+    step_2 = {(r, "0002") for r in STEP_RULES + ["committee_update"]}
+    step_1 = {("committee_query", "0001"), ("aggregate_stress", "0001"), ("committee_update", "0001")}
+    assert_plan(finished, batches, step_1 | step_2 | RUN_END)
+
     size = accelerated_config()
     size["committee"]["size"] = 3
     # the committee first trains (uses its size) in committee_update of step 1: nothing of step 1
