@@ -21,7 +21,6 @@ include: "workflow/rules/md.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/summary.smk"
 include: "workflow/rules/fields.smk"
-include: "workflow/rules/plots.smk"
 
 
 rule all:
@@ -29,4 +28,4 @@ rule all:
     input:
         get_final_output(),
         rules.paraview_fields.output,
-        rules.run_plots.output,
+        rules.summary.output,

@@ -1,11 +1,20 @@
 """Shared by the rule scripts: logging to the rule's log file, material inputs, MPI launch."""
 
 import logging
+import os
 import sys
 from pathlib import Path
 
 # the package lives in workflow/; make it importable in conda envs where it is not installed
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
+
+# A job's own process and its LAMMPS workers are Open MPI singletons (dolfinx, LAMMPS initialise
+# MPI on import): without these, MPI_Init starts a helper daemon and probes the UCX transports,
+# ~0.35 s of waiting (little CPU) in every FE job and MD worker. Set before anything imports MPI,
+# unless the user set them; taken back for a multi-rank launch (run_stage), whose ranks talk.
+SINGLETON_MPI = {"OMPI_MCA_ess_singleton_isolated": "1", "OMPI_MCA_pml": "ob1"}
+_SET_HERE = [key for key in SINGLETON_MPI if key not in os.environ]
+os.environ.update({key: SINGLETON_MPI[key] for key in _SET_HERE})
 
 
 def to_log(snakemake) -> None:
@@ -24,6 +33,19 @@ def material_files(snakemake) -> dict:
     return dict(zip(snakemake.params.materials, snakemake.input.materials))
 
 
+def schedule_plan(snakemake) -> dict | None:
+    """What the stage needs to write the step's MD schedule when this job is the last stage before
+    the MD (it then has the output ``schedule``; see ``get_schedule_planner`` in common.smk)."""
+    out = snakemake.output.get("schedule")
+    if out is None:
+        return None
+    return {
+        "settings": dict(snakemake.params.schedule),
+        "prev_md_state": snakemake.input.prev_md_state,
+        "out_schedule": out,
+    }
+
+
 def run_stage(snakemake, target: str, **kwargs) -> None:
     """Run ``target`` (module:function) on the job's MPI tasks (resources ``tasks``, ``mpi``)."""
     from scema.parallel import DEFAULT_LAUNCHER
@@ -31,6 +53,9 @@ def run_stage(snakemake, target: str, **kwargs) -> None:
 
     resources = snakemake.resources
     tasks = int(resources.get("tasks", 1) or 1)
+    if tasks > 1:
+        for key in _SET_HERE:
+            os.environ.pop(key, None)
     launch(target, kwargs, tasks=tasks, launcher=resources.get("mpi", DEFAULT_LAUNCHER), log=sys.stderr)
 
 

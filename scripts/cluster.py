@@ -1,4 +1,4 @@
-from _rule import to_log
+from _rule import schedule_plan, to_log
 
 to_log(snakemake)
 from scema.stages.cluster import run
@@ -14,4 +14,5 @@ run(
     material_names=list(snakemake.params.materials),
     material_files=dict(zip(snakemake.params.used_materials, snakemake.input.materials)),
     symmetries=dict(snakemake.params.symmetries),
+    plan=schedule_plan(snakemake),
 )

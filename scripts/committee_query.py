@@ -1,4 +1,4 @@
-from _rule import to_log
+from _rule import schedule_plan, to_log
 
 to_log(snakemake)
 from scema.stages.committee_query import run
@@ -13,4 +13,5 @@ run(
     prev_record=snakemake.input.prev_record,
     out_query=snakemake.output.query,
     clusters_path=snakemake.input.get("clusters"),
+    plan=schedule_plan(snakemake),
 )

@@ -1,4 +1,4 @@
-from _rule import material_files, run_stage, to_log
+from _rule import material_files, run_stage, schedule_plan, to_log
 
 to_log(snakemake)
 run_stage(
@@ -14,4 +14,5 @@ run_stage(
     out_fe_state=snakemake.output.fe_state,
     out_strain=snakemake.output.strain,
     out_displacement=snakemake.output.displacement,
+    plan=schedule_plan(snakemake),
 )

@@ -12,3 +12,12 @@ run(
     committee_files=list(snakemake.input.get("committee", [])),
     sample_files=list(snakemake.input.get("committee_samples", [])),
 )
+
+from scema import plots
+
+stresses, clusters = list(snakemake.input.stresses), list(snakemake.input.get("clusters", []))
+plots.load_displacement_plot(snakemake.output.summary, snakemake.output.load_displacement)
+plots.updates_by_source_plot(snakemake.output.summary, stresses, snakemake.output.updates)
+plots.provenance_maps(snakemake.input.strain, stresses, snakemake.output.maps)
+plots.stress_strain_paths(snakemake.output.summary, stresses, snakemake.output.paths)
+plots.representatives_plot(stresses, clusters, snakemake.output.representatives)

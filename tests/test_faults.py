@@ -232,8 +232,7 @@ CHAIN = [  # in the order the jobs first start
     ("material_init", _material_init_running),
     ("fe_step", _running("fe_step", "strain.nc")),
     ("cluster", _running("cluster", "clusters.nc")),
-    ("committee_query", _running("committee_query", "committee_query.nc")),
-    ("md_schedule", _running("md_schedule", "md_schedule.nc")),
+    ("committee_query", _running("committee_query", "committee_query.nc")),  # it also plans the MD
     ("md_batch", _md_batch_half_done),
     ("aggregate_stress", _running("aggregate_stress", "stress.nc")),
     ("committee_update", _committee_training),

@@ -3,7 +3,8 @@
 One finished run (``accelerated_run``: clustering and committee on, 2 steps), copied; then
 ``snakemake --dry-run`` with a changed config lists the jobs it would run, parsed from its output.
 A dry run stops at a checkpoint that will rerun: md_batch jobs of a step appear only when that
-step's md_schedule does not rerun, and a rerun md_schedule makes its batches rerun (newer input).
+step's schedule (written by committee_query here, the last stage before the MD) is not rewritten,
+and a rewritten schedule makes its batches rerun (newer input).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from conftest import accelerated_config, snakemake_cmd, write_config
 
 pytestmark = pytest.mark.workflow
 
-STEP_RULES = ["fe_step", "cluster", "committee_query", "md_schedule", "aggregate_stress"]
+STEP_RULES = ["fe_step", "cluster", "committee_query", "aggregate_stress"]
 
 
 def planned_jobs(workdir, cfg) -> dict[tuple[str, str | None], str]:
@@ -58,8 +59,8 @@ def finished(tmp_path, accelerated_run):
     return tmp_path / "run"
 
 
-# the whole-run outputs that read every step: the summary, the run's plots and ParaView fields
-RUN_END = {("summary", None), ("run_plots", None), ("paraview_fields", None), ("all", None)}
+# the whole-run outputs that read every step: the summary (with the run's plots) and ParaView fields
+RUN_END = {("summary", None), ("paraview_fields", None), ("all", None)}
 
 
 def test_a_changed_setting_reruns_exactly_the_rules_that_read_it_and_what_follows(finished):
@@ -81,18 +82,27 @@ def test_a_changed_setting_reruns_exactly_the_rules_that_read_it_and_what_follow
     # ParaView fields read no reaction)
     assert_plan(finished, face, RUN_END - {("paraview_fields", None)})
 
+    batches = accelerated_config()
+    batches["md"]["batches"] = 3
+    # only the rule that plans the MD reads md.batches (committee_query, the last stage before the
+    # MD with the committee on): step 1 reruns from its query, not its FE or clusters; step 2
+    # follows step 1's new stresses
+    step_2 = {(r, "0002") for r in STEP_RULES + ["committee_update"]}
+    step_1 = {("committee_query", "0001"), ("aggregate_stress", "0001"), ("committee_update", "0001")}
+    assert_plan(finished, batches, step_1 | step_2 | RUN_END)
+
     size = accelerated_config()
     size["committee"]["size"] = 3
     # the committee first trains (uses its size) in committee_update of step 1: nothing of step 1
     # before it reruns (no fe_step, cluster, query, schedule or md_batch of step 1); step 2 asks
-    # the retrained committee, so its query and everything after it rerun, but not its FE or clusters
+    # the retrained committee, so its query (which writes the schedule) and everything after it
+    # rerun, but not its FE or clusters
     assert_plan(
         finished,
         size,
         {
             ("committee_update", "0001"),
             ("committee_query", "0002"),
-            ("md_schedule", "0002"),
             ("aggregate_stress", "0002"),
             ("committee_update", "0002"),
         }

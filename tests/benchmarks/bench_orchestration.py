@@ -260,11 +260,11 @@ def report(results: dict[str, list[dict]]) -> None:
 # what each rule's script imports before its stage runs (Snakemake's script preamble, then the stage)
 STAGE_MODULES = {
     "initial_state": "scema.stages.initial_state",
-    "fe_step": "scema.stages.fe_step",
-    "md_schedule": "scema.stages.schedule",
+    "fe_step": "scema.stages.fe_step, scema.stages.schedule",
     "md_batch": "scema.stages.md_batch",
     "aggregate_stress": "scema.stages.aggregate, scema.stages.reaction",
-    "summary": "scema.stages.summary",
+    "summary": "scema.stages.summary, scema.plots",
+    "paraview_fields": "scema.stages.fields",
     "cluster": "scema.stages.cluster",
 }
 

@@ -2,7 +2,7 @@
 MD updates) and let Snakemake build its DAG.
 
 Writes a synthetic run directory (step 0 state and a step-1 strain field of 80,000 qps), times
-the md_schedule stage (the checkpoint that plans the updates), then times
+the MD planning (scema.stages.schedule, run by the last stage before the MD), then times
 ``snakemake -n results/step_0001/stress.nc`` and counts the MD jobs in the DAG, which must stay
 at ``md.batches``. Prints time and peak memory.
 
@@ -97,8 +97,8 @@ def main() -> None:
     full = synthetic_run(workdir, args.batches)
 
     start = time.perf_counter()
-    schedule_stage.run(
-        full,
+    schedule_stage.write_schedule(
+        {"batches": full["md"]["batches"], "seed": full["run"]["seed"], "materials": list(full["materials"])},
         1,
         str(workdir / "results/step_0001/strain.nc"),
         str(workdir / "results/step_0000/md_state.nc"),
@@ -129,7 +129,7 @@ def main() -> None:
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", proc.stdout, flags=re.M))
     print(f"qps {8 * int(np.prod(CELLS))}, replicas {REPLICAS}, updates {8 * int(np.prod(CELLS)) * REPLICAS}")
     print(
-        f"md_schedule stage (plan + write schedule): {plan_seconds:.1f} s, peak RSS {plan_rss:.0f} MiB, "
+        f"MD planning (plan + write schedule): {plan_seconds:.1f} s, peak RSS {plan_rss:.0f} MiB, "
         f"schedule file {(workdir / 'results/step_0001/md_schedule.nc').stat().st_size / 2**20:.0f} MiB"
     )
     print(f"snakemake -n (one step): {dag_seconds:.1f} s, peak RSS {dag_rss:.0f} MiB")

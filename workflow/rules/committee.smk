@@ -14,14 +14,16 @@ rule committee_start:
         "../../scripts/committee_start.py"
 
 
-rule committee_query:
-    """Each material's committee answers for its representatives: committee, MD, or audit (both)."""
+checkpoint committee_query:
+    """Each material's committee answers for its representatives: committee, MD, or audit (both);
+    then the step's MD is planned from these answers (output ``schedule``)."""
     input:
         unpack(get_clusters),
         strain="results/step_{step}/strain.nc",
         prev_md_state=get_previous_md_state,
         prev_record=get_previous_committee_record,
     output:
+        **schedule_output("committee_query"),
         query="results/step_{step}/committee_query.nc",
     log:
         "logs/committee_query/step_{step}.log",
@@ -32,6 +34,7 @@ rule committee_query:
     conda:
         "../../envs/ml.yaml"
     params:
+        **schedule_params("committee_query"),
         committee=get_committee_query_settings(),
         run_seed=config["run"]["seed"],
         materials=MATERIAL_NAMES,

@@ -169,9 +169,54 @@ def get_earlier_training_samples(wildcards):
     return [f"{step_dir(previous_step(wildcards))}/training_samples.nc"]
 
 
+def get_schedule_planner():
+    """Which rule writes a step's MD schedule, the last stage before the MD (committee_query
+    with the committee on, else cluster with clustering on, else fe_step). It calls the one
+    planning function (scema.stages.schedule) at its end; a job of its own only to plan cost
+    every step an interpreter start, the imports and a Snakemake round trip."""
+    if config["committee"]["enabled"]:
+        return "committee_query"
+    if config["clustering"]["enabled"]:
+        return "cluster"
+    return "fe_step"
+
+
+SCHEDULE_PLANNER = get_schedule_planner()
+
+
+def schedule_output(name):
+    """Named output ``schedule`` for the planning rule (SCHEDULE_PLANNER), nothing for the others."""
+    if name != SCHEDULE_PLANNER:
+        return {}
+    return {"schedule": "results/step_{step}/md_schedule.nc"}
+
+
+def schedule_params(name):
+    """Param ``schedule`` (what planning reads) for the planning rule only; a changed
+    ``md.batches`` reruns the planner, not the stages that do not plan."""
+    if name != SCHEDULE_PLANNER:
+        return {}
+    return {
+        "schedule": {"batches": config["md"]["batches"], "seed": config["run"]["seed"], "materials": MATERIAL_NAMES}
+    }
+
+
+def schedule_inputs(name):
+    """Where every box stood before the step (``prev_md_state``), for a planning rule that does
+    not read it anyway (cluster)."""
+    if name != SCHEDULE_PLANNER:
+        return {}
+    return {"prev_md_state": get_previous_md_state}
+
+
+def schedule_planner_checkpoint():
+    """The checkpoint whose output tells how many MD batches a step has."""
+    return getattr(checkpoints, SCHEDULE_PLANNER)
+
+
 def get_md_batches(wildcards):
-    """Batch outputs of a step, known once its md_schedule checkpoint has run."""
-    schedule = checkpoints.md_schedule.get(step=wildcards.step).output.schedule
+    """Batch outputs of a step, known once the step's schedule is written (a checkpoint)."""
+    schedule = schedule_planner_checkpoint().get(step=wildcards.step).output.schedule
     return [f"{step_dir(wildcards.step)}/md/batch_{b}.nc" for b in range(n_batches(schedule))]
 
 
@@ -182,10 +227,11 @@ def get_md_batch_benchmarks(wildcards):
     walking every finished step after each checkpoint (O(steps^2) over a run); once it has run,
     every earlier schedule exists (each step depends on the previous one).
     """
-    checkpoints.md_schedule.get(step=STEPS[-1])
+    planner = schedule_planner_checkpoint()
+    planner.get(step=STEPS[-1])
     files = []
     for step in STEPS:
-        schedule = checkpoints.md_schedule.get(step=step).output.schedule
+        schedule = planner.get(step=step).output.schedule
         files += [f"benchmarks/md_batch/step_{step}_batch_{b}.tsv" for b in range(n_batches(schedule))]
     return files
 

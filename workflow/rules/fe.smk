@@ -24,13 +24,15 @@ rule initial_state:
         "../../scripts/initial_state.py"
 
 
-rule fe_step:
-    """Solve the macroscale increment with the previous stresses; export qp strains."""
+checkpoint fe_step:
+    """Solve the macroscale increment with the previous stresses; export qp strains; without
+    clustering and committee also plan the step's MD (output ``schedule``: a checkpoint then)."""
     input:
         unpack(get_previous_state),
         unpack(get_mesh),
         materials=get_material_files,
     output:
+        **schedule_output("fe_step"),
         fe_state="results/step_{step}/fe_state.nc",
         strain="results/step_{step}/strain.nc",
         displacement="results/step_{step}/displacement.xdmf",
@@ -44,6 +46,7 @@ rule fe_step:
     conda:
         "../../envs/fenicsx.yaml"
     params:
+        **schedule_params("fe_step"),
         materials=MATERIALS,
         model=get_fe_model_settings(),
         fe=get_fe_settings(),

@@ -1,28 +1,3 @@
-checkpoint md_schedule:
-    """Decide which (qp, replica) updates run this step and split them into batches."""
-    input:
-        unpack(get_previous_state),
-        unpack(get_clusters),
-        unpack(get_committee),
-        strain="results/step_{step}/strain.nc",
-    output:
-        schedule="results/step_{step}/md_schedule.nc",
-    log:
-        "logs/md_schedule/step_{step}.log",
-    benchmark:
-        "benchmarks/md_schedule/step_{step}.tsv"
-    wildcard_constraints:
-        step=r"(?!0000)\d{4}",
-    conda:
-        "../../envs/workflow.yaml"
-    params:
-        batches=config["md"]["batches"],
-        seed=config["run"]["seed"],
-        materials=MATERIAL_NAMES,
-    script:
-        "../../scripts/md_schedule.py"
-
-
 rule md_batch:
     """Run one batch of MD updates in worker processes; resumes from its journal after a kill."""
     input:

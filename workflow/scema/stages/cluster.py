@@ -44,10 +44,13 @@ def run(
     material_names: list[str] | None = None,
     material_files: dict[str, str] | None = None,
     symmetries: dict[str, str] | None = None,
+    plan: dict | None = None,
 ) -> None:
     """``settings``: the ``clustering`` section (rule params); ``run_seed`` draws the sampled
     members; the material files (name -> file of each used material) and the stiffness
-    symmetries give the C that transports the cluster estimate (none: no stiffness recorded)."""
+    symmetries give the C that transports the cluster estimate (none: no stiffness recorded);
+    ``plan``: :func:`scema.stages.schedule.write_schedule`'s arguments but the step's own files,
+    when this step's MD is planned here (clustering on, the committee off)."""
     from scema.clustering import cluster_histories  # scikit-learn: only this stage pays the import
 
     history_ds = extend_history(previous_history, strain_file)
@@ -65,6 +68,10 @@ def run(
         stiffness = transport_stiffness(material_files, material_names, symmetries)
     ds = clusters_dataset(step, clusters, settings, sampled, stiffness)
     write_dataset(ds, out_clusters, f"strain-history clusters, step {step}")
+    if plan is not None:
+        from scema.stages.schedule import write_schedule
+
+        write_schedule(step=step, strain_path=strain_file, clusters_path=out_clusters, **plan)
 
 
 def transport_stiffness(

@@ -68,7 +68,10 @@ def run(
     prev_record: str,
     out_query: str,
     clusters_path: str | None = None,
+    plan: dict | None = None,
 ) -> None:
+    """``plan``: :func:`scema.stages.schedule.write_schedule`'s arguments but the step's own files:
+    with the committee on, the step's MD is planned here, from this query's decisions."""
     from scema.committee import decide
     from scema.stages.cluster import representatives
 
@@ -116,6 +119,12 @@ def run(
         committee["stress_accuracy_mpa"],
     )
     write_dataset(ds, out_query, f"committee query, step {step}")
+    if plan is not None:
+        from scema.stages.schedule import write_schedule
+
+        write_schedule(
+            step=step, strain_path=strain_path, clusters_path=clusters_path, committee_path=out_query, **plan
+        )
 
 
 def committee_decision(query_path: str | None, n_qp: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -23,9 +23,12 @@ def run(
     out_fe_state: str,
     out_strain: str,
     out_displacement: str,
+    plan: dict | None = None,
 ) -> None:
     """One increment. ``model_settings``: what build_model reads (rule params, like the rest);
-    ``fe``: integrator, time step and the chosen solver's PETSc options."""
+    ``fe``: integrator, time step and the chosen solver's PETSc options; ``plan``: the keyword
+    arguments of :func:`scema.stages.schedule.write_schedule` but the step's own files, when this
+    step's MD is planned here (neither clustering nor the committee on)."""
     model, density = build_model(model_settings, material_files)
     state = read_dataset(prev_fe_state)
     stress_prev = read_dataset(prev_stress)["stress"].values
@@ -54,3 +57,7 @@ def run(
     if model.comm.rank == 0:  # every rank holds the gathered arrays; one writes them
         write_dataset(strain, out_strain, f"qp strain, step {step}")
         write_dataset(fe_state_dataset(step, time, u, velocity, nodes), out_fe_state, f"FE state, step {step}")
+        if plan is not None:
+            from scema.stages.schedule import write_schedule
+
+            write_schedule(step=step, strain_path=out_strain, **plan)

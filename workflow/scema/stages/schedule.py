@@ -1,4 +1,10 @@
-"""Checkpoint stage: write this step's MD schedule (which updates, which batch)."""
+"""Write a step's MD schedule (which updates, which batch): the one planning function.
+
+Not a job of its own: the last stage before the MD calls it (fe_step, or cluster when clustering
+is on, or committee_query when the committee is on), so a step does not pay an interpreter
+start, the imports and a Snakemake round trip just to plan. The schedule stays its own file,
+written after the stage's other outputs: a killed job reruns as a whole, nothing is half planned.
+"""
 
 from __future__ import annotations
 
@@ -20,10 +26,8 @@ def select_md_qps(sampled: np.ndarray, trusted: np.ndarray) -> np.ndarray:
     return np.flatnonzero(sampled & ~trusted)
 
 
-def run(
-    batches: int,
-    run_seed: int,
-    material_names: list[str],
+def write_schedule(
+    settings: dict,
     step: int,
     strain_path: str,
     prev_md_state: str,
@@ -31,6 +35,8 @@ def run(
     clusters_path: str | None = None,
     committee_path: str | None = None,
 ) -> None:
+    """``settings``: the rule param ``schedule`` (``batches``: at most this many batch jobs,
+    ``seed``: the run seed, ``materials``: every material name in config order, the index)."""
     strain = read_dataset(strain_path)
     state = read_dataset(prev_md_state)
     state_dir = Path(out_schedule).parent / "md" / "state"
@@ -42,12 +48,12 @@ def run(
         strain["material"].values,
         state["state_file"].values,
         state["state_strain"].values,
-        batches,
+        int(settings["batches"]),
         state_dir,
-        run_seed=run_seed,
+        run_seed=int(settings["seed"]),
         step=step,
     )
-    ds = schedule_dataset(step, schedule, material_names)
+    ds = schedule_dataset(step, schedule, list(settings["materials"]))
     write_dataset(ds, out_schedule, f"MD schedule, step {step}")
 
 
