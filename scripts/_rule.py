@@ -8,11 +8,10 @@ from pathlib import Path
 # the package lives in workflow/; make it importable in conda envs where it is not installed
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
-# A job's own process and its LAMMPS workers are Open MPI singletons (dolfinx, LAMMPS initialise
-# MPI on import): without these, MPI_Init starts a helper daemon and probes the UCX transports,
-# ~0.35 s of waiting (little CPU) in every FE job and MD worker. Set before anything imports MPI,
-# unless the user set them; taken back for a multi-rank launch (run_stage), whose ranks talk.
-SINGLETON_MPI = {"OMPI_MCA_ess_singleton_isolated": "1", "OMPI_MCA_pml": "ob1"}
+from scema.parallel import SINGLETON_MPI  # noqa: E402  (imports no MPI)
+
+# A job's own process (and the LAMMPS workers it starts) is an MPI singleton: set before anything
+# imports MPI, unless the user set them; taken back for a multi-rank launch (run_stage).
 _SET_HERE = [key for key in SINGLETON_MPI if key not in os.environ]
 os.environ.update({key: SINGLETON_MPI[key] for key in _SET_HERE})
 

@@ -18,6 +18,12 @@ import tempfile
 from pathlib import Path
 
 DEFAULT_LAUNCHER = "mpirun"
+# A lone process that initialises MPI (a job's dolfinx, an MD worker's LAMMPS) is an Open MPI
+# "singleton": by default MPI_Init then spawns a helper daemon (orted) and probes every network
+# transport, measured 0.35-0.4 s of waiting per process. A lone rank needs only the self
+# transport. Set before MPI is imported, never for a multi-rank launch (its ranks talk); other
+# MPI libraries ignore these variables.
+SINGLETON_MPI = {"OMPI_MCA_ess_singleton_isolated": "1", "OMPI_MCA_pml": "ob1", "OMPI_MCA_btl": "self"}
 
 
 def _call(target: str, kwargs: dict):

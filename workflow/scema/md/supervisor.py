@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from ..parallel import SINGLETON_MPI
 from .engine import Engine
 from .journal import fsync_path
 from .material import MaterialSpec
@@ -44,11 +45,6 @@ _ERROR_LINE = re.compile(r"^ERROR.*$", re.MULTILINE)
 SYSTEMATIC = 3
 # Updates in flight per worker: the one running and the one it starts next without a round trip.
 DEPTH = 2
-# A worker is one serial MPI process started without mpirun (a "singleton"). By default Open MPI
-# then spawns a helper daemon (orted) and probes every network transport in MPI_Init: measured
-# 0.35-0.4 s of a worker's ~0.5 s LAMMPS start-up (as in a plain ``lmp``). A lone rank needs only
-# the self transport. Other MPI libraries ignore these variables.
-SINGLETON_MPI = {"OMPI_MCA_ess_singleton_isolated": "1", "OMPI_MCA_pml": "ob1", "OMPI_MCA_btl": "self"}
 
 
 @dataclass
