@@ -417,6 +417,21 @@ def committee_campaign(args, root: Path) -> None:
     if args.table_only:
         jobs = []
     done = []
+
+    def write_table() -> None:
+        """The table over what has finished so far: written after every run, so a stopped campaign keeps it."""
+        table(
+            done,
+            brute,
+            seeds,
+            root,
+            args.steps,
+            accuracy,
+            {**attrs, "committee_set": str(args.committee_set)},
+            args.tag,
+            args.also_tags,
+        )
+
     for job in jobs:
         if job[0] == "brute":
             c = copy.deepcopy(cfg)
@@ -431,29 +446,9 @@ def committee_campaign(args, root: Path) -> None:
             c["committee"] = {**cfg["committee"], **args.committee_set, "enabled": True, "size": size, "target": target}
             run(committee_dir(root, target, size, args.tag), c, brute[0] / "results" / "materials")
         done.append(job)
-        table(
-            done,
-            brute,
-            seeds,
-            root,
-            args.steps,
-            accuracy,
-            {**attrs, "committee_set": str(args.committee_set)},
-            args.tag,
-            args.also_tags,
-        )
+        write_table()
     if not done:
-        table(
-            done,
-            brute,
-            seeds,
-            root,
-            args.steps,
-            accuracy,
-            {**attrs, "committee_set": str(args.committee_set)},
-            args.tag,
-            args.also_tags,
-        )
+        write_table()
     print(f"table: {root / 'acceleration.csv'} and {root / 'acceleration.nc'}; per step: {root / 'md_breakdown.csv'}")
 
 

@@ -131,17 +131,12 @@ def saved_run(run_dir: Path, train_steps: int, size: int) -> None:
             )
 
 
-def symmetry_cost(run_dir: Path, architectures: list[str], train_steps: int | None) -> list[dict]:
-    """CPU seconds of member 0's fit with and without the cubic images (see the module doc)."""
+def saved_samples(run_dir: Path):
+    """A finished run's config, its first material's stiffness (as the committee sees it) and all
+    its training samples."""
     import xarray as xr
     import yaml
 
-    from scema import seeds
-    from scema.committee.data import learned_target, stress_from_learned
-    from scema.committee.fit import fit_member, quiet_and_deterministic
-    from scema.committee.predict import member_predict
-    from scema.committee.symmetry import CUBIC, augment
-    from scema.committee.train import member_seed, split_indices
     from scema.stages.committee_update import material_data
 
     cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
@@ -150,7 +145,21 @@ def symmetry_cost(run_dir: Path, architectures: list[str], train_steps: int | No
     symmetries = {n: cfg["materials"][n].get("stiffness_symmetry", "none") for n in names}
     stiffness = material_data(files, names, symmetries)[0][0]
     paths = sorted((run_dir / "results").glob("step_*/training_samples.nc"))
-    data = xr.concat([xr.open_dataset(p).load() for p in paths], dim="sample")
+    return cfg, stiffness, xr.concat([xr.open_dataset(p).load() for p in paths], dim="sample")
+
+
+def symmetry_cost(run_dir: Path, architectures: list[str], train_steps: int | None) -> list[dict]:
+    """CPU seconds of member 0's fit with and without the cubic images (see the module doc)."""
+
+    from scema import seeds
+    from scema.committee.data import learned_target, stress_from_learned
+    from scema.committee.fit import fit_member, quiet_and_deterministic
+    from scema.committee.predict import member_predict
+    from scema.committee.symmetry import CUBIC, augment
+    from scema.committee.train import member_seed, split_indices
+
+    cfg, stiffness, data = saved_samples(run_dir)
+    names = list(cfg["materials"])
     keep = data["material"].values == 0
     if train_steps is not None:
         keep &= data["step_id"].values <= train_steps
@@ -212,18 +221,8 @@ def rolling(run_dir: Path, test_dir: Path, architectures: list[str], size: int, 
     strains it has not seen). Pooled over the steps: the trusted share, and for the trusted qps
     the mean error (bias) and sqrt(mean(err^2 - noise^2)) (own error net of the MD noise) per
     component, MPa."""
-    import xarray as xr
-    import yaml
 
-    from scema.stages.committee_update import material_data
-
-    cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
-    names = list(cfg["materials"])
-    files = {n: str(run_dir / "results" / "materials" / n / "material.nc") for n in names}
-    symmetries = {n: cfg["materials"][n].get("stiffness_symmetry", "none") for n in names}
-    stiffness = material_data(files, names, symmetries)[0][0]
-    paths = sorted((run_dir / "results").glob("step_*/training_samples.nc"))
-    data = xr.concat([xr.open_dataset(p).load() for p in paths], dim="sample")
+    cfg, stiffness, data = saved_samples(run_dir)
     step, x, y = data["step_id"].values, data["inputs"].values, data["stress"].values
     test = step_samples(test_dir)
     print(
