@@ -184,6 +184,27 @@ def test_examples_overrides_reach_every_run():
     assert len(configs) == 2 + len(points) == 2 + 8
 
 
+@pytest.mark.parametrize("specimen", ["ct", "dogbone", "drop_weight"])
+def test_each_specimen_has_a_comparison_of_brute_force_clustering_committee_and_both(specimen):
+    """One command per specimen: its compare_*.yaml names the specimen's own example config, and
+    every mode's run config passes the run schema (validate_comparison checks each)."""
+    from scema.comparison_config import mode_configs, validate_comparison
+
+    example = {"ct": "compact_tension", "dogbone": "dogbone", "drop_weight": "drop_weight"}[specimen]
+    with open(REPO / "config" / "examples" / f"compare_{specimen}.yaml") as fh:
+        comparison = validate_comparison(yaml.safe_load(fh), search_dirs=[REPO])["comparison"]
+    assert comparison["name"] == specimen
+    assert comparison["base"] == f"config/examples/{example}.yaml"
+    modes = mode_configs(comparison)
+    on = {m: (c["clustering"].get("enabled", False), c["committee"].get("enabled", False)) for m, c in modes.items()}
+    assert on["brute_force"] == on["brute_force_seed2"] == (False, False)
+    assert {on["clustering"], on["committee"], on["clustering_committee"]} == {
+        (True, False),
+        (False, True),
+        (True, True),
+    }
+
+
 @pytest.mark.workflow
 def test_study_workflow_tables_plots_and_report_from_finished_runs(study, tmp_path):
     """study.smk over finished runs (configs older than summaries: nothing reruns) writes the
