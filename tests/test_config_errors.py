@@ -47,6 +47,11 @@ CASES = [
         "materials.copper.strain_rate",
     ),
     ("time step out of range", lambda c: _set(c, "materials.copper.timestep", 1.0e-9), "materials.copper.timestep"),
+    (
+        "sampling window not a multiple of the stride",
+        lambda c: _set(c, "materials.copper.sampling_steps", 302),
+        "'materials.copper.sampling_steps': 302 is not a multiple of materials.copper.sampling_stride (5)",
+    ),
     ("negative fe time step", lambda c: _set(c, "fe.time_step", -1.0), "fe.time_step"),
     ("zero batches", lambda c: _set(c, "md.batches", 0), "md.batches"),
     (

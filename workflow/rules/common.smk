@@ -95,8 +95,10 @@ def md_material_config(name):
 
 
 def get_material_config(wildcards):
-    """The material's MD definition: a change re-runs material_init (params are a rerun trigger)."""
-    return md_material_config(wildcards.material)
+    """The material's MD definition as material_init uses it: a change re-runs material_init
+    (params are a rerun trigger). Its stiffness and noise windows sample every step, so the
+    updates' sampling_stride is fixed at 1 here: changing the stride reruns the updates only."""
+    return {**md_material_config(wildcards.material), "sampling_stride": 1}
 
 
 def get_previous_state(wildcards):

@@ -139,6 +139,11 @@ def _check_semantics(config: dict, bases: list[Path]) -> None:
         _check_regions_inside(specimen.get("regions", []), bounds)
     _check_boundaries(specimen)
     for name, material in materials.items():
+        if material["sampling_steps"] % material["sampling_stride"]:
+            raise ConfigError(
+                f"config error: 'materials.{name}.sampling_steps': {material['sampling_steps']} is not a multiple "
+                f"of materials.{name}.sampling_stride ({material['sampling_stride']})"
+            )
         for key in ("structure", "forcefield"):
             material[key] = str(_resolve(material[key], bases))
             _readable(Path(material[key]), f"materials.{name}.{key}")

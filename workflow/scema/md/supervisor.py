@@ -150,7 +150,7 @@ class _Slot:
         # One OpenBLAS thread: numpy's first 3x3 inverse starts a pool whose idle thread spins,
         # measured at ~45 % of a core per worker during every LAMMPS run (taken from the other
         # worker or batch on a small machine); the worker's algebra is 3x3, never worth a thread.
-        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", **SINGLETON_MPI}
+        env = {**SINGLETON_MPI, **os.environ, "OPENBLAS_NUM_THREADS": "1"}  # a user's OMPI_MCA_* win
         self.process = subprocess.Popen([sys.executable, "-c", code], pass_fds=[fd], env=env)
         child.close()  # the worker's end lives in the worker only: its death is EOF here
         self.conn = Connection(parent.detach())
