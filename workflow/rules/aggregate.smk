@@ -21,5 +21,6 @@ rule aggregate_stress:
         "../../envs/workflow.yaml"
     params:
         boundary_conditions=config["specimen"]["boundary_conditions"],
+        integrator=config["fe"]["integrator"],
     script:
         "../../scripts/aggregate_stress.py"

@@ -1,0 +1,110 @@
+"""The lifted reaction (internal force weighted by a lifting function) against independent references:
+the analytic force of a uniform stress, the face reaction of an FE equilibrium solution, and the
+variance of iid qp noise (the reason it exists)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from scema.fe.boundary import prescribed_increments
+from scema.fe.scheme import quasistatic_increment
+from test_fe import SIZE, _cylinder_case, _model, _physical_group_case, _two_material_case
+
+AREA = SIZE[0] * SIZE[1]
+PULL = [
+    {"face": "zmin", "type": "fixed"},
+    {"face": "zmax", "type": "displacement", "increment": [None, None, 2.0e-6]},
+]
+ROLLERS = [  # boundaries sharing edges with the loaded face: its lifting must keep 1 there
+    {"face": "xmin", "type": "displacement", "increment": [0.0, None, None]},
+    {"face": "ymin", "type": "displacement", "increment": [None, 0.0, None]},
+    {"face": "zmin", "type": "displacement", "increment": [None, None, 0.0]},
+    {"face": "zmax", "type": "displacement", "increment": [None, None, 2.0e-6]},
+]
+
+
+def _stage(tmp_path, model, bcs, stress, integrator="quasistatic"):
+    """reaction.nc of the aggregate_stress stage for these qp stresses."""
+    from scema.io.datasets import stress_dataset
+    from scema.io.netcdf import read_dataset, write_dataset
+    from scema.stages.reaction import operator_dataset, run
+
+    write_dataset(operator_dataset(model, bcs), tmp_path / "internal_force.nc", "internal force operator")
+    zeros = np.zeros_like(stress)
+    write_dataset(stress_dataset(1, stress, zeros, np.zeros(model.n_qp), zeros), tmp_path / "stress.nc", "stress")
+    run(1, str(tmp_path / "internal_force.nc"), bcs, str(tmp_path / "stress.nc"), str(tmp_path / "r.nc"), integrator)
+    return read_dataset(tmp_path / "r.nc")
+
+
+@pytest.mark.parametrize("cell", ["hexahedron", "tetrahedron"])
+@pytest.mark.parametrize("bcs", [PULL, ROLLERS], ids=["pull", "rollers"])
+def test_lifted_reaction_of_a_uniform_axial_stress_is_stress_times_area(tmp_path, cell, bcs):
+    """sum_n w_n f_int,n = int sigma_zz dw/dz dV = sigma_zz * A for any w that is 1 on the face and
+    0 where another boundary prescribes u_z; the bar's lifting is w = z / L exactly (P1 and Q1
+    reproduce it), also with rollers on xmin and ymin, which leave u_z free."""
+    model = _model(cell)
+    sigma_zz = 7.5e8
+    stress = np.zeros((model.n_qp, 6))
+    stress[:, 2] = sigma_zz
+    ds = _stage(tmp_path, model, bcs, stress).sel(boundary="zmax")
+    assert ds.attrs["reaction_estimator"] == "lifted"
+    np.testing.assert_allclose(float(ds["reaction_force"][2]), sigma_zz * AREA, rtol=1e-12)
+    assert abs(float(ds["out_of_balance_force"][2])) < 1e-12 * sigma_zz * AREA  # in equilibrium: the face sum too
+    from scema.io.netcdf import read_dataset
+
+    ops = read_dataset(tmp_path / "internal_force.nc")
+    z = model.node_coordinates()[:, 2]
+    np.testing.assert_allclose(ops["lifting_weight"].sel(boundary="zmax", xyz="z").values, z / SIZE[2], atol=1e-12)
+    np.testing.assert_allclose(ops["lifting_weight"].sel(boundary="zmin", xyz="z").values, 1 - z / SIZE[2], atol=1e-12)
+
+
+@pytest.mark.parametrize("case", [_two_material_case, _physical_group_case, _cylinder_case])
+def test_both_estimators_agree_on_a_linear_elastic_fe_solution(tmp_path, case):
+    """An FE equilibrium solution (two materials, gmsh groups, a pin hole) has no out-of-balance
+    force, so the lifted reaction is the face one to round-off, on every constrained component."""
+    model, bcs, face = case(tmp_path)
+    du = quasistatic_increment(model, np.zeros((model.n_qp, 6)), prescribed_increments(bcs))
+    strain, material = model.qp_strain(du), model.qp_material()
+    stress = np.einsum("qij,qj->qi", np.array([model.stiffness[m] for m in material]), strain)
+    lifted = _stage(tmp_path, model, bcs, stress)
+    face_sum = _stage(tmp_path, model, bcs, stress, integrator="explicit_dynamic")
+    assert face_sum.attrs["reaction_estimator"] == "face"
+    for name in lifted["boundary"].values:
+        r = lifted["reaction_force"].sel(boundary=name).values
+        f = face_sum["reaction_force"].sel(boundary=name).values
+        prescribed = ~np.isnan(f)
+        scale = np.abs(f[prescribed]).max()
+        assert scale > 0
+        np.testing.assert_allclose(r[prescribed], f[prescribed], rtol=0, atol=1e-9 * scale)
+        np.testing.assert_allclose(
+            lifted["out_of_balance_force"].sel(boundary=name).values[prescribed], 0.0, atol=1e-9 * scale
+        )
+
+
+def test_lifted_reaction_averages_iid_qp_noise_over_the_whole_bar(tmp_path):
+    """iid noise on every qp stress of the default bar (2x2x3 hexahedra, 96 qps): the face reaction
+    reads the 32 qps of the top layer, the lifted one all 96, so the face's variance is 96/32 = 3
+    times the lifted one's; checked within the F distribution's 1e-6 two-sided bounds."""
+    from scema.io.netcdf import read_dataset
+    from scema.stages.reaction import internal_force
+
+    model = _model("hexahedron")
+    _stage(tmp_path, model, PULL, np.zeros((model.n_qp, 6)))
+    ops = read_dataset(tmp_path / "internal_force.nc")
+    w = ops["lifting_weight"].sel(boundary="zmax", xyz="z").values
+    on = ops["boundary_nodes"].sel(boundary="zmax").values.astype(bool)
+    samples = 2000
+    rng = np.random.default_rng(11)
+    face, lifted = np.empty(samples), np.empty(samples)
+    for k in range(samples):
+        f = internal_force(ops, rng.normal(0.0, 4.0e7, size=(model.n_qp, 6)))
+        face[k], lifted[k] = f[on, 2].sum(), w @ f[:, 2]
+    ratio = face.var(ddof=1) / lifted.var(ddof=1)
+    low, high = stats.f.ppf([0.5e-6, 1 - 0.5e-6], samples - 1, samples - 1)
+    assert 3.0 * low < ratio < 3.0 * high, ratio
+    # and the predicted standard deviation itself: sigma * sqrt(96) * (V / 96) / L for the lifted one
+    expected = 4.0e7 * np.sqrt(model.n_qp) * (AREA * SIZE[2] / model.n_qp) / SIZE[2]
+    chi = stats.chi2.ppf([0.5e-6, 1 - 0.5e-6], samples - 1) / (samples - 1)
+    assert expected**2 * chi[0] < lifted.var(ddof=1) < expected**2 * chi[1]
