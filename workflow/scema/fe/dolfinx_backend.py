@@ -329,9 +329,12 @@ class FEModel:
             if ksp.getConvergedReason() < 0:
                 raise RuntimeError(f"lifting of boundary '{boundary}': solve did not converge")
             w.x.scatter_forward()
-        # scalar P1 dofs share the vector space's node numbering (same dofmap layout, block size 1)
-        values = w.x.array[: scalar.dofmap.index_map.size_local][self._dof_of_node]
-        return self._gather_by_id(self._node_ids, values)
+        # P1 dofs sit on the geometry nodes, in the cell's geometry order (as in internal_force_operator)
+        input_ids = np.asarray(self.mesh.geometry.input_global_indices, dtype=np.int64)
+        gdofmap = self.mesh.geometry.dofmap
+        ids = np.concatenate([input_ids[gdofmap.links(c)] for c in self.cells]) if len(self.cells) else []
+        dofs = np.concatenate([scalar.dofmap.cell_dofs(c) for c in self.cells]) if len(self.cells) else []
+        return self._gather_by_id(np.asarray(ids, dtype=np.int64), w.x.array[np.asarray(dofs, dtype=np.int32)])
 
     def lumped_mass(self, density: dict[int, float]) -> np.ndarray:
         """Row-sum lumped mass per node (kg), exact enough for linear elements."""
