@@ -139,10 +139,14 @@ def main() -> None:
         for p in args.run.glob("results/step_*/stress.nc")
     )
     steps = len(diffs)
-    print(f"per replica and window {per_qp:.1f} MPa; per run: reference {common:.2f} MPa; peak mean stress {peak:.0f} MPa")
+    print(
+        f"per replica and window {per_qp:.1f} MPa; per run: reference {common:.2f} MPa; peak mean stress {peak:.0f} MPa"
+    )
     for estimator, n in n_eff.items():
         per_step = per_qp / np.sqrt(replicas * n)
-        print(f"reaction estimator {estimator}: averages over {n:.1f} of {qps} qps, sampling {per_step:.2f} MPa per run")
+        print(
+            f"reaction estimator {estimator}: averages over {n:.1f} of {qps} qps, sampling {per_step:.2f} MPa per run"
+        )
         options = {
             "as run": (common, per_step),
             "reference window x4": (common / 2, per_step),
