@@ -22,5 +22,4 @@ reaction(
     boundary_conditions=snakemake.params.boundary_conditions,
     stress=snakemake.output.stress,
     out_reaction=snakemake.output.reaction,
-    integrator=snakemake.params.integrator,
 )

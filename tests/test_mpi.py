@@ -96,6 +96,7 @@ def test_initial_state_on_two_ranks_writes_the_same_internal_force_operator(brut
     kwargs = dict(
         **fe_inputs,
         replicas=fe_inputs["model_settings"]["md"]["replicas"],
+        integrator="quasistatic",
         out_stress="stress_2ranks.nc",
         out_fe_state="fe_state_2ranks.nc",
         out_md_state="md_state_2ranks.nc",

@@ -31,10 +31,10 @@ def _stage(tmp_path, model, bcs, stress, integrator="quasistatic"):
     from scema.io.netcdf import read_dataset, write_dataset
     from scema.stages.reaction import operator_dataset, run
 
-    write_dataset(operator_dataset(model, bcs), tmp_path / "internal_force.nc", "internal force operator")
+    write_dataset(operator_dataset(model, bcs, integrator), tmp_path / "internal_force.nc", "internal force operator")
     zeros = np.zeros_like(stress)
     write_dataset(stress_dataset(1, stress, zeros, np.zeros(model.n_qp), zeros), tmp_path / "stress.nc", "stress")
-    run(1, str(tmp_path / "internal_force.nc"), bcs, str(tmp_path / "stress.nc"), str(tmp_path / "r.nc"), integrator)
+    run(1, str(tmp_path / "internal_force.nc"), bcs, str(tmp_path / "stress.nc"), str(tmp_path / "r.nc"))
     return read_dataset(tmp_path / "r.nc")
 
 

@@ -56,7 +56,7 @@ def reactions(run: Path, component: int) -> tuple[np.ndarray, np.ndarray]:
     model, _ = build_model(config, materials, base_dir=REPO)
     bcs = config["specimen"]["boundary_conditions"]
     face = config["specimen"]["reaction_face"]
-    ops = operator_dataset(model, bcs)
+    ops = operator_dataset(model, bcs, "quasistatic")
     others = sorted({name for name, comp in prescribed_increments(bcs) if comp == component} - {face})
     w = model.lifting_weights(face, others)
     on = model.face_nodes(face)

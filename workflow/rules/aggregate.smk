@@ -21,6 +21,5 @@ rule aggregate_stress:
         "../../envs/workflow.yaml"
     params:
         boundary_conditions=config["specimen"]["boundary_conditions"],
-        integrator=config["fe"]["integrator"],
     script:
         "../../scripts/aggregate_stress.py"

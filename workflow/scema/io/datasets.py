@@ -181,11 +181,12 @@ def fe_state_dataset(step, time, displacement, velocity, node_coordinates) -> xr
 
 
 def internal_force_dataset(
-    shape_gradient, cell_nodes, boundary_nodes: dict[str, np.ndarray], lifting_weight: dict[str, np.ndarray]
+    shape_gradient, cell_nodes, boundary_nodes: dict[str, np.ndarray], lifting_weight: dict[str, np.ndarray], estimator
 ) -> xr.Dataset:
     """``internal_force.nc``: the internal force as a linear map of the qp stresses (see
     ``FEModel.internal_force_operator``), the nodes of each boundary with a condition and its
-    lifting weights (``FEModel.lifting_weights``), from which the reaction is read."""
+    lifting weights (``FEModel.lifting_weights``), from which the reaction is read; ``estimator``
+    names the reaction that aggregate_stress reports (see ``reaction_dataset``)."""
     n_qp, per_cell, _ = shape_gradient.shape
     names = sorted(boundary_nodes)
     flags = {"units": "1", "flag_values": np.array([0, 1], dtype=np.int8), "flag_meanings": "off on"}
@@ -229,6 +230,7 @@ def internal_force_dataset(
             "boundary": ("boundary", np.array(names), {"long_name": "boundary name", "units": "1"}),
             **XYZ,
         },
+        attrs={"reaction_estimator": estimator},
     )
 
 

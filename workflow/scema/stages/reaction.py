@@ -28,9 +28,10 @@ from scema.voigt import stress_voigt_to_tensor
 ESTIMATOR = {"quasistatic": "lifted", "explicit_dynamic": "face"}  # fe.integrator -> reaction_force
 
 
-def operator_dataset(model, boundary_conditions: list[dict]) -> xr.Dataset:
-    """The FE model's internal-force operator, the nodes of every boundary with a condition and
-    their lifting weights per component (collective under MPI: call on every rank)."""
+def operator_dataset(model, boundary_conditions: list[dict], integrator: str) -> xr.Dataset:
+    """The FE model's internal-force operator, the nodes of every boundary with a condition,
+    their lifting weights per component and the estimator of ``integrator`` (fe.integrator)
+    (collective under MPI: call on every rank)."""
     shape_gradient, cell_nodes = model.internal_force_operator()
     prescribed = prescribed_increments(boundary_conditions)
     names = sorted({name for name, _comp in prescribed})
@@ -45,7 +46,7 @@ def operator_dataset(model, boundary_conditions: list[dict]) -> xr.Dataset:
             solved[(name, others)] = model.lifting_weights(name, list(others))
         weights[name][comp] = solved[(name, others)]
     nodes = {name: model.face_nodes(name) for name in names}
-    return internal_force_dataset(shape_gradient, cell_nodes, nodes, weights)
+    return internal_force_dataset(shape_gradient, cell_nodes, nodes, weights, ESTIMATOR[integrator])
 
 
 def internal_force(operator: xr.Dataset, stress: np.ndarray) -> np.ndarray:
@@ -70,11 +71,9 @@ def lifting_weights(operator: xr.Dataset, path: str) -> np.ndarray:
     return operator["lifting_weight"].values
 
 
-def run(
-    step: int, operator: str, boundary_conditions: list[dict], stress: str, out_reaction: str, integrator: str
-) -> None:
+def run(step: int, operator: str, boundary_conditions: list[dict], stress: str, out_reaction: str) -> None:
     """Reaction on every boundary with a condition, of the stresses in ``stress``;
-    ``operator``: internal_force.nc; ``integrator``: fe.integrator (which estimator, see above)."""
+    ``operator``: internal_force.nc (its ``reaction_estimator`` says which, see above)."""
     ops = read_dataset(operator)
     weight = lifting_weights(ops, operator)
     f_int = internal_force(ops, read_dataset(stress)["stress"].values)
@@ -93,7 +92,7 @@ def run(
         lifted[k, components] = np.einsum("in,ni->i", weight[k], f_int)[components]
     free_residual = np.where(constrained, 0.0, f_int)
     applied = np.array([applied_displacement(bcs, name, step) for name in names])
-    estimator = ESTIMATOR[integrator]
+    estimator = ops.attrs["reaction_estimator"]
     reaction = lifted if estimator == "lifted" else face
     ds = reaction_dataset(step, names, reaction, lifted - face, applied, np.linalg.norm(free_residual), estimator)
     write_dataset(ds, out_reaction, f"reaction force, step {step}")
