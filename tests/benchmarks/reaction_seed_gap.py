@@ -5,10 +5,10 @@ step's reaction on ``specimen.reaction_face`` from the stored qp stresses (``str
 
 - face: the sum of the nodal internal force over the face's nodes (the residual at its dofs);
   it reads only the qps of the cells touching the face;
-- lifted: sum_n w_n f_int,n with w the harmonic extension, 1 on the face and 0 on the other
-  boundaries that prescribe the component; it reads every qp through grad w.
+- lifted (what the workflow reports): sum_n W_n . f_int,n with W the FE's elastic solution for a
+  unit displacement of the face (every other prescribed component 0); it reads every qp.
 
-In equilibrium the two are equal; their difference is the w-weighted interior out-of-balance force.
+In equilibrium the two are equal; their difference is the W-weighted out-of-balance force.
 For every pair of the runs (they should differ only in ``run.seed``): the gap per step as a % of
 the pair's larger peak.
 
@@ -28,7 +28,6 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "workflow"))
 
-from scema.fe.boundary import prescribed_increments  # noqa: E402
 from scema.io.netcdf import read_dataset  # noqa: E402
 from scema.specimen import build_model  # noqa: E402
 from scema.stages.reaction import internal_force, operator_dataset  # noqa: E402
@@ -48,8 +47,8 @@ def run_config(run: Path) -> dict:
     raise FileNotFoundError(f"{run}: no config.yaml or run_config.yaml")
 
 
-def reactions(run: Path, component: int) -> tuple[np.ndarray, np.ndarray]:
-    """(face, lifted) reaction per step (N) on the run's reaction face."""
+def reactions(run: Path, component: int) -> dict[str, np.ndarray]:
+    """Reaction per step (N) on the run's reaction face, by estimator (face, lifted)."""
     config = run_config(run)
     materials = {name: str(run / f"results/materials/{name}/material.nc") for name in config["materials"]}
     materials = {name: path for name, path in materials.items() if Path(path).exists()}
@@ -57,15 +56,14 @@ def reactions(run: Path, component: int) -> tuple[np.ndarray, np.ndarray]:
     bcs = config["specimen"]["boundary_conditions"]
     face = config["specimen"]["reaction_face"]
     ops = operator_dataset(model, bcs, "quasistatic")
-    others = sorted({name for name, comp in prescribed_increments(bcs) if comp == component} - {face})
-    w = model.lifting_weights(face, others)
-    on = model.face_nodes(face)
-    face_r, lifted_r = [], []
+    lift = ops["lifting_displacement"].sel(boundary=face).values[component]
+    on = ops["boundary_nodes"].sel(boundary=face).values.astype(bool)
+    out = {"face": [], "lifted": []}
     for path in sorted(run.glob("results/step_*/stress.nc"))[1:]:
         f = internal_force(ops, read_dataset(path)["stress"].values)
-        face_r.append(f[on, component].sum())
-        lifted_r.append(w @ f[:, component])
-    return np.array(face_r), np.array(lifted_r)
+        out["face"].append(f[on, component].sum())
+        out["lifted"].append(float(np.sum(lift * f)))
+    return {name: np.array(values) for name, values in out.items()}
 
 
 def main() -> None:
@@ -74,17 +72,19 @@ def main() -> None:
     parser.add_argument("--component", type=int, default=2)
     args = parser.parse_args()
     results = {run: reactions(run, args.component) for run in args.runs}
-    for run, (face, lifted) in results.items():
-        print(f"{run}: face   {np.round(face, 1).tolist()} N")
-        print(f"{run}: lifted {np.round(lifted, 1).tolist()} N (lifted - face: {np.round(lifted - face, 1).tolist()})")
-    for (run_a, (fa, la)), (run_b, (fb, lb)) in itertools.combinations(results.items(), 2):
-        n = min(len(fa), len(fb))
+    for run, r in results.items():
+        for name, values in r.items():
+            extra = "" if name == "face" else f" ({name} - face: {np.round(values - r['face'], 1).tolist()})"
+            print(f"{run}: {name:7s} {np.round(values, 1).tolist()} N{extra}")
+    for (run_a, ra), (run_b, rb) in itertools.combinations(results.items(), 2):
         print(f"{run_a} vs {run_b}:")
-        for name, a, b in (("face", fa[:n], fb[:n]), ("lifted", la[:n], lb[:n])):
+        for name in ra:
+            n = min(len(ra[name]), len(rb[name]))
+            a, b = ra[name][:n], rb[name][:n]
             peak = max(np.abs(a).max(), np.abs(b).max())
             gap = np.abs(a - b) / peak * 100
             print(
-                f"  {name:6s} gap per step {np.round(gap, 2).tolist()} % of peak {peak:.1f} N; "
+                f"  {name:7s} gap per step {np.round(gap, 2).tolist()} % of peak {peak:.1f} N; "
                 f"largest {gap.max():.2f} % (step {int(np.argmax(gap)) + 1}), RMS {np.sqrt(np.mean(gap**2)):.2f} %"
             )
 

@@ -14,9 +14,11 @@ peak. How many qps the reaction averages over depends on its estimator (reaction
 noise averages as over n_eff = (sum a)^2 / sum a^2 qps. The face sum (estimator "face", all runs
 before the lifted reaction) reads the one layer of cells touching the face: on the default bar
 a third of the 96 qps, its sampling noise sqrt(3) larger than that of the mean over all qps
-(checked to 1e-13 N at every step). The lifted reaction weights the qps by grad w, the lifting
-function: on a bar w = z / L, every qp alike, n_eff = 96. The model prints both; a run's
-internal_force.nc gives n_eff exactly, older runs fall back to those two box-bar rules.
+(checked to 1e-13 N at every step). The lifted reaction weights the qps by eps(W), W the FE's
+elastic lifting: on a bar nearly uniform, n_eff close to 96. The model prints both; a run's
+internal_force.nc gives n_eff, older runs fall back to those two box-bar rules. The model
+counts only the loaded component's noise: the lifted reaction's lateral weights also cancel
+most of the pressure noise and of the reference errors, so for it the model is conservative.
 ``--pair OTHER_RUN``: also the measured gap of the two runs' reaction forces.
 
     .venv/bin/python tests/benchmarks/validate_seed_band.py RUN_DIR [--material copper] [--pair RUN2]
@@ -75,20 +77,20 @@ def box_face_qps(run: Path, qps: int) -> int:
 
 
 def effective_qps(run: Path, qps: int, component: int) -> dict[str, float]:
-    """n_eff = (sum a)^2 / sum a^2 of each estimator's qp weights a on the reaction face (see above)."""
+    """n_eff = (sum a)^2 / sum a^2 of each estimator's weights a on the loaded stress component
+    (see above); the lifted one's lateral weights, which cancel pressure noise, are left out."""
     path = run / "results/internal_force.nc"
     ops = read_dataset(path) if path.exists() else None
-    if ops is None or "lifting_weight" not in ops:
+    if ops is None or "lifting_displacement" not in ops:
         return {"face": box_face_qps(run, qps), "lifted": qps}
     with open(run / "config.yaml") as fh:
         face = yaml.safe_load(fh)["specimen"]["reaction_face"]
-    axis = "xyz"[component]  # the loaded (normal) component: the reaction's axis
-    g = ops["shape_gradient"].values[..., "xyz".index(axis)]
+    g = ops["shape_gradient"].values[..., component]  # the loaded (normal) component's axis
     cell_nodes = ops["cell_nodes"].values
     nodes = cell_nodes[np.arange(len(g)) // (len(g) // len(cell_nodes))]
     weights = {
         "face": ops["boundary_nodes"].sel(boundary=face).values.astype(float),
-        "lifted": ops["lifting_weight"].sel(boundary=face, xyz=axis).values,
+        "lifted": ops["lifting_displacement"].sel(boundary=face).values[component, :, component],
     }
     out = {}
     for name, w in weights.items():

@@ -296,46 +296,6 @@ class FEModel:
             self._gather_by_id(self.original_cell, cell_nodes).astype(np.int64),
         )
 
-    def lifting_weights(self, boundary: str, others: list[str], petsc_options: dict | None = None) -> np.ndarray:
-        """Nodal values (by node id) of the harmonic extension w: -laplace(w) = 0, w = 1 on
-        ``boundary``, 0 on the ``others`` (nodes shared with ``boundary`` keep 1), zero flux
-        elsewhere. Why: with ``others`` the boundaries that prescribe the same displacement
-        component, sum_n w_n f_int,n is the reaction of ``boundary`` in equilibrium, and through
-        grad w it reads the stress of the whole specimen, not only the cells touching the
-        boundary (Babuska & Miller 1984). Without ``others`` w is 1 everywhere."""
-        fdim = self.mesh.topology.dim - 1
-        scalar = fem.FunctionSpace(self.mesh, ("Lagrange", 1))
-        one = fem.locate_dofs_topological(scalar, fdim, self.face_facets(boundary))
-        zero = [fem.locate_dofs_topological(scalar, fdim, self.face_facets(name)) for name in others]
-        zero = np.setdiff1d(np.concatenate(zero), one) if zero else np.empty(0, dtype=np.int32)
-        w = fem.Function(scalar)
-        if self.comm.allreduce(len(zero), op=MPI.SUM) == 0:
-            w.x.array[:] = 1.0
-        else:
-            u, v = ufl.TrialFunction(scalar), ufl.TestFunction(scalar)
-            bcs = [
-                fem.dirichletbc(PETSc.ScalarType(1.0), one.astype(np.int32), scalar),
-                fem.dirichletbc(PETSc.ScalarType(0.0), zero.astype(np.int32), scalar),
-            ]
-            a_form = fem.form(ufl.inner(ufl.grad(u), ufl.grad(v)) * ufl.dx)
-            A = fem_petsc.assemble_matrix(a_form, bcs=bcs)
-            A.assemble()
-            b = fem_petsc.assemble_vector(fem.form(fem.Constant(self.mesh, PETSc.ScalarType(0.0)) * v * ufl.dx))
-            fem_petsc.apply_lifting(b, [a_form], bcs=[bcs])
-            b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-            fem_petsc.set_bc(b, bcs)
-            ksp = self._krylov_solver(A, EXACT_SOLVE if petsc_options is None else petsc_options)
-            ksp.solve(b, w.vector)
-            if ksp.getConvergedReason() < 0:
-                raise RuntimeError(f"lifting of boundary '{boundary}': solve did not converge")
-            w.x.scatter_forward()
-        # P1 dofs sit on the geometry nodes, in the cell's geometry order (as in internal_force_operator)
-        input_ids = np.asarray(self.mesh.geometry.input_global_indices, dtype=np.int64)
-        gdofmap = self.mesh.geometry.dofmap
-        ids = np.concatenate([input_ids[gdofmap.links(c)] for c in self.cells]) if len(self.cells) else []
-        dofs = np.concatenate([scalar.dofmap.cell_dofs(c) for c in self.cells]) if len(self.cells) else []
-        return self._gather_by_id(np.asarray(ids, dtype=np.int64), w.x.array[np.asarray(dofs, dtype=np.int32)])
-
     def lumped_mass(self, density: dict[int, float]) -> np.ndarray:
         """Row-sum lumped mass per node (kg), exact enough for linear elements."""
         v = ufl.TestFunction(self.V)

@@ -181,11 +181,12 @@ def fe_state_dataset(step, time, displacement, velocity, node_coordinates) -> xr
 
 
 def internal_force_dataset(
-    shape_gradient, cell_nodes, boundary_nodes: dict[str, np.ndarray], lifting_weight: dict[str, np.ndarray], estimator
+    shape_gradient, cell_nodes, boundary_nodes: dict[str, np.ndarray], lifting: dict[str, np.ndarray], estimator
 ) -> xr.Dataset:
     """``internal_force.nc``: the internal force as a linear map of the qp stresses (see
     ``FEModel.internal_force_operator``), the nodes of each boundary with a condition and its
-    lifting weights (``FEModel.lifting_weights``), from which the reaction is read; ``estimator``
+    liftings (``lifting[boundary][i]``: nodal displacement (node, 3) of the FE's elastic solution
+    for a unit displacement i of the boundary), from which the reaction is read; ``estimator``
     names the reaction that aggregate_stress reports (see ``reaction_dataset``)."""
     n_qp, per_cell, _ = shape_gradient.shape
     names = sorted(boundary_nodes)
@@ -211,14 +212,15 @@ def internal_force_dataset(
                 np.array([boundary_nodes[b] for b in names], dtype=np.int8).reshape(len(names), -1),
                 {"long_name": "node lies on the boundary", **flags},
             ),
-            "lifting_weight": (
-                ("boundary", "xyz", "node"),
-                np.array([lifting_weight[b] for b in names], dtype=float).reshape(len(names), 3, -1),
+            "lifting_displacement": (
+                ("boundary", "xyz", "node", "direction"),
+                np.array([lifting[b] for b in names], dtype=float).reshape(len(names), 3, -1, 3),
                 {
-                    "long_name": "harmonic extension: 1 on the boundary, 0 where another boundary prescribes the component",
+                    "long_name": "FE elastic displacement for a unit displacement of the boundary along xyz, "
+                    "every other prescribed component held at 0",
                     "units": "1",
-                    "comment": "lifted reaction R[b, i] = sum over nodes n of lifting_weight[b, i, n] f_int[n, i]; "
-                    "0 for a component the boundary leaves free",
+                    "comment": "lifted reaction R[b, i] = sum over nodes n and directions j of "
+                    "lifting_displacement[b, i, n, j] f_int[n, j]; 0 for a component the boundary leaves free",
                 },
             ),
         },
@@ -229,13 +231,18 @@ def internal_force_dataset(
             **index_coord("node", len(next(iter(boundary_nodes.values()))), "input mesh node index"),
             "boundary": ("boundary", np.array(names), {"long_name": "boundary name", "units": "1"}),
             **XYZ,
+            "direction": (
+                "direction",
+                np.array(["x", "y", "z"]),
+                {"long_name": "displacement direction", "units": "1"},
+            ),
         },
         attrs={"reaction_estimator": estimator},
     )
 
 
 REACTION_ESTIMATORS = {
-    "lifted": "reaction force: internal force weighted by the boundary's lifting function (whole specimen)",
+    "lifted": "reaction force: internal force weighted by the boundary's elastic lifting (whole specimen)",
     "face": "reaction force: sum of the nodal internal forces of the boundary's nodes",
 }
 
@@ -246,10 +253,10 @@ def reaction_dataset(
     """``reaction.nc``: reaction force on every boundary with a prescribed displacement (NaN where
     a component is free), the out-of-balance force it contains and the free-dof residual.
 
-    ``estimator``: "lifted" (sum_n w_n f_int,n with the boundary's lifting weights w: reads the
+    ``estimator``: "lifted" (sum_n W_n . f_int,n with the boundary's elastic lifting W: reads the
     stress of the whole specimen) or "face" (the nodal internal force summed over the boundary's
     nodes: reads only the cells touching it). ``out_of_balance``: lifted minus face, the
-    w-weighted internal force of the nodes off the boundary (zero in equilibrium).
+    W-weighted internal force of the nodes off the boundary (zero in equilibrium).
     Every constrained boundary, not only ``specimen.reaction_face``: the summary picks the face,
     so changing it reruns the summary, never the stresses or the MD.
     """

@@ -4,15 +4,18 @@ The internal force is linear in the qp stresses for a fixed mesh, so initial_sta
 once per run as numbers (``internal_force.nc``, :func:`operator_dataset`) and each step's
 reaction is computed with numpy inside aggregate_stress: no dolfinx job per step.
 
-Which reaction (Babuska & Miller's extraction): the nodal internal force summed over the
-boundary's nodes reads only the qps of the cells touching the boundary; weighting every node's
-internal force with a lifting function w (1 on the boundary, 0 on the other constrained
-boundaries that prescribe the component) gives the same force in equilibrium but reads every qp through grad w, so the MD
-noise of the whole specimen averages out (3x less variance on the default bar, whose face
-layer holds a third of the qps). Out of equilibrium (the staggered scheme's MD stress of a step
-is not balanced) the two differ by the w-weighted out-of-balance force, written beside the
-reaction. The quasistatic integrator reports the lifted reaction; the explicit one the face
-sum, because there the force off the boundary is inertia, not an error to average away.
+Which reaction (the extraction idea of Babuska & Miller): the nodal internal force summed over
+the boundary's nodes reads only the qps of the cells touching the boundary. Weighting every
+node's internal force with a lifting W, a displacement field equal to e_i on boundary k and 0
+on every other prescribed component, gives the same force in equilibrium but reads every qp
+through eps(W). The lifting used is the FE's own linear-elastic solution for that unit
+displacement, so R = sum_n W_n . f_int,n is also the face reaction after one elastic solve of the
+out-of-balance force (what the next step's FE solve does), and its weights take in the lateral
+stresses as a free bar's contraction does, which cancels most of the MD's pressure noise.
+Out of equilibrium (the staggered scheme's MD stress of a step is not balanced) the two differ
+by the W-weighted out-of-balance force, written beside the reaction. The quasistatic integrator
+reports the lifted reaction; the explicit one the face sum, because there the force off the
+boundary is inertia, not an error to average away.
 """
 
 from __future__ import annotations
@@ -30,23 +33,20 @@ ESTIMATOR = {"quasistatic": "lifted", "explicit_dynamic": "face"}  # fe.integrat
 
 def operator_dataset(model, boundary_conditions: list[dict], integrator: str) -> xr.Dataset:
     """The FE model's internal-force operator, the nodes of every boundary with a condition,
-    their lifting weights per component and the estimator of ``integrator`` (fe.integrator)
-    (collective under MPI: call on every rank)."""
+    the lifting of each prescribed (boundary, component) and the estimator of ``integrator``
+    (fe.integrator) (collective under MPI: call on every rank)."""
     shape_gradient, cell_nodes = model.internal_force_operator()
     prescribed = prescribed_increments(boundary_conditions)
     names = sorted({name for name, _comp in prescribed})
-    n_nodes = len(model.node_coordinates())
-    weights = {name: np.zeros((3, n_nodes)) for name in names}
-    solved: dict[tuple, np.ndarray] = {}
-    for name, comp in prescribed:
-        # w is 0 only where another boundary prescribes this component: elsewhere (a roller's
-        # free directions) the internal force is zero in equilibrium, so w may be anything there
-        others = tuple(sorted(other for other, c in prescribed if c == comp and other != name))
-        if (name, others) not in solved:
-            solved[(name, others)] = model.lifting_weights(name, list(others))
-        weights[name][comp] = solved[(name, others)]
     nodes = {name: model.face_nodes(name) for name in names}
-    return internal_force_dataset(shape_gradient, cell_nodes, nodes, weights, ESTIMATOR[integrator])
+    n_nodes = len(next(iter(nodes.values())))
+    lifting = {name: np.zeros((3, n_nodes, 3)) for name in names}
+    zeros = np.zeros((n_nodes, 3))
+    for name, comp in prescribed:
+        unit = {key: 0.0 for key in prescribed if key != (name, comp)}
+        unit[(name, comp)] = 1.0  # last: wins on nodes shared with another boundary
+        lifting[name][comp] = model.solve_increment(zeros, unit)
+    return internal_force_dataset(shape_gradient, cell_nodes, nodes, lifting, ESTIMATOR[integrator])
 
 
 def internal_force(operator: xr.Dataset, stress: np.ndarray) -> np.ndarray:
@@ -61,21 +61,21 @@ def internal_force(operator: xr.Dataset, stress: np.ndarray) -> np.ndarray:
     )
 
 
-def lifting_weights(operator: xr.Dataset, path: str) -> np.ndarray:
-    """(boundary, xyz, node) lifting weights; a clear error for an operator written without them."""
-    if "lifting_weight" not in operator:
+def lifting(operator: xr.Dataset, path: str) -> np.ndarray:
+    """(boundary, xyz, node, direction) liftings; a clear error for an operator written without them."""
+    if "lifting_displacement" not in operator:
         raise ValueError(
-            f"{path} has no lifting_weight (written by older code): re-run initial_state "
+            f"{path} has no lifting_displacement (written by older code): re-run initial_state "
             "(snakemake --forcerun initial_state) to compute the reaction"
         )
-    return operator["lifting_weight"].values
+    return operator["lifting_displacement"].values
 
 
 def run(step: int, operator: str, boundary_conditions: list[dict], stress: str, out_reaction: str) -> None:
     """Reaction on every boundary with a condition, of the stresses in ``stress``;
     ``operator``: internal_force.nc (its ``reaction_estimator`` says which, see above)."""
     ops = read_dataset(operator)
-    weight = lifting_weights(ops, operator)
+    lift = lifting(ops, operator)
     f_int = internal_force(ops, read_dataset(stress)["stress"].values)
     on = ops["boundary_nodes"].values.astype(bool)
     names = [str(name) for name in ops["boundary"].values]
@@ -89,7 +89,7 @@ def run(step: int, operator: str, boundary_conditions: list[dict], stress: str, 
     for k, name in enumerate(names):
         components = constrained_components(bcs, name)
         face[k, components] = f_int[on[k]].sum(axis=0)[components]
-        lifted[k, components] = np.einsum("in,ni->i", weight[k], f_int)[components]
+        lifted[k, components] = np.einsum("inj,nj->i", lift[k], f_int)[components]
     free_residual = np.where(constrained, 0.0, f_int)
     applied = np.array([applied_displacement(bcs, name, step) for name in names])
     estimator = ops.attrs["reaction_estimator"]
