@@ -95,8 +95,8 @@ def test_reaction_is_reported_only_for_constrained_components(brute_force_run):
     assert reaction.sel(xyz="z").item() > 0  # pulled along +z
     np.testing.assert_array_equal(np.isnan(ds["applied_displacement"].sel(boundary="zmax").values), [True, True, False])
     # the fixed face holds the specimen: the lifted reactions of the two faces balance exactly,
-    # out of equilibrium too (their z liftings sum to 1 at every node and the nodal internal
-    # forces sum to zero); the face sums only up to the free nodes' out-of-balance forces
+    # out of equilibrium too (their z liftings add up to a rigid translation along z, and the
+    # nodal internal forces sum to zero); the face sums only up to the free nodes' out-of-balance
     assert ds["reaction_force"].attrs["estimator"] == "lifted"
     fixed = ds["reaction_force"].sel(boundary="zmin", xyz="z").item()
     assert fixed < 0
