@@ -27,9 +27,10 @@ Measured 2026-11-28 on the default copper bar (96 qps, 2 replicas of 500 atoms, 
 replica difference per qp 52-65 MPa (zz; 41 MPa per replica and window), its mean over qps
 -8 to +1 MPa (no coherent part beyond the reference errors); reference SE zz 4.2 / 4.7 MPa;
 peak mean stress 724 MPa. Model (face sum, 32 qps): median gap 1.75 % of peak; lifted (96
-qps): 1.16 %, P(< 1.5 %) 0.74 (0.35 for the face sum). Measured pairs (seeds 12345/777): face
-sum 2.39 % (24,000 reference steps) and 2.56 % (96,000); lifted 1.47 % and 1.86 %
-(``reaction_seed_gap.py``); see CHANGELOG "Reaction read through a lifting function".
+qps, pressure cancellation ignored): 1.16 %. Measured pairs (seeds 12345/777,
+``reaction_seed_gap.py``): face sum 2.39 / 1.97 % (24,000 reference steps, two code versions)
+and 2.56 % (96,000); elastic lifting 0.46 / 0.44 % and 0.86 %; see CHANGELOG "Reaction read
+through an elastic lifting".
 """
 
 from __future__ import annotations
