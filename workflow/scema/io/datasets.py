@@ -180,16 +180,35 @@ def fe_state_dataset(step, time, displacement, velocity, node_coordinates) -> xr
     )
 
 
+DIRECTION = {"long_name": "displacement direction", "units": "1"}
+
+
 def internal_force_dataset(
     shape_gradient, cell_nodes, boundary_nodes: dict[str, np.ndarray], lifting: dict[str, np.ndarray], estimator
 ) -> xr.Dataset:
     """``internal_force.nc``: the internal force as a linear map of the qp stresses (see
     ``FEModel.internal_force_operator``), the nodes of each boundary with a condition and its
     liftings (``lifting[boundary][i]``: nodal displacement (node, 3) of the FE's elastic solution
-    for a unit displacement i of the boundary), from which the reaction is read; ``estimator``
-    names the reaction that aggregate_stress reports (see ``reaction_dataset``)."""
+    for a unit displacement i of the boundary; None for the face estimator), from which the
+    reaction is read; ``estimator`` names the reaction aggregate_stress reports (see
+    ``reaction_dataset``)."""
     n_qp, per_cell, _ = shape_gradient.shape
     names = sorted(boundary_nodes)
+    liftings = {}
+    if lifting is not None:
+        liftings = {
+            "lifting_displacement": (
+                ("boundary", "xyz", "node", "direction"),
+                np.array([lifting[b] for b in names], dtype=float).reshape(len(names), 3, -1, 3),
+                {
+                    "long_name": "FE elastic displacement for a unit displacement of the boundary along xyz, "
+                    "every other prescribed component held at 0",
+                    "units": "1",
+                    "comment": "lifted reaction R[b, i] = sum over nodes n and directions j of "
+                    "lifting_displacement[b, i, n, j] f_int[n, j]; 0 for a component the boundary leaves free",
+                },
+            ),
+        }
     flags = {"units": "1", "flag_values": np.array([0, 1], dtype=np.int8), "flag_meanings": "off on"}
     return xr.Dataset(
         {
@@ -212,17 +231,7 @@ def internal_force_dataset(
                 np.array([boundary_nodes[b] for b in names], dtype=np.int8).reshape(len(names), -1),
                 {"long_name": "node lies on the boundary", **flags},
             ),
-            "lifting_displacement": (
-                ("boundary", "xyz", "node", "direction"),
-                np.array([lifting[b] for b in names], dtype=float).reshape(len(names), 3, -1, 3),
-                {
-                    "long_name": "FE elastic displacement for a unit displacement of the boundary along xyz, "
-                    "every other prescribed component held at 0",
-                    "units": "1",
-                    "comment": "lifted reaction R[b, i] = sum over nodes n and directions j of "
-                    "lifting_displacement[b, i, n, j] f_int[n, j]; 0 for a component the boundary leaves free",
-                },
-            ),
+            **liftings,
         },
         coords={
             **index_coord("qp", n_qp, "quadrature point id (input cell index * points per cell + point)"),
@@ -231,11 +240,7 @@ def internal_force_dataset(
             **index_coord("node", len(next(iter(boundary_nodes.values()))), "input mesh node index"),
             "boundary": ("boundary", np.array(names), {"long_name": "boundary name", "units": "1"}),
             **XYZ,
-            "direction": (
-                "direction",
-                np.array(["x", "y", "z"]),
-                {"long_name": "displacement direction", "units": "1"},
-            ),
+            **({"direction": ("direction", np.array(["x", "y", "z"]), DIRECTION)} if liftings else {}),
         },
         attrs={"reaction_estimator": estimator},
     )
@@ -283,7 +288,8 @@ def reaction_dataset(
                 {
                     "long_name": "lifted minus face reaction: lifting-weighted internal force off the boundary",
                     "units": "N",
-                    "comment": "zero in equilibrium; the staggered scheme's equilibrium error seen by the reaction",
+                    "comment": "zero in equilibrium; the staggered scheme's equilibrium error seen by the reaction; "
+                    "NaN with the face estimator (explicit_dynamic: the force off the boundary is inertia)",
                 },
             ),
             "applied_displacement": (

@@ -33,20 +33,25 @@ ESTIMATOR = {"quasistatic": "lifted", "explicit_dynamic": "face"}  # fe.integrat
 
 def operator_dataset(model, boundary_conditions: list[dict], integrator: str) -> xr.Dataset:
     """The FE model's internal-force operator, the nodes of every boundary with a condition,
-    the lifting of each prescribed (boundary, component) and the estimator of ``integrator``
-    (fe.integrator) (collective under MPI: call on every rank)."""
+    the estimator of ``integrator`` (fe.integrator) and, for the lifted one, the lifting of each
+    prescribed (boundary, component) (collective under MPI: call on every rank). The liftings
+    solve with fe_step's quasistatic constraints, so they exist whenever that solve does; the
+    explicit integrator's constraints may leave rigid modes free, and it reads no lifting."""
     shape_gradient, cell_nodes = model.internal_force_operator()
     prescribed = prescribed_increments(boundary_conditions)
     names = sorted({name for name, _comp in prescribed})
     nodes = {name: model.face_nodes(name) for name in names}
     n_nodes = len(next(iter(nodes.values())))
+    estimator = ESTIMATOR[integrator]
+    if estimator == "face":
+        return internal_force_dataset(shape_gradient, cell_nodes, nodes, None, estimator)
     lifting = {name: np.zeros((3, n_nodes, 3)) for name in names}
     zeros = np.zeros((n_nodes, 3))
     for name, comp in prescribed:
         unit = {key: 0.0 for key in prescribed if key != (name, comp)}
         unit[(name, comp)] = 1.0  # last: wins on nodes shared with another boundary
         lifting[name][comp] = model.solve_increment(zeros, unit)
-    return internal_force_dataset(shape_gradient, cell_nodes, nodes, lifting, ESTIMATOR[integrator])
+    return internal_force_dataset(shape_gradient, cell_nodes, nodes, lifting, estimator)
 
 
 def internal_force(operator: xr.Dataset, stress: np.ndarray) -> np.ndarray:
@@ -75,7 +80,8 @@ def run(step: int, operator: str, boundary_conditions: list[dict], stress: str, 
     """Reaction on every boundary with a condition, of the stresses in ``stress``;
     ``operator``: internal_force.nc (its ``reaction_estimator`` says which, see above)."""
     ops = read_dataset(operator)
-    lift = lifting(ops, operator)
+    estimator = ops.attrs.get("reaction_estimator", "lifted")  # older operators: their error below
+    lift = lifting(ops, operator) if estimator == "lifted" else None
     f_int = internal_force(ops, read_dataset(stress)["stress"].values)
     on = ops["boundary_nodes"].values.astype(bool)
     names = [str(name) for name in ops["boundary"].values]
@@ -89,10 +95,10 @@ def run(step: int, operator: str, boundary_conditions: list[dict], stress: str, 
     for k, name in enumerate(names):
         components = constrained_components(bcs, name)
         face[k, components] = f_int[on[k]].sum(axis=0)[components]
-        lifted[k, components] = np.einsum("inj,nj->i", lift[k], f_int)[components]
+        if lift is not None:
+            lifted[k, components] = np.einsum("inj,nj->i", lift[k], f_int)[components]
     free_residual = np.where(constrained, 0.0, f_int)
     applied = np.array([applied_displacement(bcs, name, step) for name in names])
-    estimator = ops.attrs["reaction_estimator"]
     reaction = lifted if estimator == "lifted" else face
     ds = reaction_dataset(step, names, reaction, lifted - face, applied, np.linalg.norm(free_residual), estimator)
     write_dataset(ds, out_reaction, f"reaction force, step {step}")
