@@ -7,6 +7,7 @@ run_stage(
     model_settings=snakemake.params.model,
     replicas=snakemake.params.replicas,
     boundary_conditions=snakemake.params.boundary_conditions,
+    integrator=snakemake.params.integrator,
     material_files=material_files(snakemake),
     out_stress=snakemake.output.stress,
     out_fe_state=snakemake.output.fe_state,

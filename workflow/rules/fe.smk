@@ -1,6 +1,7 @@
 rule initial_state:
     """Step 0: unloaded specimen, zero stress, every MD box at its material's reference box; the
-    run's internal-force operator, from which aggregate_stress computes each step's reaction."""
+    run's internal-force operator and lifting weights, from which aggregate_stress computes each
+    step's reaction (the integrator decides which estimator: see scema.stages.reaction)."""
     input:
         unpack(get_mesh),
         materials=get_material_files,
@@ -20,6 +21,7 @@ rule initial_state:
         model=get_fe_model_settings(),
         replicas=config["md"]["replicas"],
         boundary_conditions=config["specimen"]["boundary_conditions"],
+        integrator=config["fe"]["integrator"],
     script:
         "../../scripts/initial_state.py"
 

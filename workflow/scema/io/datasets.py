@@ -180,11 +180,35 @@ def fe_state_dataset(step, time, displacement, velocity, node_coordinates) -> xr
     )
 
 
-def internal_force_dataset(shape_gradient, cell_nodes, boundary_nodes: dict[str, np.ndarray]) -> xr.Dataset:
+DIRECTION = {"long_name": "displacement direction", "units": "1"}
+
+
+def internal_force_dataset(
+    shape_gradient, cell_nodes, boundary_nodes: dict[str, np.ndarray], lifting: dict[str, np.ndarray], estimator
+) -> xr.Dataset:
     """``internal_force.nc``: the internal force as a linear map of the qp stresses (see
-    ``FEModel.internal_force_operator``) and the nodes of each boundary with a condition."""
+    ``FEModel.internal_force_operator``), the nodes of each boundary with a condition and its
+    liftings (``lifting[boundary][i]``: nodal displacement (node, 3) of the FE's elastic solution
+    for a unit displacement i of the boundary; None for the face estimator), from which the
+    reaction is read; ``estimator`` names the reaction aggregate_stress reports (see
+    ``reaction_dataset``)."""
     n_qp, per_cell, _ = shape_gradient.shape
     names = sorted(boundary_nodes)
+    liftings = {}
+    if lifting is not None:
+        liftings = {
+            "lifting_displacement": (
+                ("boundary", "xyz", "node", "direction"),
+                np.array([lifting[b] for b in names], dtype=float).reshape(len(names), 3, -1, 3),
+                {
+                    "long_name": "FE elastic displacement for a unit displacement of the boundary along xyz, "
+                    "every other prescribed component held at 0",
+                    "units": "1",
+                    "comment": "lifted reaction R[b, i] = sum over nodes n and directions j of "
+                    "lifting_displacement[b, i, n, j] f_int[n, j]; 0 for a component the boundary leaves free",
+                },
+            ),
+        }
     flags = {"units": "1", "flag_values": np.array([0, 1], dtype=np.int8), "flag_meanings": "off on"}
     return xr.Dataset(
         {
@@ -207,6 +231,7 @@ def internal_force_dataset(shape_gradient, cell_nodes, boundary_nodes: dict[str,
                 np.array([boundary_nodes[b] for b in names], dtype=np.int8).reshape(len(names), -1),
                 {"long_name": "node lies on the boundary", **flags},
             ),
+            **liftings,
         },
         coords={
             **index_coord("qp", n_qp, "quadrature point id (input cell index * points per cell + point)"),
@@ -215,14 +240,28 @@ def internal_force_dataset(shape_gradient, cell_nodes, boundary_nodes: dict[str,
             **index_coord("node", len(next(iter(boundary_nodes.values()))), "input mesh node index"),
             "boundary": ("boundary", np.array(names), {"long_name": "boundary name", "units": "1"}),
             **XYZ,
+            **({"direction": ("direction", np.array(["x", "y", "z"]), DIRECTION)} if liftings else {}),
         },
+        attrs={"reaction_estimator": estimator},
     )
 
 
-def reaction_dataset(step, boundaries, reaction, applied_displacement, residual_norm) -> xr.Dataset:
-    """``reaction.nc``: reaction force on every boundary with a prescribed displacement (NaN where
-    a component is free) and the free-dof residual.
+REACTION_ESTIMATORS = {
+    "lifted": "reaction force: internal force weighted by the boundary's elastic lifting (whole specimen)",
+    "face": "reaction force: sum of the nodal internal forces of the boundary's nodes",
+}
 
+
+def reaction_dataset(
+    step, boundaries, reaction, out_of_balance, applied_displacement, residual_norm, estimator: str
+) -> xr.Dataset:
+    """``reaction.nc``: reaction force on every boundary with a prescribed displacement (NaN where
+    a component is free), the out-of-balance force it contains and the free-dof residual.
+
+    ``estimator``: "lifted" (sum_n W_n . f_int,n with the boundary's elastic lifting W: reads the
+    stress of the whole specimen) or "face" (the nodal internal force summed over the boundary's
+    nodes: reads only the cells touching it). ``out_of_balance``: lifted minus face, the
+    W-weighted internal force of the nodes off the boundary (zero in equilibrium).
     Every constrained boundary, not only ``specimen.reaction_face``: the summary picks the face,
     so changing it reruns the summary, never the stresses or the MD.
     """
@@ -236,10 +275,21 @@ def reaction_dataset(step, boundaries, reaction, applied_displacement, residual_
                 ("boundary", "xyz"),
                 reaction,
                 {
-                    "long_name": "reaction force on the boundary (sum of nodal internal forces)",
+                    "long_name": REACTION_ESTIMATORS[estimator],
                     "units": "N",
+                    "estimator": estimator,
                     "comment": "only the components prescribed on a boundary are reactions; NaN where free",
                     "constrained_components": constrained,
+                },
+            ),
+            "out_of_balance_force": (
+                ("boundary", "xyz"),
+                out_of_balance,
+                {
+                    "long_name": "lifted minus face reaction: lifting-weighted internal force off the boundary",
+                    "units": "N",
+                    "comment": "zero in equilibrium; the staggered scheme's equilibrium error seen by the reaction; "
+                    "NaN with the face estimator (explicit_dynamic: the force off the boundary is inertia)",
                 },
             ),
             "applied_displacement": (
@@ -257,7 +307,7 @@ def reaction_dataset(step, boundaries, reaction, applied_displacement, residual_
             "boundary": ("boundary", np.array(list(boundaries)), {"long_name": "boundary name", "units": "1"}),
             **XYZ,
         },
-        attrs={"step": int(step), "constrained_components": constrained},
+        attrs={"step": int(step), "constrained_components": constrained, "reaction_estimator": estimator},
     )
 
 
@@ -315,10 +365,13 @@ def summary_dataset(
 ) -> xr.Dataset:
     """``summary.nc``: per step the load-displacement curve, MD work and stage wall times.
 
+    ``reaction_force``: (reaction, out-of-balance force, estimator name) as in ``reaction.nc``.
+
     ``committee`` (when the committee is on): ``statistics`` names and per step ``trusted``,
     ``audited``, ``suspended`` counts and ``audit_error``, ``audit_net_error`` (step, statistic).
     """
     one = {"units": "1"}
+    reaction_force, out_of_balance, estimator = reaction_force
     committee_vars, committee_coords = {}, {}
     if committee:
         committee_vars = {
@@ -346,7 +399,22 @@ def summary_dataset(
             "reaction_force": (
                 ("step", "xyz"),
                 reaction_force,
-                {"long_name": "reaction force on the reaction face", "units": "N", "boundary": face},
+                {
+                    "long_name": "reaction force on the reaction face",
+                    "units": "N",
+                    "boundary": face,
+                    "estimator": estimator,
+                    "comment": REACTION_ESTIMATORS[estimator],
+                },
+            ),
+            "out_of_balance_force": (
+                ("step", "xyz"),
+                out_of_balance,
+                {
+                    "long_name": "lifted minus face reaction on the reaction face (zero in equilibrium)",
+                    "units": "N",
+                    "boundary": face,
+                },
             ),
             "residual_norm": ("step", residual_norm, {"long_name": "out-of-balance force on free dofs", "units": "N"}),
             "md_updates": ("step", md_updates, {"long_name": "number of (qp, replica) MD updates run", "units": "1"}),

@@ -15,6 +15,7 @@ def run(
     model_settings: dict,
     replicas: int,
     boundary_conditions: list[dict],
+    integrator: str,
     material_files: dict[str, str],
     out_stress: str,
     out_fe_state: str,
@@ -22,7 +23,8 @@ def run(
     out_internal_force: str,
 ) -> None:
     """``model_settings``: what build_model reads (rule params). Also writes the run's
-    internal-force operator, from which aggregate_stress computes each step's reaction."""
+    internal-force operator, from which aggregate_stress computes each step's reaction;
+    ``integrator`` (fe.integrator) picks its estimator."""
     model, _density = build_model(model_settings, material_files)
     n_qp = model.n_qp
     names = material_names(model_settings)
@@ -32,7 +34,7 @@ def run(
         files = read_dataset(path)["state_file"].values
         state_file[qp_material == names.index(name), :] = files[:replicas]
     nodes = model.node_coordinates()
-    operator = operator_dataset(model, boundary_conditions)
+    operator = operator_dataset(model, boundary_conditions, integrator)
     if model.comm.rank != 0:  # every rank holds the gathered arrays; one writes them
         return
     zeros6 = np.zeros((n_qp, 6))

@@ -3,6 +3,19 @@
 The internal force is linear in the qp stresses for a fixed mesh, so initial_state writes it
 once per run as numbers (``internal_force.nc``, :func:`operator_dataset`) and each step's
 reaction is computed with numpy inside aggregate_stress: no dolfinx job per step.
+
+Which reaction (the extraction idea of Babuska & Miller): the nodal internal force summed over
+the boundary's nodes reads only the qps of the cells touching the boundary. Weighting every
+node's internal force with a lifting W, a displacement field equal to e_i on boundary k and 0
+on every other prescribed component, gives the same force in equilibrium but reads every qp
+through eps(W). The lifting used is the FE's own linear-elastic solution for that unit
+displacement, so R = sum_n W_n . f_int,n is also the face reaction after one elastic solve of the
+out-of-balance force (what the next step's FE solve does), and its weights take in the lateral
+stresses as a free bar's contraction does, which cancels most of the MD's pressure noise.
+Out of equilibrium (the staggered scheme's MD stress of a step is not balanced) the two differ
+by the W-weighted out-of-balance force, written beside the reaction. The quasistatic integrator
+reports the lifted reaction; the explicit one the face sum, because there the force off the
+boundary is inertia, not an error to average away.
 """
 
 from __future__ import annotations
@@ -15,13 +28,30 @@ from scema.io.datasets import internal_force_dataset, reaction_dataset
 from scema.io.netcdf import read_dataset, write_dataset
 from scema.voigt import stress_voigt_to_tensor
 
+ESTIMATOR = {"quasistatic": "lifted", "explicit_dynamic": "face"}  # fe.integrator -> reaction_force
 
-def operator_dataset(model, boundary_conditions: list[dict]) -> xr.Dataset:
-    """The FE model's internal-force operator and the nodes of every boundary with a condition
-    (collective under MPI: call on every rank)."""
+
+def operator_dataset(model, boundary_conditions: list[dict], integrator: str) -> xr.Dataset:
+    """The FE model's internal-force operator, the nodes of every boundary with a condition,
+    the estimator of ``integrator`` (fe.integrator) and, for the lifted one, the lifting of each
+    prescribed (boundary, component) (collective under MPI: call on every rank). The liftings
+    solve with fe_step's quasistatic constraints, so they exist whenever that solve does; the
+    explicit integrator's constraints may leave rigid modes free, and it reads no lifting."""
     shape_gradient, cell_nodes = model.internal_force_operator()
-    names = sorted({name for name, _comp in prescribed_increments(boundary_conditions)})
-    return internal_force_dataset(shape_gradient, cell_nodes, {name: model.face_nodes(name) for name in names})
+    prescribed = prescribed_increments(boundary_conditions)
+    names = sorted({name for name, _comp in prescribed})
+    nodes = {name: model.face_nodes(name) for name in names}
+    n_nodes = len(next(iter(nodes.values())))
+    estimator = ESTIMATOR[integrator]
+    if estimator == "face":
+        return internal_force_dataset(shape_gradient, cell_nodes, nodes, None, estimator)
+    lifting = {name: np.zeros((3, n_nodes, 3)) for name in names}
+    zeros = np.zeros((n_nodes, 3))
+    for name, comp in prescribed:
+        unit = {key: 0.0 for key in prescribed if key != (name, comp)}
+        unit[(name, comp)] = 1.0  # last: wins on nodes shared with another boundary
+        lifting[name][comp] = model.solve_increment(zeros, unit)
+    return internal_force_dataset(shape_gradient, cell_nodes, nodes, lifting, estimator)
 
 
 def internal_force(operator: xr.Dataset, stress: np.ndarray) -> np.ndarray:
@@ -36,10 +66,22 @@ def internal_force(operator: xr.Dataset, stress: np.ndarray) -> np.ndarray:
     )
 
 
+def lifting(operator: xr.Dataset, path: str) -> np.ndarray:
+    """(boundary, xyz, node, direction) liftings; a clear error for an operator written without them."""
+    if "lifting_displacement" not in operator:
+        raise ValueError(
+            f"{path} has no lifting_displacement (written by older code): re-run initial_state "
+            "(snakemake --forcerun initial_state) to compute the reaction"
+        )
+    return operator["lifting_displacement"].values
+
+
 def run(step: int, operator: str, boundary_conditions: list[dict], stress: str, out_reaction: str) -> None:
     """Reaction on every boundary with a condition, of the stresses in ``stress``;
-    ``operator``: internal_force.nc."""
+    ``operator``: internal_force.nc (its ``reaction_estimator`` says which, see above)."""
     ops = read_dataset(operator)
+    estimator = ops.attrs.get("reaction_estimator", "lifted")  # older operators: their error below
+    lift = lifting(ops, operator) if estimator == "lifted" else None
     f_int = internal_force(ops, read_dataset(stress)["stress"].values)
     on = ops["boundary_nodes"].values.astype(bool)
     names = [str(name) for name in ops["boundary"].values]
@@ -49,11 +91,14 @@ def run(step: int, operator: str, boundary_conditions: list[dict], stress: str, 
         constrained[on[names.index(name)], comp] = True
     # a reaction exists only where the displacement is prescribed; a free component's nodal sum
     # is an out-of-balance force, already counted in residual_norm
-    reaction = np.full((len(names), 3), np.nan)
+    face, lifted = np.full((len(names), 3), np.nan), np.full((len(names), 3), np.nan)
     for k, name in enumerate(names):
         components = constrained_components(bcs, name)
-        reaction[k, components] = f_int[on[k]].sum(axis=0)[components]
+        face[k, components] = f_int[on[k]].sum(axis=0)[components]
+        if lift is not None:
+            lifted[k, components] = np.einsum("inj,nj->i", lift[k], f_int)[components]
     free_residual = np.where(constrained, 0.0, f_int)
     applied = np.array([applied_displacement(bcs, name, step) for name in names])
-    ds = reaction_dataset(step, names, reaction, applied, np.linalg.norm(free_residual))
+    reaction = lifted if estimator == "lifted" else face
+    ds = reaction_dataset(step, names, reaction, lifted - face, applied, np.linalg.norm(free_residual), estimator)
     write_dataset(ds, out_reaction, f"reaction force, step {step}")

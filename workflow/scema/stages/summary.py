@@ -78,6 +78,8 @@ def run(
     steps = np.array([step_of(p) for p in reaction_files])
     reactions = [read_dataset(p).sel(boundary=face) for p in reaction_files]  # specimen.reaction_face
     reaction = np.stack([r["reaction_force"].values for r in reactions])
+    out_of_balance = np.stack([r["out_of_balance_force"].values for r in reactions])
+    estimator = reactions[0].attrs["reaction_estimator"]
     applied = np.stack([r["applied_displacement"].values for r in reactions])
     residual = np.array([float(read_dataset(p)["residual_norm"]) for p in reaction_files])
     updates = np.array([read_dataset(p).sizes["update"] for p in schedule_files])
@@ -86,5 +88,7 @@ def run(
         for path in benchmarks[stage]:
             wall[np.flatnonzero(steps == step_of(path)), j] += benchmark_seconds(path)
     committee = committee_variables(committee_files, sample_files) if committee_files else None
-    ds = summary_dataset(steps, STAGES, face, applied, reaction, residual, updates, wall, committee)
+    ds = summary_dataset(
+        steps, STAGES, face, applied, (reaction, out_of_balance, estimator), residual, updates, wall, committee
+    )
     write_dataset(ds, out_summary, "run summary")
