@@ -27,6 +27,7 @@ wildcard_constraints:
     step=r"\d{4}",
     batch=r"\d+",
     material=r"[A-Za-z0-9_]+",
+    replica=r"\d+",
 
 
 def step_dir(step):
@@ -87,6 +88,11 @@ def get_committee_update_settings():
 
 def get_material_states(wildcards):
     return [f"results/materials/{wildcards.material}/replica_{r}.data" for r in REPLICAS]
+
+
+def get_material_replica_files(wildcards):
+    """What each replica's material_replica job measured, in replica order."""
+    return [f"results/materials/{wildcards.material}/replica_{r}.nc" for r in REPLICAS]
 
 
 def md_material_config(name):

@@ -1,18 +1,38 @@
-rule material_init:
-    """Equilibrate the replica reference boxes and compute the homogenised stiffness (cached)."""
+rule material_replica:
+    """Prepare and equilibrate one reference box, measure its reference stress and its stiffness.
+    One job per replica: replicas are independent (own seeds), so they run side by side."""
     output:
-        material="results/materials/{material}/material.nc",
-        states=expand("results/materials/{{material}}/replica_{r}.data", r=REPLICAS),
+        state="results/materials/{material}/replica_{replica}.data",
+        replica="results/materials/{material}/replica_{replica}.nc",
     log:
-        main="logs/material_init/{material}.log",
-        lammps="logs/material_init/{material}.lammps.log",
+        main="logs/material_replica/{material}_replica_{replica}.log",
+        lammps="logs/material_replica/{material}_replica_{replica}.lammps.log",
     benchmark:
-        "benchmarks/material_init/{material}.tsv"
+        "benchmarks/material_replica/{material}_replica_{replica}.tsv"
     conda:
         "../../envs/lammps.yaml"
+    threads: 1
     params:
         material=get_material_config,
-        replicas=config["md"]["replicas"],
         seed=config["run"]["seed"],
+    script:
+        "../../scripts/material_replica.py"
+
+
+rule material_init:
+    """Combine the replicas' measurements into the material file (cached): reference stresses,
+    their errors and ageing jumps, sampling noise, stiffness."""
+    input:
+        replicas=get_material_replica_files,
+        states=get_material_states,
+    output:
+        material="results/materials/{material}/material.nc",
+    log:
+        "logs/material_init/{material}.log",
+    benchmark:
+        "benchmarks/material_init/{material}.tsv"
+    threads: 1
+    params:
+        material=get_material_config,
     script:
         "../../scripts/material_init.py"
