@@ -208,9 +208,9 @@ def _running(rule: str, output: str):
     return condition
 
 
-def _material_init_running(workdir: Path, since: float) -> bool:
-    """LAMMPS has started on the copper boxes (its log exists) and material.nc is not written."""
-    return (workdir / "logs/material_init/copper.lammps.log").exists() and not (
+def _material_replica_running(workdir: Path, since: float) -> bool:
+    """LAMMPS has started on a copper replica (its log exists) and material.nc is not written."""
+    return any((workdir / "logs/material_replica").glob("copper_replica_*.lammps.log")) and not (
         workdir / "results/materials/copper/material.nc"
     ).exists()
 
@@ -229,7 +229,7 @@ def _committee_training(workdir: Path, since: float) -> bool:
 
 
 CHAIN = [  # in the order the jobs first start
-    ("material_init", _material_init_running),
+    ("material_replica", _material_replica_running),
     ("fe_step", _running("fe_step", "strain.nc")),
     ("cluster", _running("cluster", "clusters.nc")),
     ("committee_query", _running("committee_query", "committee_query.nc")),  # it also plans the MD
