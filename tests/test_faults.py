@@ -210,9 +210,10 @@ def _running(rule: str, output: str):
 
 def _material_replica_running(workdir: Path, since: float) -> bool:
     """LAMMPS has started on a copper replica (its log exists) and material.nc is not written."""
-    return any((workdir / "logs/material_replica").glob("copper_replica_*.lammps.log")) and not (
-        workdir / "results/materials/copper/material.nc"
-    ).exists()
+    return (
+        any((workdir / "logs/material_replica").glob("copper_replica_*.lammps.log"))
+        and not (workdir / "results/materials/copper/material.nc").exists()
+    )
 
 
 def _md_batch_half_done(workdir: Path, since: float) -> bool:
