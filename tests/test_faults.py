@@ -241,8 +241,9 @@ CHAIN = [  # in the order the jobs first start
 
 
 def _finished_files(workdir: Path) -> dict[Path, int]:
-    """Results that look finished, with their mtimes: not hidden, not a journal, and not an output
-    of a job Snakemake marked incomplete (killed between two of its outputs' renames)."""
+    """Results that look finished, with their mtimes: not hidden, not a journal, not a replica's
+    temporary measurement (deleted once material.nc holds it), and not an output of a job
+    Snakemake marked incomplete (killed between two of its outputs' renames)."""
     import base64
 
     markers = workdir / ".snakemake" / "incomplete"
@@ -265,6 +266,7 @@ def _finished_files(workdir: Path) -> dict[Path, int]:
         and p.suffix != ".journal"
         and p not in incomplete
         and (p.parent.name != "state" or p in done_states)  # a state file before its update is journalled
+        and not (p.parent.parent.name == "materials" and p.match("replica_*.nc"))  # temporary: material.nc holds it
     }
 
 

@@ -61,8 +61,9 @@ def run(snakefile: Path, workdir: Path, materials: Path | None = None) -> tuple[
     workdir.mkdir(parents=True, exist_ok=True)
     if materials is not None:  # initialised materials of an earlier run: material_init does not run
         shutil.copytree(materials, workdir / "results" / "materials")
+        now = time.time()
         for path in (workdir / "results" / "materials").rglob("*"):
-            os.utime(path)  # newer than the templates: up to date
+            os.utime(path, (now, now))  # newer than the templates: up to date; none newer than another
     config = snakefile.parent / "config" / "config.yaml"
     cmd = [str(SNAKEMAKE), "--snakefile", str(snakefile), "--directory", str(workdir)]
     cmd += ["--configfile", str(config), "--cores", "2", "--quiet"]

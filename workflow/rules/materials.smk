@@ -1,9 +1,11 @@
 rule material_replica:
     """Prepare and equilibrate one reference box, measure its reference stress and its stiffness.
-    One job per replica: replicas are independent (own seeds), so they run side by side."""
+    One job per replica: replicas are independent (own seeds), so they run side by side. Its
+    measurements (replica_{r}.nc) are temporary: material.nc holds them, so the cache is
+    material.nc and the state files, as before the split."""
     output:
         state="results/materials/{material}/replica_{replica}.data",
-        replica="results/materials/{material}/replica_{replica}.nc",
+        replica=temp("results/materials/{material}/replica_{replica}.nc"),
     log:
         main="logs/material_replica/{material}_replica_{replica}.log",
         lammps="logs/material_replica/{material}_replica_{replica}.lammps.log",
@@ -24,7 +26,6 @@ rule material_init:
     their errors and ageing jumps, sampling noise, stiffness."""
     input:
         replicas=get_material_replica_files,
-        states=get_material_states,
     output:
         material="results/materials/{material}/material.nc",
     log:
