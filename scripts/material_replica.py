@@ -4,7 +4,7 @@ if __name__ == "__main__":  # not again in the child process, which imports this
     to_log(snakemake)
     run_lammps_stage(
         snakemake,
-        "scema.stages.material_init:run_replica",
+        "scema.stages.material_replica:run",
         name=snakemake.wildcards.material,
         material_cfg=dict(snakemake.params.material),
         replica=int(snakemake.wildcards.replica),

@@ -15,7 +15,9 @@ from conftest import COPPER_POTENTIAL, copper_entry
 from scema.io.netcdf import read_dataset
 from scema.md.engine import Engine
 from scema.md.material import MaterialSpec
-from scema.stages.material_init import combine, measure_replica, run, run_replica
+from scema.stages.material_init import combine, run
+from scema.stages.material_replica import measure_replica
+from scema.stages.material_replica import run as run_replica
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 2031

@@ -32,6 +32,8 @@ rule material_init:
         "logs/material_init/{material}.log",
     benchmark:
         "benchmarks/material_init/{material}.tsv"
+    conda:
+        "../../envs/workflow.yaml"
     threads: 1
     params:
         material=get_material_config,

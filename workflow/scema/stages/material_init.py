@@ -2,11 +2,11 @@
 their converged reference stress, the sampling noise of one update and the homogenised stiffness
 by +/- finite strains. Cached under results/materials/{material}/.
 
-Two stages: :func:`run_replica` (rule material_replica, one job per replica: the replicas are
-independent, each with its own seeds, so they run side by side) prepares one box, measures its
-reference and its stiffness and writes ``replica_{r}.nc``; :func:`run` (rule material_init, light)
-combines them into ``material.nc``. The numbers are those of one process doing the replicas in
-turn (tests/test_material_replicas.py)."""
+Two stages: ``scema.stages.material_replica`` (one job per replica: the replicas are independent,
+each with its own seeds, so they run side by side) prepares one box, measures its reference and
+its stiffness and writes ``replica_{r}.nc``; :func:`run` here (rule material_init, light: no
+LAMMPS) combines them into ``material.nc``. The numbers are those of one process doing the
+replicas in turn (tests/test_material_replicas.py)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from scema.io.datasets import material_dataset, material_replica_dataset
+from scema.io.datasets import material_dataset
 from scema.io.netcdf import read_dataset, write_dataset
-from scema.md.engine import Engine
 from scema.md.material import MaterialSpec
-from scema.md.preparation import ReferenceState, block_steps, equilibrate_replica, finite_strain_stiffness
-from scema.md.reference import Jump
+from scema.md.reference import Jump, ReferenceState, block_steps
 from scema.voigt import COMPONENTS
 
 
@@ -84,34 +82,6 @@ def report_reference(name: str, r: int, spec: MaterialSpec, ref: ReferenceState)
             f"(materials.{name}.preparation.anneal_steps) or equilibrate longer",
             file=sys.stderr,
         )
-
-
-def measure_replica(
-    spec: MaterialSpec, run_seed: int, replica: int, state_file: Path, engine: Engine
-) -> tuple[ReferenceState, np.ndarray]:
-    """One replica: prepared, equilibrated and written to ``state_file``, its reference measured,
-    then its (6, 6) stiffness from that state."""
-    ref = equilibrate_replica(spec, run_seed, replica, state_file, engine=engine)
-    return ref, finite_strain_stiffness(spec, state_file, run_seed, replica, engine=engine)
-
-
-def run_replica(
-    name: str,
-    material_cfg: dict,
-    replica: int,
-    run_seed: int,
-    state_file: str,
-    out_replica: str,
-    lammps_log: str | None = None,
-) -> None:
-    """Stage of rule material_replica: one replica's box, reference and stiffness -> ``replica_{r}.nc``."""
-    spec = MaterialSpec.from_config(name, material_cfg)
-    with Engine(log=Path(lammps_log) if lammps_log else None) as engine:
-        ref, stiffness = measure_replica(spec, run_seed, replica, Path(state_file), engine)
-    report_reference(name, replica, spec, ref)
-    write_dataset(
-        material_replica_dataset(name, spec, replica, ref, stiffness), out_replica, f"material {name} replica {replica}"
-    )
 
 
 def read_replica(path: str) -> tuple[ReferenceState, np.ndarray, int]:
