@@ -96,8 +96,11 @@ def get_material_replica_files(wildcards):
 
 
 def md_material_config(name):
-    """A material's definition as MD reads it: all but the stiffness symmetry (an FE choice)."""
-    return {key: value for key, value in config["materials"][name].items() if key != "stiffness_symmetry"}
+    """A material's definition as MD reads it: all but the stiffness symmetry (an FE choice).
+    Keys sorted: params compare in order, and a key the user sets (even to its default) comes
+    before the defaults the schema fills in, which would rerun the material for nothing."""
+    entry = config["materials"][name]
+    return {key: entry[key] for key in sorted(entry) if key != "stiffness_symmetry"}
 
 
 def get_material_config(wildcards):
