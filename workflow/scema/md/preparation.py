@@ -18,7 +18,7 @@ from scema import seeds
 
 from .engine import Engine, target_cell
 from .material import MaterialSpec
-from .reference import (  # noqa: F401  (ReferenceState, block_steps: re-exported, where they were)
+from .reference import (
     Jump,
     ReferenceState,
     block_steps,
