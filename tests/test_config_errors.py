@@ -245,7 +245,7 @@ def test_yaml_syntax_error_names_the_file_and_the_line(tmp_path):
 
 @pytest.mark.workflow
 def test_template_whose_lammps_commands_fail_names_the_lammps_error(tmp_path):
-    """Debian's LAMMPS ends the process on an ERROR; material_init must fail with that ERROR's text."""
+    """Debian's LAMMPS ends the process on an ERROR; each material_replica job must fail with that ERROR's text."""
     from conftest import small_config
 
     forcefield = tmp_path / "broken_forcefield.lmp"
@@ -254,10 +254,15 @@ def test_template_whose_lammps_commands_fail_names_the_lammps_error(tmp_path):
     cfg["materials"]["copper"]["forcefield"] = str(forcefield)
     proc = run_workflow(tmp_path / "run", cfg, "results/materials/copper/material.nc", check=False)
     assert proc.returncode != 0
-    named = [text for text in proc.stderr.splitlines() if text.startswith("material_init (material copper) failed")]
-    assert len(set(named)) == 1, proc.stderr[-3000:]  # once, or again where Snakemake shows the failed log
-    assert "ERROR" in named[0] and "no_such_style" in named[0], named[0]
-    assert named[0] in (tmp_path / "run/logs/material_init/copper.log").read_text()
+    # one job per replica: each that ran fails with one line naming its replica (Snakemake may
+    # show it again with the failed log)
+    prefix = "material_replica (material copper, replica "
+    named = sorted({text for text in proc.stderr.splitlines() if text.startswith(prefix)})
+    assert named, proc.stderr[-3000:]
+    for line in named:
+        replica = int(line.removeprefix(prefix).split(")")[0])
+        assert "ERROR" in line and "no_such_style" in line, line
+        assert line in (tmp_path / f"run/logs/material_replica/copper_replica_{replica}.log").read_text()
     assert not (tmp_path / "run/results/materials/copper/material.nc").exists()
 
 

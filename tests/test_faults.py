@@ -208,11 +208,12 @@ def _running(rule: str, output: str):
     return condition
 
 
-def _material_init_running(workdir: Path, since: float) -> bool:
-    """LAMMPS has started on the copper boxes (its log exists) and material.nc is not written."""
-    return (workdir / "logs/material_init/copper.lammps.log").exists() and not (
-        workdir / "results/materials/copper/material.nc"
-    ).exists()
+def _material_replica_running(workdir: Path, since: float) -> bool:
+    """LAMMPS has started on a copper replica (its log exists) and material.nc is not written."""
+    return (
+        any((workdir / "logs/material_replica").glob("copper_replica_*.lammps.log"))
+        and not (workdir / "results/materials/copper/material.nc").exists()
+    )
 
 
 def _md_batch_half_done(workdir: Path, since: float) -> bool:
@@ -229,7 +230,7 @@ def _committee_training(workdir: Path, since: float) -> bool:
 
 
 CHAIN = [  # in the order the jobs first start
-    ("material_init", _material_init_running),
+    ("material_replica", _material_replica_running),
     ("fe_step", _running("fe_step", "strain.nc")),
     ("cluster", _running("cluster", "clusters.nc")),
     ("committee_query", _running("committee_query", "committee_query.nc")),  # it also plans the MD
@@ -240,8 +241,9 @@ CHAIN = [  # in the order the jobs first start
 
 
 def _finished_files(workdir: Path) -> dict[Path, int]:
-    """Results that look finished, with their mtimes: not hidden, not a journal, and not an output
-    of a job Snakemake marked incomplete (killed between two of its outputs' renames)."""
+    """Results that look finished, with their mtimes: not hidden, not a journal, not a replica's
+    temporary measurement (deleted once material.nc holds it), and not an output of a job
+    Snakemake marked incomplete (killed between two of its outputs' renames)."""
     import base64
 
     markers = workdir / ".snakemake" / "incomplete"
@@ -264,6 +266,7 @@ def _finished_files(workdir: Path) -> dict[Path, int]:
         and p.suffix != ".journal"
         and p not in incomplete
         and (p.parent.name != "state" or p in done_states)  # a state file before its update is journalled
+        and not (p.parent.parent.name == "materials" and p.match("replica_*.nc"))  # temporary: material.nc holds it
     }
 
 

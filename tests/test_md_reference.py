@@ -321,3 +321,59 @@ def test_after_a_cut_the_replica_state_is_written_again_at_the_end_of_the_window
         assert ref.reference_stress == pytest.approx(LEVEL + STEP, abs=4 * LONG_RUN / np.sqrt(1300))
     else:
         assert ref.jumps == () and ref.stationary_steps == ref.measured_steps == 10000
+
+
+def test_the_cut_jumps_are_recorded_in_material_nc_as_the_log_reports_them(tmp_path, capsys) -> None:
+    """Replica 0's mean steps at block 700 (step 7,000), replica 1 has no step. Through the
+    workflow's files (replica_{r}.nc, then material.nc): one jump, replica 0's, at the step and of
+    the size of the AR(1) + step within 4 analytic errors of the shift, significant on xx only
+    (the components without a step stay below the cut's z); replica 0's stationary part is the
+    window after it; replica 1 lists none. The log line of the cut quotes the file's numbers; the
+    file passes the CF checker."""
+    import dataclasses
+
+    from scema.io.datasets import material_replica_dataset
+    from scema.io.netcdf import read_dataset, write_dataset
+    from scema.md.preparation import equilibrate_replica
+    from scema.md.reference import JUMP_Z
+    from scema.stages.material_init import run
+    from test_cf import _cf_check
+
+    spec = jump_spec(1.2 * LONG_RUN / np.sqrt(1000))
+    files, refs = [], []
+    for r, at in ((0, 700), (1, 10**9)):
+        state = tmp_path / f"replica_{r}.data"
+        refs.append(equilibrate_replica(spec, 1, r, state, engine=ReplicaEngine(at=at, seed=11 + r)))
+        dataset = material_replica_dataset("copper", spec, r, refs[-1], np.eye(6))
+        files.append(str(write_dataset(dataset, tmp_path / f"replica_{r}.nc", f"replica {r}")))
+    cfg = {field.name: getattr(spec, field.name) for field in dataclasses.fields(spec) if field.name != "name"}
+    capsys.readouterr()
+    run("copper", cfg, files, str(tmp_path / "material.nc"))
+    log = capsys.readouterr().err
+    ds = read_dataset(tmp_path / "material.nc")
+
+    assert ds["reference_jumps"].values.tolist() == [1, 0] and ds.sizes["jump"] == 1
+    assert ds["jump_replica"].values.tolist() == [0]
+    step = int(ds["jump_step"].values[0])
+    assert abs(step - 7000) <= 50 and step == refs[0].jumps[0].at
+    assert ds["reference_measured_steps"].values.tolist() == [20000, 10000]
+    assert ds["reference_stationary_steps"].values.tolist() == [20000 - step, 10000]
+    size, z = ds["jump_size"].values[0], ds["jump_z"].values[0]
+    assert size == pytest.approx(STEP, abs=4 * LONG_RUN * np.sqrt(1 / 700 + 1 / 1300))
+    assert z[0] > JUMP_Z and np.all(z[[1, 3, 5]] < JUMP_Z)
+    assert "coordinates" in read_attrs(tmp_path / "material.nc", "jump_size")
+    assert ds["jump_size"].attrs["units"] == "Pa" and ds["jump_z"].attrs["units"] == "1"
+
+    parts = " ".join(f"{c} {v / MPA:+.1f}" for c, v in zip(("xx", "yy", "zz", "yz", "xz", "xy"), size))
+    assert f"material copper replica 0: ageing jump at step {step} of the reference window: {parts} MPa" in log
+    assert "replica 1: ageing jump" not in log
+    errors, _, lines = _cf_check([tmp_path / "material.nc"])[tmp_path / "material.nc"]
+    assert errors == 0, lines
+
+
+def read_attrs(path, name) -> dict:
+    """A variable's attributes as stored in the file (xarray moves ``coordinates`` to encoding)."""
+    import netCDF4
+
+    with netCDF4.Dataset(path) as nc:
+        return {key: nc[name].getncattr(key) for key in nc[name].ncattrs()}

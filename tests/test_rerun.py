@@ -15,17 +15,18 @@ import subprocess
 
 import pytest
 
-from conftest import accelerated_config, snakemake_cmd, write_config
+from conftest import accelerated_config, small_config, snakemake_cmd, write_config
 
 pytestmark = pytest.mark.workflow
 
 STEP_RULES = ["fe_step", "cluster", "committee_query", "aggregate_stress"]
 
 
-def planned_jobs(workdir, cfg) -> dict[tuple[str, str | None], str]:
+def planned_jobs(workdir, cfg, *targets: str) -> dict[tuple[str, str | None], str]:
     """(rule, step) -> reason of every job a dry run with ``cfg`` would run (step None: no step)."""
     config_path = write_config(workdir, cfg)
-    proc = subprocess.run(snakemake_cmd(workdir, config_path, "--dry-run"), capture_output=True, text=True, check=True)
+    cmd = snakemake_cmd(workdir, config_path, "--dry-run", *targets)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
     jobs, job = {}, None
     for line in proc.stdout.splitlines():
         head = re.match(r"^(?:local)?(?:rule|checkpoint) (\w+):$", line)
@@ -115,3 +116,23 @@ def test_a_changed_setting_reruns_exactly_the_rules_that_read_it_and_what_follow
         }
         | RUN_END,
     )
+
+
+def test_a_changed_material_setting_reruns_its_replica_jobs_and_their_combination(tmp_path, copper_cache) -> None:
+    """The material's own run (copper_cache's directory, with Snakemake's records): its MD settings
+    rerun every material_replica job and material_init; the updates' sampling_stride and the FE's
+    stiffness_symmetry rerun nothing of it."""
+    run = tmp_path / "run"
+    shutil.copytree(copper_cache.parent.parent, run, symlinks=True)
+    target = "results/materials/copper/material.nc"
+    cfg = small_config()
+    assert planned_jobs(run, cfg, target) == {}
+    for key, value in (("sampling_stride", 10), ("stiffness_symmetry", "isotropic")):
+        changed = small_config()
+        changed["materials"]["copper"][key] = value
+        assert planned_jobs(run, changed, target) == {}, key
+    changed = small_config()
+    changed["materials"]["copper"]["reference_sampling_steps"] *= 2
+    jobs = planned_jobs(run, changed, target)
+    assert set(jobs) == {("material_replica", None), ("material_init", None)}, jobs
+    assert "params" in jobs[("material_replica", None)].lower()

@@ -48,7 +48,7 @@ from bench_steps import old_snakefile  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
-MD_RULES = {"material_init", "md_batch"}
+MD_RULES = {"material_replica", "material_init", "md_batch"}  # material_init: the MD job before it was split
 
 
 def run(snakefile: Path, workdir: Path, materials: Path | None = None) -> tuple[float, float, float, dict]:
@@ -61,8 +61,9 @@ def run(snakefile: Path, workdir: Path, materials: Path | None = None) -> tuple[
     workdir.mkdir(parents=True, exist_ok=True)
     if materials is not None:  # initialised materials of an earlier run: material_init does not run
         shutil.copytree(materials, workdir / "results" / "materials")
+        now = time.time()
         for path in (workdir / "results" / "materials").rglob("*"):
-            os.utime(path)  # newer than the templates: up to date
+            os.utime(path, (now, now))  # newer than the templates: up to date; none newer than another
     config = snakefile.parent / "config" / "config.yaml"
     cmd = [str(SNAKEMAKE), "--snakefile", str(snakefile), "--directory", str(workdir)]
     cmd += ["--configfile", str(config), "--cores", "2", "--quiet"]

@@ -27,6 +27,7 @@ wildcard_constraints:
     step=r"\d{4}",
     batch=r"\d+",
     material=r"[A-Za-z0-9_]+",
+    replica=r"\d+",
 
 
 def step_dir(step):
@@ -89,9 +90,17 @@ def get_material_states(wildcards):
     return [f"results/materials/{wildcards.material}/replica_{r}.data" for r in REPLICAS]
 
 
+def get_material_replica_files(wildcards):
+    """What each replica's material_replica job measured, in replica order."""
+    return [f"results/materials/{wildcards.material}/replica_{r}.nc" for r in REPLICAS]
+
+
 def md_material_config(name):
-    """A material's definition as MD reads it: all but the stiffness symmetry (an FE choice)."""
-    return {key: value for key, value in config["materials"][name].items() if key != "stiffness_symmetry"}
+    """A material's definition as MD reads it: all but the stiffness symmetry (an FE choice).
+    Keys sorted: params compare in order, and a key the user sets (even to its default) comes
+    before the defaults the schema fills in, which would rerun the material for nothing."""
+    entry = config["materials"][name]
+    return {key: entry[key] for key in sorted(entry) if key != "stiffness_symmetry"}
 
 
 def get_material_config(wildcards):

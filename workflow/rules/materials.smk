@@ -1,18 +1,41 @@
+rule material_replica:
+    """Prepare and equilibrate one reference box, measure its reference stress and its stiffness.
+    One job per replica: replicas are independent (own seeds), so they run side by side. Its
+    measurements (replica_{r}.nc) are temporary: material.nc holds them, so the cache is
+    material.nc and the state files, as before the split."""
+    output:
+        state="results/materials/{material}/replica_{replica}.data",
+        replica=temp("results/materials/{material}/replica_{replica}.nc"),
+    log:
+        main="logs/material_replica/{material}_replica_{replica}.log",
+        lammps="logs/material_replica/{material}_replica_{replica}.lammps.log",
+    benchmark:
+        "benchmarks/material_replica/{material}_replica_{replica}.tsv"
+    conda:
+        "../../envs/lammps.yaml"
+    threads: 1
+    params:
+        material=get_material_config,
+        seed=config["run"]["seed"],
+    script:
+        "../../scripts/material_replica.py"
+
+
 rule material_init:
-    """Equilibrate the replica reference boxes and compute the homogenised stiffness (cached)."""
+    """Combine the replicas' measurements into the material file (cached): reference stresses,
+    their errors and ageing jumps, sampling noise, stiffness."""
+    input:
+        replicas=get_material_replica_files,
     output:
         material="results/materials/{material}/material.nc",
-        states=expand("results/materials/{{material}}/replica_{r}.data", r=REPLICAS),
     log:
-        main="logs/material_init/{material}.log",
-        lammps="logs/material_init/{material}.lammps.log",
+        "logs/material_init/{material}.log",
     benchmark:
         "benchmarks/material_init/{material}.tsv"
     conda:
-        "../../envs/lammps.yaml"
+        "../../envs/workflow.yaml"
+    threads: 1
     params:
         material=get_material_config,
-        replicas=config["md"]["replicas"],
-        seed=config["run"]["seed"],
     script:
         "../../scripts/material_init.py"

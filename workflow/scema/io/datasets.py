@@ -551,15 +551,158 @@ def md_batch_dataset(rows: xr.Dataset, records, step: int, batch: int, processes
     )
 
 
-def material_dataset(
-    name, spec, stiffness, reference, standard_error, cells, density, noise, state_files, n_atoms
-) -> xr.Dataset:
+def _jump_variables(jumps, replica_of) -> tuple[dict, dict]:
+    """Ageing jumps cut from reference windows, one entry per jump (a ragged ``jump`` dimension,
+    none when no window had one): data variables and their auxiliary coordinates."""
+    n = len(jumps)
+    step = np.array([j.at for j in jumps], dtype=np.int64)
+    size = np.array([j.size for j in jumps], dtype=float).reshape(n, 6)
+    z = np.array([j.z for j in jumps], dtype=float).reshape(n, 6)
+    data = {
+        "jump_size": (
+            ("jump", "component"),
+            size,
+            {
+                "long_name": "ageing jump cut from the reference window: mean stress after it minus before it "
+                "(before: back to the previous cut)",
+                "units": "Pa",
+            },
+        ),
+        "jump_z": (
+            ("jump", "component"),
+            z,
+            {
+                "long_name": "ageing jump: |jump_size| over its standard error (a cut needs > 6 on some "
+                "component, and |jump_size| > reference_standard_error)",
+                "units": "1",
+            },
+        ),
+    }
+    coords = {
+        "jump_step": (
+            "jump",
+            step,
+            {
+                "long_name": "ageing jump: first MD step after it, counted from the start of the reference "
+                "window (block resolution); the window before it is discarded",
+                "units": "1",
+            },
+        ),
+        "jump_replica": (
+            "jump",
+            np.asarray(replica_of, dtype=np.int64),
+            {"long_name": "replica of the jump", "units": "1"},
+        ),
+    }
+    return data, coords
+
+
+def _reference_window_variables(refs, dim) -> dict:
+    """What each reference window was: its length, its stationary part, its drift (the numbers
+    material_init's log lines and warnings quote)."""
+    pa, steps = {"units": "Pa"}, {"units": "1"}
+    stack = np.stack if dim else (lambda values: values[0])
+    dims = (dim,) if dim else ()
+    return {
+        "reference_measured_steps": (
+            dims,
+            stack([np.int64(r.measured_steps) for r in refs]),
+            {"long_name": "MD steps of the whole reference window (ageing jumps included)", **steps},
+        ),
+        "reference_stationary_steps": (
+            dims,
+            stack([np.int64(r.stationary_steps) for r in refs]),
+            {"long_name": "MD steps after the last ageing jump: the part reference_stress averages", **steps},
+        ),
+        "reference_drift": (
+            (*dims, "component"),
+            stack([r.drift for r in refs]),
+            {"long_name": "second-half minus first-half mean of the stationary reference window", **pa},
+        ),
+        "reference_drift_standard_error": (
+            (*dims, "component"),
+            stack([r.drift_error for r in refs]),
+            {"long_name": "standard error of reference_drift", **pa},
+        ),
+    }
+
+
+def material_replica_dataset(name, spec, replica, ref, stiffness) -> xr.Dataset:
+    """``materials/{name}/replica_{r}.nc``: what one replica's job measured (``ref``: its
+    ``scema.md.preparation.ReferenceState``), combined by material_init into ``material.nc``."""
+    from scema.md.units import distance_unit_name
+
+    pa = {"units": "Pa"}
+    jump_data, jump_coords = _jump_variables(ref.jumps, [replica] * len(ref.jumps))
+    window_stress = np.asarray(ref.window_stress, dtype=float).reshape(-1, 6)
+    return xr.Dataset(
+        {
+            "stiffness": (
+                ("i", "j"),
+                stiffness,
+                {"long_name": "homogenised stiffness C_ij = d sigma_i / d eps_j (engineering shear)", **pa},
+            ),
+            "reference_stress": (
+                "component",
+                ref.reference_stress,
+                {"long_name": "residual stress of the reference box", **pa},
+            ),
+            "reference_stress_standard_error": (
+                "component",
+                ref.standard_error,
+                {"long_name": "standard error of reference_stress (block averaging)", **pa},
+            ),
+            "window_stress": (
+                ("window", "component"),
+                window_stress,
+                {
+                    "long_name": "mean stress of successive sampling_steps windows of the stationary reference window",
+                    **pa,
+                },
+            ),
+            **_reference_window_variables([ref], None),
+            "reference_cell": (
+                ("row", "col"),
+                ref.cell,
+                {
+                    "long_name": "reference cell H_ref (columns are the box vectors a, b, c; upper triangular)",
+                    "units": distance_unit_name(spec.units),
+                },
+            ),
+            "density": ((), float(ref.density), {"long_name": "mass density of the reference box", "units": "kg m-3"}),
+            "volume": ((), float(ref.volume), {"long_name": "volume of the reference box", "units": "m3"}),
+            **jump_data,
+        },
+        coords={
+            **component_coord(),
+            "i": ("i", np.array(COMPONENTS), {"long_name": "stress component (Voigt)", "units": "1"}),
+            "j": ("j", np.array(COMPONENTS), {"long_name": "strain component (Voigt)", "units": "1"}),
+            **index_coord("row", 3, "cell matrix row (x, y, z)"),
+            **index_coord("col", 3, "cell matrix column (box vector a, b, c)"),
+            **index_coord("window", len(window_stress), "update window of the stationary reference window"),
+            **jump_coords,
+        },
+        attrs={
+            "material": name,
+            "replica": int(replica),
+            "state_file": str(ref.state),
+            "n_atoms": int(ref.n_atoms),
+            "units_style": spec.units,
+        },
+    )
+
+
+def material_dataset(name, spec, refs, stiffness, noise, state_files) -> xr.Dataset:
     """``materials/{name}/material.nc``: reference boxes, reference stress, sampling noise and
-    stiffness of one material (``spec``: its ``scema.md.material.MaterialSpec``)."""
+    stiffness of one material (``spec``: its ``scema.md.material.MaterialSpec``; ``refs``: one
+    ``scema.md.preparation.ReferenceState`` per replica), with the ageing jumps cut from each
+    replica's reference window."""
     from scema.md.units import distance_unit_name
 
     replicas = len(state_files)
     pa = {"units": "Pa"}
+    jumps = [jump for ref in refs for jump in ref.jumps]
+    jump_data, jump_coords = _jump_variables(jumps, [r for r, ref in enumerate(refs) for _ in ref.jumps])
     return xr.Dataset(
         {
             "stiffness": (
@@ -569,14 +712,21 @@ def material_dataset(
             ),
             "reference_stress": (
                 ("replica", "component"),
-                reference,
+                np.stack([r.reference_stress for r in refs]),
                 {"long_name": "residual stress of the reference box (subtracted from its updates)", **pa},
             ),
             "reference_stress_standard_error": (
                 ("replica", "component"),
-                standard_error,
+                np.stack([r.standard_error for r in refs]),
                 {"long_name": "standard error of reference_stress (block averaging)", **pa},
             ),
+            **_reference_window_variables(refs, "replica"),
+            "reference_jumps": (
+                "replica",
+                np.array([len(r.jumps) for r in refs], dtype=np.int64),
+                {"long_name": "ageing jumps cut from the reference window (listed along jump)", "units": "1"},
+            ),
+            **jump_data,
             "sampling_noise": (
                 "component",
                 noise,
@@ -588,14 +738,18 @@ def material_dataset(
             ),
             "reference_cell": (
                 ("replica", "row", "col"),
-                cells,
+                np.stack([r.cell for r in refs]),
                 {
                     "long_name": "reference cell H_ref (columns are the box vectors a, b, c; upper triangular); "
                     "a box at strain eps has the cell (I + G(eps)) H_ref",
                     "units": distance_unit_name(spec.units),
                 },
             ),
-            "density": ("replica", density, {"long_name": "mass density of the reference box", "units": "kg m-3"}),
+            "density": (
+                "replica",
+                np.array([r.density for r in refs], dtype=float),
+                {"long_name": "mass density of the reference box", "units": "kg m-3"},
+            ),
             "state_file": (
                 "replica",
                 np.array(state_files, dtype=object),
@@ -609,12 +763,13 @@ def material_dataset(
             "j": ("j", np.array(COMPONENTS), {"long_name": "strain component (Voigt)", "units": "1"}),
             **index_coord("row", 3, "cell matrix row (x, y, z)"),
             **index_coord("col", 3, "cell matrix column (box vector a, b, c)"),
+            **jump_coords,
         },
         attrs={
             "material": name,
             "units_style": spec.units,
             "temperature_K": spec.temperature,
-            "n_atoms": int(n_atoms),
+            "n_atoms": int(refs[0].n_atoms),
             "sampling_steps": int(spec.sampling_steps),
             "reference_sampling_steps": int(spec.reference_sampling_steps),
             "strain_measure": "H = (I + G(eps)) H_ref, G = [[exx, gxy, gxz], [0, eyy, gyz], [0, 0, ezz]] "

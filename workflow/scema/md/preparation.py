@@ -18,36 +18,19 @@ from scema import seeds
 
 from .engine import Engine, target_cell
 from .material import MaterialSpec
-from .reference import Jump, blocking_standard_error, half_drift, stationary_start, window_means
-
-
-@dataclass(frozen=True)
-class ReferenceState:
-    """An equilibrated replica: its state file and what was measured on it at rest."""
-
-    state: Path
-    reference_stress: np.ndarray  # (6,) Pa, Voigt, residual stress of the state at rest
-    standard_error: np.ndarray  # (6,) Pa, of reference_stress (block averaging)
-    window_stress: np.ndarray  # (n, 6) Pa, means of successive sampling_steps windows
-    drift: np.ndarray  # (6,) Pa, second-half minus first-half mean of the stationary window
-    drift_error: np.ndarray  # (6,) Pa, standard error of drift
-    jumps: tuple[Jump, ...]  # ageing jumps cut from the window (Jump.at in MD steps from its start)
-    measured_steps: int  # MD steps of the whole reference window
-    stationary_steps: int  # ... of its part after the last jump (what the reference averages)
-    cell: np.ndarray  # (3, 3) reference cell H_ref, LAMMPS distance units
-    density: float  # kg/m^3
-    n_atoms: int
-    volume: float  # m^3
+from .reference import (
+    Jump,
+    ReferenceState,
+    block_steps,
+    blocking_standard_error,
+    half_drift,
+    stationary_start,
+    window_means,
+)
 
 
 def _engine(engine: Engine | None) -> tuple[Engine, bool]:
     return (engine, False) if engine is not None else (Engine(), True)
-
-
-def block_steps(sampling_steps: int) -> int:
-    """Block length of the reference series: the largest divisor of sampling_steps up to 10,
-    so whole update windows are whole numbers of blocks."""
-    return max(d for d in range(1, 11) if sampling_steps % d == 0)
 
 
 @dataclass(frozen=True)

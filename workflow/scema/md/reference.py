@@ -1,5 +1,6 @@
 """Statistics of the reference-stress series (block means of the stress of a box at rest): its
-standard error, its drift, and its last ageing jump.
+standard error, its drift, and its last ageing jump; and what a replica's reference is
+(:class:`ReferenceState`). No LAMMPS here: material_init combines replicas with these alone.
 
 A glass ages. After tens of thousands of stationary steps one relaxation event can shift its
 residual stress by hundreds of MPa (measured on 500 Cu-Zr atoms: xx by -200 MPa after 48,000
@@ -11,6 +12,7 @@ the state the box ends in and the one updates start from.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -116,3 +118,28 @@ def stationary_start(series: np.ndarray, tolerance: float) -> tuple[int, tuple[J
         start += jump.at
         jumps.append(Jump(at=start, size=jump.size, z=jump.z))
     return start, tuple(jumps)
+
+
+def block_steps(sampling_steps: int) -> int:
+    """Block length of the reference series: the largest divisor of sampling_steps up to 10,
+    so whole update windows are whole numbers of blocks."""
+    return max(d for d in range(1, 11) if sampling_steps % d == 0)
+
+
+@dataclass(frozen=True)
+class ReferenceState:
+    """An equilibrated replica: its state file and what was measured on it at rest."""
+
+    state: Path
+    reference_stress: np.ndarray  # (6,) Pa, Voigt, residual stress of the state at rest
+    standard_error: np.ndarray  # (6,) Pa, of reference_stress (block averaging)
+    window_stress: np.ndarray  # (n, 6) Pa, means of successive sampling_steps windows
+    drift: np.ndarray  # (6,) Pa, second-half minus first-half mean of the stationary window
+    drift_error: np.ndarray  # (6,) Pa, standard error of drift
+    jumps: tuple[Jump, ...]  # ageing jumps cut from the window (Jump.at in MD steps from its start)
+    measured_steps: int  # MD steps of the whole reference window
+    stationary_steps: int  # ... of its part after the last jump (what the reference averages)
+    cell: np.ndarray  # (3, 3) reference cell H_ref, LAMMPS distance units
+    density: float  # kg/m^3
+    n_atoms: int
+    volume: float  # m^3

@@ -1,6 +1,12 @@
 """One-off material initialisation (method section 4): R prepared, equilibrated reference boxes,
 their converged reference stress, the sampling noise of one update and the homogenised stiffness
-by +/- finite strains. Cached under results/materials/{material}/."""
+by +/- finite strains. Cached under results/materials/{material}/.
+
+Two stages: ``scema.stages.material_replica`` (one job per replica: the replicas are independent,
+each with its own seeds, so they run side by side) prepares one box, measures its reference and
+its stiffness and writes ``replica_{r}.nc``; :func:`run` here (rule material_init, light: no
+LAMMPS) combines them into ``material.nc``. The numbers are those of one process doing the
+replicas in turn (tests/test_material_replicas.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from scema.io.datasets import material_dataset
-from scema.io.netcdf import write_dataset
-from scema.md.engine import Engine
+from scema.io.netcdf import read_dataset, write_dataset
 from scema.md.material import MaterialSpec
-from scema.md.preparation import ReferenceState, block_steps, equilibrate_replica, finite_strain_stiffness
+from scema.md.reference import Jump, ReferenceState, block_steps
+from scema.voigt import COMPONENTS
 
 
 def sampling_noise(window_stress: list[np.ndarray]) -> np.ndarray:
@@ -27,20 +33,33 @@ def sampling_noise(window_stress: list[np.ndarray]) -> np.ndarray:
     return np.sqrt((deviations**2).sum(axis=0) / max(dof, 1))
 
 
+MPA = 1e6
+
+
+def _per_component(values: np.ndarray, signed: bool = True) -> str:
+    """'xx +320.1 yy -219.0 ...': values with their Voigt labels (as the files' component axis)."""
+    return " ".join(f"{c} {v:{'+' if signed else ''}.1f}" for c, v in zip(COMPONENTS, values))
+
+
 def report_reference(name: str, r: int, spec: MaterialSpec, ref: ReferenceState) -> None:
-    """Log one replica's reference; warn, naming material and replica, when it is not converged."""
-    mpa = 1e6
+    """Log one replica's reference; warn, naming material and replica, when it is not converged.
+
+    Every number here is a variable of ``material.nc`` (reference_stress, its standard error,
+    reference_drift, reference_stationary_steps, reference_measured_steps, jump_step, jump_size,
+    jump_z), in MPa where the file has Pa.
+    """
     print(
-        f"replica {r}: reference stress {np.round(ref.reference_stress / mpa, 1)} MPa "
-        f"+/- {np.round(ref.standard_error / mpa, 1)} MPa (standard error) over the last {ref.stationary_steps} "
-        f"of {ref.measured_steps} steps; drift over them {np.round(ref.drift / mpa, 1)} "
-        f"+/- {np.round(ref.drift_error / mpa, 1)} MPa",
+        f"replica {r}: reference stress {_per_component(ref.reference_stress / MPA)} MPa "
+        f"+/- {_per_component(ref.standard_error / MPA, False)} MPa (standard error) over the last {ref.stationary_steps} "
+        f"of {ref.measured_steps} steps; drift over them {_per_component(ref.drift / MPA)} "
+        f"+/- {_per_component(ref.drift_error / MPA, False)} MPa",
         file=sys.stderr,
     )
     for jump in ref.jumps:
         print(
-            f"material {name} replica {r}: ageing jump at step {jump.at} of the reference window "
-            f"({np.round(jump.size / mpa, 1)} MPa, z up to {jump.z.max():.1f}): the window before it is discarded",
+            f"material {name} replica {r}: ageing jump at step {jump.at} of the reference window: "
+            f"{_per_component(jump.size / MPA)} MPa (z {_per_component(jump.z, False)}): the window before it is discarded "
+            f"(material.nc: jump_step, jump_size, jump_z)",
             file=sys.stderr,
         )
     block = block_steps(spec.sampling_steps)
@@ -49,8 +68,8 @@ def report_reference(name: str, r: int, spec: MaterialSpec, ref: ReferenceState)
         print(
             f"warning: material {name} replica {r}: after {ref.measured_steps} reference steps "
             f"(reference_max_windows {spec.reference_max_windows} x {spec.reference_sampling_steps}) the stationary "
-            f"part is {ref.stationary_steps} steps with standard error up to {ref.standard_error.max() / mpa:.1f} MPa "
-            f"(goal {spec.reference_standard_error / mpa:.1f} MPa): raise materials.{name}.reference_max_windows "
+            f"part is {ref.stationary_steps} steps with standard error up to {ref.standard_error.max() / MPA:.1f} MPa "
+            f"(goal {spec.reference_standard_error / MPA:.1f} MPa): raise materials.{name}.reference_max_windows "
             f"or reference_sampling_steps, or anneal longer (preparation.anneal_steps)",
             file=sys.stderr,
         )
@@ -58,47 +77,54 @@ def report_reference(name: str, r: int, spec: MaterialSpec, ref: ReferenceState)
     if drifting.any():
         print(
             f"warning: material {name} replica {r}: the reference stress still drifts after the last jump "
-            f"(> 3 standard errors and > reference_standard_error): the box is still relaxing; anneal it "
+            f"(> 3 standard errors and > reference_standard_error: "
+            f"{' '.join(c for c, d in zip(COMPONENTS, drifting) if d)}): the box is still relaxing; anneal it "
             f"(materials.{name}.preparation.anneal_steps) or equilibrate longer",
             file=sys.stderr,
         )
 
 
-def run(
-    name: str,
-    material_cfg: dict,
-    replicas: int,
-    run_seed: int,
-    state_files: list[str],
-    out_material: str,
-    lammps_log: str | None = None,
-) -> None:
-    spec = MaterialSpec.from_config(name, material_cfg)
-    stiffness = np.zeros((replicas, 6, 6))
-    reference, standard_error = np.zeros((replicas, 6)), np.zeros((replicas, 6))
-    cells, density, windows = np.zeros((replicas, 3, 3)), np.zeros(replicas), []
-    n_atoms = 0
-    with Engine(log=Path(lammps_log) if lammps_log else None) as engine:
-        for r in range(replicas):
-            ref = equilibrate_replica(spec, run_seed, r, Path(state_files[r]), engine=engine)
-            reference[r], standard_error[r], cells[r] = ref.reference_stress, ref.standard_error, ref.cell
-            density[r], n_atoms = ref.density, ref.n_atoms
-            windows.append(ref.window_stress)
-            stiffness[r] = finite_strain_stiffness(spec, Path(state_files[r]), run_seed, r, engine=engine)
-            report_reference(name, r, spec, ref)
-    write_dataset(
-        material_dataset(
-            name,
-            spec,
-            stiffness,
-            reference,
-            standard_error,
-            cells,
-            density,
-            sampling_noise(windows),
-            state_files,
-            n_atoms,
-        ),
-        out_material,
-        f"material {name}",
+def read_replica(path: str) -> tuple[ReferenceState, np.ndarray, int]:
+    """A replica file back as (its reference state, its stiffness, its replica index)."""
+    ds = read_dataset(path)
+    jumps = tuple(
+        Jump(at=int(at), size=size, z=z)
+        for at, size, z in zip(ds["jump_step"].values, ds["jump_size"].values, ds["jump_z"].values)
     )
+    ref = ReferenceState(
+        state=Path(ds.attrs["state_file"]),
+        reference_stress=ds["reference_stress"].values,
+        standard_error=ds["reference_stress_standard_error"].values,
+        window_stress=ds["window_stress"].values,
+        drift=ds["reference_drift"].values,
+        drift_error=ds["reference_drift_standard_error"].values,
+        jumps=jumps,
+        measured_steps=int(ds["reference_measured_steps"]),
+        stationary_steps=int(ds["reference_stationary_steps"]),
+        cell=ds["reference_cell"].values,
+        density=float(ds["density"]),
+        n_atoms=int(ds.attrs["n_atoms"]),
+        volume=float(ds["volume"]),
+    )
+    return ref, ds["stiffness"].values, int(ds.attrs["replica"])
+
+
+def combine(
+    name: str, spec: MaterialSpec, refs: list[ReferenceState], stiffness: np.ndarray, out_material: str
+) -> None:
+    """Write ``material.nc`` from the replicas' measurements (replica order), logging each reference."""
+    for r, ref in enumerate(refs):
+        report_reference(name, r, spec, ref)
+    noise = sampling_noise([ref.window_stress for ref in refs])
+    state_files = [str(ref.state) for ref in refs]
+    write_dataset(material_dataset(name, spec, refs, stiffness, noise, state_files), out_material, f"material {name}")
+
+
+def run(name: str, material_cfg: dict, replica_files: list[str], out_material: str) -> None:
+    """Stage of rule material_init: the replica files (replica order) -> ``material.nc``."""
+    spec = MaterialSpec.from_config(name, material_cfg)
+    measured = [read_replica(path) for path in replica_files]
+    for position, (path, (_, _, replica)) in enumerate(zip(replica_files, measured)):
+        if replica != position:
+            raise ValueError(f"{path}: holds replica {replica}, expected replica {position} (inputs out of order)")
+    combine(name, spec, [m[0] for m in measured], np.stack([m[1] for m in measured]), out_material)

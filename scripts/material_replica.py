@@ -1,0 +1,15 @@
+from _rule import run_lammps_stage, to_log
+
+if __name__ == "__main__":  # not again in the child process, which imports this file as __mp_main__
+    to_log(snakemake)
+    run_lammps_stage(
+        snakemake,
+        "scema.stages.material_replica:run",
+        name=snakemake.wildcards.material,
+        material_cfg=dict(snakemake.params.material),
+        replica=int(snakemake.wildcards.replica),
+        run_seed=int(snakemake.params.seed),
+        state_file=snakemake.output.state,
+        out_replica=snakemake.output.replica,
+        lammps_log=snakemake.log.lammps,
+    )
