@@ -6,7 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
 from scema.config import GENERATED_MESH, ConfigError, material_names, used_materials, validate_config
-from scema.stages.schedule import n_batches
+from scema.io.schedule_size import n_batches
 from scema.fe.stability import check_time_step
 
 try:

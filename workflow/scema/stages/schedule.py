@@ -56,13 +56,3 @@ def write_schedule(
     ds = schedule_dataset(step, schedule, list(settings["materials"]))
     write_dataset(ds, out_schedule, f"MD schedule, step {step}")
 
-
-def n_batches(schedule_path: str) -> int:
-    """How many batch jobs the schedule asks for (read by the Snakemake input function).
-
-    Reads the one attribute only: the file can hold millions of updates.
-    """
-    import netCDF4
-
-    with netCDF4.Dataset(schedule_path) as nc:
-        return int(nc.getncattr("n_batches"))
