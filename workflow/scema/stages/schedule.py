@@ -55,4 +55,3 @@ def write_schedule(
     )
     ds = schedule_dataset(step, schedule, list(settings["materials"]))
     write_dataset(ds, out_schedule, f"MD schedule, step {step}")
-
