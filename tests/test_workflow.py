@@ -188,7 +188,12 @@ def test_fe_step_from_the_previous_md_results_equals_fe_step_from_aggregate_stre
     cfg = validate_config(small_config(), search_dirs=[REPO])
     fe_step.run(
         model_settings=cfg,
-        fe={"integrator": "quasistatic", "time_step": cfg["fe"]["time_step"], "petsc_options": {}},
+        # the rule's solver settings (get_fe_settings): another solver agrees only to round-off
+        fe={
+            "integrator": cfg["fe"]["integrator"],
+            "time_step": cfg["fe"]["time_step"],
+            "petsc_options": cfg["fe"]["petsc_options"].get(cfg["fe"]["solver"], {}),
+        },
         boundary_conditions=cfg["specimen"]["boundary_conditions"],
         step=2,
         material_files={"copper": "results/materials/copper/material.nc"},
@@ -206,4 +211,7 @@ def test_fe_step_from_the_previous_md_results_equals_fe_step_from_aggregate_stre
     for name in ("strain.nc", "md_schedule.nc"):
         from_files, in_run = _open(tmp_path / name), _open(brute_force_run / "results/step_0002" / name)
         for var in in_run.data_vars:
-            np.testing.assert_array_equal(from_files[var].values, in_run[var].values, err_msg=f"{name}: {var}")
+            got, want = from_files[var].values, in_run[var].values
+            if var == "state_out":  # written next to the schedule: compare the file names
+                got, want = [Path(p).name for p in got], [Path(p).name for p in want]
+            np.testing.assert_array_equal(got, want, err_msg=f"{name}: {var}")
