@@ -40,8 +40,23 @@ def schedule_plan(snakemake) -> dict | None:
         return None
     return {
         "settings": dict(snakemake.params.schedule),
-        "prev_md_state": snakemake.input.prev_md_state,
+        "prev_md_state": snakemake.input.get("prev_md_state"),  # none after step 1: aggregated
         "out_schedule": out,
+    }
+
+
+def previous_md_results(snakemake) -> dict | None:
+    """The previous step's MD results as scema.stages.aggregate.aggregate takes them, when
+    fe_step starts from them (steps after the first; see ``get_previous_state`` in common.smk)."""
+    inputs = snakemake.input
+    if "prev_batches" not in inputs.keys():
+        return None
+    return {
+        "strain_path": inputs.prev_strain,
+        "prev_md_state": inputs.prev_start_state,
+        "batch_files": list(inputs.prev_batches),
+        "clusters_path": inputs.get("prev_clusters"),
+        "committee_path": inputs.get("prev_committee"),
     }
 
 

@@ -1,4 +1,4 @@
-from _rule import material_files, run_stage, schedule_plan, to_log
+from _rule import material_files, previous_md_results, run_stage, schedule_plan, to_log
 
 to_log(snakemake)
 run_stage(
@@ -10,7 +10,8 @@ run_stage(
     step=int(snakemake.wildcards.step),
     material_files=material_files(snakemake),
     prev_fe_state=snakemake.input.prev_fe_state,
-    prev_stress=snakemake.input.prev_stress,
+    prev_stress=snakemake.input.get("prev_stress"),
+    prev_md_results=previous_md_results(snakemake),
     out_fe_state=snakemake.output.fe_state,
     out_strain=snakemake.output.strain,
     out_displacement=snakemake.output.displacement,

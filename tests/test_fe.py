@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -400,3 +404,21 @@ def test_the_reaction_stage_imports_no_dolfinx():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO / "workflow"
     )
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_fenicsx_imports_without_pkg_resources_and_keeps_the_versions():
+    """dolfinx_backend imports ufl/ffcx with a version-only stand-in for pkg_resources (the FE
+    jobs' largest import); the versions they report are the installed ones, and a later import
+    of pkg_resources gets the real module."""
+    code = (
+        "import sys, importlib.metadata as m\n"
+        "import scema.fe.dolfinx_backend\n"
+        "import ufl, ffcx\n"
+        "print('pkg_resources' in sys.modules)\n"
+        "print(ufl.__version__ == m.version('fenics-ufl'), ffcx.__version__ == m.version('fenics-ffcx'))\n"
+        "import pkg_resources\n"
+        "print(pkg_resources.get_distribution('fenics-ufl').version == ufl.__version__)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO / "workflow")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.split() == ["False", "True", "True", "True"], out.stderr[-2000:]

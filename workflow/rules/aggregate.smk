@@ -1,11 +1,8 @@
 rule aggregate_stress:
-    """Replica-mean qp stresses with provenance; new index of the MD state files; the reactions."""
+    """Replica-mean qp stresses with provenance; new index of the MD state files; the reactions.
+    The next step's fe_step aggregates the same MD results itself, so this job runs beside it."""
     input:
-        unpack(get_previous_state),
-        unpack(get_clusters),
-        unpack(get_committee),
-        strain="results/step_{step}/strain.nc",
-        batches=get_md_batches,
+        unpack(get_md_results),
         internal_force="results/internal_force.nc",
     output:
         stress="results/step_{step}/stress.nc",

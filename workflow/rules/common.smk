@@ -6,7 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
 from scema.config import GENERATED_MESH, ConfigError, material_names, used_materials, validate_config
-from scema.stages.schedule import n_batches
+from scema.io.schedule_size import n_batches
 from scema.fe.stability import check_time_step
 
 try:
@@ -110,13 +110,51 @@ def get_material_config(wildcards):
     return {**md_material_config(wildcards.material), "sampling_stride": 1}
 
 
-def get_previous_state(wildcards):
-    prev = step_dir(previous_step(wildcards))
-    return {
-        "prev_fe_state": f"{prev}/fe_state.nc",
-        "prev_stress": f"{prev}/stress.nc",
-        "prev_md_state": f"{prev}/md_state.nc",
+def md_results(step):
+    """A step's MD results as the aggregation reads them (scema.stages.aggregate): the step's
+    strain, the MD state index before it, its batches (known once its schedule is written) and,
+    when on, its clusters and committee answers."""
+    results = {
+        "strain": f"{step_dir(step)}/strain.nc",
+        "prev_md_state": f"{step_dir(f'{int(step) - 1:04d}')}/md_state.nc",
+        "batches": md_batch_files(step),
     }
+    if config["clustering"]["enabled"]:
+        results["clusters"] = f"{step_dir(step)}/clusters.nc"
+    if config["committee"]["enabled"]:
+        results["committee"] = f"{step_dir(step)}/committee_query.nc"
+    return results
+
+
+def get_md_results(wildcards):
+    """aggregate_stress's inputs: the step's MD results."""
+    return md_results(wildcards.step)
+
+
+# fe_step's names for the previous step's MD results (md_results' keys)
+PREVIOUS_MD_RESULTS = {
+    "strain": "prev_strain",
+    "prev_md_state": "prev_start_state",
+    "batches": "prev_batches",
+    "clusters": "prev_clusters",
+    "committee": "prev_committee",
+}
+
+
+def get_previous_state(wildcards):
+    """What fe_step starts from: the previous FE state; at step 1 step 0's stress and MD state
+    index (initial_state); later the previous step's MD results themselves, aggregated in the
+    job as aggregate_stress aggregates them. So a step's FE follows its predecessor's MD at once,
+    and aggregate_stress writes the same stresses to stress.nc beside it, off that path."""
+    prev = previous_step(wildcards)
+    inputs = {"prev_fe_state": f"{step_dir(prev)}/fe_state.nc"}
+    if int(prev) == 0:
+        return {
+            **inputs,
+            "prev_stress": f"{step_dir(prev)}/stress.nc",
+            "prev_md_state": f"{step_dir(prev)}/md_state.nc",
+        }
+    return {**inputs, **{PREVIOUS_MD_RESULTS[key]: path for key, path in md_results(prev).items()}}
 
 
 def get_strain_history(wildcards):
@@ -136,13 +174,6 @@ def get_clusters(wildcards):
     if not config["clustering"]["enabled"]:
         return {}
     return {"clusters": f"{step_dir(wildcards.step)}/clusters.nc"}
-
-
-def get_committee(wildcards):
-    """This step's committee decisions when the committee is on (named input ``committee``)."""
-    if not config["committee"]["enabled"]:
-        return {}
-    return {"committee": f"{step_dir(wildcards.step)}/committee_query.nc"}
 
 
 def get_previous_md_state(wildcards):
@@ -225,10 +256,10 @@ def schedule_planner_checkpoint():
     return getattr(checkpoints, SCHEDULE_PLANNER)
 
 
-def get_md_batches(wildcards):
+def md_batch_files(step):
     """Batch outputs of a step, known once the step's schedule is written (a checkpoint)."""
-    schedule = schedule_planner_checkpoint().get(step=wildcards.step).output.schedule
-    return [f"{step_dir(wildcards.step)}/md/batch_{b}.nc" for b in range(n_batches(schedule))]
+    schedule = schedule_planner_checkpoint().get(step=step).output.schedule
+    return [f"{step_dir(step)}/md/batch_{b}.nc" for b in range(n_batches(schedule))]
 
 
 def get_md_batch_benchmarks(wildcards):

@@ -27,8 +27,10 @@ rule initial_state:
 
 
 checkpoint fe_step:
-    """Solve the macroscale increment with the previous stresses; export qp strains; without
-    clustering and committee also plan the step's MD (output ``schedule``: a checkpoint then)."""
+    """Solve the macroscale increment with the previous stresses (after step 1 aggregated here
+    from the previous step's MD results, not read from stress.nc: the FE need not wait for
+    aggregate_stress); export qp strains; without clustering and committee also plan the step's
+    MD (output ``schedule``: a checkpoint then)."""
     input:
         unpack(get_previous_state),
         unpack(get_mesh),

@@ -17,15 +17,19 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import basix
-import dolfinx
 import numpy as np
-import ufl
-from dolfinx import fem
-from dolfinx import mesh as dmesh
-from dolfinx.fem import petsc as fem_petsc
-from mpi4py import MPI
-from petsc4py import PETSc
+
+from scema.fe.fast_import import without_pkg_resources
+
+with without_pkg_resources():
+    import basix
+    import dolfinx
+    import ufl
+    from dolfinx import fem
+    from dolfinx import mesh as dmesh
+    from dolfinx.fem import petsc as fem_petsc
+    from mpi4py import MPI
+    from petsc4py import PETSc
 
 from scema.fe.boundary import boundary_marker
 from scema.io.atomic import atomic_paths

@@ -4,6 +4,7 @@ cluster members that did not run MD get their cluster's transported estimate."""
 from __future__ import annotations
 
 import numpy as np
+import xarray as xr
 
 from scema.cluster_sampling import transported_estimate
 from scema.io.datasets import SOURCE_FLAGS, md_state_dataset, stress_dataset
@@ -24,16 +25,16 @@ def transport_inputs(strain_path: str, clusters_path: str) -> tuple[np.ndarray, 
     return material, ds["transport_stiffness"].values
 
 
-def run(
+def aggregate(
     step: int,
     strain_path: str,
     prev_md_state: str,
     batch_files: list[str],
-    out_stress: str,
-    out_md_state: str,
     clusters_path: str | None = None,
     committee_path: str | None = None,
-) -> None:
+) -> tuple[xr.Dataset, xr.Dataset]:
+    """The step's (stress, MD state index) datasets from its MD batches. Also called by the next
+    step's fe_step, which starts from these stresses without waiting for this stage's files."""
     strain = read_dataset(strain_path)["strain"].values
     state = read_dataset(prev_md_state)
     state_file = state["state_file"].values.astype(object)
@@ -84,7 +85,20 @@ def run(
             "source cluster: mean stress of the cluster's qps that ran MD (or its representative's "
             "committee answer) + C (own strain - their mean strain), C from clusters.nc"
         )
-    write_dataset(ds, out_stress, f"qp stress, step {step}")
-    write_dataset(
-        md_state_dataset(step, state_file, state_strain, state_stress), out_md_state, f"MD state index, step {step}"
-    )
+    return ds, md_state_dataset(step, state_file, state_strain, state_stress)
+
+
+def run(
+    step: int,
+    strain_path: str,
+    prev_md_state: str,
+    batch_files: list[str],
+    out_stress: str,
+    out_md_state: str,
+    clusters_path: str | None = None,
+    committee_path: str | None = None,
+) -> None:
+    """Write the step's stress.nc and md_state.nc (see :func:`aggregate`)."""
+    stress, md_state = aggregate(step, strain_path, prev_md_state, batch_files, clusters_path, committee_path)
+    write_dataset(stress, out_stress, f"qp stress, step {step}")
+    write_dataset(md_state, out_md_state, f"MD state index, step {step}")

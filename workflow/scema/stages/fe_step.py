@@ -10,6 +10,7 @@ from scema.fe.scheme import explicit_increment, quasistatic_increment
 from scema.io.datasets import fe_state_dataset, strain_dataset
 from scema.io.netcdf import read_dataset, write_dataset
 from scema.specimen import build_model
+from scema.stages.aggregate import aggregate
 
 
 def run(
@@ -19,19 +20,31 @@ def run(
     step: int,
     material_files: dict[str, str],
     prev_fe_state: str,
-    prev_stress: str,
     out_fe_state: str,
     out_strain: str,
     out_displacement: str,
+    prev_stress: str | None = None,
+    prev_md_results: dict | None = None,
     plan: dict | None = None,
 ) -> None:
     """One increment. ``model_settings``: what build_model reads (rule params, like the rest);
     ``fe``: integrator, time step and the chosen solver's PETSc options; ``plan``: the keyword
     arguments of :func:`scema.stages.schedule.write_schedule` but the step's own files, when this
-    step's MD is planned here (neither clustering nor the committee on)."""
+    step's MD is planned here (neither clustering nor the committee on).
+
+    The previous stresses: ``prev_stress`` (a stress.nc: step 0's), or ``prev_md_results``, the
+    previous step's MD results as :func:`scema.stages.aggregate.aggregate` takes them. Aggregated
+    here, the step does not wait for aggregate_stress, which writes the same stresses beside it;
+    the previous MD state index comes from them too when this step plans its MD."""
     model, density = build_model(model_settings, material_files)
     state = read_dataset(prev_fe_state)
-    stress_prev = read_dataset(prev_stress)["stress"].values
+    if prev_md_results is None:
+        stress_prev = read_dataset(prev_stress)["stress"].values
+    else:
+        prev_stress_ds, prev_md_state = aggregate(step - 1, **prev_md_results)
+        stress_prev = prev_stress_ds["stress"].values
+        if plan is not None:
+            plan = {**plan, "prev_md_state": prev_md_state}
     u_prev = state["displacement"].values
     prescribed = prescribed_increments(boundary_conditions, step)
     if fe["integrator"] == "quasistatic":

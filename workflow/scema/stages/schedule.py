@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import xarray as xr
 
 from scema.io.datasets import schedule_dataset
 from scema.io.netcdf import read_dataset, write_dataset
@@ -30,15 +31,16 @@ def write_schedule(
     settings: dict,
     step: int,
     strain_path: str,
-    prev_md_state: str,
+    prev_md_state: str | xr.Dataset,
     out_schedule: str,
     clusters_path: str | None = None,
     committee_path: str | None = None,
 ) -> None:
     """``settings``: the rule param ``schedule`` (``batches``: at most this many batch jobs,
-    ``seed``: the run seed, ``materials``: every material name in config order, the index)."""
+    ``seed``: the run seed, ``materials``: every material name in config order, the index);
+    ``prev_md_state``: the previous step's md_state.nc, or that dataset (fe_step aggregates it)."""
     strain = read_dataset(strain_path)
-    state = read_dataset(prev_md_state)
+    state = prev_md_state if isinstance(prev_md_state, xr.Dataset) else read_dataset(prev_md_state)
     state_dir = Path(out_schedule).parent / "md" / "state"
     n_qp = strain.sizes["qp"]
     trusted, _, _, _ = committee_decision(committee_path, n_qp)  # audited qps run MD too
@@ -55,14 +57,3 @@ def write_schedule(
     )
     ds = schedule_dataset(step, schedule, list(settings["materials"]))
     write_dataset(ds, out_schedule, f"MD schedule, step {step}")
-
-
-def n_batches(schedule_path: str) -> int:
-    """How many batch jobs the schedule asks for (read by the Snakemake input function).
-
-    Reads the one attribute only: the file can hold millions of updates.
-    """
-    import netCDF4
-
-    with netCDF4.Dataset(schedule_path) as nc:
-        return int(nc.getncattr("n_batches"))
