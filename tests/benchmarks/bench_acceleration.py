@@ -268,8 +268,10 @@ def best_ratio(n_qp: int, steps: int, audit_fraction: float, train_frequency: in
 
 def breakdown_metrics(workdir: Path, steps: int) -> dict:
     rows = md_breakdown(workdir, steps)
+    from scema.committee.settings import schema_defaults
+
     with open(workdir / "config.yaml") as fh:
-        committee = yaml.safe_load(fh)["committee"]
+        committee = {**schema_defaults(), **yaml.safe_load(fh)["committee"]}  # a base config may set few keys
     with xr.open_dataset(workdir / "results/step_0001/committee_query.nc") as q:
         n_qp = q.sizes["qp"]
     return {
