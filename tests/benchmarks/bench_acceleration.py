@@ -14,11 +14,16 @@ the accuracy, wall time. Writes ``acceleration.nc`` and ``acceleration.csv`` in 
     # ridge members retrained every step, beside finished brute-force runs of the work dir
     nice -n 10 .venv/bin/python tests/benchmarks/bench_acceleration.py --steps 30 --runs deviation:4 \
         --committee-set architecture=ridge,train_frequency=1 --tag ridge --reuse-brute --workdir DIR
+    # a history-dependent material: the shrunk Cu-Zr glass bar (20 steps through yield and back);
+    # the second seed on the first seed's glass, so material_init runs once
+    nice -n 5 .venv/bin/python tests/benchmarks/bench_acceleration.py --share-material \
+        --base-config docs/results/cuzr_glass_committee_run_config.yaml --runs correction:4,deviation:4
 
 Per committee run the table also says where its MD went (qp-steps: the steps before the first
 usable version, audits, qps the committee refused) and the best ratio any committee could reach
 in that setting (``best_ratio``: nothing trusted before the first version, audits always MD,
-everything else trusted); ``md_breakdown.csv`` has the same per step. ``--table-only`` rebuilds
+everything else trusted); ``md_breakdown.csv`` has the same per step, and ``steps.csv`` the reaction per step beside the
+seed-to-seed difference, the audits and suspensions. ``--table-only`` rebuilds
 the table from the finished runs of the work dir (every committee run with the tag, not only
 those named by ``--runs``).
 
@@ -47,14 +52,29 @@ SNAKEMAKE = Path(sys.executable).parent / "snakemake"
 sys.path.insert(0, str(REPO / "workflow"))
 
 
-def base_config(steps: int, full: bool) -> dict:
-    with open(REPO / "config/config.yaml") as fh:
+def base_config(steps: int | None, full: bool, path: Path | None = None) -> dict:
+    """The run config every run starts from: ``path`` as it is (its own steps unless ``steps``),
+    or config/config.yaml, shrunk to 108-atom boxes unless ``full``, with ``steps`` (default 30)."""
+    with open(path or REPO / "config/config.yaml") as fh:
         cfg = yaml.safe_load(fh)
-    cfg["run"]["steps"] = steps
-    if not full:
-        cfg["materials"]["copper"]["variables"]["cells"] = 3
-        cfg["materials"]["copper"].update(sampling_steps=150, stiffness_sampling_steps=300)
+    if path is None:
+        cfg["run"]["steps"] = steps or 30
+        if not full:
+            cfg["materials"]["copper"]["variables"]["cells"] = 3
+            cfg["materials"]["copper"].update(sampling_steps=150, stiffness_sampling_steps=300)
+    elif steps:
+        cfg["run"]["steps"] = steps
     return cfg
+
+
+def settings_text(args) -> str:
+    if args.base_config:
+        return f"{args.base_config} as it is"
+    if args.full:
+        return "default material settings"
+    return (
+        "cells 3 (108 atoms), sampling_steps 150, stiffness_sampling_steps 300, other settings from config/config.yaml"
+    )
 
 
 def holed_mesh(path: Path) -> None:
@@ -80,6 +100,9 @@ def run(workdir: Path, cfg: dict, materials: Path | None) -> float:
 
     Each call's time is appended to ``wall_seconds.txt`` in the work dir, so a run finished
     earlier and only resumed now still reports the time it took (not the seconds of the resume).
+    A copied ``materials`` dir has no Snakemake record of the code that made it, and Snakemake
+    (9.x) reruns such outputs on its code trigger (material_init again: 225 CPU s on the shrunk
+    glass), so those runs leave out the code trigger; mtime, params and input still count.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     if materials is not None and not (workdir / "results" / "materials").exists():
@@ -99,6 +122,7 @@ def run(workdir: Path, cfg: dict, materials: Path | None) -> float:
                 "--cores",
                 "2",
                 "--rerun-incomplete",
+                *(["--rerun-triggers", "mtime", "params", "input", "software-env"] if materials else []),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -244,8 +268,10 @@ def best_ratio(n_qp: int, steps: int, audit_fraction: float, train_frequency: in
 
 def breakdown_metrics(workdir: Path, steps: int) -> dict:
     rows = md_breakdown(workdir, steps)
+    from scema.committee.settings import schema_defaults
+
     with open(workdir / "config.yaml") as fh:
-        committee = yaml.safe_load(fh)["committee"]
+        committee = {**schema_defaults(), **yaml.safe_load(fh)["committee"]}  # a base config may set few keys
     with xr.open_dataset(workdir / "results/step_0001/committee_query.nc") as q:
         n_qp = q.sizes["qp"]
     return {
@@ -263,6 +289,54 @@ def write_breakdown(runs: dict[str, Path], steps: int, root: Path) -> None:
         for name, w in runs.items():
             for row in md_breakdown(w, steps):
                 writer.writerow({"run": name, **row})
+
+
+STEP_COLUMNS = [
+    "run",
+    "step",
+    "applied_displacement_z_m",
+    "reaction_z_n",
+    "reaction_diff_n",
+    "seed_diff_n",
+    "md_updates",
+    "committee_answers",
+    "audited",
+    "audit_net_error_median_mpa",
+    "audit_net_error_max_mpa",
+    "suspended_materials",
+]
+
+
+def write_steps(runs: dict[str, Path], brute: list[Path], steps: int, root: Path) -> None:
+    """``steps.csv``: per run and step, the z reaction, its distance to the first brute-force seed
+    beside the two seeds' own distance at that step (the band where history matters: beyond
+    yield, on unloading), where the MD went, the audits' net error and any suspension."""
+    ref = reaction(brute[0])
+    other = reaction(brute[1]) if finished(brute[1], steps) else np.full(ref.size, np.nan)
+    with open(root / "steps.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=STEP_COLUMNS)
+        writer.writeheader()
+        for name, w in runs.items():
+            s = summary(w)
+            for k, t in enumerate(s["step"].values):
+                has = "audited" in s
+                net = s["audit_net_error"].values[k] / 1e6 if has else np.full(3, np.nan)
+                writer.writerow(
+                    {
+                        "run": name,
+                        "step": int(t),
+                        "applied_displacement_z_m": f"{float(s['applied_displacement'].values[k, 2]):.6g}",
+                        "reaction_z_n": f"{reaction(w)[k]:.1f}",
+                        "reaction_diff_n": f"{reaction(w)[k] - ref[k]:.1f}",
+                        "seed_diff_n": f"{other[k] - ref[k]:.1f}",
+                        "md_updates": int(s["md_updates"].values[k]),
+                        "committee_answers": int(s["committee_answers"].values[k]) if has else 0,
+                        "audited": int(s["audited"].values[k]) if has else 0,
+                        "audit_net_error_median_mpa": f"{net[0]:.1f}",
+                        "audit_net_error_max_mpa": f"{net[2]:.1f}",
+                        "suspended_materials": int(s["suspended_materials"].values[k]) if has else 0,
+                    }
+                )
 
 
 COLUMNS = [
@@ -394,10 +468,14 @@ def committee_campaign(args, root: Path) -> None:
     machine the committee runs are measured first. The table is rewritten after every run
     (the band is NaN until the second seed has finished).
     """
-    cfg = base_config(args.steps, args.full)
+    from scema.committee.settings import schema_defaults
+
+    cfg = base_config(args.steps, args.full, args.base_config)
+    args.steps = cfg["run"]["steps"]
     seeds = [cfg["run"]["seed"], cfg["run"]["seed"] + 1]
     brute = [root / f"brute_seed{s}" for s in seeds]
-    accuracy = cfg["committee"]["stress_accuracy_mpa"] * 1e6
+    accuracy_mpa = {**schema_defaults(), **cfg.get("committee", {})}["stress_accuracy_mpa"]
+    accuracy = accuracy_mpa * 1e6
     runs = [(t, int(v)) for t in args.targets.split(",") for v in args.sizes.split(",")]
     if args.runs == "none":  # brute force only
         runs = []
@@ -406,11 +484,9 @@ def committee_campaign(args, root: Path) -> None:
     attrs = {
         "steps": args.steps,
         "full": int(args.full),
-        "accuracy_mpa": cfg["committee"]["stress_accuracy_mpa"],
-        "settings": "default material settings"
-        if args.full
-        else "cells 3 (108 atoms), sampling_steps 150, "
-        "stiffness_sampling_steps 300, other settings from config/config.yaml",
+        "accuracy_mpa": accuracy_mpa,
+        "settings": settings_text(args),
+        "band_material": "the first seed's" if args.share_material else "each seed its own",
     }
     jobs = [("brute", 0, seeds[0])] + [("committee", t, v) for t, v in runs]
     jobs += [("brute", 1, seeds[1])] if not args.one_seed else []
@@ -439,7 +515,9 @@ def committee_campaign(args, root: Path) -> None:
             if args.reuse_brute and finished(brute[job[1]], args.steps):
                 print(f"{brute[job[1]]}: finished, read as it is (--reuse-brute)", flush=True)
             else:
-                run(brute[job[1]], c, None)  # each seed initialises its own material (reference boxes, C)
+                # each seed initialises its own material (reference boxes, C), or the second takes the first's
+                shared = args.share_material and job[1] == 1
+                run(brute[job[1]], c, brute[0] / "results" / "materials" if shared else None)
         else:
             _, target, size = job
             c = copy.deepcopy(cfg)
@@ -506,6 +584,8 @@ def table(
         rows.append(row)
         breakdown[row["run"]] = w
     write_breakdown(breakdown, steps, root)
+    seeds_done = {f"brute seed {seed}": w for seed, w in zip(seeds, brute) if finished(w, steps)}
+    write_steps({**seeds_done, **breakdown}, brute, steps, root)
     print(f"seed-to-seed band of the reaction force: {band:.2%} of its peak over the first {k} steps", flush=True)
     for row in rows:
         print(
@@ -543,7 +623,19 @@ def clustering_campaign(args, root: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--steps", type=int, default=None, help="load steps (default 30, or the base config's)")
+    parser.add_argument(
+        "--base-config",
+        type=Path,
+        default=None,
+        help="the run config to start from, as it is (default config/config.yaml, shrunk unless --full)",
+    )
+    parser.add_argument(
+        "--share-material",
+        action="store_true",
+        help="the second brute-force seed runs on the first seed's material (as the committee runs do): "
+        "the band is then the MD sampling noise alone, and an expensive material_init runs once",
+    )
     parser.add_argument("--full", action="store_true", help="default material settings (500 atoms)")
     parser.add_argument("--only", choices=["clustering", "committee"], default="committee")
     parser.add_argument("--sizes", default="2,4,8")
