@@ -44,8 +44,10 @@ def query_inputs(strain_path: str, md_state_path: str) -> np.ndarray:
 
 
 def choose_audits(trusted: np.ndarray, material: np.ndarray, fraction: float, run_seed: int, step: int) -> np.ndarray:
-    """Trusted qps that also run MD: ceil(fraction * trusted) per material, at least one when any
-    is trusted (none when the fraction is 0); drawn reproducibly from (run seed, "audit", step)."""
+    """Trusted qps that also run MD: ceil(fraction * trusted) per material, at least two when two
+    or more are trusted (one audit gives the suspension test no verdict: a 16-qp glass bar at 5 %
+    trusted wrong answers its single audits saw and could not suspend), one when one is; none
+    when the fraction is 0. Drawn reproducibly from (run seed, "audit", step)."""
     audit = np.zeros(trusted.size, bool)
     if fraction <= 0:
         return audit
@@ -53,7 +55,7 @@ def choose_audits(trusted: np.ndarray, material: np.ndarray, fraction: float, ru
     for m in np.unique(material):
         candidates = np.flatnonzero(trusted & (material == m))
         if candidates.size:
-            k = min(candidates.size, max(1, int(np.ceil(fraction * candidates.size))))
+            k = min(candidates.size, max(2, int(np.ceil(fraction * candidates.size))))
             audit[rng.choice(candidates, size=k, replace=False)] = True
     return audit
 
