@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from scema.committee import Committee, decide, default_settings, features, train_committee
 from scema.committee.symmetry import CUBIC, augment
@@ -100,7 +101,9 @@ def test_ridge_committee_is_accurate_in_range_and_refuses_queries_far_outside(tm
 
 def assert_images_teach_the_unseen_direction(tmp_path, settings) -> None:
     """Trained on bar-like paths along z only, a committee with the cube's images answers a
-    stretch along x within the accuracy (p95 of the trusted); without them it refuses it."""
+    stretch along x within the accuracy (p95 of the trusted); without them it refuses the
+    stretch beyond half its range (farther from the data than a load step) and is right
+    where it answers (a committee that knows C knows small strains in any direction)."""
     x, y = samples(*uniaxial(300, 20, axis=2), seed=21)
     eps, deps = uniaxial(100, 22, axis=0, top=8e-3)
     xq = samples(eps, deps, seed=23)[0]
@@ -109,7 +112,11 @@ def assert_images_teach_the_unseen_direction(tmp_path, settings) -> None:
         out = tmp_path / f"symmetric_{symmetric}"
         train_committee(x, y, settings, out, np.full_like(y, NOISE), C, symmetric=symmetric)
         answers[symmetric] = Committee.load(out).predict(xq)
-    assert decide(answers[False][1], ACCURACY).mean() < 0.1, decide(answers[False][1], ACCURACY).mean()
+    err = {k: np.abs(answers[k][0] - law(eps + deps)).max(axis=1) for k in answers}
+    alone = decide(answers[False][1], ACCURACY)
+    far = eps[:, 0] + deps[:, 0] > 4e-3
+    assert alone[far].mean() < 0.1, alone[far].mean()
+    assert not alone.any() or np.quantile(err[False][alone], 0.95) < ACCURACY, np.quantile(err[False][alone], 0.95)
     mean, std = answers[True]
     trusted = decide(std, ACCURACY)
     assert trusted.mean() > 0.9, trusted.mean()
@@ -185,3 +192,88 @@ def test_a_network_learns_the_images_one_random_image_per_epoch(tmp_path):
         size=4, architecture="mlp", target="deviation", seed=0, width=32, max_epochs=100, learning_rate=1e-2
     )
     assert_images_teach_the_unseen_direction(tmp_path, mlp)
+
+
+def bar_level(n: int, level: float, seed: int) -> np.ndarray:
+    """Strains of a bar's qps at one load level: 2e-3 along z per level, Poisson contraction,
+    15 % scatter between qps and small shears (as the copper bar's 96 qps at step 1)."""
+    rng = np.random.default_rng(seed)
+    eps = np.zeros((n, 6))
+    eps[:, :3] = np.array([-0.39, -0.39, 1.0]) * 2e-3 * level
+    eps[:, :3] *= 1.0 + 0.15 * rng.standard_normal((n, 1))
+    eps[:, 3:] = rng.normal(0.0, 1.5e-4 * level, (n, 3))
+    return eps
+
+
+def elastic_with_yield(eps: np.ndarray, yield_strain: float = 7e-3) -> np.ndarray:
+    """C eps up to a normal strain of ``yield_strain``, then 10 % of the stiffness beyond it, per
+    normal component (the cube's symmetry, like the copper boxes)."""
+    bend = np.zeros_like(eps)
+    bend[:, :3] = -0.9 * C[0, 0] * np.maximum(0.0, eps[:, :3] - yield_strain)
+    return eps @ C.T + bend
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_the_first_extrapolation_of_an_elastic_law_is_trusted_and_right(tmp_path, symmetric):
+    """Trained on one load level (every sample from the reference box, eps_s = sigma_s = 0) with MD
+    noise at the accuracy, the committee is asked for the next level (eps_s, measured sigma_s,
+    d eps): trusted, and within the accuracy of C eps_t. Why it matters: on the copper bar every
+    qp ran MD at step 2 because the version of step 1 disagreed by 110-280 MPa there."""
+    rng = np.random.default_rng(50)
+    first = bar_level(96, 1.0, seed=51)
+    y = first @ C.T + rng.normal(0.0, ACCURACY, first.shape)
+    zeros = np.zeros_like(first)
+    settings = ridge(size=4)
+    train_committee(
+        features(zeros, zeros, first), y, settings, tmp_path / "v1", np.full_like(y, ACCURACY), C, symmetric
+    )
+    step = bar_level(96, 1.0, seed=52)
+    mean, std = Committee.load(tmp_path / "v1").predict(features(first, y, step))
+    trusted = decide(std, ACCURACY)
+    # without the cube's images the other axes' responses rest on the prior alone: fewer trusted
+    assert trusted.mean() > (0.9 if symmetric else 0.5), trusted.mean()
+    err = np.abs(mean - (first + step) @ C.T).max(axis=1)
+    assert np.quantile(err, 0.95) < ACCURACY, np.quantile(err, 0.95) / 1e6
+    # three levels further (four times the strain it saw) it no longer claims to know
+    far = bar_level(96, 3.0, seed=53)
+    assert decide(Committee.load(tmp_path / "v1").predict(features(first, y, far))[1], ACCURACY).mean() < 0.1
+
+
+def test_a_law_that_bends_at_yield_is_suspended_by_the_audits(tmp_path):
+    """Elastic up to a normal strain of 7e-3, 10 % of the stiffness beyond (MD noise 30 MPa).
+    Trained on levels 1-3 (all elastic), the committee extrapolates the elastic law to level 4,
+    past the bend, with a small spread: no committee can know what it has not seen. The audits
+    can: with every trusted qp audited (audit_fraction 1) the committee is suspended. Trained on
+    levels 1-4 (the bend seen) it is suspended at level 5 too: a kink is outside the quadratic
+    basis, so the spread does not show the miss (found: 100 % trusted, median error 130 MPa;
+    the data-scaled ridge of earlier versions alike, 81 % and 95 MPa); the audits do."""
+    from scema.stages.committee_update import audit_suspends
+
+    rng = np.random.default_rng(60)
+    levels = [bar_level(96, k, seed=60 + k) for k in range(1, 6)]
+
+    def level_samples(k: int):  # boxes saved at level k - 1, asked for level k
+        before = np.zeros_like(levels[0]) if k == 1 else levels[k - 2]
+        sigma_before = elastic_with_yield(before) + (rng.normal(0.0, ACCURACY, before.shape) if k > 1 else 0.0)
+        x = features(before, sigma_before, levels[k - 1] - before)
+        return x, elastic_with_yield(levels[k - 1]) + rng.normal(0.0, ACCURACY, before.shape)
+
+    data = [level_samples(k) for k in range(1, 6)]
+    for upto in (3, 4):
+        x, y = (np.concatenate([d[i] for d in data[:upto]]) for i in (0, 1))
+        train_committee(x, y, ridge(), tmp_path / f"v{upto}", np.full_like(y, ACCURACY), C, symmetric=True)
+        xq, yq = data[upto]
+        mean, std = Committee.load(tmp_path / f"v{upto}").predict(xq)
+        audited = decide(std, ACCURACY)
+        assert audited.mean() > 0.5, audited.mean()  # trusted: the spread cannot see the bend
+        n = int(audited.sum())
+        audits = xr.Dataset(
+            {
+                "audited": ("sample", np.ones(n, np.int8)),
+                "material": ("sample", np.zeros(n, np.int64)),
+                "stress": (("sample", "component"), yq[audited]),
+                "committee_stress": (("sample", "component"), mean[audited]),
+                "comparison_noise": (("sample", "component"), np.full((n, 6), ACCURACY)),
+            }
+        )
+        assert audit_suspends(audits, 0, ACCURACY, 0.1)

@@ -30,6 +30,12 @@ steps <= ``--train-steps`` of a finished run (``results/step_*/training_samples.
 their noise (MPa), the members' spread, the trusted fraction, and the trusted fraction when
 the strain increments are made 5x larger (out of distribution).
 
+``--next-step BRUTE_DIR``: the ridge committee trained on every qp of steps <= t of a
+brute-force run and asked for step t+1 (the first extrapolation at t = 1): trusted share,
+spread, error against the MD net of its noise, bias (issue 8: why step 2 ran all MD)::
+
+    .venv/bin/python tests/benchmarks/bench_committee.py --next-step BRUTE_DIR --steps 1,2,3
+
 ``--saved RUN_DIR --symmetry-cost``: what ``committee.symmetry`` (the cube's 24 images of every
 sample) costs one member's training on that run's MD samples (all steps, or steps <=
 ``--train-steps``): CPU seconds, epochs and held-out RMSE against the MD labels, without images,
@@ -255,6 +261,53 @@ def rolling(run_dir: Path, test_dir: Path, architectures: list[str], size: int, 
             )
 
 
+def next_step(brute_dir: Path, steps: list[int], size: int, target: str) -> None:
+    """Train on every qp of steps <= t of a brute-force run, ask for step t+1 (the next load
+    level, each box's own history): per t the trusted share, the spread (median of the largest
+    component), the committee mean's error against the MD net of its noise, sqrt(max(0,
+    mean(err^2 - noise^2))), over all qps and over the trusted ones (largest component), and its
+    bias (mean error, largest component), MPa."""
+    from scema.stages.committee_update import material_data
+
+    cfg = yaml_config(brute_dir)
+    name = next(iter(cfg["materials"]))
+    symmetry = cfg["materials"][name].get("stiffness_symmetry", "none")
+    material = str(brute_dir / "results" / "materials" / name / "material.nc")
+    stiffness = material_data({name: material}, [name], {name: symmetry})[0][0]
+    data = step_samples(brute_dir)
+    settings = default_settings(**{**cfg.get("committee", {}), "size": size, "target": target, "architecture": "ridge"})
+    print(f"{brute_dir}: ridge size {size}, target {target}, cubic images: {symmetry in ('cubic', 'isotropic')}")
+    print(" t   trusted  spread50  net_error_all  net_error_trusted  bias")
+    with tempfile.TemporaryDirectory(prefix="bench_committee_next_") as tmp:
+        for t in steps:
+            train, q = data["step"] <= t, data["step"] == t + 1
+            out = Path(tmp) / f"v{t}"
+            symmetric = symmetry in ("cubic", "isotropic")
+            train_committee(
+                data["x"][train], data["y"][train], settings, out, data["noise"][train], stiffness, symmetric
+            )
+            mean, std = Committee.load(out).predict(data["x"][q])
+            err, noise = mean - data["y"][q], data["noise"][q]
+            ok = decide(std, ACCURACY)
+
+            print(
+                f"{t:2d}  {ok.mean():8.2f}  {np.median(std.max(axis=1)) / 1e6:8.1f}  {pooled_net(err, noise):13.1f}"
+                f"  {pooled_net(err[ok], noise[ok]) if ok.any() else np.nan:17.1f}  {np.abs(err.mean(axis=0)).max() / 1e6:5.1f}",
+                flush=True,
+            )
+
+
+def pooled_net(err: np.ndarray, noise: np.ndarray) -> float:
+    """sqrt(max(0, mean(err^2 - noise^2))) per component, largest, MPa."""
+    return float(np.sqrt(np.maximum(0.0, np.mean(err**2 - noise**2, axis=0))).max() / 1e6)
+
+
+def yaml_config(run_dir: Path) -> dict:
+    import yaml
+
+    return yaml.safe_load((run_dir / "config.yaml").read_text())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--saved", type=Path, default=None, help="a finished committee run directory")
@@ -266,6 +319,11 @@ def main() -> None:
     ap.add_argument("--rolling", type=Path, default=None, help="--saved: test each step on this brute-force run")
     ap.add_argument("--symmetric", action="store_true", help="--rolling: train on the cubic images too")
     ap.add_argument("--every", type=int, default=3, help="--rolling: every how many steps")
+    ap.add_argument(
+        "--next-step", type=Path, default=None, help="a brute-force run: train on steps <= t, ask for step t+1"
+    )
+    ap.add_argument("--steps", default="1,2,3,5,10,15,20,25,29", help="--next-step: the t's")
+    ap.add_argument("--target", default="deviation", help="--next-step: committee target")
     ap.add_argument("--quick", action="store_true", help="tiny smoke run")
     ap.add_argument("--sizes", type=int, nargs="+", default=[100, 300, 1000], help="training-set sizes")
     ap.add_argument("--committee", type=int, nargs="+", default=[2, 4, 8], help="committee sizes (at the largest n)")
@@ -277,6 +335,9 @@ def main() -> None:
     ap.add_argument("--laws", nargs="+", default=list(LAWS))
     ap.add_argument("--architectures", nargs="+", default=["mlp", "tann"])
     args = ap.parse_args()
+    if args.next_step is not None:
+        next_step(args.next_step, [int(t) for t in args.steps.split(",")], args.size, args.target)
+        return
     if args.saved is not None and args.rolling is not None:
         rolling(args.saved, args.rolling, args.architectures, args.size, args.every, args.symmetric)
         return

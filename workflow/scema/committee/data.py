@@ -141,6 +141,12 @@ class Scalers:
         energy = float(np.exp(np.mean(np.log(sx.scale_[STRAIN_INCREMENT] * dsig_scale))))
         return cls(sx.mean_.copy(), sx.scale_.copy(), sy.mean_.copy(), sy.scale_.copy(), energy)
 
+    @classmethod
+    def identity(cls) -> Scalers:
+        """No scaling: members that work on physical inputs and targets (a physical-prior ridge)."""
+        zeros, ones = np.zeros(N_FEATURES), np.ones(N_FEATURES)
+        return cls(zeros, ones, np.zeros(N_COMPONENTS), np.ones(N_COMPONENTS))
+
     def transform_x(self, x: np.ndarray) -> np.ndarray:
         return (x - self.x_mean) / self.x_scale
 

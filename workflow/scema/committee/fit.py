@@ -171,9 +171,14 @@ def fit_member(
     seed: int,
     workdir: Path,
     images: int = 1,
+    physical: dict | None = None,
 ) -> tuple[torch.nn.Module, Scalers, dict]:
     """Train one member on (x, y) (its bootstrap sample, y the learned target); returns net
     (weights of the best validation epoch), scalers, info.
+
+    ``physical`` (ridge, targets deviation and correction): {"noise_std": (6,) Pa, "stiffness":
+    (6, 6) Pa, "rng": the member's generator}: the member is a posterior draw under the physical
+    prior (``RidgeMember.fit_physical``; x, y are then its noise-perturbed samples, not a bootstrap).
 
     ``images`` > 1: x, y are that many blocks of the same samples' images (image k of sample i
     at row k n + i, as ``scema.committee.symmetry.augment`` stacks them); the ridge fits all
@@ -181,10 +186,18 @@ def fit_member(
     L = _lightning()
     L.seed_everything(seed, workers=False, verbose=False)
     offset = settings.target == "stress"
-    scalers = Scalers.fit(x, y, stress_change=None if offset else y)
-    net = build_member(settings.architecture, settings.width, settings.depth, scalers=scalers, offset=offset)
+    if physical is not None:  # a posterior draw on physical regressors: inputs and target as they are
+        scalers = Scalers.identity()
+        net = build_member("ridge", settings.width, settings.depth, scalers=scalers, offset=offset)
+        net.fit_physical(
+            x, y, physical["noise_std"], physical["stiffness"], physical["rng"], 1.0 / images, physical["sign"]
+        )
+    else:
+        scalers = Scalers.fit(x, y, stress_change=None if offset else y)
+        net = build_member(settings.architecture, settings.width, settings.depth, scalers=scalers, offset=offset)
     if settings.architecture == "ridge":  # closed form: nothing for Lightning to train
-        net.fit_ridge(scalers.transform_x(x), scalers.transform_y(y), settings.ridge_alpha)
+        if physical is None:
+            net.fit_ridge(scalers.transform_x(x), scalers.transform_y(y), settings.ridge_alpha)
         net.eval()
         with torch.no_grad():
             pred = net(torch.as_tensor(scalers.transform_x(x_val), dtype=torch.float32)).numpy()

@@ -124,15 +124,66 @@ def ridge_basis(x_scaled: torch.Tensor, x_mean: torch.Tensor, x_scale: torch.Ten
     return torch.cat([x_scaled, eps[:, PAIRS[0]] * eps[:, PAIRS[1]]], dim=1)
 
 
+# The physical prior of a ridge member that learns a deviation from the elastic response
+# (targets deviation, correction): every coefficient ~ N(0, std^2), std in Pa per unit regressor,
+# as multiples of the stiffness scale c (largest diagonal entry of the material's C) so that it
+# holds for copper, glass and polymer alike. "0" is the elastic prediction, right in the elastic
+# range; the data move a coefficient away from it as far as the MD noise lets them.
+PRIOR_INTERCEPT = 2e-4  # stress at zero strain: the reference stress's error, the stress of a 2e-4 strain
+PRIOR_ELASTIC = 0.04  # eps_t: material_init's C against the tangent over a few 1e-3 of strain, and its sampling error
+PRIOR_PATH = 0.01  # d eps apart from eps_t, and the saved state's deviation (sigma_s - C eps_s) / c: path dependence
+PRIOR_SECOND_ORDER = 4.0  # eps_t,i eps_t,j: fcc third-order constants are -5 to -8 c, half of that in the stress
+N_PHYSICAL = 1 + 3 * N_COMPONENTS + PAIRS.shape[1]  # intercept, eps_t, d eps, state deviation, 21 products
+
+
+def physical_regressors(x: torch.Tensor, stiffness: torch.Tensor) -> torch.Tensor:
+    """(n, 40) regressors in strain units from physical inputs: 1, eps_t, d eps, (sigma_s - C eps_s) / c,
+    eps_t,i eps_t,j. Why eps_t and d eps rather than eps_s and d eps: an elastic law depends on
+    eps_t alone, so the prior can hold the path-dependent part (d eps on its own) smaller."""
+    eps_s, sig_s, d_eps = x[:, STRAIN_PREV], x[:, STRESS_PREV], x[:, STRAIN_INCREMENT]
+    eps = eps_s + d_eps
+    c = torch.diagonal(stiffness).max()
+    state = (sig_s - eps_s @ stiffness.T) / c
+    return torch.cat([torch.ones_like(eps[:, :1]), eps, d_eps, state, eps[:, PAIRS[0]] * eps[:, PAIRS[1]]], dim=1)
+
+
+def physical_prior_std(stiffness: np.ndarray) -> np.ndarray:
+    """(40,) prior std of each physical regressor's coefficient, Pa per unit regressor."""
+    c = float(np.max(np.diag(stiffness)))
+    n = N_COMPONENTS
+    return c * np.concatenate(
+        [
+            [PRIOR_INTERCEPT],
+            np.full(n, PRIOR_ELASTIC),
+            np.full(2 * n, PRIOR_PATH),
+            np.full(PAIRS.shape[1], PRIOR_SECOND_ORDER),
+        ]
+    )
+
+
 class RidgeMember(nn.Module):
-    """A ridge fit (closed form, ``fit_ridge``) of the scaled target on ``ridge_basis``.
+    """A ridge fit (closed form) of the learned target on a quadratic basis of the inputs.
 
     Why: an MLP extrapolates beyond its training strains as its activations happen to
     continue, and members initialised alike continue alike, so the spread stays small while
-    the mean drifts. A polynomial law extrapolates its trend, and bootstrap members disagree
-    on it in proportion to the leverage of the query (its distance from the data in basis
-    space), so the spread grows honestly outside the training range. (An MLP on the ridge's
-    residual, ``network=True``, was measured no better on real MD and 10x slower: not offered.)
+    the mean drifts. A polynomial law extrapolates its trend, and members disagree on it in
+    proportion to what the data leave open, so the spread grows honestly outside the training
+    range. (An MLP on the ridge's residual, ``network=True``, was measured no better on real MD
+    and 10x slower: not offered.)
+
+    Two ways to fit:
+
+    - ``fit_physical`` (targets deviation, correction): Bayesian linear regression on
+      ``physical_regressors`` with the physical prior above and the MD noise as the likelihood;
+      each member is one exact draw from the posterior (its labels perturbed by the noise, its
+      prior mean drawn from the prior: randomise-then-optimise), so the members' spread is the
+      posterior std: small where data or physics pin the law, the prior's where they do not.
+      Why: a version trained at one load level sees one point of strain space; standardising
+      the regressors by that data's tiny scatter let bootstrap members fit the MD noise as
+      slopes of ~100 GPa, whose extrapolation to the next load level disagreed by 110-280 MPa
+      and missed the MD by as much (copper bar, step 2).
+    - ``fit_ridge`` (target stress, where zero is no physical default): ridge on the
+      standardised ``ridge_basis``, members on bootstrap resamples.
     """
 
     def __init__(
@@ -154,6 +205,15 @@ class RidgeMember(nn.Module):
         self.register_buffer("basis_scale", torch.ones(N_BASIS))
         self.register_buffer("weights", torch.zeros(N_BASIS, N_COMPONENTS))
         self.register_buffer("intercept", torch.zeros(N_COMPONENTS))
+        # physical fit: C (zero: not fitted that way), prior std of each regressor (Pa) and the
+        # posterior draw (coefficients in Pa per unit regressor), in float64
+        self.register_buffer("stiffness", torch.zeros(N_COMPONENTS, N_COMPONENTS, dtype=torch.float64))
+        self.register_buffer("prior_std", torch.zeros(N_PHYSICAL, dtype=torch.float64))
+        self.register_buffer("physical_weights", torch.zeros(N_PHYSICAL, N_COMPONENTS, dtype=torch.float64))
+
+    @property
+    def physical(self) -> bool:
+        return bool(self.prior_std.abs().sum() > 0)
 
     def basis(self, x_scaled: torch.Tensor) -> torch.Tensor:
         return (ridge_basis(x_scaled, self.x_mean, self.x_scale) - self.basis_mean) / self.basis_scale
@@ -169,7 +229,37 @@ class RidgeMember(nn.Module):
             buffer.copy_(torch.as_tensor(value))
         self.intercept.copy_(torch.as_tensor(y_scaled.mean(axis=0)))
 
+    def fit_physical(
+        self,
+        x: np.ndarray,
+        learned: np.ndarray,
+        noise_std: np.ndarray,
+        stiffness: np.ndarray,
+        rng: np.random.Generator,
+        row_weight: float = 1.0,
+        sign: float = 1.0,
+    ) -> None:
+        """One posterior draw: minimise sum_rows row_weight (y - R w)^2 / noise^2 + (w - w0)^2 / prior^2
+        per component, w0 ~ N(0, prior^2); ``learned`` (n, 6) Pa already carries the member's own
+        noise draw (``train_committee``), ``noise_std`` (6,) Pa the MD noise of one sample,
+        ``row_weight`` 1/24 when the rows are a sample's 24 cubic images (one measurement each);
+        ``sign`` -1: the mirror image of the draw of +1 (same rng state, labels perturbed oppositely)."""
+        prior = physical_prior_std(stiffness)
+        self.stiffness.copy_(torch.as_tensor(stiffness, dtype=torch.float64))
+        self.prior_std.copy_(torch.as_tensor(prior))
+        z = physical_regressors(torch.as_tensor(x, dtype=torch.float64), self.stiffness).numpy() * prior
+        gram = row_weight * (z.T @ z)
+        w = np.empty((N_PHYSICAL, N_COMPONENTS))
+        for c in range(N_COMPONENTS):
+            precision = gram / noise_std[c] ** 2 + np.eye(N_PHYSICAL)
+            rhs = row_weight * (z.T @ learned[:, c]) / noise_std[c] ** 2 + sign * rng.standard_normal(N_PHYSICAL)
+            w[:, c] = np.linalg.solve(precision, rhs) * prior  # back from units of the prior std
+        self.physical_weights.copy_(torch.as_tensor(w))
+
     def forward(self, x_scaled: torch.Tensor) -> torch.Tensor:
+        if self.physical:  # physical inputs (identity scalers), output in the target scaler's unit
+            x = x_scaled.double() * self.x_scale.double() + self.x_mean.double()
+            return (physical_regressors(x, self.stiffness) @ self.physical_weights).to(x_scaled.dtype)
         linear = self.basis(x_scaled) @ self.weights + self.intercept
         return linear if self.net is None else linear + self.net(x_scaled)
 

@@ -45,6 +45,7 @@ class Committee:
         target: str = "stress",
         stiffness: np.ndarray | None = None,
         directory: Path | None = None,
+        paired: bool = False,
     ):
         if len(members) < 2:
             raise ValueError(f"a committee needs >= 2 members, got {len(members)}")
@@ -53,6 +54,7 @@ class Committee:
         self.target = target
         self.stiffness = stiffness
         self.directory = directory
+        self.paired = bool(paired)
 
     @property
     def size(self) -> int:
@@ -76,8 +78,8 @@ class Committee:
             net, scalers, seed, architecture = load_member(p)
             members.append(_Member(net, scalers, seed))
             archs.add(architecture)
-        target, stiffness = load_target(directory)
-        return cls(members, "+".join(sorted(archs)), target, stiffness, directory)
+        target, stiffness, paired = load_target(directory)
+        return cls(members, "+".join(sorted(archs)), target, stiffness, directory, paired)
 
     def member_predictions(self, inputs) -> np.ndarray:
         """Stress of every member, (size, n, 6) in Pa."""
@@ -90,9 +92,13 @@ class Committee:
         )
 
     def predict(self, inputs) -> tuple[np.ndarray, np.ndarray]:
-        """(mean, std) over members, each (n, 6) in Pa; std with ddof=1 (sample std)."""
+        """(mean, std) over members, each (n, 6) in Pa; std with ddof=1 (sample std), or, for an
+        even number of antithetic pairs (draw and mirror image about the posterior mean), ddof=0:
+        the mean square of the members' distance from their mean is then an unbiased estimate
+        of the posterior variance (one degree of freedom per pair)."""
         preds = self.member_predictions(inputs)
-        return preds.mean(axis=0), preds.std(axis=0, ddof=STD_DDOF)
+        ddof = 0 if self.paired and self.size % 2 == 0 else STD_DDOF
+        return preds.mean(axis=0), preds.std(axis=0, ddof=ddof)
 
 
 def decide(std, accuracy_pa: float) -> np.ndarray:

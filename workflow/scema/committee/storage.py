@@ -2,7 +2,8 @@
 
 v{k}/member_{i}/model.pt      state_dict + architecture hyperparameters (torch.save)
 v{k}/member_{i}/scalers.npz   input/target mean and scale (+ tann energy scale), no pickle
-v{k}/target.npz               what the members learn (deviation | correction | stress) and the stiffness C
+v{k}/target.npz               what the members learn (deviation | correction | stress), the stiffness C
+                              and whether the members are antithetic pairs
 v{k}/metrics.nc               held-out RMSE, MD noise and net error per member and component
                               (built by scema.io.datasets.committee_metrics_dataset)
 """
@@ -23,7 +24,7 @@ MODEL_FILE = "model.pt"
 SCALERS_FILE = "scalers.npz"
 TARGET_FILE = "target.npz"
 METRICS_FILE = "metrics.nc"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: physical-prior ridge members, paired flag in target.npz
 
 
 def save_member(
@@ -70,12 +71,14 @@ def load_member(directory: Path) -> tuple[torch.nn.Module, Scalers, int, str]:
     return net, scalers, int(payload["seed"]), payload["architecture"]
 
 
-def save_target(directory: Path, target: str, stiffness: np.ndarray | None) -> None:
+def save_target(directory: Path, target: str, stiffness: np.ndarray | None, paired: bool = False) -> None:
+    """``paired``: members 2j, 2j + 1 are antithetic posterior draws (``train_committee``)."""
     c = np.full((6, 6), np.nan) if stiffness is None else np.asarray(stiffness, dtype=float)
-    np.savez(directory / TARGET_FILE, target=np.array(target), stiffness=c)
+    np.savez(directory / TARGET_FILE, target=np.array(target), stiffness=c, paired=np.array(bool(paired)))
 
 
-def load_target(directory: Path) -> tuple[str, np.ndarray | None]:
+def load_target(directory: Path) -> tuple[str, np.ndarray | None, bool]:
+    """(target, C or None for the stress target, whether the members come in antithetic pairs)."""
     with np.load(directory / TARGET_FILE, allow_pickle=False) as z:
-        target, c = str(z["target"]), z["stiffness"].copy()
-    return target, (None if target == "stress" else c)
+        target, c, paired = str(z["target"]), z["stiffness"].copy(), bool(z["paired"])
+    return target, (None if target == "stress" else c), paired

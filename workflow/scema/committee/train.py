@@ -5,7 +5,13 @@ Recipe (deterministic for a given ``CommitteeSettings.seed`` on CPU; streams fro
 1. One split of the samples into a training part and a held-out part (``validation_fraction``,
    stream "split"), shared by all members so their held-out errors are comparable.
 2. Member ``i`` gets its own seed ``member_seed(seed, i)``: weight initialisation, bootstrap
-   resample of the training part (n draws with replacement) and shuffling.
+   resample of the training part (n draws with replacement) and shuffling. Ridge members of
+   the deviation and correction targets instead take every training sample with its label
+   redrawn with the MD noise (pooled rms per component) and a prior mean drawn from the
+   physical prior: each is one draw from the posterior (``RidgeMember.fit_physical``). Members
+   2j and 2j + 1 take opposite draws (antithetic pairs), so the committee mean is the posterior
+   mean itself (even sizes) and does not carry the draws' own scatter; their spread is taken
+   with ddof 0 (``Committee.predict``), an unbiased estimate of the posterior variance.
    With ``symmetric`` the resample is joined by its images under the cube's symmetry (a ridge
    member fits them all; a network sees one random image of each sample per epoch).
 3. Each member is fitted (scema.committee.fit) to the learned target: the stress, or its
@@ -28,7 +34,13 @@ import numpy as np
 
 from scema import seeds
 from scema.committee.acceptance import held_out_errors
-from scema.committee.data import check_inputs, check_targets, learned_target, stress_from_learned
+from scema.committee.data import (
+    STRESS_SCALE_FLOOR_PA,
+    check_inputs,
+    check_targets,
+    learned_target,
+    stress_from_learned,
+)
 from scema.committee.fit import fit_member, quiet_and_deterministic
 from scema.committee.predict import member_predict
 from scema.committee.settings import CommitteeSettings
@@ -39,6 +51,12 @@ from scema.committee.symmetry import CUBIC, augment
 def member_seed(seed: int, index: int) -> int:
     """Seed of member ``index`` derived from the committee seed (31-bit, for torch/numpy)."""
     return seeds.torch_seed(seed, "member", index)
+
+
+def uses_physical_prior(settings: CommitteeSettings) -> bool:
+    """Ridge members that learn a deviation from the elastic response are posterior draws under
+    the physical prior (``RidgeMember.fit_physical``); the stress target has no elastic zero."""
+    return settings.architecture == "ridge" and settings.target != "stress"
 
 
 def split_indices(n: int, validation_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -77,6 +95,8 @@ def train_committee(
     learned = learned_target(x, y, settings.target, stiffness)
     train_idx, val_idx = split_indices(x.shape[0], settings.validation_fraction, settings.seed)
     x_tr, l_tr, x_val, l_val = x[train_idx], learned[train_idx], x[val_idx], learned[val_idx]
+    posterior = uses_physical_prior(settings)
+    noise_std = np.maximum(np.sqrt(np.mean(noise[train_idx] ** 2, axis=0)), STRESS_SCALE_FLOOR_PA)
 
     start = time.perf_counter()
     out_dir = Path(out_dir).resolve()
@@ -87,10 +107,18 @@ def train_committee(
         with quiet_and_deterministic():
             for i in range(settings.size):
                 seed = member_seed(settings.seed, i)
-                boot = seeds.rng(seed, "bootstrap").integers(0, x_tr.shape[0], size=x_tr.shape[0])
-                x_b, l_b = augment(x_tr[boot], l_tr[boot]) if symmetric else (x_tr[boot], l_tr[boot])
+                physical = None
+                if posterior:  # every sample, its label redrawn with the MD noise (a posterior draw)
+                    sign = 1.0 - 2.0 * (i % 2)  # members 2j, 2j+1: one draw and its mirror image
+                    rng = seeds.rng(member_seed(settings.seed, i - i % 2), "posterior")
+                    x_b, l_b = x_tr, l_tr + sign * rng.standard_normal(l_tr.shape) * noise_std
+                    physical = {"noise_std": noise_std, "stiffness": stiffness, "rng": rng, "sign": sign}
+                else:
+                    boot = seeds.rng(seed, "bootstrap").integers(0, x_tr.shape[0], size=x_tr.shape[0])
+                    x_b, l_b = x_tr[boot], l_tr[boot]
+                x_b, l_b = augment(x_b, l_b) if symmetric else (x_b, l_b)
                 images = len(CUBIC) if symmetric else 1
-                net, scalers, info = fit_member(x_b, l_b, x_val, l_val, settings, seed, scratch, images)
+                net, scalers, info = fit_member(x_b, l_b, x_val, l_val, settings, seed, scratch, images, physical)
                 preds.append(
                     stress_from_learned(x_val, member_predict(net, scalers, x_val), settings.target, stiffness)
                 )
@@ -98,7 +126,7 @@ def train_committee(
                 member_seeds.append(seed)
                 infos.append(info)
         shutil.rmtree(scratch, ignore_errors=True)
-        save_target(tmp, settings.target, stiffness)
+        save_target(tmp, settings.target, stiffness, paired=posterior)
         errors = held_out_errors(np.stack(preds), y[val_idx], noise[val_idx])
         epochs = np.array([inf["epochs"] for inf in infos])
         best_epoch = np.array([inf["best_epoch"] for inf in infos])
