@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO / "workflow"))
 
 from scema.io.netcdf import read_dataset  # noqa: E402
 from scema.specimen import build_model  # noqa: E402
-from scema.stages.reaction import internal_force, operator_dataset  # noqa: E402
+from scema.stages.reaction import boundary_reactions, internal_force, operator_dataset  # noqa: E402
 
 
 def run_config(run: Path) -> dict:
@@ -56,13 +56,13 @@ def reactions(run: Path, component: int) -> dict[str, np.ndarray]:
     bcs = config["specimen"]["boundary_conditions"]
     face = config["specimen"]["reaction_face"]
     ops = operator_dataset(model, bcs, "quasistatic")
-    lift = ops["lifting_displacement"].sel(boundary=face).values[component]
-    on = ops["boundary_nodes"].sel(boundary=face).values.astype(bool)
+    k = [str(name) for name in ops["boundary"].values].index(face)
     out = {"face": [], "lifted": []}
     for path in sorted(run.glob("results/step_*/stress.nc"))[1:]:
         f = internal_force(ops, read_dataset(path)["stress"].values)
-        out["face"].append(f[on, component].sum())
-        out["lifted"].append(float(np.sum(lift * f)))
+        by_face, by_lifting = boundary_reactions(ops, f, ops["lifting_displacement"].values)
+        out["face"].append(by_face[k, component])
+        out["lifted"].append(by_lifting[k, component])
     return {name: np.array(values) for name, values in out.items()}
 
 

@@ -76,6 +76,18 @@ def lifting(operator: xr.Dataset, path: str) -> np.ndarray:
     return operator["lifting_displacement"].values
 
 
+def boundary_reactions(
+    operator: xr.Dataset, f_int: np.ndarray, lift: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(face sum, lifted) force on every boundary of ``operator``, (boundary, xyz) N, every
+    component (the caller keeps the prescribed ones); lifted is NaN without ``lift``."""
+    on = operator["boundary_nodes"].values.astype(bool)
+    face = np.stack([f_int[nodes].sum(axis=0) for nodes in on])
+    if lift is None:
+        return face, np.full(face.shape, np.nan)
+    return face, np.einsum("kinj,nj->ki", lift, f_int)
+
+
 def run(step: int, operator: str, boundary_conditions: list[dict], stress: str, out_reaction: str) -> None:
     """Reaction on every boundary with a condition, of the stresses in ``stress``;
     ``operator``: internal_force.nc (its ``reaction_estimator`` says which, see above)."""
@@ -91,12 +103,12 @@ def run(step: int, operator: str, boundary_conditions: list[dict], stress: str, 
         constrained[on[names.index(name)], comp] = True
     # a reaction exists only where the displacement is prescribed; a free component's nodal sum
     # is an out-of-balance force, already counted in residual_norm
+    face_all, lifted_all = boundary_reactions(ops, f_int, lift)
     face, lifted = np.full((len(names), 3), np.nan), np.full((len(names), 3), np.nan)
     for k, name in enumerate(names):
         components = constrained_components(bcs, name)
-        face[k, components] = f_int[on[k]].sum(axis=0)[components]
-        if lift is not None:
-            lifted[k, components] = np.einsum("inj,nj->i", lift[k], f_int)[components]
+        face[k, components] = face_all[k, components]
+        lifted[k, components] = lifted_all[k, components]
     free_residual = np.where(constrained, 0.0, f_int)
     applied = np.array([applied_displacement(bcs, name, step) for name in names])
     reaction = lifted if estimator == "lifted" else face
