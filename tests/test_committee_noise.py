@@ -119,9 +119,9 @@ def test_the_pool_is_the_step_then_the_newest_earlier_steps_until_30_samples():
 
 
 def test_committee_update_pools_per_material_over_earlier_sample_files(tmp_path):
-    """The stage reads earlier steps' training samples newest first, each material on its own:
-    material 0 has 40 samples this step (no file read), material 1 has 5 and takes step 2's 30
-    (not step 1's)."""
+    """The stage pools each material on its own, over earlier steps' training samples newest
+    first, only as far as needed: material 0 has 40 samples this step and takes none of step 2's;
+    material 1 has 5 and takes step 2's 30, not step 1's."""
     from scema.io.datasets import training_samples_dataset
     from scema.io.netcdf import write_dataset
     from scema.stages.committee_update import pooled_noise
@@ -137,7 +137,10 @@ def test_committee_update_pools_per_material_over_earlier_sample_files(tmp_path)
         write_dataset(ds, path, "samples")
         return path
 
-    files = [samples_file(1, np.ones(30, np.int64), 1e9), samples_file(2, np.ones(30, np.int64), 20e6)]
+    files = [
+        samples_file(1, np.ones(30, np.int64), 1e9),
+        samples_file(2, np.r_[np.ones(30), np.zeros(10)].astype(np.int64), 20e6),
+    ]
     material = np.r_[np.zeros(40, np.int64), np.ones(5, np.int64)]
     label = np.where(material[:, None] == 0, 30e6, 10e6) * np.ones((45, 6))
     noise = pooled_noise(material, label, np.zeros((45, 6)), files, "deviation")
