@@ -12,9 +12,10 @@ qp's mean over 30 steps scatters as homogeneity predicts (variance 0.06-0.09 of 
 expected 0.067), and the committee run's audits have 0.88-1.21 (+- 0.13) of brute force's
 variance at the same step. The noise grows with the load (xx 26 -> 35 MPa over 30 steps), so
 the pool is the step's own MD samples, extended to the most recent earlier steps until it holds
-``MIN_POOLED_SAMPLES`` (30 degrees of freedom at R = 2: the pooled noise within ~13 %). With
-one replica the samples already carry the material's sampling noise (material.nc), which
-pooling leaves unchanged. Exact zeros (reference boxes, noise 0 by definition) stay zero and
+``MIN_POOLED_SAMPLES`` (30 degrees of freedom at R = 2: the pooled noise within ~13 %). The
+material's sampling noise (material.nc, measured at rest) / sqrt(R) matches the first steps but
+is up to ~20 % below the noise 30 steps on, so with replicas it is not used; with one replica
+the samples already carry it, and pooling leaves it unchanged. Exact zeros (reference boxes, noise 0 by definition) stay zero and
 are not pooled.
 
 What a better noise estimate cannot do: one audit is one draw of the MD noise, so when that
