@@ -274,6 +274,7 @@ def test_a_law_that_bends_at_yield_is_suspended_by_the_audits(tmp_path):
                 "stress": (("sample", "component"), yq[audited]),
                 "committee_stress": (("sample", "component"), mean[audited]),
                 "comparison_noise": (("sample", "component"), np.full((n, 6), ACCURACY)),
+                "pooled_noise": (("sample", "component"), np.full((n, 6), ACCURACY)),
             }
         )
         assert audit_suspends(audits, 0, ACCURACY, 0.1)

@@ -197,11 +197,17 @@ def test_a_small_specimen_gets_two_audits_so_the_suspension_test_can_decide():
 
 
 def _audits(bias_pa: float, n: int = 40, noise_pa: float = 75e6, seed: int = 3) -> xr.Dataset:
-    """n audits of a committee off by ``bias_pa``; MD labels with noise 75 MPa estimated from 2 replicas."""
+    """n audits of a committee off by ``bias_pa``; MD labels with noise 75 MPa estimated from 2
+    replicas, and pooled as committee_update pools it: over the audits and, when fewer than 30,
+    30 other MD samples of the step."""
+    from scema.committee.noise import pooled_sample_noise
+
     rng = np.random.default_rng(seed)
     truth = rng.normal(0.0, 300e6, (n, 6))
     replicas = truth[:, None, :] + rng.normal(0.0, noise_pa * np.sqrt(2), (n, 2, 6))
     noise = replicas.std(axis=1, ddof=1) / np.sqrt(2)  # what committee_update records
+    others = rng.normal(0.0, noise_pa * np.sqrt(2), (30, 2, 6)).std(axis=1, ddof=1) / np.sqrt(2)
+    pooled = pooled_sample_noise([noise, others], [np.zeros_like(noise), np.zeros_like(others)], "deviation")
     return xr.Dataset(
         {
             "audited": ("sample", np.ones(n, np.int8)),
@@ -209,14 +215,14 @@ def _audits(bias_pa: float, n: int = 40, noise_pa: float = 75e6, seed: int = 3) 
             "stress": (("sample", "component"), replicas.mean(axis=1)),
             "committee_stress": (("sample", "component"), truth + bias_pa),
             "comparison_noise": (("sample", "component"), noise),
+            "pooled_noise": (("sample", "component"), pooled),
         }
     )
 
 
 def test_audits_judge_the_committee_together_not_one_noisy_qp_at_a_time():
     """MD noise 75 MPa, accuracy 30 MPa (the copper bar): an exact committee misses the accuracy
-    at most single audits, net of each one's noise estimate, yet is not suspended; one off by
-    100 MPa is."""
+    at most single audits, net of the MD noise, yet is not suspended; one off by 100 MPa is."""
     from scema.stages.committee_update import audit_errors, audit_suspends
 
     exact, off = _audits(0.0), _audits(100e6)

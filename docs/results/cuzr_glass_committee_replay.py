@@ -39,7 +39,7 @@ def samples(run: Path, t: int):
 def main(run: Path) -> None:
     sys.path.insert(0, str(HERE.parents[1] / "workflow"))
     from scema.committee import Committee, default_settings, net_error, train_committee
-    from scema.stages.committee_update import comparison_noise
+    from scema.committee.noise import comparison_noise
     from scema.symmetry import project
 
     with xr.open_dataset(run / "results/materials/cuzr_glass/material.nc") as m:

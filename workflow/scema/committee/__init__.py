@@ -18,6 +18,7 @@ when its held-out error net of the MD noise is below that accuracy (``acceptance
 Modules: settings (config -> CommitteeSettings), data (features, targets, scalers), models
 (mlp, tann, ridge), fit (Lightning or closed form: one member), train (a version), predict
 (load, predict, decide), storage (files of a version), acceptance (net-of-noise error),
+noise (the MD noise pooled over a material's samples, which acceptance and audits subtract),
 symmetry (the cube's 24 images of a sample, for crystals along the specimen axes).
 """
 

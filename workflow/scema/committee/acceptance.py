@@ -7,12 +7,14 @@ for (the normal case). The model's own error is what is left once the noise is t
     net = sqrt(max(0, RMSE^2 - noise^2))     per component,
 
 with noise^2 the mean of the samples' squared noise (replica std^2 / R, or the material's
-sampling noise^2 with one replica). A version is accepted unless its held-out samples show,
-beyond their own scatter, that the committee mean misses the accuracy (``shown_inaccurate``):
-with ~100 held-out samples of 75 MPa noise the point estimate of the net error scatters by
-~30 MPa, so a point-estimate gate refuses accurate versions at random (measured: 3 of the
-first 6 versions on the copper bar, each sending a whole step to MD). The same test judges
-the audits (scema.stages.committee_update).
+sampling noise^2 with one replica), each sample's pooled over its material's MD samples of
+its step (``scema.committee.noise``: one qp's two replicas give a one-degree-of-freedom
+guess). A version is accepted unless its held-out samples show, beyond their own scatter,
+that the committee mean misses the accuracy (``shown_inaccurate``): with ~100 held-out
+samples of 75 MPa noise the point estimate of the net error scatters by ~30 MPa, so a
+point-estimate gate refuses accurate versions at random (measured: 3 of the first 6 versions
+on the copper bar, each sending a whole step to MD). The same test judges the audits
+(scema.stages.committee_update).
 """
 
 from __future__ import annotations

@@ -350,7 +350,10 @@ def audit_error_variables(dim: str, error, net_error) -> dict:
         "audit_net_error": (
             (dim, "statistic"),
             net_error,
-            {"long_name": "max-component |committee - MD| net of the MD noise over audited qps", "units": "Pa"},
+            {
+                "long_name": "max-component |committee - MD| net of the pooled MD noise over audited qps",
+                "units": "Pa",
+            },
         ),
     }
 
@@ -851,13 +854,15 @@ def committee_record_dataset(
 ) -> xr.Dataset:
     """``committee.nc``: per material the current committee version, its directory, sample
     counts, accepted / suspended, and the step's query counts and audit errors (``counts``:
-    queried, trusted, audited; ``audit``: error, net_error, failed_fraction; none: zeros / NaN)."""
+    queried, trusted, audited; ``audit``: error, net_error, failed_fraction, exact_pass_fraction;
+    none: zeros / NaN)."""
     n = len(names)
     counts = counts or {k: np.zeros(n, np.int64) for k in ("queried", "trusted", "audited")}
     audit = audit or {
         "error": np.full((n, 3), np.nan),
         "net_error": np.full((n, 3), np.nan),
         "failed_fraction": np.full(n, np.nan),
+        "exact_pass_fraction": np.full(n, np.nan),
     }
     dims = ("material",)
     return xr.Dataset(
@@ -912,6 +917,15 @@ def committee_record_dataset(
                 audit["failed_fraction"],
                 {"long_name": "share of audited qps whose net error exceeds the accuracy", **UNIT},
             ),
+            "audit_exact_pass_fraction": (
+                dims,
+                audit["exact_pass_fraction"],
+                {
+                    "long_name": "share of single audits an exact committee would have within the accuracy "
+                    "at this MD noise (lower bound)",
+                    **UNIT,
+                },
+            ),
         },
         coords={
             **material_coord(names),
@@ -922,7 +936,18 @@ def committee_record_dataset(
 
 
 def training_samples_dataset(
-    step, target, qp_id, material, inputs, stress, noise, anchor_noise, comparison_noise, committee_stress, audited
+    step,
+    target,
+    qp_id,
+    material,
+    inputs,
+    stress,
+    noise,
+    anchor_noise,
+    comparison_noise,
+    pooled_noise,
+    committee_stress,
+    audited,
 ) -> xr.Dataset:
     """``training_samples.nc``: one sample per qp whose stress came from its own MD this step:
     committee inputs, MD stress, its MD noises, and at audits the committee's answer beside it."""
@@ -935,7 +960,12 @@ def training_samples_dataset(
         ),
         "comparison_noise": (
             comparison_noise,
-            f"MD noise in committee - MD for target {target} (acceptance and audits subtract it)",
+            f"MD noise in committee - MD for target {target}, from this sample's own replicas",
+        ),
+        "pooled_noise": (
+            pooled_noise,
+            "comparison noise pooled over the material's MD samples of this step (and earlier ones "
+            "until 30): what audits and the held-out acceptance subtract",
         ),
     }
     return xr.Dataset(

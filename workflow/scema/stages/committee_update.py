@@ -37,11 +37,38 @@ def sample_noise(replica_stress: np.ndarray, material: np.ndarray, sampling_nois
     return np.where(np.all(replica_stress == 0, axis=(1, 2))[:, None], 0.0, noise)
 
 
-def comparison_noise(label_noise: np.ndarray, anchor_noise: np.ndarray, target: str) -> np.ndarray:
-    """The MD noise in (committee - MD): the label's, and with target correction also the noise
-    of sigma_s, the measured stress the prediction sigma_s + C d eps + correction is anchored on
-    (a fresh MD measurement of the same box carries it independently)."""
-    return np.sqrt(label_noise**2 + anchor_noise**2) if target == "correction" else label_noise
+def pooled_noise(
+    material: np.ndarray, label: np.ndarray, anchor: np.ndarray, earlier_samples: list[str], target: str
+) -> np.ndarray:
+    """Per sample the comparison noise pooled over its material's MD samples of this step and,
+    until ``MIN_POOLED_SAMPLES`` are pooled, of the most recent earlier steps (``earlier_samples``
+    in step order; read newest first, only as far as needed). Why: ``scema.committee.noise``."""
+    from scema.committee.noise import MIN_POOLED_SAMPLES, pooled_sample_noise
+
+    materials = np.unique(material)
+    labels = {m: [label[material == m]] for m in materials}
+    anchors = {m: [anchor[material == m]] for m in materials}
+
+    def count(sets: list[np.ndarray]) -> int:  # samples with a noise estimate (not exact zeros)
+        return sum(int(np.any(s > 0, axis=1).sum()) for s in sets)
+
+    def enough(m) -> bool:
+        return count(labels[m]) >= MIN_POOLED_SAMPLES and (
+            target != "correction" or count(anchors[m]) >= MIN_POOLED_SAMPLES
+        )
+
+    for path in reversed(earlier_samples):
+        if all(enough(m) for m in materials):
+            break
+        earlier = read_dataset(path)
+        for m in materials:
+            of_m = earlier["material"].values == m
+            labels[m].append(earlier["noise"].values[of_m])
+            anchors[m].append(earlier["anchor_noise"].values[of_m])
+    out = np.zeros_like(label)
+    for m in materials:
+        out[material == m] = pooled_sample_noise(labels[m], anchors[m], target)
+    return out
 
 
 def training_samples(
@@ -52,8 +79,12 @@ def training_samples(
     query_path: str,
     sampling_noise: dict[int, np.ndarray],
     target: str,
+    earlier_samples: list[str] = (),
 ) -> xr.Dataset:
-    """(inputs, MD stress, noise) of every qp whose stress came from its own MD at this step."""
+    """(inputs, MD stress, noise) of every qp whose stress came from its own MD at this step;
+    ``earlier_samples``: the training sample files of steps 1..t-1 (for the pooled noise)."""
+    from scema.committee.noise import comparison_noise
+
     stress = read_dataset(stress_path)
     state = read_dataset(prev_md_state)
     replicas = state.sizes["replica"]
@@ -66,6 +97,7 @@ def training_samples(
     else:
         label_noise = sample_noise(stress["stress"].values[md, None], material[md], sampling_noise)
     anchor_noise = sample_noise(state["state_stress"].values[md], material[md], sampling_noise)
+    pooled = pooled_noise(material[md], label_noise, anchor_noise, list(earlier_samples), target)
     return training_samples_dataset(
         step,
         target,
@@ -76,43 +108,54 @@ def training_samples(
         label_noise,
         anchor_noise,
         comparison_noise(label_noise, anchor_noise, target),
+        pooled,
         np.where(audited[md, None], mean[md], np.nan),
         audited[md],
     )
 
 
-def audit_errors(samples: xr.Dataset, m: int, accuracy_pa: float) -> tuple[np.ndarray, np.ndarray, float]:
-    """(error stats, net error stats, failed fraction) of material m's audits; NaN when none.
+def audit_errors(samples: xr.Dataset, m: int, accuracy_pa: float) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """(error stats, net error stats, failed fraction, exact committee's pass fraction) of
+    material m's audits; NaN when none.
 
-    Per audited qp the largest component of |committee - MD|, and of the same net of the MD
-    noise, sqrt(max(0, err^2 - noise^2)); statistics median, p90, max over qps.
+    Per audited qp the largest component of |committee - MD|, and of the same net of the pooled
+    MD noise, sqrt(max(0, err^2 - noise^2)); statistics median, p90, max over qps. The failed
+    fraction (net error above the accuracy) reads against the last number: the share of single
+    audits an exact committee would pass at this noise (``scema.committee.noise``).
     """
     from scema.committee import net_error
+    from scema.committee.noise import exact_pass_fraction
 
     rows = (samples["audited"].values == 1) & (samples["material"].values == m)
     if not rows.any():
-        return np.full(3, np.nan), np.full(3, np.nan), np.nan
+        return np.full(3, np.nan), np.full(3, np.nan), np.nan, np.nan
     err = np.abs(samples["committee_stress"].values[rows] - samples["stress"].values[rows])
-    net = net_error(err, samples["comparison_noise"].values[rows]).max(axis=1)
-    return audit_statistics(err.max(axis=1)), audit_statistics(net), float(np.mean(net > accuracy_pa))
+    noise = samples["pooled_noise"].values[rows]
+    net = net_error(err, noise).max(axis=1)
+    return (
+        audit_statistics(err.max(axis=1)),
+        audit_statistics(net),
+        float(np.mean(net > accuracy_pa)),
+        float(np.mean(exact_pass_fraction(noise, accuracy_pa))),
+    )
 
 
 def audit_suspends(samples: xr.Dataset, m: int, accuracy_pa: float, tolerance: float) -> bool:
     """Do material m's audits show, beyond the MD noise, that its committee misses the accuracy?
 
-    One audit cannot: with MD noise well above the accuracy (75 MPa against 30 on the copper
-    bar) |committee - MD| of a perfect committee exceeds 30 MPa in some component at most audits,
-    and a noise estimate from two replicas is itself a single noisy draw. Taken together they
-    can: per component d_i = err_i^2 - noise_i^2 is an unbiased estimate of the committee's own
-    squared error at audit i, judged by ``scema.committee.acceptance.shown_inaccurate`` (an
-    accurate committee is suspended at a step with probability about <= ``tolerance``). Fewer
-    than two audits: no verdict.
+    One audit cannot: with MD noise near or above the accuracy (~29 MPa against 30 on the
+    500-atom copper bar) |committee - MD| of a perfect committee exceeds 30 MPa in some
+    component at many audits. Taken together they can: per component d_i = err_i^2 - noise^2
+    (noise pooled over the material's MD samples, as for the held-out acceptance) is an unbiased
+    estimate of the committee's own squared error at audit i, judged by
+    ``scema.committee.acceptance.shown_inaccurate`` (an accurate committee is suspended at a
+    step with probability about <= ``tolerance``). Fewer than two audits: no verdict.
     """
     from scema.committee.acceptance import shown_inaccurate
 
     rows = (samples["audited"].values == 1) & (samples["material"].values == m)
     err = samples["committee_stress"].values[rows] - samples["stress"].values[rows]
-    return shown_inaccurate(err**2 - samples["comparison_noise"].values[rows] ** 2, accuracy_pa, tolerance)
+    return shown_inaccurate(err**2 - samples["pooled_noise"].values[rows] ** 2, accuracy_pa, tolerance)
 
 
 def material_data(material_files: dict[str, str], material_names: list[str], symmetries: dict[str, str]):
@@ -152,7 +195,7 @@ def run(
     accuracy = committee["stress_accuracy_mpa"] * 1e6
     stiffness, sampling_noise = material_data(material_files, material_names, symmetries)
     samples = training_samples(
-        step, strain_path, stress_path, prev_md_state, query_path, sampling_noise, committee["target"]
+        step, strain_path, stress_path, prev_md_state, query_path, sampling_noise, committee["target"], earlier_samples
     )
     prev = read_dataset(prev_record)
     query = read_dataset(query_path)
@@ -169,13 +212,15 @@ def run(
         "error": np.full((n, 3), np.nan),
         "net_error": np.full((n, 3), np.nan),
         "failed_fraction": np.full(n, np.nan),
+        "exact_pass_fraction": np.full(n, np.nan),
     }
     for m, name in enumerate(material_names):
         of_m = qp_material == m
         counts["queried"][m] = int((np.isfinite(query["std"].values[:, 0]) & of_m).sum())
         counts["trusted"][m] = int(((decision != DECISIONS["md"]) & of_m).sum())
         counts["audited"][m] = int(((samples["audited"].values == 1) & (sample_material == m)).sum())
-        audit["error"][m], audit["net_error"][m], audit["failed_fraction"][m] = audit_errors(samples, m, accuracy)
+        stats = audit_errors(samples, m, accuracy)
+        audit["error"][m], audit["net_error"][m], audit["failed_fraction"][m], audit["exact_pass_fraction"][m] = stats
         if audit_suspends(samples, m, accuracy, committee["audit_tolerance"]):
             suspended[m] = 1
             log.warning(
@@ -236,7 +281,7 @@ def train_version(
         data["stress"].values,
         CommitteeSettings.from_config(committee),
         directory,
-        noise=data["comparison_noise"].values,
+        noise=data["pooled_noise"].values,
         stiffness=stiffness,
         symmetric=symmetric,
     )

@@ -31,7 +31,8 @@ def committee_variables(committee_files: list[str], sample_files: list[str]) -> 
     as ``summary_dataset`` takes them.
 
     Audit statistics are recomputed over the audited qps of every material from the step's
-    training samples (the per-material ones are in each step's committee.nc).
+    training samples (the per-material ones are in each step's committee.nc), net of the same
+    pooled MD noise (``scema.committee.noise``).
     """
     from scema.committee import net_error
     from scema.stages.committee_record import audit_statistics
@@ -49,7 +50,7 @@ def committee_variables(committee_files: list[str], sample_files: list[str]) -> 
             e = np.abs(samples["committee_stress"].values[rows] - samples["stress"].values[rows])
             for out, values in (
                 (err, e.max(axis=1)),
-                (net, net_error(e, samples["comparison_noise"].values[rows]).max(axis=1)),
+                (net, net_error(e, samples["pooled_noise"].values[rows]).max(axis=1)),
             ):
                 out[k] = audit_statistics(values)
     return {
