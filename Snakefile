@@ -23,6 +23,16 @@ include: "workflow/rules/summary.smk"
 include: "workflow/rules/fields.smk"
 
 
+# Exit as soon as the work is done (Snakemake's rate limiter leaves a 1 s timer): see
+# scema.snakemake_exit.
+onsuccess:
+    cancel_pending_timers()
+
+
+onerror:
+    cancel_pending_timers()
+
+
 rule all:
     default_target: True
     input:

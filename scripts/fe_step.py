@@ -9,7 +9,7 @@ run_stage(
     boundary_conditions=snakemake.params.boundary_conditions,
     step=int(snakemake.wildcards.step),
     material_files=material_files(snakemake),
-    prev_fe_state=snakemake.input.prev_fe_state,
+    prev_fe_state=snakemake.input.get("prev_fe_state"),
     prev_stress=snakemake.input.get("prev_stress"),
     prev_md_results=previous_md_results(snakemake),
     out_fe_state=snakemake.output.fe_state,

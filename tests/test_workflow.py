@@ -178,12 +178,14 @@ def test_resume_after_kill_during_md_batch_equals_uninterrupted_run(tmp_path, co
 
 
 @pytest.mark.workflow
-def test_fe_step_from_the_previous_md_results_equals_fe_step_from_aggregate_stress_files(
-    tmp_path, brute_force_run, monkeypatch
+@pytest.mark.parametrize("step", [1, 2])
+def test_fe_step_in_the_run_equals_fe_step_from_the_files_of_the_step_before(
+    tmp_path, brute_force_run, monkeypatch, step
 ):
-    """After step 1 fe_step aggregates the previous step's MD results itself (it does not wait
-    for aggregate_stress): from aggregate_stress's stress.nc and md_state.nc instead, the same
-    strain and MD schedule, bit for bit."""
+    """fe_step does not wait for the files of the step before: at step 1 it starts from rest
+    (not from initial_state's step 0 files), later it aggregates the previous step's MD results
+    itself (not aggregate_stress's stress.nc and md_state.nc). From those files instead: the
+    same strain and MD schedule, bit for bit."""
     monkeypatch.chdir(brute_force_run)
     cfg = validate_config(small_config(), search_dirs=[REPO])
     fe_step.run(
@@ -195,21 +197,26 @@ def test_fe_step_from_the_previous_md_results_equals_fe_step_from_aggregate_stre
             "petsc_options": cfg["fe"]["petsc_options"].get(cfg["fe"]["solver"], {}),
         },
         boundary_conditions=cfg["specimen"]["boundary_conditions"],
-        step=2,
+        step=step,
         material_files={"copper": "results/materials/copper/material.nc"},
-        prev_fe_state="results/step_0001/fe_state.nc",
-        prev_stress="results/step_0001/stress.nc",
+        prev_fe_state=f"results/step_{step - 1:04d}/fe_state.nc",
+        prev_stress=f"results/step_{step - 1:04d}/stress.nc",
         out_fe_state=str(tmp_path / "fe_state.nc"),
         out_strain=str(tmp_path / "strain.nc"),
         out_displacement=str(tmp_path / "displacement.xdmf"),
         plan={
-            "settings": {"batches": cfg["md"]["batches"], "seed": cfg["run"]["seed"], "materials": ["copper"]},
-            "prev_md_state": "results/step_0001/md_state.nc",
+            "settings": {
+                "batches": cfg["md"]["batches"],
+                "replicas": cfg["md"]["replicas"],
+                "seed": cfg["run"]["seed"],
+                "materials": ["copper"],
+            },
+            "prev_md_state": f"results/step_{step - 1:04d}/md_state.nc",
             "out_schedule": str(tmp_path / "md_schedule.nc"),
         },
     )
     for name in ("strain.nc", "md_schedule.nc"):
-        from_files, in_run = _open(tmp_path / name), _open(brute_force_run / "results/step_0002" / name)
+        from_files, in_run = _open(tmp_path / name), _open(brute_force_run / f"results/step_{step:04d}" / name)
         for var in in_run.data_vars:
             got, want = from_files[var].values, in_run[var].values
             if var == "state_out":  # written next to the schedule: compare the file names

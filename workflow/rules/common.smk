@@ -7,6 +7,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
 from scema.config import GENERATED_MESH, ConfigError, material_names, used_materials, validate_config
 from scema.io.schedule_size import n_batches
+from scema.snakemake_exit import cancel_pending_timers
 from scema.fe.stability import check_time_step
 
 try:
@@ -142,19 +143,18 @@ PREVIOUS_MD_RESULTS = {
 
 
 def get_previous_state(wildcards):
-    """What fe_step starts from: the previous FE state; at step 1 step 0's stress and MD state
-    index (initial_state); later the previous step's MD results themselves, aggregated in the
-    job as aggregate_stress aggregates them. So a step's FE follows its predecessor's MD at once,
-    and aggregate_stress writes the same stresses to stress.nc beside it, off that path."""
+    """What fe_step starts from: nothing at step 1 (the specimen at rest, built in the job as
+    initial_state writes step 0, so the first MD need not wait for initial_state); later the
+    previous FE state and the previous step's MD results themselves, aggregated in the job as
+    aggregate_stress aggregates them. So a step's FE follows its predecessor's MD at once, and
+    aggregate_stress writes the same stresses to stress.nc beside it, off that path."""
     prev = previous_step(wildcards)
-    inputs = {"prev_fe_state": f"{step_dir(prev)}/fe_state.nc"}
     if int(prev) == 0:
-        return {
-            **inputs,
-            "prev_stress": f"{step_dir(prev)}/stress.nc",
-            "prev_md_state": f"{step_dir(prev)}/md_state.nc",
-        }
-    return {**inputs, **{PREVIOUS_MD_RESULTS[key]: path for key, path in md_results(prev).items()}}
+        return {}
+    return {
+        "prev_fe_state": f"{step_dir(prev)}/fe_state.nc",
+        **{PREVIOUS_MD_RESULTS[key]: path for key, path in md_results(prev).items()},
+    }
 
 
 def get_strain_history(wildcards):
@@ -239,7 +239,12 @@ def schedule_params(name):
     if name != SCHEDULE_PLANNER:
         return {}
     return {
-        "schedule": {"batches": config["md"]["batches"], "seed": config["run"]["seed"], "materials": MATERIAL_NAMES}
+        "schedule": {
+            "batches": config["md"]["batches"],
+            "replicas": config["md"]["replicas"],
+            "seed": config["run"]["seed"],
+            "materials": MATERIAL_NAMES,
+        }
     }
 
 

@@ -28,8 +28,11 @@ def _pyplot():
 
 
 def _save(fig, path: str | Path) -> None:
+    """PNG, atomically; cropped to its content (a second draw) unless a layout engine already
+    fitted it (constrained layout: the crop would only cost another draw)."""
+    crop = None if fig.get_layout_engine() is not None else "tight"
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+        fig.savefig(tmp, format="png", dpi=120, bbox_inches=crop)
 
 
 def comparison_plots(summaries: Mapping[str, str], out_reaction: str, out_updates: str) -> None:
@@ -182,7 +185,8 @@ def provenance_maps(strain_path: str, stress_files: Sequence[str], out: str) -> 
             ax.tick_params(labelsize=7)
             ax.set_xlabel(xlabel, fontsize=8)
             ax.set_ylabel(ylabel, fontsize=8)
-    fig.colorbar(image, ax=axes[1, :].tolist(), label="largest committee std (MPa); grey: not asked")
+    bar = fig.colorbar(image, ax=axes[1, :].tolist())
+    bar.set_label("largest committee std (MPa); grey: not asked", fontsize=8)
     _save(fig, out)
     plt.close(fig)
 

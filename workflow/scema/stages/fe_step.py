@@ -11,6 +11,7 @@ from scema.io.datasets import fe_state_dataset, strain_dataset
 from scema.io.netcdf import read_dataset, write_dataset
 from scema.specimen import build_model
 from scema.stages.aggregate import aggregate
+from scema.stages.initial_state import rest_md_state
 
 
 def run(
@@ -19,10 +20,10 @@ def run(
     boundary_conditions: list[dict],
     step: int,
     material_files: dict[str, str],
-    prev_fe_state: str,
     out_fe_state: str,
     out_strain: str,
     out_displacement: str,
+    prev_fe_state: str | None = None,
     prev_stress: str | None = None,
     prev_md_results: dict | None = None,
     plan: dict | None = None,
@@ -32,15 +33,27 @@ def run(
     arguments of :func:`scema.stages.schedule.write_schedule` but the step's own files, when this
     step's MD is planned here (neither clustering nor the committee on).
 
-    The previous stresses: ``prev_stress`` (a stress.nc: step 0's), or ``prev_md_results``, the
-    previous step's MD results as :func:`scema.stages.aggregate.aggregate` takes them. Aggregated
-    here, the step does not wait for aggregate_stress, which writes the same stresses beside it;
-    the previous MD state index comes from them too when this step plans its MD."""
+    Where the step starts: no ``prev_fe_state`` is the specimen at rest, as initial_state writes
+    step 0 (zero displacement, velocity, time and stress; every box at its reference state), so
+    step 1 does not wait for that job. Else the previous FE state and stresses: ``prev_stress``
+    (a stress.nc), or ``prev_md_results``, the previous step's MD results as
+    :func:`scema.stages.aggregate.aggregate` takes them. Aggregated here, the step does not wait
+    for aggregate_stress, which writes the same stresses beside it; the previous MD state index
+    comes from them too when this step plans its MD."""
     model, density = build_model(model_settings, material_files)
-    state = read_dataset(prev_fe_state)
-    if prev_md_results is None:
+    if prev_fe_state is None:
+        nodes = model.node_coordinates()
+        state = fe_state_dataset(0, 0.0, np.zeros_like(nodes), np.zeros_like(nodes), nodes)
+        stress_prev = np.zeros((model.n_qp, 6))
+        if plan is not None:
+            names = material_names(model_settings)
+            rest = rest_md_state(model, names, material_files, int(plan["settings"]["replicas"]))
+            plan = {**plan, "prev_md_state": rest}
+    elif prev_md_results is None:
+        state = read_dataset(prev_fe_state)
         stress_prev = read_dataset(prev_stress)["stress"].values
     else:
+        state = read_dataset(prev_fe_state)
         prev_stress_ds, prev_md_state = aggregate(step - 1, **prev_md_results)
         stress_prev = prev_stress_ds["stress"].values
         if plan is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import xarray as xr
 
 from scema.config import material_names
 from scema.io.datasets import fe_state_dataset, md_state_dataset, stress_dataset
@@ -26,22 +27,27 @@ def run(
     internal-force operator, from which aggregate_stress computes each step's reaction;
     ``integrator`` (fe.integrator) picks its estimator."""
     model, _density = build_model(model_settings, material_files)
-    n_qp = model.n_qp
-    names = material_names(model_settings)
-    qp_material = model.qp_material()
-    state_file = np.empty((n_qp, replicas), dtype=object)
-    for name, path in material_files.items():
-        files = read_dataset(path)["state_file"].values
-        state_file[qp_material == names.index(name), :] = files[:replicas]
+    n_qp = model.n_qp  # collective: before rank 0 goes on alone
+    md_state = rest_md_state(model, material_names(model_settings), material_files, replicas)
     nodes = model.node_coordinates()
     operator = operator_dataset(model, boundary_conditions, integrator)
     if model.comm.rank != 0:  # every rank holds the gathered arrays; one writes them
         return
     zeros6 = np.zeros((n_qp, 6))
     write_dataset(stress_dataset(0, zeros6, zeros6, np.zeros(n_qp), zeros6), out_stress, "qp stress, step 0")
-    write_dataset(
-        md_state_dataset(0, state_file, np.zeros((n_qp, replicas, 6))), out_md_state, "MD state index, step 0"
-    )
+    write_dataset(md_state, out_md_state, "MD state index, step 0")
     zeros3 = np.zeros_like(nodes)
     write_dataset(fe_state_dataset(0, 0.0, zeros3, zeros3, nodes), out_fe_state, "FE state, step 0")
     write_dataset(operator, out_internal_force, "internal force operator")
+
+
+def rest_md_state(model, names: list[str], material_files: dict[str, str], replicas: int) -> xr.Dataset:
+    """Step 0's MD state index: every box of a qp at its material's reference state, unstrained.
+
+    Also what fe_step plans step 1's MD from, so that step 1 does not wait for this job."""
+    qp_material = model.qp_material()
+    state_file = np.empty((model.n_qp, replicas), dtype=object)
+    for name, path in material_files.items():
+        files = read_dataset(path)["state_file"].values
+        state_file[qp_material == names.index(name), :] = files[:replicas]
+    return md_state_dataset(0, state_file, np.zeros((model.n_qp, replicas, 6)))

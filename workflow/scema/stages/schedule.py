@@ -37,7 +37,8 @@ def write_schedule(
     committee_path: str | None = None,
 ) -> None:
     """``settings``: the rule param ``schedule`` (``batches``: at most this many batch jobs,
-    ``seed``: the run seed, ``materials``: every material name in config order, the index);
+    ``seed``: the run seed, ``materials``: every material name in config order, the index;
+    ``replicas``, read by fe_step for step 1's rest state);
     ``prev_md_state``: the previous step's md_state.nc, or that dataset (fe_step aggregates it)."""
     strain = read_dataset(strain_path)
     state = prev_md_state if isinstance(prev_md_state, xr.Dataset) else read_dataset(prev_md_state)
