@@ -11,6 +11,7 @@ import torch
 
 from scema.committee.data import N_COMPONENTS, Scalers, check_inputs, stress_from_learned
 from scema.committee.fit import single_thread
+from scema.committee.models import RidgeMember
 from scema.committee.storage import load_member, load_target
 
 STD_DDOF = 1  # committee std is the sample standard deviation across members (ddof=1)
@@ -95,10 +96,26 @@ class Committee:
         """(mean, std) over members, each (n, 6) in Pa; std with ddof=1 (sample std), or, for an
         even number of antithetic pairs (draw and mirror image about the posterior mean), ddof=0:
         the mean square of the members' distance from their mean is then an unbiased estimate
-        of the posterior variance (one degree of freedom per pair)."""
+        of the posterior variance (one degree of freedom per pair). Members that are draws from
+        a known posterior (``posterior_std``) give that posterior's std itself."""
         preds = self.member_predictions(inputs)
+        exact = self.posterior_std(inputs)
+        if exact is not None:
+            return preds.mean(axis=0), exact
         ddof = 0 if self.paired and self.size % 2 == 0 else STD_DDOF
         return preds.mean(axis=0), preds.std(axis=0, ddof=ddof)
+
+    def posterior_std(self, inputs) -> np.ndarray | None:
+        """(n, 6) Pa, the exact posterior std when the members are posterior draws under the physical
+        prior (ridge, targets deviation and correction), else None. Why: the std of a few draws is
+        itself noisy (two antithetic pairs: two degrees of freedom, its square off by 100 %), and
+        it errs both ways: on the copper bar whole steps were refused, and on test data a stretch
+        four times beyond the data was trusted, because two draws happened to agree."""
+        nets = [m.net for m in self.members]
+        if not all(isinstance(n, RidgeMember) and n.physical for n in nets):
+            return None
+        x = check_inputs(inputs)
+        return nets[0].posterior_std(x)
 
 
 def decide(std, accuracy_pa: float) -> np.ndarray:
