@@ -162,3 +162,25 @@ def test_a_crystal_that_is_not_cubic_is_suspended_by_its_audits(tmp_path):
         }
     )
     assert audit_suspends(audits, 0, ACCURACY, 0.1)
+
+
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_the_spread_is_the_std_of_the_members_draws_and_needs_no_more_members(tmp_path, symmetric):
+    """The committee's std is the posterior std the members are drawn from: 32 members' own std
+    (16 antithetic pairs) matches it, and committees of 4 and 8 give the same mean and std."""
+    x, y, _ = loading(copper_law, 3, seed=110)
+    xt, yt = np.concatenate(x[:2]), np.concatenate(y[:2])
+    settings = default_settings(size=32, architecture="ridge", target="deviation", seed=0)
+    train_committee(xt, yt, settings, tmp_path / "v", np.full_like(yt, ACCURACY), C, symmetric=symmetric)
+    full = Committee.load(tmp_path / "v")
+    mean, std = full.predict(x[2])
+    drawn = full.member_predictions(x[2]).std(axis=0)  # antithetic pairs about the posterior mean
+    big = std > 1e6  # components the data leave open by more than 1 MPa
+    ratio = drawn[big] / std[big]
+    assert big.sum() > 100 and 0.85 < np.median(ratio) < 1.15, (big.sum(), np.median(ratio))
+    small = [Committee(full.members[:k], full.architecture, full.target, full.stiffness, paired=True) for k in (4, 8)]
+    (m4, s4), (m8, s8) = (c.predict(x[2]) for c in small)
+    np.testing.assert_allclose(m4, mean, atol=1e3)
+    np.testing.assert_allclose(m8, mean, atol=1e3)
+    np.testing.assert_array_equal(s4, std)
+    np.testing.assert_array_equal(s8, std)

@@ -18,7 +18,8 @@ when its held-out error net of the MD noise is below that accuracy (``acceptance
 Modules: settings (config -> CommitteeSettings), data (features, targets, scalers), models
 (mlp, tann, ridge), fit (Lightning or closed form: one member), train (a version), predict
 (load, predict, decide), storage (files of a version), acceptance (net-of-noise error),
-symmetry (the cube's 24 images of a sample, for crystals along the specimen axes).
+symmetry (the cube's 24 images of a sample, for crystals along the specimen axes),
+equivariance (the physical prior's coefficients tied as a cubic crystal ties them).
 """
 
 from scema.committee.acceptance import held_out_errors, is_accepted, net_error
