@@ -184,3 +184,29 @@ def test_the_spread_is_the_std_of_the_members_draws_and_needs_no_more_members(tm
     np.testing.assert_allclose(m8, mean, atol=1e3)
     np.testing.assert_array_equal(s4, std)
     np.testing.assert_array_equal(s8, std)
+
+
+def test_an_exact_spread_is_trusted_only_where_the_audits_tolerance_allows(tmp_path):
+    """With the exact posterior std an answer is trusted where z std < accuracy, z the normal
+    quantile of 1 - audit_tolerance / 2 (1.6449 at 0.1, from the normal table); a few networks'
+    spread keeps z = 1. On copper's second-order law with MD at level 1 and 5 audits per later
+    level, each level asked of the version trained on the levels before: the trusted answers miss
+    the accuracy (against the law itself) in at most the tolerance's share."""
+    x, y, eps = loading(copper_law, 8, seed=120)
+    settings = default_settings(size=4, architecture="ridge", target="deviation", seed=0)
+    trusted, missed = 0, 0
+    for level in range(3, 9):
+        xt = np.concatenate([x[0]] + [v[:5] for v in x[1 : level - 1]])
+        yt = np.concatenate([y[0]] + [v[:5] for v in y[1 : level - 1]])
+        train_committee(xt, yt, settings, tmp_path / f"v{level}", np.full_like(yt, ACCURACY), C, symmetric=True)
+        committee = Committee.load(tmp_path / f"v{level}")
+        assert committee.trust_factor(0.1) == pytest.approx(1.6449, abs=1e-4)
+        assert committee.trust_factor(0.0) == 1.0
+        mean, std = committee.predict(x[level - 1])
+        ok = decide(std, ACCURACY, committee.trust_factor(0.1))
+        trusted += ok.sum()
+        missed += (np.abs(mean - copper_law(eps[level - 1])).max(axis=1)[ok] > ACCURACY).sum()
+    assert trusted > 100 and missed <= 0.1 * trusted, (trusted, missed)
+    mlp = Committee.load(tmp_path / "v3")
+    mlp.members[0].net = torch.nn.Linear(1, 1)  # any member that is not a posterior draw
+    assert not mlp.exact and mlp.trust_factor(0.1) == 1.0
