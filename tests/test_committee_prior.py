@@ -210,3 +210,23 @@ def test_an_exact_spread_is_trusted_only_where_the_audits_tolerance_allows(tmp_p
     mlp = Committee.load(tmp_path / "v3")
     mlp.members[0].net = torch.nn.Linear(1, 1)  # any member that is not a posterior draw
     assert not mlp.exact and mlp.trust_factor(0.1) == 1.0
+
+
+def test_a_correction_answer_carries_the_noise_of_the_stress_it_is_anchored_on(tmp_path):
+    """Target correction answers sigma_s + C d eps + correction: the measured sigma_s's MD noise (at
+    the accuracy here) is in every answer, so the spread is at least that noise and nothing is
+    trusted at 1.64 std, while the deviation target, anchored on nothing measured, is trusted."""
+    x, y, eps = loading(copper_law, 3, seed=130)
+    xt, yt = np.concatenate(x[:2]), np.concatenate(y[:2])
+    for target in ("correction", "deviation"):
+        settings = default_settings(size=4, architecture="ridge", target=target, seed=0)
+        train_committee(xt, yt, settings, tmp_path / target, np.full_like(yt, ACCURACY), C, symmetric=True)
+        committee = Committee.load(tmp_path / target)
+        mean, std = committee.predict(x[2])
+        trusted = decide(std, ACCURACY, committee.trust_factor(0.1))
+        if target == "correction":
+            assert std[:, :3].min() >= ACCURACY and not trusted.any()
+            # and rightly so: the answers are off by about the anchor's noise
+            assert np.sqrt(np.mean((mean - copper_law(eps[2])) ** 2)) > 0.5 * ACCURACY
+        else:
+            assert trusted.mean() > 0.5, trusted.mean()

@@ -199,6 +199,7 @@ def fit_member(
             1.0 / images,
             physical["sign"],
             physical.get("basis"),
+            physical.get("anchor_noise"),
         )
     else:
         scalers = Scalers.fit(x, y, stress_change=None if offset else y)

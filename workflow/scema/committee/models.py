@@ -213,6 +213,9 @@ class RidgeMember(nn.Module):
         # the posterior covariance of each component's coefficients (Pa^2 per unit regressor^2): the
         # spread every draw comes from, so the committee's std need not be estimated from a few draws
         self.register_buffer("physical_cov", torch.zeros(N_COMPONENTS, N_PHYSICAL, N_PHYSICAL, dtype=torch.float64))
+        # the MD noise of the measured stress an answer is anchored on (target correction: sigma_s),
+        # which every answer carries whatever the posterior knows (Pa, per component; 0: none)
+        self.register_buffer("anchor_noise", torch.zeros(N_COMPONENTS, dtype=torch.float64))
 
     @property
     def physical(self) -> bool:
@@ -242,6 +245,7 @@ class RidgeMember(nn.Module):
         row_weight: float = 1.0,
         sign: float = 1.0,
         basis: np.ndarray | None = None,
+        anchor_noise: np.ndarray | None = None,
     ) -> None:
         """One posterior draw: minimise sum_rows row_weight (y - R w)^2 / noise^2 + (w - w0)^2 / prior^2
         per component, w0 ~ N(0, prior^2); ``learned`` (n, 6) Pa already carries the member's own
@@ -250,7 +254,8 @@ class RidgeMember(nn.Module):
         ``sign`` -1: the mirror image of the draw of +1 (same rng state, labels perturbed oppositely).
         ``basis`` (240, k): the coefficients (40, 6), in units of their prior std, are basis @ theta
         with theta ~ N(0, I) (``equivariance.equivariant_basis``: tied as a cubic crystal ties them);
-        None: every coefficient independent."""
+        None: every coefficient independent. ``anchor_noise`` (6,) Pa: the noise of the measured
+        stress the answers are anchored on (``posterior_std``)."""
         prior = physical_prior_std(stiffness)
         self.stiffness.copy_(torch.as_tensor(stiffness, dtype=torch.float64))
         self.prior_std.copy_(torch.as_tensor(prior))
@@ -268,12 +273,18 @@ class RidgeMember(nn.Module):
         # back from units of the prior std
         self.physical_weights.copy_(torch.as_tensor(w * prior[:, None]))
         self.physical_cov.copy_(torch.as_tensor(cov * np.outer(prior, prior)))
+        if anchor_noise is not None:
+            self.anchor_noise.copy_(torch.as_tensor(anchor_noise, dtype=torch.float64))
 
     def posterior_std(self, x: np.ndarray) -> np.ndarray:
         """(n, 6) Pa: the exact posterior std of the learned target at physical inputs ``x`` (n, 18),
-        of which each member's answer is one draw."""
+        of which each member's answer is one draw, with the anchor's MD noise added in quadrature:
+        an answer sigma_s + C d eps + correction carries the noise of the measured sigma_s in full
+        (on the 500-atom copper bar, without it, the correction target's trusted answers were 40-100
+        MPa off, net of the MD noise)."""
         r = physical_regressors(torch.as_tensor(x, dtype=torch.float64), self.stiffness).numpy()
-        return np.sqrt(np.maximum(0.0, np.einsum("ni,cij,nj->nc", r, self.physical_cov.numpy(), r)))
+        var = np.einsum("ni,cij,nj->nc", r, self.physical_cov.numpy(), r) + self.anchor_noise.numpy() ** 2
+        return np.sqrt(np.maximum(0.0, var))
 
     def forward(self, x_scaled: torch.Tensor) -> torch.Tensor:
         if self.physical:  # physical inputs (identity scalers), output in the target scaler's unit

@@ -116,6 +116,8 @@ def train_committee(
                     x_b, l_b = x_tr, l_tr + sign * rng.standard_normal(l_tr.shape) * noise_std
                     physical = {"noise_std": noise_std, "stiffness": stiffness, "rng": rng, "sign": sign}
                     physical["basis"] = equivariant_basis() if symmetric else None
+                    # a correction answer is anchored on the measured sigma_s and carries its noise
+                    physical["anchor_noise"] = noise_std if settings.target == "correction" else None
                 else:
                     boot = seeds.rng(seed, "bootstrap").integers(0, x_tr.shape[0], size=x_tr.shape[0])
                     x_b, l_b = x_tr[boot], l_tr[boot]
