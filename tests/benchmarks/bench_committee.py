@@ -36,6 +36,14 @@ spread, error against the MD net of its noise, bias (issue 8: why step 2 ran all
 
     .venv/bin/python tests/benchmarks/bench_committee.py --next-step BRUTE_DIR --steps 1,2,3
 
+``--next-step BRUTE_DIR --prior-sizes 4,8``: the same question per prior (coefficients independent
+or tied as a cubic crystal ties them) and per spread (the std of 4 or 8 members, or the exact
+posterior std), optionally trained on the MD samples a committee run really had (``--train-run
+RUN_DIR``); see ``prior_study``::
+
+    .venv/bin/python tests/benchmarks/bench_committee.py --next-step BRUTE_DIR --prior-sizes 4,8 \
+        --steps 2,7 --train-run COMMITTEE_RUN_DIR
+
 ``--saved RUN_DIR --symmetry-cost``: what ``committee.symmetry`` (the cube's 24 images of every
 sample) costs one member's training on that run's MD samples (all steps, or steps <=
 ``--train-steps``): CPU seconds, epochs and held-out RMSE against the MD labels, without images,
@@ -297,6 +305,70 @@ def next_step(brute_dir: Path, steps: list[int], size: int, target: str) -> None
             )
 
 
+def prior_study(brute_dir: Path, steps: list[int], sizes: list[int], target: str, run_dir: Path | None) -> None:
+    """Why a step refuses, and what the cubic-tied prior and the exact posterior std change (issue
+    8): per t, a committee trained on steps <= t is asked for every qp of step t + 1 of the
+    brute-force run. Per prior (``indep``: every coefficient independent, as before; ``cubic``:
+    tied as a cubic crystal ties them, ``equivariance``) and per spread: the std of the first k
+    members (k in ``sizes``; members depend on (seed, i) only, so that is the committee of size
+    k: k/2 antithetic pairs, k/2 degrees of freedom) and the exact posterior std (``exact``, what
+    ``Committee.predict`` now gives): the trusted share and the error of the trusted answers
+    against the MD net of its noise (pooled, largest component, MPa); last, the exact std's
+    median per component. Training data: every qp of the brute-force run, or with ``run_dir``
+    the MD samples a committee run really had (its training_samples.nc: the first step's qps,
+    then audits and refusals)."""
+    import scema.committee.train as train_module
+    from scema.stages.committee_update import material_data
+
+    cfg = yaml_config(brute_dir)
+    name = next(iter(cfg["materials"]))
+    symmetry = cfg["materials"][name].get("stiffness_symmetry", "none")
+    material = str(brute_dir / "results" / "materials" / name / "material.nc")
+    stiffness = material_data({name: material}, [name], {name: symmetry})[0][0]
+    data = step_samples(brute_dir)
+    train_data = data
+    if run_dir is not None:
+        saved = saved_samples(run_dir)[2]
+        train_data = {
+            "x": saved["inputs"].values,
+            "y": saved["stress"].values,
+            "noise": saved["comparison_noise"].values,
+            "step": saved["step_id"].values,
+        }
+    settings = default_settings(
+        **{**cfg.get("committee", {}), "size": max(sizes), "target": target, "architecture": "ridge"}
+    )
+    tied = train_module.equivariant_basis
+    print(f"{brute_dir}: ridge, target {target}, trained on {run_dir or 'every qp'}")
+    spreads = [f"k={k}" for k in sizes] + ["exact"]
+    print(" t  prior  n_train  " + "  ".join(f"{s:>7} trust/net" for s in spreads) + "  exact std per component (MPa)")
+    with tempfile.TemporaryDirectory(prefix="bench_committee_prior_") as tmp:
+        for t in steps:
+            train, q = train_data["step"] <= t, data["step"] == t + 1
+            for prior in ("indep", "cubic"):
+                train_module.equivariant_basis = tied if prior == "cubic" else (lambda: None)
+                out = Path(tmp) / f"v{t}_{prior}"
+                try:
+                    args = (train_data[k][train] for k in ("x", "y"))
+                    train_committee(*args, settings, out, train_data["noise"][train], stiffness, True)
+                finally:
+                    train_module.equivariant_basis = tied
+                committee = Committee.load(out)
+                mean, exact = committee.predict(data["x"][q])
+                preds = committee.member_predictions(data["x"][q])
+                err, noise = mean - data["y"][q], data["noise"][q]
+                cells = []
+                for std in [preds[:k].std(axis=0) for k in sizes] + [exact]:  # antithetic pairs: ddof 0
+                    ok = decide(std, ACCURACY)
+                    net = pooled_net(err[ok], noise[ok]) if ok.any() else np.nan
+                    cells.append(f"{ok.mean():10.2f} {net:6.1f}")
+                print(
+                    f"{t:2d}  {prior:<5}  {int(train.sum()):7d}  " + "  ".join(cells) + "  "
+                    f"{np.array2string(np.round(np.median(exact, axis=0) / 1e6, 1))}",
+                    flush=True,
+                )
+
+
 def pooled_net(err: np.ndarray, noise: np.ndarray) -> float:
     """sqrt(max(0, mean(err^2 - noise^2))) per component, largest, MPa."""
     return float(np.sqrt(np.maximum(0.0, np.mean(err**2 - noise**2, axis=0))).max() / 1e6)
@@ -324,6 +396,12 @@ def main() -> None:
     )
     ap.add_argument("--steps", default="1,2,3,5,10,15,20,25,29", help="--next-step: the t's")
     ap.add_argument("--target", default="deviation", help="--next-step: committee target")
+    ap.add_argument(
+        "--prior-sizes",
+        default=None,
+        help="--next-step: the independent and the cubic-tied prior, spread of these many members and exact, e.g. 4,8",
+    )
+    ap.add_argument("--train-run", type=Path, default=None, help="--prior-sizes: train on this run's MD samples")
     ap.add_argument("--quick", action="store_true", help="tiny smoke run")
     ap.add_argument("--sizes", type=int, nargs="+", default=[100, 300, 1000], help="training-set sizes")
     ap.add_argument("--committee", type=int, nargs="+", default=[2, 4, 8], help="committee sizes (at the largest n)")
@@ -335,6 +413,10 @@ def main() -> None:
     ap.add_argument("--laws", nargs="+", default=list(LAWS))
     ap.add_argument("--architectures", nargs="+", default=["mlp", "tann"])
     args = ap.parse_args()
+    if args.next_step is not None and args.prior_sizes:
+        steps = [int(t) for t in args.steps.split(",")]
+        prior_study(args.next_step, steps, [int(k) for k in args.prior_sizes.split(",")], args.target, args.train_run)
+        return
     if args.next_step is not None:
         next_step(args.next_step, [int(t) for t in args.steps.split(",")], args.size, args.target)
         return

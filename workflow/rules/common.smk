@@ -79,7 +79,7 @@ def get_fe_settings():
 def get_committee_query_settings():
     """The decision thresholds committee_query reads (training settings do not change a query)."""
     committee = config["committee"]
-    return {key: committee[key] for key in ("stress_accuracy_mpa", "audit_fraction")}
+    return {key: committee[key] for key in ("stress_accuracy_mpa", "audit_fraction", "audit_tolerance")}
 
 
 def get_committee_update_settings():

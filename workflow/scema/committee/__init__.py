@@ -19,7 +19,8 @@ Modules: settings (config -> CommitteeSettings), data (features, targets, scaler
 (mlp, tann, ridge), fit (Lightning or closed form: one member), train (a version), predict
 (load, predict, decide), storage (files of a version), acceptance (net-of-noise error),
 noise (the MD noise pooled over a material's samples, which acceptance and audits subtract),
-symmetry (the cube's 24 images of a sample, for crystals along the specimen axes).
+symmetry (the cube's 24 images of a sample, for crystals along the specimen axes),
+equivariance (the physical prior's coefficients tied as a cubic crystal ties them).
 """
 
 from scema.committee.acceptance import held_out_errors, is_accepted, net_error

@@ -177,8 +177,9 @@ def fit_member(
     (weights of the best validation epoch), scalers, info.
 
     ``physical`` (ridge, targets deviation and correction): {"noise_std": (6,) Pa, "stiffness":
-    (6, 6) Pa, "rng": the member's generator}: the member is a posterior draw under the physical
-    prior (``RidgeMember.fit_physical``; x, y are then its noise-perturbed samples, not a bootstrap).
+    (6, 6) Pa, "rng": the member's generator, "sign": +-1 (antithetic pairs), "basis": None or the
+    coefficients' ties (``equivariance``)}: the member is a posterior draw under the physical prior
+    (``RidgeMember.fit_physical``; x, y are then its noise-perturbed samples, not a bootstrap).
 
     ``images`` > 1: x, y are that many blocks of the same samples' images (image k of sample i
     at row k n + i, as ``scema.committee.symmetry.augment`` stacks them); the ridge fits all
@@ -190,7 +191,15 @@ def fit_member(
         scalers = Scalers.identity()
         net = build_member("ridge", settings.width, settings.depth, scalers=scalers, offset=offset)
         net.fit_physical(
-            x, y, physical["noise_std"], physical["stiffness"], physical["rng"], 1.0 / images, physical["sign"]
+            x,
+            y,
+            physical["noise_std"],
+            physical["stiffness"],
+            physical["rng"],
+            1.0 / images,
+            physical["sign"],
+            physical.get("basis"),
+            physical.get("anchor_noise"),
         )
     else:
         scalers = Scalers.fit(x, y, stress_change=None if offset else y)

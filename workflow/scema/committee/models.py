@@ -210,6 +210,12 @@ class RidgeMember(nn.Module):
         self.register_buffer("stiffness", torch.zeros(N_COMPONENTS, N_COMPONENTS, dtype=torch.float64))
         self.register_buffer("prior_std", torch.zeros(N_PHYSICAL, dtype=torch.float64))
         self.register_buffer("physical_weights", torch.zeros(N_PHYSICAL, N_COMPONENTS, dtype=torch.float64))
+        # the posterior covariance of each component's coefficients (Pa^2 per unit regressor^2): the
+        # spread every draw comes from, so the committee's std need not be estimated from a few draws
+        self.register_buffer("physical_cov", torch.zeros(N_COMPONENTS, N_PHYSICAL, N_PHYSICAL, dtype=torch.float64))
+        # the MD noise of the measured stress an answer is anchored on (target correction: sigma_s),
+        # which every answer carries whatever the posterior knows (Pa, per component; 0: none)
+        self.register_buffer("anchor_noise", torch.zeros(N_COMPONENTS, dtype=torch.float64))
 
     @property
     def physical(self) -> bool:
@@ -238,23 +244,47 @@ class RidgeMember(nn.Module):
         rng: np.random.Generator,
         row_weight: float = 1.0,
         sign: float = 1.0,
+        basis: np.ndarray | None = None,
+        anchor_noise: np.ndarray | None = None,
     ) -> None:
         """One posterior draw: minimise sum_rows row_weight (y - R w)^2 / noise^2 + (w - w0)^2 / prior^2
         per component, w0 ~ N(0, prior^2); ``learned`` (n, 6) Pa already carries the member's own
         noise draw (``train_committee``), ``noise_std`` (6,) Pa the MD noise of one sample,
         ``row_weight`` 1/24 when the rows are a sample's 24 cubic images (one measurement each);
-        ``sign`` -1: the mirror image of the draw of +1 (same rng state, labels perturbed oppositely)."""
+        ``sign`` -1: the mirror image of the draw of +1 (same rng state, labels perturbed oppositely).
+        ``basis`` (240, k): the coefficients (40, 6), in units of their prior std, are basis @ theta
+        with theta ~ N(0, I) (``equivariance.equivariant_basis``: tied as a cubic crystal ties them);
+        None: every coefficient independent. ``anchor_noise`` (6,) Pa: the noise of the measured
+        stress the answers are anchored on (``posterior_std``)."""
         prior = physical_prior_std(stiffness)
         self.stiffness.copy_(torch.as_tensor(stiffness, dtype=torch.float64))
         self.prior_std.copy_(torch.as_tensor(prior))
         z = physical_regressors(torch.as_tensor(x, dtype=torch.float64), self.stiffness).numpy() * prior
-        gram = row_weight * (z.T @ z)
-        w = np.empty((N_PHYSICAL, N_COMPONENTS))
-        for c in range(N_COMPONENTS):
-            precision = gram / noise_std[c] ** 2 + np.eye(N_PHYSICAL)
-            rhs = row_weight * (z.T @ learned[:, c]) / noise_std[c] ** 2 + sign * rng.standard_normal(N_PHYSICAL)
-            w[:, c] = np.linalg.solve(precision, rhs) * prior  # back from units of the prior std
-        self.physical_weights.copy_(torch.as_tensor(w))
+        if basis is not None:
+            w, cov = _tied_draw(z, learned, noise_std, rng, row_weight, sign, basis)
+        else:
+            gram = row_weight * (z.T @ z)
+            w, cov = np.empty((N_PHYSICAL, N_COMPONENTS)), np.empty((N_COMPONENTS, N_PHYSICAL, N_PHYSICAL))
+            for c in range(N_COMPONENTS):
+                precision = gram / noise_std[c] ** 2 + np.eye(N_PHYSICAL)
+                rhs = row_weight * (z.T @ learned[:, c]) / noise_std[c] ** 2 + sign * rng.standard_normal(N_PHYSICAL)
+                w[:, c] = np.linalg.solve(precision, rhs)
+                cov[c] = np.linalg.inv(precision)
+        # back from units of the prior std
+        self.physical_weights.copy_(torch.as_tensor(w * prior[:, None]))
+        self.physical_cov.copy_(torch.as_tensor(cov * np.outer(prior, prior)))
+        if anchor_noise is not None:
+            self.anchor_noise.copy_(torch.as_tensor(anchor_noise, dtype=torch.float64))
+
+    def posterior_std(self, x: np.ndarray) -> np.ndarray:
+        """(n, 6) Pa: the exact posterior std of the learned target at physical inputs ``x`` (n, 18),
+        of which each member's answer is one draw, with the anchor's MD noise added in quadrature:
+        an answer sigma_s + C d eps + correction carries the noise of the measured sigma_s in full
+        (on the 500-atom copper bar, without it, the correction target's trusted answers were 40-100
+        MPa off, net of the MD noise)."""
+        r = physical_regressors(torch.as_tensor(x, dtype=torch.float64), self.stiffness).numpy()
+        var = np.einsum("ni,cij,nj->nc", r, self.physical_cov.numpy(), r) + self.anchor_noise.numpy() ** 2
+        return np.sqrt(np.maximum(0.0, var))
 
     def forward(self, x_scaled: torch.Tensor) -> torch.Tensor:
         if self.physical:  # physical inputs (identity scalers), output in the target scaler's unit
@@ -262,6 +292,22 @@ class RidgeMember(nn.Module):
             return (physical_regressors(x, self.stiffness) @ self.physical_weights).to(x_scaled.dtype)
         linear = self.basis(x_scaled) @ self.weights + self.intercept
         return linear if self.net is None else linear + self.net(x_scaled)
+
+
+def _tied_draw(z, learned, noise_std, rng, row_weight, sign, basis) -> tuple[np.ndarray, np.ndarray]:
+    """(40, 6) coefficients in prior-std units, basis @ theta, theta one posterior draw, and the
+    posterior covariance (6, 40, 40) of each component's coefficients: the components are fitted
+    together because the basis ties coefficients of different outputs."""
+    tied = basis.reshape(N_PHYSICAL, N_COMPONENTS, -1)
+    k = tied.shape[2]
+    precision, rhs = np.eye(k), sign * rng.standard_normal(k)
+    for c in range(N_COMPONENTS):
+        a = z @ tied[:, c, :]  # (n, k): component c's prediction per unit of theta
+        precision += row_weight * (a.T @ a) / noise_std[c] ** 2
+        rhs += row_weight * (a.T @ learned[:, c]) / noise_std[c] ** 2
+    theta_cov = np.linalg.inv(precision)
+    cov = np.einsum("rck,kl,scl->crs", tied, theta_cov, tied)
+    return (basis @ (theta_cov @ rhs)).reshape(N_PHYSICAL, N_COMPONENTS), cov
 
 
 MEMBER_CLASSES = {"mlp": MLPMember, "tann": TANNMember, "ridge": RidgeMember}

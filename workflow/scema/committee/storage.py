@@ -24,7 +24,7 @@ MODEL_FILE = "model.pt"
 SCALERS_FILE = "scalers.npz"
 TARGET_FILE = "target.npz"
 METRICS_FILE = "metrics.nc"
-FORMAT_VERSION = 3  # 3: physical-prior ridge members, paired flag in target.npz
+FORMAT_VERSION = 4  # 3: physical-prior ridge members, paired flag in target.npz; 4: their posterior covariance
 
 
 def save_member(

@@ -13,7 +13,8 @@ Recipe (deterministic for a given ``CommitteeSettings.seed`` on CPU; streams fro
    mean itself (even sizes) and does not carry the draws' own scatter; their spread is taken
    with ddof 0 (``Committee.predict``), an unbiased estimate of the posterior variance.
    With ``symmetric`` the resample is joined by its images under the cube's symmetry (a ridge
-   member fits them all; a network sees one random image of each sample per epoch).
+   member fits them all; a network sees one random image of each sample per epoch), and a
+   posterior draw's coefficients are tied as a cubic crystal ties them (``equivariance``).
 3. Each member is fitted (scema.committee.fit) to the learned target: the stress, or its
    difference to an elastic prediction, C eps_t (deviation) or sigma_s + C d eps (correction)
    (``settings.target``, scema.committee.data).
@@ -41,6 +42,7 @@ from scema.committee.data import (
     learned_target,
     stress_from_learned,
 )
+from scema.committee.equivariance import equivariant_basis
 from scema.committee.fit import fit_member, quiet_and_deterministic
 from scema.committee.predict import member_predict
 from scema.committee.settings import CommitteeSettings
@@ -113,6 +115,9 @@ def train_committee(
                     rng = seeds.rng(member_seed(settings.seed, i - i % 2), "posterior")
                     x_b, l_b = x_tr, l_tr + sign * rng.standard_normal(l_tr.shape) * noise_std
                     physical = {"noise_std": noise_std, "stiffness": stiffness, "rng": rng, "sign": sign}
+                    physical["basis"] = equivariant_basis() if symmetric else None
+                    # a correction answer is anchored on the measured sigma_s and carries its noise
+                    physical["anchor_noise"] = noise_std if settings.target == "correction" else None
                 else:
                     boot = seeds.rng(seed, "bootstrap").integers(0, x_tr.shape[0], size=x_tr.shape[0])
                     x_b, l_b = x_tr[boot], l_tr[boot]

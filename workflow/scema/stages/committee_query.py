@@ -96,7 +96,8 @@ def run(
             continue
         mean[asked], std[asked] = model.predict(x[asked])
         if usable[m]:
-            trusted[asked[decide(std[asked], committee["stress_accuracy_mpa"] * 1e6)]] = True
+            factor = model.trust_factor(committee["audit_tolerance"])
+            trusted[asked[decide(std[asked], committee["stress_accuracy_mpa"] * 1e6, factor)]] = True
         log.info(
             "material %s: version %d (%s%s), %d of %d representatives trusted",
             material_names[m],
