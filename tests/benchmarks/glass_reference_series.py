@@ -6,9 +6,12 @@ many steps the rule needs, this runs one replica exactly as rule material_replic
 seeds, same calls: the first windows reproduce the workflow's numbers bitwise) but measures
 ``--windows`` reference windows whatever their error, saving the series (Pa, one row per
 block) after each window, with the LAMMPS steps, wall and CPU seconds of every stage.
+``--from-state`` starts from a workflow run's replica state (written before its reference window,
+timestep 3750 in its header when no jump was cut) and skips the preparation: same series.
 
     run:     python tests/benchmarks/glass_reference_series.py run --config config/examples/cuzr_glass_bar.yaml \
-                 --replica 0 --windows 13 --out /tmp/glassref_series_r0.npz
+                 --replica 0 --windows 13 --out /tmp/glassref_series_r0.npz \
+                 [--from-state RUN/results/materials/cuzr_glass/replica_0.data]
     analyse: python tests/benchmarks/glass_reference_series.py analyse /tmp/glassref_series_r*.npz
 
 ``analyse`` prints per window count k the blocking standard error of every component of the part
@@ -31,6 +34,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "workflow"))
 
+from scema import seeds  # noqa: E402
 from scema.config import validate_config  # noqa: E402
 from scema.md import preparation  # noqa: E402
 from scema.md.engine import Engine  # noqa: E402
@@ -101,9 +105,37 @@ def run(args: argparse.Namespace) -> None:
 
     preparation.reference_series = long_window  # equilibrate_replica looks it up at call time
     try:
-        preparation.equilibrate_replica(spec, seed, args.replica, Path(args.state), engine=eng)
+        if args.from_state:  # a workflow's replica_{r}.data (written before the window): as equilibrate_replica goes on
+            eng.load(spec, Path(args.from_state))
+            eng.nvt(spec, seed=seeds.lammps_seed(seed, "reference", args.replica))
+            long_window(eng, spec)
+        else:
+            preparation.equilibrate_replica(spec, seed, args.replica, Path(args.state), engine=eng)
     finally:
         eng.close()
+
+
+def zero_strain(args: argparse.Namespace) -> None:
+    """``--runs`` zero-strain updates of one replica from its state file, as an update runs
+    (load, Langevin NVT with its own seed, ramp of min_deform_steps to the same cell, sample
+    sampling_steps): the stress each returns before the reference is subtracted. Their mean is
+    what an update at zero strain sees; independent seeds from one start, so its error is the
+    plain std / sqrt(runs)."""
+    spec, seed = material_spec(args.config, args.material, {})
+    eng = TimedEngine(log=Path(args.lammps_log) if args.lammps_log else None)
+    stresses, start = [], time.perf_counter()
+    try:
+        for m in range(args.runs):
+            eng.load(spec, Path(args.from_state))
+            eng.nvt(spec, seed=seeds.lammps_seed(seed, "zero-strain check", args.replica, m))
+            cell = eng.box_matrix()
+            stresses.append(eng.deform_and_sample(spec, cell, cell, spec.sampling_steps, spec.sampling_stride)[0])
+            if (m + 1) % 20 == 0:
+                np.savez(args.out, stress=np.array(stresses), runs=np.array(eng.runs), replica=args.replica)
+                print(f"{m + 1} zero-strain updates, {time.perf_counter() - start:.0f} s", flush=True)
+    finally:
+        eng.close()
+    np.savez(args.out, stress=np.array(stresses), runs=np.array(eng.runs), replica=args.replica)
 
 
 def blocking_curve(series: np.ndarray) -> list[tuple[int, np.ndarray]]:
@@ -170,14 +202,25 @@ def main() -> None:
     r.add_argument("--anneal-temperature", type=float)
     r.add_argument("--anneal-steps", type=int)
     r.add_argument("--state", default=None)
+    r.add_argument("--from-state", help="skip the preparation: the replica's state file of an earlier run")
     r.add_argument("--lammps-log", default=None)
     r.add_argument("--out", required=True)
+    z = sub.add_parser("zero")
+    z.add_argument("--config", type=Path, default=REPO / "config/examples/cuzr_glass_bar.yaml")
+    z.add_argument("--material", default="cuzr_glass")
+    z.add_argument("--replica", type=int, default=0)
+    z.add_argument("--runs", type=int, default=200)
+    z.add_argument("--from-state", required=True)
+    z.add_argument("--lammps-log", default=None)
+    z.add_argument("--out", required=True)
     a = sub.add_parser("analyse")
     a.add_argument("paths", nargs="+")
     args = parser.parse_args()
     if args.command == "run":
         args.state = args.state or str(Path(args.out).with_suffix(".data"))
         run(args)
+    elif args.command == "zero":
+        zero_strain(args)
     else:
         analyse(args.paths)
 
