@@ -158,7 +158,6 @@ def test_a_crystal_that_is_not_cubic_is_suspended_by_its_audits(tmp_path):
             "material": ("sample", np.zeros(n, np.int64)),
             "stress": (("sample", "component"), yq[3][audited]),
             "committee_stress": (("sample", "component"), mean[audited]),
-            "comparison_noise": (("sample", "component"), np.full((n, 6), ACCURACY)),
             "pooled_noise": (("sample", "component"), np.full((n, 6), ACCURACY)),
         }
     )

@@ -140,22 +140,61 @@ def audit_errors(samples: xr.Dataset, m: int, accuracy_pa: float) -> tuple[np.nd
     )
 
 
-def audit_suspends(samples: xr.Dataset, m: int, accuracy_pa: float, tolerance: float) -> bool:
+MIN_POOLED_AUDITS = 15
+
+
+def recent_audits(samples: xr.Dataset, m: int, earlier_samples: list[str] = ()) -> tuple[np.ndarray, np.ndarray]:
+    """(committee - MD, pooled noise), each (n, 6), of material m's audits at this step and, until
+    ``MIN_POOLED_AUDITS`` are pooled, of the steps just before it (``earlier_samples`` in step
+    order, read newest first), back to the first step without audits of m: a suspended step
+    has none, so a committee re-accepted after a suspension is judged on its own audits only.
+    Why pooled: five audits a step resolve only errors far above the accuracy
+    (``scema.committee.acceptance.audits_show_inaccurate``); the versions of consecutive steps
+    differ by a step's samples. Nothing when this step has no audit of m."""
+
+    def of_m(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
+        rows = (ds["audited"].values == 1) & (ds["material"].values == m)
+        return ds["committee_stress"].values[rows] - ds["stress"].values[rows], ds["pooled_noise"].values[rows]
+
+    sets = [of_m(samples)]
+    for path in reversed(list(earlier_samples)):
+        if not len(sets[-1][0]) or sum(len(e) for e, _ in sets) >= MIN_POOLED_AUDITS:
+            break
+        sets.append(of_m(read_dataset(path)))
+    sets = [s for s in sets if len(s[0])]
+    if not sets:
+        return np.zeros((0, 6)), np.zeros((0, 6))
+    return np.concatenate([e for e, _ in sets]), np.concatenate([n for _, n in sets])
+
+
+def audit_suspends(
+    samples: xr.Dataset, m: int, accuracy_pa: float, tolerance: float, earlier_samples: list[str] = ()
+) -> bool:
     """Do material m's audits show, beyond the MD noise, that its committee misses the accuracy?
 
     One audit cannot: with MD noise near or above the accuracy (~29 MPa against 30 on the
     500-atom copper bar) |committee - MD| of a perfect committee exceeds 30 MPa in some
-    component at many audits. Taken together they can: per component d_i = err_i^2 - noise^2
-    (noise pooled over the material's MD samples, as for the held-out acceptance) is an unbiased
-    estimate of the committee's own squared error at audit i, judged by
-    ``scema.committee.acceptance.shown_inaccurate`` (an accurate committee is suspended at a
-    step with probability about <= ``tolerance``). Fewer than two audits: no verdict.
+    component at many audits. Taken together they can: the audits of this step and the steps
+    just before it (``recent_audits``), noise pooled over the material's MD samples as for the
+    held-out acceptance, judged by ``scema.committee.acceptance.audits_show_inaccurate`` (an
+    accurate committee is suspended at a step with probability about <= ``tolerance``).
     """
-    from scema.committee.acceptance import shown_inaccurate
+    from scema.committee.acceptance import audits_show_inaccurate
+    from scema.committee.noise import MIN_POOLED_SAMPLES
 
-    rows = (samples["audited"].values == 1) & (samples["material"].values == m)
-    err = samples["committee_stress"].values[rows] - samples["stress"].values[rows]
-    return shown_inaccurate(err**2 - samples["pooled_noise"].values[rows] ** 2, accuracy_pa, tolerance)
+    error, noise = recent_audits(samples, m, earlier_samples)
+    return audits_show_inaccurate(error, noise, accuracy_pa, tolerance, MIN_POOLED_SAMPLES)
+
+
+def still_suspended(suspended: bool, audits_failed: bool, accepted_version_trained: bool) -> bool:
+    """Suspended after this step's update? A version trained at the step its predecessor's audits
+    failed does not lift the suspension: it differs from the failed one by a step's samples and
+    its held-out test, over the whole training set, does not see the audits' evidence (the copper
+    bar retrained every step, so a suspension was lifted as it was set). The next step then runs
+    everything by MD, and a version trained on that is accepted or not on fresh samples."""
+    if audits_failed:
+        return True
+    return suspended and not accepted_version_trained
 
 
 def material_data(material_files: dict[str, str], material_names: list[str], symmetries: dict[str, str]):
@@ -221,11 +260,11 @@ def run(
         counts["audited"][m] = int(((samples["audited"].values == 1) & (sample_material == m)).sum())
         stats = audit_errors(samples, m, accuracy)
         audit["error"][m], audit["net_error"][m], audit["failed_fraction"][m], audit["exact_pass_fraction"][m] = stats
-        if audit_suspends(samples, m, accuracy, committee["audit_tolerance"]):
-            suspended[m] = 1
+        failed = audit_suspends(samples, m, accuracy, committee["audit_tolerance"], earlier_samples)
+        if failed:
             log.warning(
                 "material %s: committee v%d suspended at step %d: its %d audits show an error above %.0f MPa "
-                "beyond the MD noise (%.0f%% of them miss it one by one)",
+                "beyond the MD noise with those of the steps before (%.0f%% of them miss it one by one)",
                 name,
                 version[m],
                 step,
@@ -233,7 +272,8 @@ def run(
                 accuracy / 1e6,
                 100 * audit["failed_fraction"][m],
             )
-        if n_samples[m] - n_at_training[m] >= committee["train_frequency"]:
+        trained = n_samples[m] - n_at_training[m] >= committee["train_frequency"]
+        if trained:
             version[m], n_at_training[m] = version[m] + 1, n_samples[m]
             directory[m] = str(Path(committee_root) / name / f"v{version[m]}")
             summary = train_version(
@@ -255,8 +295,7 @@ def run(
                 np.round(summary["committee_net_error_pa"] / 1e6, 1),
                 "accepted" if accepted[m] else "refused",
             )
-            if accepted[m]:
-                suspended[m] = 0
+        suspended[m] = int(still_suspended(bool(suspended[m]), failed, trained and bool(accepted[m])))
     write_dataset(samples, out_samples, f"committee training samples, step {step}")
     write_dataset(
         committee_record_dataset(
