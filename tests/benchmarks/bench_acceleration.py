@@ -52,6 +52,17 @@ SNAKEMAKE = Path(sys.executable).parent / "snakemake"
 sys.path.insert(0, str(REPO / "workflow"))
 
 
+AUDIT_COLUMNS = (  # audit_metrics' figures, in table order
+    "audit_error_median_mpa",
+    "audit_net_error_median_mpa",
+    "audit_net_error_p90_mpa",
+    "audit_within_accuracy",
+    "audit_within_accuracy_exact",
+    "audit_within_accuracy_own_noise",
+    "audit_pooled_net_error_mpa",
+)
+
+
 def base_config(steps: int | None, full: bool, path: Path | None = None) -> dict:
     """The run config every run starts from: ``path`` as it is (its own steps unless ``steps``),
     or config/config.yaml, shrunk to 108-atom boxes unless ``full``, with ``steps`` (default 30)."""
@@ -216,15 +227,7 @@ def audit_metrics(workdir: Path, steps: int, accuracy_pa: float) -> dict:
         return {
             "audited": 0,
             **dict.fromkeys(
-                (
-                    "audit_error_median_mpa",
-                    "audit_net_error_median_mpa",
-                    "audit_net_error_p90_mpa",
-                    "audit_within_accuracy",
-                    "audit_within_accuracy_exact",
-                    "audit_within_accuracy_own_noise",
-                    "audit_pooled_net_error_mpa",
-                ),
+                AUDIT_COLUMNS,
                 np.nan,
             ),
         }
@@ -380,13 +383,7 @@ COLUMNS = [
     "reaction_diff_over_band",
     "committee_answers",
     "audited",
-    "audit_error_median_mpa",
-    "audit_net_error_median_mpa",
-    "audit_net_error_p90_mpa",
-    "audit_within_accuracy",
-    "audit_within_accuracy_exact",
-    "audit_within_accuracy_own_noise",
-    "audit_pooled_net_error_mpa",
+    *AUDIT_COLUMNS,
     "final_version",
     "final_accepted",
     "final_suspended",

@@ -275,13 +275,7 @@ def next_step(brute_dir: Path, steps: list[int], size: int, target: str) -> None
     component), the committee mean's error against the MD net of its noise, sqrt(max(0,
     mean(err^2 - noise^2))), over all qps and over the trusted ones (largest component), and its
     bias (mean error, largest component), MPa."""
-    from scema.stages.committee_update import material_data
-
-    cfg = yaml_config(brute_dir)
-    name = next(iter(cfg["materials"]))
-    symmetry = cfg["materials"][name].get("stiffness_symmetry", "none")
-    material = str(brute_dir / "results" / "materials" / name / "material.nc")
-    stiffness = material_data({name: material}, [name], {name: symmetry})[0][0]
+    cfg, symmetry, stiffness = run_material(brute_dir)
     data = step_samples(brute_dir)
     settings = default_settings(**{**cfg.get("committee", {}), "size": size, "target": target, "architecture": "ridge"})
     print(f"{brute_dir}: ridge size {size}, target {target}, cubic images: {symmetry in ('cubic', 'isotropic')}")
@@ -318,13 +312,8 @@ def prior_study(brute_dir: Path, steps: list[int], sizes: list[int], target: str
     the MD samples a committee run really had (its training_samples.nc: the first step's qps,
     then audits and refusals)."""
     import scema.committee.train as train_module
-    from scema.stages.committee_update import material_data
 
-    cfg = yaml_config(brute_dir)
-    name = next(iter(cfg["materials"]))
-    symmetry = cfg["materials"][name].get("stiffness_symmetry", "none")
-    material = str(brute_dir / "results" / "materials" / name / "material.nc")
-    stiffness = material_data({name: material}, [name], {name: symmetry})[0][0]
+    cfg, symmetry, stiffness = run_material(brute_dir)
     data = step_samples(brute_dir)
     train_data = data
     if run_dir is not None:
@@ -372,6 +361,17 @@ def prior_study(brute_dir: Path, steps: list[int], sizes: list[int], target: str
 def pooled_net(err: np.ndarray, noise: np.ndarray) -> float:
     """sqrt(max(0, mean(err^2 - noise^2))) per component, largest, MPa."""
     return float(np.sqrt(np.maximum(0.0, np.mean(err**2 - noise**2, axis=0))).max() / 1e6)
+
+
+def run_material(run_dir: Path) -> tuple[dict, str, np.ndarray]:
+    """A run's config, its (first) material's stiffness symmetry and homogenised stiffness."""
+    from scema.stages.committee_update import material_data
+
+    cfg = yaml_config(run_dir)
+    name = next(iter(cfg["materials"]))
+    symmetry = cfg["materials"][name].get("stiffness_symmetry", "none")
+    material = str(run_dir / "results" / "materials" / name / "material.nc")
+    return cfg, symmetry, material_data({name: material}, [name], {name: symmetry})[0][0]
 
 
 def yaml_config(run_dir: Path) -> dict:

@@ -191,13 +191,19 @@ def analyse(paths: list[str]) -> None:
         )
 
 
+def replica_parser(sub, name: str) -> argparse.ArgumentParser:
+    """A sub-command that works on one replica of a material of a config."""
+    parser = sub.add_parser(name)
+    parser.add_argument("--config", type=Path, default=REPO / "config/examples/cuzr_glass_bar.yaml")
+    parser.add_argument("--material", default="cuzr_glass")
+    parser.add_argument("--replica", type=int, default=0)
+    return parser
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("run")
-    r.add_argument("--config", type=Path, default=REPO / "config/examples/cuzr_glass_bar.yaml")
-    r.add_argument("--material", default="cuzr_glass")
-    r.add_argument("--replica", type=int, default=0)
+    r = replica_parser(sub, "run")
     r.add_argument("--windows", type=int, default=13)
     r.add_argument("--anneal-temperature", type=float)
     r.add_argument("--anneal-steps", type=int)
@@ -205,10 +211,7 @@ def main() -> None:
     r.add_argument("--from-state", help="skip the preparation: the replica's state file of an earlier run")
     r.add_argument("--lammps-log", default=None)
     r.add_argument("--out", required=True)
-    z = sub.add_parser("zero")
-    z.add_argument("--config", type=Path, default=REPO / "config/examples/cuzr_glass_bar.yaml")
-    z.add_argument("--material", default="cuzr_glass")
-    z.add_argument("--replica", type=int, default=0)
+    z = replica_parser(sub, "zero")
     z.add_argument("--runs", type=int, default=200)
     z.add_argument("--from-state", required=True)
     z.add_argument("--lammps-log", default=None)
