@@ -1,7 +1,7 @@
 """Would a committee run's audits have suspended it? Replayed from its stored files (issue 8, audits).
 
-Per audited step: the audits, their error rms and pooled noise (recomputed with
-``scema.committee.noise`` when the run predates ``pooled_noise``), the old per-step t test on
+Per audited step: the audits, their error rms and pooled noise (recomputed as
+committee_update computes it when the run predates ``pooled_noise``), the old per-step t test on
 err^2 - noise^2 (``shown_inaccurate``) and today's verdict (``audit_suspends``: the F test over
 the audits of this and the steps just before). Open loop: the replay does not change what the
 run trusted after a verdict, so every step after the first suspension is one the run would have
@@ -24,17 +24,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "workflow"))
 
 
 def with_pooled_noise(run: Path) -> list[xr.Dataset]:
-    """The run's training samples, each with ``pooled_noise`` (recomputed when absent)."""
-    from scema.committee.noise import pooled_sample_noise
+    """The run's training samples, each with ``pooled_noise`` (recomputed when absent, by the
+    function committee_update writes it with)."""
+    from scema.stages.committee_update import pooled_noise
 
-    out, labels, anchors = [], [], []
-    for path in sorted((run / "results").glob("step_*/training_samples.nc")):
+    paths = sorted((run / "results").glob("step_*/training_samples.nc"))
+    out = []
+    for k, path in enumerate(paths):
         with xr.open_dataset(path) as ds:
             ds = ds.load()
-        labels.insert(0, ds["noise"].values)
-        anchors.insert(0, ds["anchor_noise"].values)
-        if "pooled_noise" not in ds:  # one material per run in the stored benchmarks
-            pooled = pooled_sample_noise(labels, anchors, ds.attrs["target"])
+        if "pooled_noise" not in ds:
+            pooled = pooled_noise(
+                ds["material"].values,
+                ds["noise"].values,
+                ds["anchor_noise"].values,
+                [str(q) for q in paths[:k]],
+                ds.attrs["target"],
+            )
             ds["pooled_noise"] = (("sample", "component"), pooled)
         out.append(ds)
     return out
