@@ -106,7 +106,9 @@ def _last_statement(tree: ast.Module) -> ast.stmt:
 @pytest.mark.parametrize("script", sorted(p.name for p in (REPO / "scripts").glob("*.py") if p.name != "_rule.py"))
 def test_every_rule_script_ends_with_exit_job(script):
     last = _last_statement(ast.parse((REPO / "scripts" / script).read_text()))
-    assert isinstance(last, ast.Expr) and ast.unparse(last.value) == "exit_job()", f"{script} does not end with exit_job()"
+    assert isinstance(last, ast.Expr) and ast.unparse(last.value) == "exit_job()", (
+        f"{script} does not end with exit_job()"
+    )
 
 
 @pytest.mark.parametrize(
