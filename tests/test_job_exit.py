@@ -35,7 +35,7 @@ def test_exit_job_skips_the_teardown_after_the_exit_handlers_and_flushes(tmp_pat
         from scema.job_exit import exit_job
 
         class Teardown:
-            def __del__(self):
+            def __del__(self, open=open):  # builtins may be gone by then
                 open("teardown", "w").close()
 
         keep = Teardown()

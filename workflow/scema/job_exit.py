@@ -30,7 +30,7 @@ def exit_job() -> None:
         return
     atexit._run_exitfuncs()
     _finalize_petsc_and_mpi()
-    _flush_streams()
+    flush_streams()
     os._exit(0)
 
 
@@ -45,7 +45,8 @@ def _finalize_petsc_and_mpi() -> None:
         mpi.Finalize()
 
 
-def _flush_streams() -> None:
+def flush_streams() -> None:
+    """Python's standard streams, then every C stdio buffer: what ``os._exit`` would lose."""
     for stream in {sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__}:
         try:
             stream.flush()
