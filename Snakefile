@@ -23,10 +23,11 @@ include: "workflow/rules/summary.smk"
 include: "workflow/rules/fields.smk"
 
 
-# Exit as soon as the work is done (Snakemake's rate limiter leaves a 1 s timer): see
-# scema.snakemake_exit.
+# Exit as soon as the work is done (Snakemake's rate limiter leaves a 1 s timer; the
+# interpreter's teardown): see scema.snakemake_exit.
 onsuccess:
     cancel_pending_timers()
+    exit_on_success_without_teardown()
 
 
 onerror:

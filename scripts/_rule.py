@@ -8,6 +8,7 @@ from pathlib import Path
 # the package lives in workflow/; make it importable in conda envs where it is not installed
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
+from scema.job_exit import exit_job  # noqa: E402, F401  (every script ends with it)
 from scema.parallel import SINGLETON_MPI  # noqa: E402  (imports no MPI)
 
 # A job's own process (and the LAMMPS workers it starts) is an MPI singleton: set before anything

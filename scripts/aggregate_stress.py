@@ -1,4 +1,4 @@
-from _rule import to_log
+from _rule import exit_job, to_log
 
 to_log(snakemake)
 from scema.stages.aggregate import run
@@ -23,3 +23,4 @@ reaction(
     stress=snakemake.output.stress,
     out_reaction=snakemake.output.reaction,
 )
+exit_job()  # skip the interpreter's teardown (scema.job_exit)

@@ -1,4 +1,4 @@
-from _rule import schedule_plan, to_log
+from _rule import exit_job, schedule_plan, to_log
 
 to_log(snakemake)
 from scema.stages.cluster import run
@@ -16,3 +16,4 @@ run(
     symmetries=dict(snakemake.params.symmetries),
     plan=schedule_plan(snakemake),
 )
+exit_job()  # skip the interpreter's teardown (scema.job_exit)

@@ -1,4 +1,4 @@
-from _rule import schedule_plan, to_log
+from _rule import exit_job, schedule_plan, to_log
 
 to_log(snakemake)
 from scema.stages.committee_query import run
@@ -15,3 +15,4 @@ run(
     clusters_path=snakemake.input.get("clusters"),
     plan=schedule_plan(snakemake),
 )
+exit_job()  # skip the interpreter's teardown (scema.job_exit)

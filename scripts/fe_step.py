@@ -1,4 +1,4 @@
-from _rule import material_files, previous_md_results, run_stage, schedule_plan, to_log
+from _rule import exit_job, material_files, previous_md_results, run_stage, schedule_plan, to_log
 
 to_log(snakemake)
 run_stage(
@@ -17,3 +17,4 @@ run_stage(
     out_displacement=snakemake.output.displacement,
     plan=schedule_plan(snakemake),
 )
+exit_job()  # skip the interpreter's teardown (scema.job_exit)

@@ -1,4 +1,4 @@
-from _rule import material_files, run_stage, to_log
+from _rule import exit_job, material_files, run_stage, to_log
 
 to_log(snakemake)
 run_stage(
@@ -14,3 +14,4 @@ run_stage(
     out_md_state=snakemake.output.md_state,
     out_internal_force=snakemake.output.internal_force,
 )
+exit_job()  # skip the interpreter's teardown (scema.job_exit)

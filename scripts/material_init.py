@@ -1,4 +1,4 @@
-from _rule import to_log
+from _rule import exit_job, to_log
 from scema.stages.material_init import run
 
 to_log(snakemake)
@@ -8,3 +8,4 @@ run(
     replica_files=list(snakemake.input.replicas),
     out_material=snakemake.output.material,
 )
+exit_job()  # skip the interpreter's teardown (scema.job_exit)

@@ -1,4 +1,4 @@
-from _rule import run_lammps_stage, to_log
+from _rule import exit_job, run_lammps_stage, to_log
 
 if __name__ == "__main__":  # not again in the child process, which imports this file as __mp_main__
     to_log(snakemake)
@@ -13,3 +13,4 @@ if __name__ == "__main__":  # not again in the child process, which imports this
         out_replica=snakemake.output.replica,
         lammps_log=snakemake.log.lammps,
     )
+    exit_job()  # skip the interpreter's teardown (scema.job_exit)

@@ -1,6 +1,6 @@
 import sys
 
-from _rule import material_files, to_log
+from _rule import exit_job, material_files, to_log
 
 if __name__ == "__main__":  # not again in the spawned MD workers, which import this file as __mp_main__
     to_log(snakemake)
@@ -22,3 +22,4 @@ if __name__ == "__main__":  # not again in the spawned MD workers, which import 
         print(error, file=sys.stderr)
         print(error, file=sys.__stderr__)
         sys.exit(1)
+    exit_job()  # skip the interpreter's teardown (scema.job_exit)

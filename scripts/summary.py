@@ -1,4 +1,4 @@
-from _rule import to_log
+from _rule import exit_job, to_log
 
 to_log(snakemake)
 from scema.stages.summary import STAGES, run
@@ -21,3 +21,4 @@ plots.updates_by_source_plot(snakemake.output.summary, stresses, snakemake.outpu
 plots.provenance_maps(snakemake.input.strain, stresses, snakemake.output.maps)
 plots.stress_strain_paths(snakemake.output.summary, stresses, snakemake.output.paths)
 plots.representatives_plot(stresses, clusters, snakemake.output.representatives)
+exit_job()  # skip the interpreter's teardown (scema.job_exit)

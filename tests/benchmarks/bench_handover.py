@@ -8,7 +8,9 @@ t+1's FE, each a fresh interpreter as a job is, two ways, alternating so both se
 * ``sequential`` (before): aggregate_stress, then fe_step reading its stress.nc and md_state.nc;
 * ``parallel`` (now): fe_step aggregating step t's MD results itself, aggregate_stress beside it;
 * ``fe alone``: that fe_step without aggregate_stress beside it: the hand-over of ``parallel``
-  when the other core is free (an otherwise idle machine: the MD has just ended).
+  when the other core is free (an otherwise idle machine: the MD has just ended);
+* ``fe, teardown``: ``fe alone`` ending through the interpreter's teardown instead of
+  ``scema.job_exit.exit_job`` (as every rule script ends; the others here end so too).
 
 Prints the median wall seconds of the hand-over and the CPU seconds of its processes. Outputs go
 to a scratch directory; the run is not changed. Snakemake's own part (script preamble, job
@@ -35,11 +37,14 @@ from scema.config import validate_config  # noqa: E402
 from scema.parallel import SINGLETON_MPI  # noqa: E402
 
 CALL = "import json, sys; from {module} import {function}; {function}(**json.loads(sys.argv[1]))"
+EXIT_JOB = "; from scema.job_exit import exit_job; exit_job()"  # as every rule script ends
 
 
-def process(module: str, function: str, kwargs: dict, cwd: Path) -> subprocess.Popen:
+def process(module: str, function: str, kwargs: dict, cwd: Path, teardown: bool = False) -> subprocess.Popen:
+    """A fresh interpreter running ``module.function(**kwargs)``; ends as a rule script does
+    (``exit_job``) or, with ``teardown``, through the interpreter's teardown, as before."""
     env = {**os.environ, "PYTHONPATH": str(REPO / "workflow"), **SINGLETON_MPI}
-    code = CALL.format(module=module, function=function)
+    code = CALL.format(module=module, function=function) + ("" if teardown else EXIT_JOB)
     return subprocess.Popen([sys.executable, "-c", code, json.dumps(kwargs)], cwd=cwd, env=env)
 
 
@@ -87,7 +92,7 @@ def main() -> None:
         "plan": {**plan, "prev_md_state": f"{here}/md_state.nc"},
     }
     fe_from_results = {**fe, "prev_md_results": results, "plan": {**plan, "prev_md_state": None}}
-    times: dict[str, list[tuple[float, float]]] = {"sequential": [], "parallel": [], "fe alone": []}
+    times: dict[str, list[tuple[float, float]]] = {"sequential": [], "parallel": [], "fe alone": [], "fe, teardown": []}
     for _ in range(args.repeats):
         for name in times:
             cpu0, t0 = children_cpu(), time.perf_counter()
@@ -96,6 +101,8 @@ def main() -> None:
                 process("scema.stages.fe_step", "run", fe_from_files, run).wait()
             elif name == "fe alone":
                 process("scema.stages.fe_step", "run", fe_from_results, run).wait()
+            elif name == "fe, teardown":
+                process("scema.stages.fe_step", "run", fe_from_results, run, teardown=True).wait()
             else:
                 jobs = [
                     process("scema.stages.fe_step", "run", fe_from_results, run),

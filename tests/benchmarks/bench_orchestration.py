@@ -23,8 +23,12 @@ both see the same machine load) and breaks the run down from its own records:
 ``--materials DIR`` copies initialised materials (``results/materials`` of an earlier run), so
 material_init (MD, once per material) does not run and the per-step workflow is what is timed.
 
-``--imports`` times each rule's start-up: a fresh interpreter importing Snakemake's script
-module and the rule's stage module (median CPU seconds of 3).
+``--imports`` times each rule's start-up and end: a fresh interpreter importing Snakemake's script
+module and the rule's stage module, then exiting three ways: the interpreter's teardown, no
+teardown (``os._exit``), and ``scema.job_exit.exit_job`` (atexit handlers, PETSc/MPI finalize,
+flushes, no teardown), median CPU seconds of 3.
+The run breakdown also prints the seconds with no job running (Snakemake's start, its gaps
+between jobs, its exit).
 ``--analyse DIR`` prints the breakdown of finished run directories (Snakemake CPU unknown).
 """
 
@@ -45,6 +49,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_steps import old_snakefile  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "workflow"))
+from scema.parallel import SINGLETON_MPI  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
@@ -211,6 +218,7 @@ def breakdown(
         per_rule[rule][2] += cpu
     md_intervals = [(s, e) for rule, s, e, _ in rows if rule in MD_RULES]
     md_wall = covered(md_intervals)
+    any_job = covered([(s, e) for _rule, s, e, _cpu in rows])
     span_file = workdir / "bench_span.txt"
     run_start, run_end = map(float, span_file.read_text().split()) if span_file.exists() else (first, last)
     # where the non-MD wall time lies: before the first MD job (Snakemake's start-up, the first
@@ -230,6 +238,7 @@ def breakdown(
         "non_md_before": before,
         "non_md_between": span - md_wall - before - after,
         "non_md_after": after,
+        "no_job": span - any_job,
         "non_md_cpu_share": other_cpu / (other_cpu + md_cpu),
         "md_cpu": md_cpu,
         "other_cpu": other_cpu,
@@ -268,6 +277,7 @@ def report(results: dict[str, list[dict]]) -> None:
         ("non_md_before", "  non-MD s before 1st MD", "{:>26.1f}"),
         ("non_md_between", "  non-MD s between MD jobs", "{:>26.1f}"),
         ("non_md_after", "  non-MD s after last MD", "{:>26.1f}"),
+        ("no_job", "s with no job running", "{:>26.1f}"),
     ]:
         print(f"{label:28}" + "".join(fmt.format(med([r[key] for r in results[n]])) for n in names))
 
@@ -284,10 +294,14 @@ STAGE_MODULES = {
 }
 
 
-def import_seconds(module: str, repeats: int = 3) -> float:
-    """Median CPU seconds of a fresh interpreter importing Snakemake's script module and ``module``."""
-    code = f"import snakemake.script, {module}"
-    env = {**os.environ, "PYTHONPATH": str(REPO / "workflow")}
+JOB_EXIT = "from scema.job_exit import exit_job; exit_job()"
+
+
+def import_seconds(module: str, repeats: int = 3, end: str = "") -> float:
+    """Median CPU seconds of a fresh interpreter importing Snakemake's script module and ``module``,
+    then running ``end`` (e.g. ``import os; os._exit(0)``: no teardown)."""
+    code = f"import snakemake.script, {module}\n{end}"
+    env = {**os.environ, "PYTHONPATH": str(REPO / "workflow"), **SINGLETON_MPI}
     times = []
     for _ in range(repeats):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -307,10 +321,14 @@ def main() -> None:
     parser.add_argument("--analyse", type=Path, nargs="*", help="only analyse these finished run directories")
     args = parser.parse_args()
     if args.imports:
+        quick = "import os; os._exit(0)"
+        print("CPU s of a fresh interpreter importing snakemake.script and a rule's modules, then exiting")
+        print(f"{'':36} {'teardown':>9} {'os._exit':>9} {'exit_job':>9}")
         bare = import_seconds("sys")
-        print(f"{'bare interpreter + snakemake.script':36} {bare:6.2f} s CPU")
+        print(f"{'bare interpreter + snakemake.script':36} {bare:9.2f} {import_seconds('sys', end=quick):9.2f}")
         for rule, module in STAGE_MODULES.items():
-            print(f"{rule + ' (' + module + ')':36} {import_seconds(module):6.2f} s CPU", flush=True)
+            cells = [import_seconds(module, end=end) for end in ("", quick, JOB_EXIT)]
+            print(f"{rule:36}" + "".join(f"{c:9.2f}" for c in cells), flush=True)
         return
     if args.analyse:
         report({str(d): [breakdown(d, None, None)] for d in args.analyse})

@@ -7,7 +7,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
 from scema.config import GENERATED_MESH, ConfigError, material_names, used_materials, validate_config
 from scema.io.schedule_size import n_batches
-from scema.snakemake_exit import cancel_pending_timers
+from scema.snakemake_exit import cancel_pending_timers, exit_on_success_without_teardown
 from scema.fe.stability import check_time_step
 
 try:

@@ -11,8 +11,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import yaml
-from jsonschema import Draft202012Validator
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
 
@@ -22,8 +20,12 @@ class ConfigError(ValueError):
 
 
 def load_schema(path: Path = SCHEMA_PATH) -> dict:
+    """The schema as a dict. libyaml's loader when PyYAML has it (the pure-Python one took 35 ms
+    of every Snakemake start on the 770-line schema; the same dict, see tests/test_thin_imports.py)."""
+    import yaml
+
     with open(path) as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def _fill_defaults(instance, schema: dict) -> None:
@@ -84,6 +86,8 @@ def validate_config(config: dict, search_dirs: list[str | os.PathLike] | None = 
     config = copy.deepcopy(config) if config is not None else {}
     if not isinstance(config, dict):
         raise ConfigError("config error: the config file must be a YAML mapping")
+    from jsonschema import Draft202012Validator  # here: the stages import this module for its helpers
+
     schema = load_schema()
     _fill_defaults(config, schema)
     errors = sorted(Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
