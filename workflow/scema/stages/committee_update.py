@@ -296,6 +296,17 @@ def run(
         audit["pass_fraction"][m], audit["pass_fraction_lower"][m] = audit_pass_fraction(
             *(a[of_m_so_far] for a in so_far), accuracy
         )
+        if counts["audited"][m]:
+            log.info(
+                "material %s: audit pass fraction (estimated, net of MD noise) %.3f, lower 95%% bound %.3f, "
+                "over the run's %d audits so far (single audits within %.0f MPa this step: %.0f%%)",
+                name,
+                audit["pass_fraction"][m],
+                audit["pass_fraction_lower"][m],
+                int(of_m_so_far.sum()),
+                accuracy / 1e6,
+                100 * (1 - audit["failed_fraction"][m]),
+            )
         failed = audit_suspends(samples, m, accuracy, committee["audit_tolerance"], earlier_samples)
         if failed:
             log.warning(
