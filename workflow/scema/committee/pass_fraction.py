@@ -8,15 +8,17 @@ pooled noise, ``scema.committee.noise``). With s near the accuracy (29 MPa again
 exact committee passes ~60 % (``noise.exact_pass_fraction``). So the distribution of d is
 deconvolved from the audits instead:
 
-- per component d ~ N(mu, tau^2), e_i ~ N(mu, tau^2 + s_i^2), (mu, tau) by restricted maximum
-  likelihood (REML: mu profiled out with its own weight, so tau is not biased low on a few
-  audits as plain ML is);
+- per component d ~ N(mu, tau^2), e_i ~ N(mu, tau^2 + s_i^2), (mu, tau) by moments
+  (``moment_fit``: unbiased in tau^2 when s_i^2 is itself only an unbiased estimate, as the
+  pooled noise is; maximum likelihood then is not);
 - per component P(|d| < accuracy) = Phi((a - mu) / tau) - Phi((-a - mu) / tau);
 - all components together (the audit's max-component error, as the audit statistics take it):
   the product over components. It is exact for independent true errors, and for zero-mean
   Gaussian errors a lower bound whatever their correlation (Sidak's inequality);
 - several materials: each its own fit, combined weighted by its audits;
-- the lower 95 % bound: parametric bootstrap of the whole estimate, percentile. Replicate audits
+- the lower 95 % bound: parametric bootstrap of the whole estimate, percentile (on synthetic
+  bar audits it covers in 98-100 % of runs: conservative; the basic and bias-corrected
+  percentile bounds covered 73-91 % for a biased committee). Replicate audits
   are drawn from the fitted model with the audits' own correlation between components (of the
   standardised residuals: MD's normal components correlate ~0.6), and each replicate refits
   with a noise estimate redrawn as the pooled one is measured (s^2 chi^2_k / k per step, k =
