@@ -18,7 +18,7 @@ deconvolved from the audits instead:
 - several materials: each its own fit, combined weighted by its audits;
 - the lower 95 % bound: parametric bootstrap of the whole estimate, percentile (on synthetic
   bar audits it covers in 98-100 % of runs: conservative; the basic and bias-corrected
-  percentile bounds covered 73-91 % for a biased committee). Replicate audits
+  percentile bounds covered 73 % and 81 % for a biased committee). Replicate audits
   are drawn from the fitted model with the audits' own correlation between components (of the
   standardised residuals: MD's normal components correlate ~0.6), and each replicate refits
   with a noise estimate redrawn as the pooled one is measured (s^2 chi^2_k / k per step, k =
