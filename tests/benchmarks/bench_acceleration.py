@@ -60,6 +60,8 @@ AUDIT_COLUMNS = (  # audit_metrics' figures, in table order
     "audit_within_accuracy_exact",
     "audit_within_accuracy_own_noise",
     "audit_pooled_net_error_mpa",
+    "audit_pass_fraction_estimated",
+    "audit_pass_fraction_lower",
 )
 
 
@@ -181,8 +183,8 @@ def sample_files(workdir: Path, steps: int) -> list[Path]:
     return [workdir / f"results/step_{t:04d}/training_samples.nc" for t in range(1, steps + 1)]
 
 
-def audits_with_pooled_noise(workdir: Path, steps: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Per step (committee - MD, pooled MD noise, the sample's own two-replica noise) of the audits.
+def audits_with_pooled_noise(workdir: Path, steps: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Per step (committee - MD, pooled MD noise, the sample's own two-replica noise, material) of the audits.
 
     The pooled noise is recomputed from the stored samples by the function committee_update
     writes ``pooled_noise`` with, so runs written before that variable existed read the same."""
@@ -201,15 +203,15 @@ def audits_with_pooled_noise(workdir: Path, steps: int) -> list[tuple[np.ndarray
                 s.attrs["target"],
             )
             e = s["committee_stress"].values[rows] - s["stress"].values[rows]
-            out.append((e, pooled[rows], s["comparison_noise"].values[rows]))
+            out.append((e, pooled[rows], s["comparison_noise"].values[rows], s["material"].values[rows]))
     return out
 
 
-def pooled_audit_error(audits: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> float:
+def pooled_audit_error(audits: list[tuple[np.ndarray, ...]]) -> float:
     """The committee's own error over all audits of the run, MPa: per component
     sqrt(max(0, mean(err^2 - noise^2))), largest component (what single audits cannot resolve
     when the MD noise is near the accuracy)."""
-    d = np.concatenate([e**2 - noise**2 for e, noise, _ in audits])
+    d = np.concatenate([a[0] ** 2 - a[1] ** 2 for a in audits])
     return float(np.sqrt(np.maximum(0.0, d.mean(axis=0))).max() / 1e6) if d.size else np.nan
 
 
@@ -217,9 +219,12 @@ def audit_metrics(workdir: Path, steps: int, accuracy_pa: float) -> dict:
     """Audited qps of the whole run: max-component |committee - MD|, and net of the pooled MD
     noise; the share within the accuracy one by one, beside the share an exact committee would
     reach at that noise (a lower bound, ``scema.committee.noise.exact_pass_fraction``) and the
-    share with each audit's own two-replica noise (the definition before the pooled noise)."""
+    share with each audit's own two-replica noise (the definition before the pooled noise); and
+    the goal's share, estimated net of the noise with its lower 95 % bound (the audits' error
+    distribution deconvolved, ``scema.committee.pass_fraction``)."""
     from scema.committee import net_error
     from scema.committee.noise import exact_pass_fraction
+    from scema.stages.committee_update import audit_pass_fraction
 
     audits = audits_with_pooled_noise(workdir, steps)
     e = np.concatenate([a[0] for a in audits])
@@ -231,9 +236,10 @@ def audit_metrics(workdir: Path, steps: int, accuracy_pa: float) -> dict:
                 np.nan,
             ),
         }
-    pooled, own = (np.concatenate([a[i] for a in audits]) for i in (1, 2))
+    pooled, own, material = (np.concatenate([a[i] for a in audits]) for i in (1, 2, 3))
     err = np.abs(e).max(axis=1)
     net = net_error(e, pooled).max(axis=1)
+    estimate, lower = audit_pass_fraction(e, pooled, material, accuracy_pa)
     return {
         "audited": int(err.size),
         "audit_error_median_mpa": float(np.median(err) / 1e6),
@@ -243,6 +249,8 @@ def audit_metrics(workdir: Path, steps: int, accuracy_pa: float) -> dict:
         "audit_within_accuracy_exact": float(np.mean(exact_pass_fraction(pooled, accuracy_pa))),
         "audit_within_accuracy_own_noise": float(np.mean(net_error(e, own).max(axis=1) <= accuracy_pa)),
         "audit_pooled_net_error_mpa": pooled_audit_error(audits),
+        "audit_pass_fraction_estimated": estimate,
+        "audit_pass_fraction_lower": lower,
     }
 
 
@@ -417,6 +425,8 @@ def write_table(rows: list[dict], root: Path, attrs: dict) -> None:
         "audit_within_accuracy": "1",
         "audit_within_accuracy_exact": "1",
         "audit_within_accuracy_own_noise": "1",
+        "audit_pass_fraction_estimated": "1",
+        "audit_pass_fraction_lower": "1",
         "final_version": "1",
         "final_accepted": "1",
         "final_suspended": "1",
@@ -439,6 +449,9 @@ def write_table(rows: list[dict], root: Path, attrs: dict) -> None:
         "audit_within_accuracy_exact": "the same share an exact committee would reach at this MD noise (lower bound)",
         "audit_within_accuracy_own_noise": "the same share, each audit net of its own two-replica noise (before)",
         "audit_pooled_net_error_mpa": "sqrt(mean(err^2 - noise^2)) over all audits, largest component",
+        "audit_pass_fraction_estimated": "audit pass fraction (estimated, net of noise): share of audited qps "
+        "whose committee error, deconvolved from the MD noise, is within the accuracy in every component",
+        "audit_pass_fraction_lower": "lower 95 % bound (parametric bootstrap) of audit_pass_fraction_estimated",
         "band_steps": "steps the seed-to-seed band covers",
         "md_first_qps": "qp-steps run by MD before the first usable version",
         "md_audit_qps": "qp-steps run by MD as audits",

@@ -36,5 +36,6 @@ rule summary:
         "../../envs/workflow.yaml"
     params:
         face=config["specimen"]["reaction_face"],
+        accuracy_mpa=config["committee"]["stress_accuracy_mpa"],
     script:
         "../../scripts/summary.py"

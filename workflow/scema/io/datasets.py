@@ -358,6 +358,23 @@ def audit_error_variables(dim: str, error, net_error) -> dict:
     }
 
 
+def audit_pass_fraction_variables(dim: str, estimate, lower) -> dict:
+    """The goal's share of audited qps within the accuracy, estimated net of the MD noise over
+    the audits of the run so far (``scema.committee.pass_fraction``), and its lower bound."""
+    what = (
+        "share of audited qps whose committee error (committee - MD expectation, deconvolved from "
+        "the MD noise) is within the accuracy in every component, audits of the run so far"
+    )
+    return {
+        "audit_pass_fraction_estimated": (dim, estimate, {"long_name": f"estimated {what}", "units": "1"}),
+        "audit_pass_fraction_lower": (
+            dim,
+            lower,
+            {"long_name": f"lower 95 % bound (parametric bootstrap) of the {what}", "units": "1"},
+        ),
+    }
+
+
 def statistic_coord(names) -> dict:
     """The ``statistic`` coordinate of the audit errors (names as in ``STATISTICS``)."""
     return {"statistic": ("statistic", np.array(names), {"long_name": "statistic over audited qps", "units": "1"})}
@@ -371,7 +388,8 @@ def summary_dataset(
     ``reaction_force``: (reaction, out-of-balance force, estimator name) as in ``reaction.nc``.
 
     ``committee`` (when the committee is on): ``statistics`` names and per step ``trusted``,
-    ``audited``, ``suspended`` counts and ``audit_error``, ``audit_net_error`` (step, statistic).
+    ``audited``, ``suspended`` counts and ``audit_error``, ``audit_net_error`` (step, statistic),
+    ``pass_fraction`` and ``pass_fraction_lower`` (step; over the audits of steps 1..step).
     """
     one = {"units": "1"}
     reaction_force, out_of_balance, estimator = reaction_force
@@ -390,6 +408,7 @@ def summary_dataset(
                 {"long_name": "materials whose committee is suspended after the step", **one},
             ),
             **audit_error_variables("step", committee["audit_error"], committee["audit_net_error"]),
+            **audit_pass_fraction_variables("step", committee["pass_fraction"], committee["pass_fraction_lower"]),
         }
         committee_coords = statistic_coord(committee["statistics"])
     return xr.Dataset(
@@ -854,15 +873,19 @@ def committee_record_dataset(
 ) -> xr.Dataset:
     """``committee.nc``: per material the current committee version, its directory, sample
     counts, accepted / suspended, and the step's query counts and audit errors (``counts``:
-    queried, trusted, audited; ``audit``: error, net_error, failed_fraction, exact_pass_fraction;
-    none: zeros / NaN)."""
+    queried, trusted, audited; ``audit``: error, net_error, failed_fraction, exact_pass_fraction,
+    and pass_fraction, pass_fraction_lower over the material's audits of the run so far; none:
+    zeros / NaN, also for any audit entry left out)."""
     n = len(names)
     counts = counts or {k: np.zeros(n, np.int64) for k in ("queried", "trusted", "audited")}
-    audit = audit or {
+    audit = {
         "error": np.full((n, 3), np.nan),
         "net_error": np.full((n, 3), np.nan),
-        "failed_fraction": np.full(n, np.nan),
-        "exact_pass_fraction": np.full(n, np.nan),
+        **{
+            k: np.full(n, np.nan)
+            for k in ("failed_fraction", "exact_pass_fraction", "pass_fraction", "pass_fraction_lower")
+        },
+        **(audit or {}),
     }
     dims = ("material",)
     return xr.Dataset(
@@ -926,6 +949,7 @@ def committee_record_dataset(
                     **UNIT,
                 },
             ),
+            **audit_pass_fraction_variables("material", audit["pass_fraction"], audit["pass_fraction_lower"]),
         },
         coords={
             **material_coord(names),

@@ -140,6 +140,35 @@ def audit_errors(samples: xr.Dataset, m: int, accuracy_pa: float) -> tuple[np.nd
     )
 
 
+def audit_rows(samples: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(committee - MD, pooled MD noise, material) of a training-sample set's audits."""
+    rows = samples["audited"].values == 1
+    error = samples["committee_stress"].values[rows] - samples["stress"].values[rows]
+    return error, samples["pooled_noise"].values[rows], samples["material"].values[rows]
+
+
+def run_audits(samples: xr.Dataset, earlier_samples: list[str] = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``audit_rows`` of this step and every earlier step (``earlier_samples``) together."""
+    sets = [audit_rows(read_dataset(p)) for p in earlier_samples] + [audit_rows(samples)]
+    return tuple(np.concatenate([s[k] for s in sets]) for k in range(3))
+
+
+def audit_pass_fraction(
+    error: np.ndarray, noise: np.ndarray, material: np.ndarray, accuracy_pa: float
+) -> tuple[float, float]:
+    """(estimate, lower bound) of the share of audited qps within the accuracy net of the MD
+    noise (``scema.committee.pass_fraction``): the quantity issue 8's goal is stated in, which
+    the share of single audits within it (``audit_errors``) cannot give when the noise is near
+    the accuracy. NaN with fewer than two audits of a material."""
+    from scema.committee.noise import MIN_POOLED_SAMPLES
+    from scema.committee.pass_fraction import estimate_pass_fraction
+
+    if not len(error):
+        return np.nan, np.nan
+    fit = estimate_pass_fraction(error, noise, accuracy_pa, material, noise_dof=MIN_POOLED_SAMPLES)
+    return fit.estimate, fit.lower
+
+
 MIN_POOLED_AUDITS = 15
 
 
@@ -153,8 +182,8 @@ def recent_audits(samples: xr.Dataset, m: int, earlier_samples: list[str] = ()) 
     differ by a step's samples. Nothing when this step has no audit of m."""
 
     def of_m(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
-        rows = (ds["audited"].values == 1) & (ds["material"].values == m)
-        return ds["committee_stress"].values[rows] - ds["stress"].values[rows], ds["pooled_noise"].values[rows]
+        error, noise, material = audit_rows(ds)
+        return error[material == m], noise[material == m]
 
     sets = [of_m(samples)]
     for path in reversed(list(earlier_samples)):
@@ -252,7 +281,10 @@ def run(
         "net_error": np.full((n, 3), np.nan),
         "failed_fraction": np.full(n, np.nan),
         "exact_pass_fraction": np.full(n, np.nan),
+        "pass_fraction": np.full(n, np.nan),
+        "pass_fraction_lower": np.full(n, np.nan),
     }
+    so_far = run_audits(samples, earlier_samples)
     for m, name in enumerate(material_names):
         of_m = qp_material == m
         counts["queried"][m] = int((np.isfinite(query["std"].values[:, 0]) & of_m).sum())
@@ -260,6 +292,21 @@ def run(
         counts["audited"][m] = int(((samples["audited"].values == 1) & (sample_material == m)).sum())
         stats = audit_errors(samples, m, accuracy)
         audit["error"][m], audit["net_error"][m], audit["failed_fraction"][m], audit["exact_pass_fraction"][m] = stats
+        of_m_so_far = so_far[2] == m
+        audit["pass_fraction"][m], audit["pass_fraction_lower"][m] = audit_pass_fraction(
+            *(a[of_m_so_far] for a in so_far), accuracy
+        )
+        if counts["audited"][m]:
+            log.info(
+                "material %s: audit pass fraction (estimated, net of MD noise) %.3f, lower 95%% bound %.3f, "
+                "over the run's %d audits so far (single audits within %.0f MPa this step: %.0f%%)",
+                name,
+                audit["pass_fraction"][m],
+                audit["pass_fraction_lower"][m],
+                int(of_m_so_far.sum()),
+                accuracy / 1e6,
+                100 * (1 - audit["failed_fraction"][m]),
+            )
         failed = audit_suspends(samples, m, accuracy, committee["audit_tolerance"], earlier_samples)
         if failed:
             log.warning(

@@ -26,24 +26,33 @@ def step_of(path: str) -> int:
     return int(re.search(r"step_(\d{4})", path).group(1))
 
 
-def committee_variables(committee_files: list[str], sample_files: list[str]) -> dict:
+def committee_variables(committee_files: list[str], sample_files: list[str], accuracy_pa: float) -> dict:
     """Per step (all materials together): committee answers, audits, their errors, suspensions,
     as ``summary_dataset`` takes them.
 
     Audit statistics are recomputed over the audited qps of every material from the step's
     training samples (the per-material ones are in each step's committee.nc), net of the same
-    pooled MD noise (``scema.committee.noise``).
+    pooled MD noise (``scema.committee.noise``); the estimated pass fraction over the audits of
+    steps 1..t, each material fitted on its own (``committee_update.audit_pass_fraction``): the
+    last step's is the run's.
     """
     from scema.committee import net_error
     from scema.stages.committee_record import audit_statistics
+    from scema.stages.committee_update import audit_pass_fraction, audit_rows
 
     n = len(committee_files)
     trusted, audited, suspended = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
     err, net = np.full((n, 3), np.nan), np.full((n, 3), np.nan)
+    passed, lower = np.full(n, np.nan), np.full(n, np.nan)
+    so_far = []
     for k, (path, sample_path) in enumerate(zip(committee_files, sample_files)):
         rec = read_dataset(path)
         trusted[k], suspended[k] = int(rec["n_trusted"].sum()), int(rec["suspended"].sum())
         samples = read_dataset(sample_path)
+        so_far.append(audit_rows(samples))
+        passed[k], lower[k] = audit_pass_fraction(
+            *(np.concatenate([s[j] for s in so_far]) for j in range(3)), accuracy_pa
+        )
         rows = samples["audited"].values == 1
         audited[k] = int(rows.sum())
         if rows.any():
@@ -60,6 +69,8 @@ def committee_variables(committee_files: list[str], sample_files: list[str]) -> 
         "suspended": suspended,
         "audit_error": err,
         "audit_net_error": net,
+        "pass_fraction": passed,
+        "pass_fraction_lower": lower,
     }
 
 
@@ -71,10 +82,11 @@ def run(
     out_summary: str,
     committee_files: list[str] | None = None,
     sample_files: list[str] | None = None,
+    accuracy_pa: float = np.nan,
 ) -> None:
     """``benchmarks[stage]`` lists every benchmark file of that stage (any step); ``committee_files``
     and ``sample_files`` the committee record and training samples of every step when the
-    committee is on."""
+    committee is on; ``accuracy_pa`` the committee's stress accuracy."""
     n = len(reaction_files)
     steps = np.array([step_of(p) for p in reaction_files])
     reactions = [read_dataset(p).sel(boundary=face) for p in reaction_files]  # specimen.reaction_face
@@ -88,7 +100,7 @@ def run(
     for j, stage in enumerate(STAGES):
         for path in benchmarks[stage]:
             wall[np.flatnonzero(steps == step_of(path)), j] += benchmark_seconds(path)
-    committee = committee_variables(committee_files, sample_files) if committee_files else None
+    committee = committee_variables(committee_files, sample_files, accuracy_pa) if committee_files else None
     ds = summary_dataset(
         steps, STAGES, face, applied, (reaction, out_of_balance, estimator), residual, updates, wall, committee
     )
