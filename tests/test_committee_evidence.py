@@ -158,3 +158,30 @@ def posterior_mean(xa, ya, noise, basis, factors) -> tuple[RidgeMember, np.ndarr
         member.fit_physical(xa, ya, noise, C, np.random.default_rng(0), 1.0 / len(CUBIC), sign, basis, None, factors)
         weights.append(member.physical_weights.numpy())
     return member, 0.5 * (weights[0] + weights[1])
+
+
+def test_a_version_records_its_prior_scales_and_untied_members_keep_the_guess(tmp_path):
+    """metrics.nc holds the group factors the members were drawn under: evidence-fitted with the
+    cubic ties (the absent path group shrunk, as ``evidence_factors`` finds it), all 1 without ties
+    or with ``prior_evidence: false``."""
+    from scema.committee import default_settings, train_committee
+    from scema.io.netcdf import read_dataset
+
+    rng = np.random.default_rng(5)
+    basis = equivariant_basis()
+    x = samples(60, rng)
+    eps_t = x[:, :6] + x[:, 12:]
+    stress = eps_t @ C.T + deviation(x, law({"elastic": 1.0, "second_order": 1.0}, basis, rng))
+    stress += rng.normal(0.0, 5e6, stress.shape)
+    noise = np.full_like(stress, 5e6)
+    found = {}
+    for name, symmetric, evidence in (("tied", True, True), ("untied", False, True), ("off", True, False)):
+        settings = default_settings(size=2, architecture="ridge", target="deviation", seed=0, prior_evidence=evidence)
+        info = train_committee(x, stress, settings, tmp_path / name, noise, C, symmetric=symmetric)
+        found[name] = read_dataset(tmp_path / name / "metrics.nc")["prior_scale_factor"]
+        assert list(found[name]["prior_group"].values) == list(GROUP_NAMES)
+        if info["prior_factors"] is not None:
+            np.testing.assert_array_equal(found[name].values, info["prior_factors"])
+    assert found["tied"].sel(prior_group="path") < 0.1
+    np.testing.assert_array_equal(found["untied"].values, 1.0)
+    np.testing.assert_array_equal(found["off"].values, 1.0)

@@ -1,6 +1,6 @@
 """Which prior group refuses, and what evidence-fitted group scales change (issue 8). Runs no MD.
 
-Open-loop replay of a committee run (or a brute-force run): per step t, a committee is trained on
+Open-loop replay of a committee run (or a brute-force run, every qp at every step): per step t, a committee is trained on
 the run's MD samples of steps 1..t-1 (as committee_update trains it, pooled noise recomputed when
 the run predates it), once with the fixed physical prior and once per evidence margin
 (``scema.committee.evidence``), and asked at step t for every qp's inputs (the strain of step t
@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "workflow"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_committee import run_material, step_samples  # noqa: E402
 from replay_audit_suspension import with_pooled_noise  # noqa: E402
 
 Z = 1.6448536269514722  # the gate's factor at audit_tolerance 0.1
@@ -68,6 +69,28 @@ def train(data, settings, stiffness, margin, tmp: Path, divide: tuple[int, float
     return Committee.load(tmp / "v"), info["prior_factors"]
 
 
+def brute_samples(run: Path) -> list:
+    """Per step, every qp of a brute-force run as a training-samples dataset (inputs from the step
+    before's saved state, as committee_query builds them; pooled noise: the step's rms)."""
+    import xarray as xr
+
+    data = step_samples(run)
+    out = []
+    for t in np.unique(data["step"]):
+        s = data["step"] == t
+        pooled = np.broadcast_to(np.sqrt(np.mean(data["noise"][s] ** 2, axis=0)), data["y"][s].shape)
+        out.append(
+            xr.Dataset(
+                {
+                    "inputs": (("sample", "feature"), data["x"][s]),
+                    "stress": (("sample", "component"), data["y"][s]),
+                    "pooled_noise": (("sample", "component"), pooled),
+                }
+            )
+        )
+    return out
+
+
 def group_shares(model, x) -> np.ndarray:
     """(4,) median over qps of the largest component's share of the posterior variance carried by
     each group's diagonal block."""
@@ -105,9 +128,9 @@ def main() -> None:
         committee = {**schema_defaults(), **yaml.safe_load(fh)["committee"]}
     settings = CommitteeSettings.from_config(committee)
     accuracy = float(committee["stress_accuracy_mpa"]) * 1e6
-    stiffness = next(iter(sorted((args.run / "results" / "committee").glob("*/v1/target.npz"))))
-    stiffness = np.load(stiffness)["stiffness"]
-    samples = with_pooled_noise(args.run)
+    stiffness = run_material(args.run)[2]
+    brute = not any((args.run / "results").glob("step_*/training_samples.nc"))
+    samples = brute_samples(args.run) if brute else with_pooled_noise(args.run)
     results = args.run / "results"
     margins = [None if m == "fixed" else float(m) for m in args.margins.split(",")]
     pooled = {m: ([], []) for m in margins}

@@ -153,6 +153,7 @@ def train_committee(
             np.array(member_seeds),
             len(val_idx),
             settings,
+            factors,
         )
         write_dataset(
             ds,
