@@ -20,7 +20,8 @@ Modules: settings (config -> CommitteeSettings), data (features, targets, scaler
 (load, predict, decide), storage (files of a version), acceptance (net-of-noise error),
 noise (the MD noise pooled over a material's samples, which acceptance and audits subtract),
 symmetry (the cube's 24 images of a sample, for crystals along the specimen axes),
-equivariance (the physical prior's coefficients tied as a cubic crystal ties them).
+equivariance (the physical prior's coefficients tied as a cubic crystal ties them), evidence
+(the prior's four group scales fitted to the samples by evidence maximisation).
 """
 
 from scema.committee.acceptance import held_out_errors, is_accepted, net_error

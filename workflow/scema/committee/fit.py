@@ -96,15 +96,20 @@ def _best_weights_callback():
 
 @contextlib.contextmanager
 def single_thread():
-    """Run torch on one intra-op thread, restored after.
+    """Run torch (and numpy's BLAS) on one intra-op thread, restored after.
 
     The nets are tiny: one thread is ~3x faster than two contending ones, and a fixed thread
     count makes the floating-point reduction order (hence the bits) independent of the machine.
     """
+    from threadpoolctl import threadpool_limits
+
     threads = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
-        yield
+        # numpy's BLAS too: the posterior's 19x19 to 240x240 solves ran 100x slower on two
+        # threads contending with other jobs (measured at load 8)
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield
     finally:
         torch.set_num_threads(threads)
 
@@ -200,6 +205,7 @@ def fit_member(
             physical["sign"],
             physical.get("basis"),
             physical.get("anchor_noise"),
+            physical.get("prior_factors"),
         )
     else:
         scalers = Scalers.fit(x, y, stress_change=None if offset else y)

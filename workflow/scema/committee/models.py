@@ -136,6 +136,29 @@ PRIOR_SECOND_ORDER = 4.0  # eps_t,i eps_t,j: fcc third-order constants are -5 to
 N_PHYSICAL = 1 + 3 * N_COMPONENTS + PAIRS.shape[1]  # intercept, eps_t, d eps, state deviation, 21 products
 
 
+# the prior's groups of regressors, each with one scale (``evidence`` fits a factor per group)
+GROUP_NAMES = ("intercept", "elastic", "path", "second_order")
+N_GROUPS = len(GROUP_NAMES)
+
+
+def regressor_groups() -> np.ndarray:
+    """(40,) group index of each physical regressor (``models.physical_regressors`` order)."""
+    n = N_COMPONENTS
+    return np.concatenate([[0], np.full(n, 1), np.full(2 * n, 2), np.full(PAIRS.shape[1], 3)]).astype(int)
+
+
+def column_groups(basis: np.ndarray) -> np.ndarray:
+    """(k,) group of each column of the tied basis (240, k): every orbit lies in one group."""
+    rows = regressor_groups()[np.repeat(np.arange(N_PHYSICAL), N_COMPONENTS)]
+    out = np.empty(basis.shape[1], dtype=int)
+    for j in range(basis.shape[1]):
+        groups = np.unique(rows[np.abs(basis[:, j]) > 0])
+        if groups.size != 1:
+            raise ValueError(f"basis column {j} spans the groups {groups.tolist()}: not one group")
+        out[j] = groups[0]
+    return out
+
+
 def physical_regressors(x: torch.Tensor, stiffness: torch.Tensor) -> torch.Tensor:
     """(n, 40) regressors in strain units from physical inputs: 1, eps_t, d eps, (sigma_s - C eps_s) / c,
     eps_t,i eps_t,j. Why eps_t and d eps rather than eps_s and d eps: an elastic law depends on
@@ -246,6 +269,7 @@ class RidgeMember(nn.Module):
         sign: float = 1.0,
         basis: np.ndarray | None = None,
         anchor_noise: np.ndarray | None = None,
+        prior_factors: np.ndarray | None = None,
     ) -> None:
         """One posterior draw: minimise sum_rows row_weight (y - R w)^2 / noise^2 + (w - w0)^2 / prior^2
         per component, w0 ~ N(0, prior^2); ``learned`` (n, 6) Pa already carries the member's own
@@ -255,22 +279,18 @@ class RidgeMember(nn.Module):
         ``basis`` (240, k): the coefficients (40, 6), in units of their prior std, are basis @ theta
         with theta ~ N(0, I) (``equivariance.equivariant_basis``: tied as a cubic crystal ties them);
         None: every coefficient independent. ``anchor_noise`` (6,) Pa: the noise of the measured
-        stress the answers are anchored on (``posterior_std``)."""
+        stress the answers are anchored on (``posterior_std``). ``prior_factors`` (4,): each group's
+        prior std as a multiple of today's (``evidence.fit_group_factors``; None: all 1)."""
         prior = physical_prior_std(stiffness)
         self.stiffness.copy_(torch.as_tensor(stiffness, dtype=torch.float64))
-        self.prior_std.copy_(torch.as_tensor(prior))
         z = physical_regressors(torch.as_tensor(x, dtype=torch.float64), self.stiffness).numpy() * prior
-        if basis is not None:
-            w, cov = _tied_draw(z, learned, noise_std, rng, row_weight, sign, basis)
-        else:
-            gram = row_weight * (z.T @ z)
-            w, cov = np.empty((N_PHYSICAL, N_COMPONENTS)), np.empty((N_COMPONENTS, N_PHYSICAL, N_PHYSICAL))
-            for c in range(N_COMPONENTS):
-                precision = gram / noise_std[c] ** 2 + np.eye(N_PHYSICAL)
-                rhs = row_weight * (z.T @ learned[:, c]) / noise_std[c] ** 2 + sign * rng.standard_normal(N_PHYSICAL)
-                w[:, c] = np.linalg.solve(precision, rhs)
-                cov[c] = np.linalg.inv(precision)
-        # back from units of the prior std
+        tied = np.eye(N_PHYSICAL * N_COMPONENTS) if basis is None else basis
+        gram, rhs = normal_equations(z, learned, noise_std, row_weight, tied)
+        factors = np.ones(N_GROUPS) if prior_factors is None else np.asarray(prior_factors, dtype=float)
+        scale = factors[column_groups(tied)]
+        w, cov = _posterior_draw(gram, rhs, scale, rng, sign, tied)
+        # back from units of the physical prior's std; prior_std keeps the std the draw was taken under
+        self.prior_std.copy_(torch.as_tensor(prior * factors[regressor_groups()]))
         self.physical_weights.copy_(torch.as_tensor(w * prior[:, None]))
         self.physical_cov.copy_(torch.as_tensor(cov * np.outer(prior, prior)))
         if anchor_noise is not None:
@@ -294,20 +314,34 @@ class RidgeMember(nn.Module):
         return linear if self.net is None else linear + self.net(x_scaled)
 
 
-def _tied_draw(z, learned, noise_std, rng, row_weight, sign, basis) -> tuple[np.ndarray, np.ndarray]:
-    """(40, 6) coefficients in prior-std units, basis @ theta, theta one posterior draw, and the
-    posterior covariance (6, 40, 40) of each component's coefficients: the components are fitted
-    together because the basis ties coefficients of different outputs."""
-    tied = basis.reshape(N_PHYSICAL, N_COMPONENTS, -1)
+def normal_equations(z, learned, noise_std, row_weight, tied) -> tuple[np.ndarray, np.ndarray]:
+    """The data's part of the posterior of theta (coefficients = tied @ theta, in units of the physical
+    prior's std): G = sum_c A_c^T A_c w / noise_c^2 and b = sum_c A_c^T y_c w / noise_c^2, A_c = z @ tied_c
+    component c's prediction per unit of theta. The components are fitted together because the
+    cubic ties couple coefficients of different outputs (untied: ``tied`` the identity, G block-diagonal)."""
+    tied = tied.reshape(N_PHYSICAL, N_COMPONENTS, -1)
     k = tied.shape[2]
-    precision, rhs = np.eye(k), sign * rng.standard_normal(k)
+    gram, rhs = np.zeros((k, k)), np.zeros(k)
     for c in range(N_COMPONENTS):
-        a = z @ tied[:, c, :]  # (n, k): component c's prediction per unit of theta
-        precision += row_weight * (a.T @ a) / noise_std[c] ** 2
-        rhs += row_weight * (a.T @ learned[:, c]) / noise_std[c] ** 2
+        a = z @ tied[:, c, :]
+        keep = np.flatnonzero(np.abs(a).sum(axis=0) > 0)  # untied: only component c's own 40 columns
+        a = a[:, keep]
+        gram[np.ix_(keep, keep)] += row_weight * (a.T @ a) / noise_std[c] ** 2
+        rhs[keep] += row_weight * (a.T @ learned[:, c]) / noise_std[c] ** 2
+    return gram, rhs
+
+
+def _posterior_draw(gram, rhs, scale, rng, sign, tied) -> tuple[np.ndarray, np.ndarray]:
+    """(40, 6) coefficients in prior-std units, tied @ theta, theta one posterior draw under the prior
+    theta ~ N(0, diag(scale^2)) (randomise-then-optimise: the prior mean drawn, the labels already
+    perturbed), and the posterior covariance (6, 40, 40) of each component's coefficients."""
+    k = gram.shape[0]
+    precision = gram + np.diag(1.0 / scale**2)
     theta_cov = np.linalg.inv(precision)
-    cov = np.einsum("rck,kl,scl->crs", tied, theta_cov, tied)
-    return (basis @ (theta_cov @ rhs)).reshape(N_PHYSICAL, N_COMPONENTS), cov
+    theta = theta_cov @ (rhs + sign * rng.standard_normal(k) / scale)
+    t = tied.reshape(N_PHYSICAL, N_COMPONENTS, k)
+    cov = np.einsum("rck,kl,scl->crs", t, theta_cov, t, optimize=True)
+    return (tied @ theta).reshape(N_PHYSICAL, N_COMPONENTS), cov
 
 
 MEMBER_CLASSES = {"mlp": MLPMember, "tann": TANNMember, "ridge": RidgeMember}

@@ -29,6 +29,7 @@ class CommitteeSettings:
     batch_size: int
     seed: int
     ridge_alpha: float
+    prior_evidence: bool
 
     @classmethod
     def from_config(cls, committee: dict) -> CommitteeSettings:

@@ -43,6 +43,7 @@ from scema.committee.data import (
     stress_from_learned,
 )
 from scema.committee.equivariance import equivariant_basis
+from scema.committee.evidence import evidence_factors
 from scema.committee.fit import fit_member, quiet_and_deterministic
 from scema.committee.predict import member_predict
 from scema.committee.settings import CommitteeSettings
@@ -99,6 +100,14 @@ def train_committee(
     x_tr, l_tr, x_val, l_val = x[train_idx], learned[train_idx], x[val_idx], learned[val_idx]
     posterior = uses_physical_prior(settings)
     noise_std = np.maximum(np.sqrt(np.mean(noise[train_idx] ** 2, axis=0)), STRESS_SCALE_FLOOR_PA)
+    basis = equivariant_basis() if posterior and symmetric else None
+    factors = None
+    # the prior's group scales from the unperturbed samples, only where the coefficients are tied:
+    # untied, a scale learned from the directions loaded also shrinks the coefficients of
+    # directions never loaded (test_committee_ridge: trusted 65 MPa off along an unseen axis)
+    if posterior and symmetric and settings.prior_evidence:
+        x_e, l_e = augment(x_tr, l_tr)
+        factors = evidence_factors(x_e, l_e, noise_std, stiffness, 1.0 / len(CUBIC), basis)
 
     start = time.perf_counter()
     out_dir = Path(out_dir).resolve()
@@ -115,7 +124,8 @@ def train_committee(
                     rng = seeds.rng(member_seed(settings.seed, i - i % 2), "posterior")
                     x_b, l_b = x_tr, l_tr + sign * rng.standard_normal(l_tr.shape) * noise_std
                     physical = {"noise_std": noise_std, "stiffness": stiffness, "rng": rng, "sign": sign}
-                    physical["basis"] = equivariant_basis() if symmetric else None
+                    physical["basis"] = basis
+                    physical["prior_factors"] = factors
                     # a correction answer is anchored on the measured sigma_s and carries its noise
                     physical["anchor_noise"] = noise_std if settings.target == "correction" else None
                 else:
@@ -143,6 +153,7 @@ def train_committee(
             np.array(member_seeds),
             len(val_idx),
             settings,
+            factors,
         )
         write_dataset(
             ds,
@@ -168,4 +179,5 @@ def train_committee(
         "committee_validation_rmse_pa": errors.committee_rmse,  # (6,)
         "committee_net_error_pa": errors.committee_net,  # (6,)
         "seconds": time.perf_counter() - start,
+        "prior_factors": factors,  # (4,) or None: the physical prior's group scales, x today's
     }

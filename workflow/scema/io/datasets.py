@@ -1039,9 +1039,11 @@ def committee_metrics_dataset(
     seeds: np.ndarray,
     n_validation: int,
     settings: CommitteeSettings,
+    prior_factors: np.ndarray | None = None,
 ) -> xr.Dataset:
     """``v{k}/metrics.nc`` of a committee version: held-out RMSE, MD noise and net error per
-    member and component, each member's training record, and the settings it was trained with."""
+    member and component, each member's training record, the settings it was trained with and,
+    when fitted (``scema.committee.evidence``), the physical prior's group scales (else all 1)."""
     pa, one = "Pa", "1"
     member_comp, comp, member = ("member", "component"), ("component",), ("member",)
     held = "on the held-out validation set"
@@ -1098,6 +1100,25 @@ def committee_metrics_dataset(
             for name, (dims, values, units, long) in variables.items()
         },
         coords={**index_coord("member", len(train_size), "committee member index"), **component_coord()},
+    )
+    from scema.committee.models import GROUP_NAMES
+
+    factors = np.ones(len(GROUP_NAMES)) if prior_factors is None else np.asarray(prior_factors, dtype=float)
+    ds["prior_scale_factor"] = xr.DataArray(
+        factors,
+        dims=("prior_group",),
+        coords={
+            "prior_group": (
+                "prior_group",
+                np.array(GROUP_NAMES),
+                {"long_name": "group of physical-prior coefficients (scema.committee.models)", "units": "1"},
+            )
+        },
+        attrs={
+            "units": "1",
+            "long_name": "physical prior's std of each coefficient group as a multiple of its fixed guess "
+            "(evidence-fitted; 1: the guess)",
+        },
     )
     ds.attrs.update({f"settings_{k}": (v if not isinstance(v, bool) else int(v)) for k, v in asdict(settings).items()})
     ds.attrs["std_ddof"] = 1
