@@ -126,7 +126,7 @@ def test_the_stages_record_the_estimate_over_the_run_so_far(tmp_path):
     estimate and its bound over the audits of steps 1..t, with units and long names; the
     summary's last step equals the estimate over every audit of the run."""
     from scema.io.datasets import committee_record_dataset, summary_dataset
-    from scema.io.netcdf import write_dataset
+    from scema.io.netcdf import read_dataset, write_dataset
     from scema.stages.committee_update import audit_pass_fraction, run_audits
     from scema.stages.summary import committee_variables
 
@@ -146,7 +146,7 @@ def test_the_stages_record_the_estimate_over_the_run_so_far(tmp_path):
         )
         samples.append(tmp_path / f"samples_{t}.nc")
         ds.to_netcdf(samples[-1])
-        so_far = run_audits(ds, [str(p) for p in samples[:-1]])
+        so_far = run_audits(ds, [read_dataset(p) for p in samples[:-1]])
         estimate, lower = audit_pass_fraction(*so_far, ACCURACY)
         audit = {"pass_fraction": [estimate], "pass_fraction_lower": [lower]}
         record = committee_record_dataset(t + 1, ["copper"], [1], ["v1"], [5], [5], [1], [0], audit=audit)

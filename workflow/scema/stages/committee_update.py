@@ -147,9 +147,9 @@ def audit_rows(samples: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return error, samples["pooled_noise"].values[rows], samples["material"].values[rows]
 
 
-def run_audits(samples: xr.Dataset, earlier_samples: list[str] = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``audit_rows`` of this step and every earlier step (``earlier_samples``) together."""
-    sets = [audit_rows(read_dataset(p)) for p in earlier_samples] + [audit_rows(samples)]
+def run_audits(samples: xr.Dataset, earlier: list[xr.Dataset] = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``audit_rows`` of this step and every earlier step's samples (``earlier``) together."""
+    sets = [audit_rows(ds) for ds in earlier] + [audit_rows(samples)]
     return tuple(np.concatenate([s[k] for s in sets]) for k in range(3))
 
 
@@ -284,7 +284,8 @@ def run(
         "pass_fraction": np.full(n, np.nan),
         "pass_fraction_lower": np.full(n, np.nan),
     }
-    so_far = run_audits(samples, earlier_samples)
+    earlier = [read_dataset(p) for p in earlier_samples]  # read once: the run's audits and the training
+    so_far = run_audits(samples, earlier)
     for m, name in enumerate(material_names):
         of_m = qp_material == m
         counts["queried"][m] = int((np.isfinite(query["std"].values[:, 0]) & of_m).sum())
@@ -324,7 +325,7 @@ def run(
             version[m], n_at_training[m] = version[m] + 1, n_samples[m]
             directory[m] = str(Path(committee_root) / name / f"v{version[m]}")
             summary = train_version(
-                [read_dataset(p) for p in earlier_samples] + [samples],
+                earlier + [samples],
                 m,
                 committee,
                 stiffness.get(m),
