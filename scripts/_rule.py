@@ -96,7 +96,10 @@ def run_lammps_stage(snakemake, target: str, **kwargs) -> None:
         where = ", ".join(f"{k} {v}" for k, v in snakemake.wildcards.items())
         line = f"{snakemake.rule} ({where}) failed: {error} (LAMMPS log: {lammps_log})"
         print(line, file=sys.stderr)
-        print(line, file=sys.__stderr__)
+        # one write(2) of the whole line: replicas that fail together share the console pipe,
+        # and print's separate writes of text and newline let their lines interleave
+        sys.__stderr__.flush()
+        os.write(sys.__stderr__.fileno(), (line + "\n").encode())
         sys.exit(1)
 
 
