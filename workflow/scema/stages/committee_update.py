@@ -71,6 +71,18 @@ def pooled_noise(
     return out
 
 
+def pooled_noise_of(samples: xr.Dataset, earlier_samples: list[str] = ()) -> np.ndarray:
+    """``pooled_noise`` of a stored training-samples dataset as this stage computes it (for runs
+    written before the variable existed); ``earlier_samples``: the sample files of the steps before."""
+    return pooled_noise(
+        samples["material"].values,
+        samples["noise"].values,
+        samples["anchor_noise"].values,
+        [str(p) for p in earlier_samples],
+        samples.attrs["target"],
+    )
+
+
 def training_samples(
     step: int,
     strain_path: str,
