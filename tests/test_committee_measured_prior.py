@@ -133,3 +133,93 @@ def test_a_wrong_stiffness_is_trusted_by_version_0_and_caught_by_its_audits(tmp_
 def test_a_version_is_trained_once_the_samples_can_be_split(n, fraction, expected):
     """Five audits of version 0 cannot be split into >= 4 training and >= 2 held-out samples."""
     assert enough_samples(n, fraction) is expected
+
+
+def _copper_file(path, replicas: int = 2):
+    """A material.nc as material_init writes it: per replica C (here the copper bar's scatter) and
+    the reference standard error."""
+    from scema.io.netcdf import component_coord, index_coord, write_dataset
+
+    rng = np.random.default_rng(6)
+    stiffness = C[None] + rng.normal(0.0, 0.5e9, (replicas, 6, 6))
+    ds = xr.Dataset(
+        {
+            "stiffness": (("replica", "i", "j"), stiffness, {"units": "Pa", "long_name": "stiffness"}),
+            "reference_stress_standard_error": (
+                ("replica", "component"),
+                np.full((replicas, 6), 3.5e6),
+                {"units": "Pa", "long_name": "reference standard error"},
+            ),
+        },
+        coords={
+            **index_coord("replica", replicas, "replica"),
+            **component_coord(),
+            "i": ("i", np.arange(6), {"units": "1", "long_name": "i"}),
+            "j": ("j", np.arange(6), {"units": "1", "long_name": "j"}),
+        },
+    )
+    write_dataset(ds, path, "material")
+
+
+def test_the_stages_answer_step_1_with_version_0_and_keep_it_until_a_version_can_be_trained(tmp_path):
+    """committee_start writes version 0 (accepted: its audits judge it); step 1 of a 96-qp bar at rest
+    is answered C eps for all but its 5 audits; 5 samples cannot be split, so step 1's record keeps
+    version 0; with measured_prior false there is no version until samples exist."""
+    from scema.committee.settings import schema_defaults
+    from scema.io.datasets import DECISIONS, SOURCE_FLAGS, md_state_dataset, strain_dataset, stress_dataset
+    from scema.io.netcdf import read_dataset, write_dataset
+    from scema.stages import committee_query, committee_update
+
+    committee = {**schema_defaults(), "enabled": True, "target": "deviation", "architecture": "ridge"}
+    names, symmetries = ["copper"], {"copper": "cubic"}
+    files = {"copper": str(tmp_path / "copper.nc")}
+    _copper_file(files["copper"])
+    d = tmp_path
+    committee_update.start(committee, names, symmetries, files, str(d / "record0.nc"), str(d / "committee"))
+    rec0 = read_dataset(d / "record0.nc")
+    assert int(rec0["version"].values[0]) == 0 and int(rec0["accepted"].values[0]) == 1
+    assert str(rec0["directory"].values[0]).endswith("copper/v0")
+
+    n = 96
+    eps = bar_path(n, 1, seed=7)
+    material = np.zeros(n, np.int64)
+    write_dataset(strain_dataset(1, eps, eps, np.zeros((n, 3)), np.arange(n), material, names), d / "s1.nc", "strain")
+    rest = np.array([["replica_0.data", "replica_1.data"]] * n, dtype=object)
+    write_dataset(md_state_dataset(0, rest, np.zeros((n, 2, 6)), np.zeros((n, 2, 6))), d / "st0.nc", "md state")
+    committee_query.run(
+        committee, 7, names, 1, str(d / "s1.nc"), str(d / "st0.nc"), str(d / "record0.nc"), str(d / "q1.nc")
+    )
+    q = read_dataset(d / "q1.nc")
+    stiffness, _ = committee_update.material_data(files, names, symmetries)
+    np.testing.assert_allclose(q["mean"].values, eps @ stiffness[0].T, atol=1e-3)
+    audited = q["decision"].values == DECISIONS["audit"]
+    assert audited.sum() == 5 and (q["decision"].values == DECISIONS["committee"]).sum() == n - 5
+
+    md = copper_law(eps)
+    source = np.where(audited, SOURCE_FLAGS["md"], SOURCE_FLAGS["committee"])
+    stress = np.where(audited[:, None], md, q["mean"].values)
+    replica_std = np.where(audited[:, None], NOISE * np.sqrt(2), np.zeros((n, 6)))
+    write_dataset(stress_dataset(1, stress, replica_std, source, eps), d / "x1.nc", "stress")
+    committee_update.run(
+        committee,
+        names,
+        symmetries,
+        1,
+        str(d / "s1.nc"),
+        str(d / "x1.nc"),
+        str(d / "st0.nc"),
+        str(d / "q1.nc"),
+        str(d / "record0.nc"),
+        [],
+        files,
+        str(d / "samples1.nc"),
+        str(d / "record1.nc"),
+        committee_root=str(d / "committee"),
+    )
+    rec1 = read_dataset(d / "record1.nc")
+    assert int(rec1["n_samples"].values[0]) == 5
+    assert int(rec1["version"].values[0]) == 0 and str(rec1["directory"].values[0]) == str(rec0["directory"].values[0])
+    assert int(rec1["suspended"].values[0]) == 0  # right C: its audits pass
+
+    committee_update.start({**committee, "measured_prior": False}, names, symmetries, files, str(d / "off.nc"))
+    assert str(read_dataset(d / "off.nc")["directory"].values[0]) == ""
