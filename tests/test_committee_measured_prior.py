@@ -164,13 +164,14 @@ def _copper_file(path, replicas: int = 2):
 def test_the_stages_answer_step_1_with_version_0_and_keep_it_until_a_version_can_be_trained(tmp_path):
     """committee_start writes version 0 (accepted: its audits judge it); step 1 of a 96-qp bar at rest
     is answered C eps for all but its 5 audits; 5 samples cannot be split, so step 1's record keeps
-    version 0; with measured_prior false there is no version until samples exist."""
+    version 0; with prior_version or measured_prior false there is no version until samples exist."""
     from scema.committee.settings import schema_defaults
     from scema.io.datasets import DECISIONS, SOURCE_FLAGS, md_state_dataset, strain_dataset, stress_dataset
     from scema.io.netcdf import read_dataset, write_dataset
     from scema.stages import committee_query, committee_update
 
     committee = {**schema_defaults(), "enabled": True, "target": "deviation", "architecture": "ridge"}
+    committee["prior_version"] = True
     names, symmetries = ["copper"], {"copper": "cubic"}
     files = {"copper": str(tmp_path / "copper.nc")}
     _copper_file(files["copper"])
@@ -221,5 +222,6 @@ def test_the_stages_answer_step_1_with_version_0_and_keep_it_until_a_version_can
     assert int(rec1["version"].values[0]) == 0 and str(rec1["directory"].values[0]) == str(rec0["directory"].values[0])
     assert int(rec1["suspended"].values[0]) == 0  # right C: its audits pass
 
-    committee_update.start({**committee, "measured_prior": False}, names, symmetries, files, str(d / "off.nc"))
-    assert str(read_dataset(d / "off.nc")["directory"].values[0]) == ""
+    for off in ({"measured_prior": False}, {"prior_version": False}):
+        committee_update.start({**committee, **off}, names, symmetries, files, str(d / "off.nc"))
+        assert str(read_dataset(d / "off.nc")["directory"].values[0]) == ""

@@ -286,9 +286,9 @@ def start(
     out_record: str,
     committee_root: str = "results/committee",
 ) -> None:
-    """Step 0's record: with ``committee.measured_prior``, each material's version 0, the physical
-    prior alone with its measured scales (mean C eps), which answers where its std allows until a
-    version can be trained on the samples, its audits among them."""
+    """Step 0's record: with ``committee.prior_version`` (and ``measured_prior``), each material's
+    version 0, the physical prior alone with its measured scales (mean C eps), which answers where
+    its std allows until a version can be trained on the samples, its audits among them."""
     from scema.committee import CommitteeSettings
     from scema.committee.measured_prior import prior_version
     from scema.committee.symmetry import SYMMETRIC_MATERIALS
@@ -297,7 +297,8 @@ def start(
     settings = CommitteeSettings.from_config(committee)
     stiffness, _ = material_data(material_files, material_names, symmetries)
     prior_versions = {}
-    for m, scales in material_prior_scales(committee, material_files, material_names, symmetries).items():
+    scales_of = material_prior_scales(committee, material_files, material_names, symmetries)
+    for m, scales in scales_of.items() if committee["prior_version"] else ():
         name = material_names[m]
         directory = Path(committee_root) / name / "v0"
         symmetric = committee["symmetry"] and symmetries[name] in SYMMETRIC_MATERIALS
