@@ -226,7 +226,9 @@ def test_the_summary_reads_each_steps_run_wide_fraction_equal_to_refitting_the_r
     np.testing.assert_array_equal(committee["pass_fraction"], refit[:, 0])
     np.testing.assert_array_equal(committee["pass_fraction_lower"], refit[:, 1])
     for path in records:  # as written before the run-wide pair was recorded
-        old = read_dataset(path).load().drop_vars(["run_audit_pass_fraction_estimated", "run_audit_pass_fraction_lower"])
+        old = (
+            read_dataset(path).load().drop_vars(["run_audit_pass_fraction_estimated", "run_audit_pass_fraction_lower"])
+        )
         write_dataset(old, path, "committee record")
     committee = committee_variables([str(p) for p in records], samples, ACCURACY)
     np.testing.assert_array_equal(np.stack([committee["pass_fraction"], committee["pass_fraction_lower"]], 1), refit)
