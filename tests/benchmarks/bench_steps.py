@@ -13,7 +13,8 @@ workflow's own overhead is visible:
   the Snakefile of an earlier commit (extracted with ``git archive``), side by side.
 * real: the whole run for N steps (total strain 2 %, whatever N), per step: wall time,
   Snakemake's own CPU time (scheduling, DAG re-evaluation after each checkpoint) and the jobs'
-  own time (sum of the ``s`` column of every benchmarks/*.tsv).
+  own time (sum of the ``s`` column of every benchmarks/*.tsv); and the summary job's time,
+  which reads every step's files once (per step it must stay flat too).
 """
 
 from __future__ import annotations
@@ -85,9 +86,10 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
-def job_seconds(workdir: Path) -> float:
+def job_seconds(workdir: Path, stage: str = "") -> float:
+    """Sum of the ``s`` column of the run's benchmark files (of one stage's when given)."""
     total = 0.0
-    for tsv in (workdir / "benchmarks").rglob("*.tsv"):
+    for tsv in (workdir / "benchmarks" / stage).rglob("*.tsv"):
         with open(tsv) as fh:
             total += sum(float(row["s"]) for row in csv.DictReader(fh, delimiter="\t"))
     return total
@@ -123,7 +125,9 @@ def main() -> None:
     parser.add_argument("--real", type=int, nargs="*", default=[10, 20])
     parser.add_argument("--compare-commit", help="also time the dry runs on this commit's Snakefile")
     parser.add_argument("--workdir", type=Path, help="keep run directories here (default: a temporary one)")
-    parser.add_argument("--committee", action="store_true", help="committee on (dry runs only: training-set inputs)")
+    parser.add_argument(
+        "--committee", action="store_true", help="committee on (its training-set inputs; its audits in the summary)"
+    )
     args = parser.parse_args()
     root = args.workdir or Path(tempfile.mkdtemp(prefix="bench_steps_"))
     snakefiles = {"this": REPO / "Snakefile"}
@@ -151,12 +155,20 @@ def main() -> None:
 
     if args.real:
         print("real runs (--cores 2), per step: wall; Snakemake's own CPU; the jobs' own time (benchmark tsv)")
-        print(f"{'steps':>6} {'wall s':>8} {'wall/step':>9} {'smk cpu/step':>12} {'jobs/step':>9}", flush=True)
+        print(
+            f"{'steps':>6} {'wall s':>8} {'wall/step':>9} {'smk cpu/step':>12} {'jobs/step':>9} {'summary/step':>12}",
+            flush=True,
+        )
     for steps in args.real:
         workdir = run_dir(root, f"real_{steps}", cache)
-        wall, cpu = snakemake(snakefiles["this"], workdir, cheap_config(steps))
+        wall, cpu = snakemake(snakefiles["this"], workdir, cheap_config(steps, args.committee))
         jobs = job_seconds(workdir)  # material init ran in the cache directory, not here
-        print(f"{steps:>6} {wall:>8.1f} {wall / steps:>9.2f} {cpu / steps:>12.3f} {jobs / steps:>9.2f}", flush=True)
+        summary = job_seconds(workdir, "summary")
+        print(
+            f"{steps:>6} {wall:>8.1f} {wall / steps:>9.2f} {cpu / steps:>12.3f} {jobs / steps:>9.2f}"
+            f" {summary / steps:>12.3f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
