@@ -38,7 +38,7 @@ def committee_variables(committee_files: list[str], sample_files: list[str], acc
     over the run's audits per step, O(steps^2) over a run. Records written before it was recorded
     are refitted as before (``committee_update.audit_pass_fraction``). The last step's is the run's.
     """
-    from scema.committee import net_error
+    from scema.committee.acceptance import net_error  # not the package: no torch (committee/__init__)
     from scema.stages.committee_record import audit_statistics
     from scema.stages.committee_update import audit_pass_fraction, audit_rows
 
