@@ -157,9 +157,28 @@ def updates_by_source_plot(summary_path: str, stress_files: Sequence[str], out: 
 
 def provenance_maps(strain_path: str, stress_files: Sequence[str], out: str) -> None:
     """qp positions in an oblique view along the thinnest extent, at a few steps: provenance
-    (top row) and largest committee spread (bottom row, grey where the committee was not asked)."""
+    (top row) and largest committee spread (bottom row, grey where the committee was not asked).
+
+    When every qp ran its own MD at every step and the committee was never asked (a default
+    run) the maps would show one colour and no spread: one line says so instead (0.5 s less of
+    the summary job, the last of a run)."""
     plt = _pyplot()
     data = _step_data(stress_files)
+    if np.all(data["source"] == SOURCE_FLAGS["md"]) and not np.isfinite(data["spread"]).any():
+        fig = plt.figure(figsize=(6, 0.6))
+        steps = data["step"]
+        fig.text(
+            0.5,
+            0.5,
+            f"provenance: all {data['source'].shape[1]} qps ran their own MD at steps {steps.min()}-{steps.max()}; "
+            "the committee was not asked",
+            ha="center",
+            va="center",
+            fontsize=9,
+        )
+        _save(fig, out)
+        plt.close(fig)
+        return
     xy, order, xlabel, ylabel = oblique_view(read_dataset(strain_path)["qp_coordinates"].values * 1e3)
     picks = map_steps(data["step"])
     fig, axes = plt.subplots(2, len(picks), figsize=(3.4 * len(picks), 7.0), squeeze=False, layout="constrained")
