@@ -97,16 +97,22 @@ def _provenance_files(tmp_path, committee_qp=None):
     return str(strain), stresses
 
 
-def test_provenance_maps_say_in_one_line_that_every_qp_ran_md(tmp_path, monkeypatch):
-    """Every qp from its own MD at every step, committee never asked: no maps (one colour, no
-    spread), a line with the qp count and the steps; one committee answer: the 2 x 3 maps, its
-    step's provenance legend counting it."""
+def test_figures_that_would_show_nothing_say_so_in_one_line(tmp_path, monkeypatch):
+    """Every qp from its own MD at every step, committee never asked: no provenance maps (one
+    colour, no spread), a line with the qp count and the steps; clustering off: no
+    representatives curve (flat at all qps); one committee answer: the 2 x 3 maps, its step's
+    provenance legend counting it."""
     saved = {}
     monkeypatch.setattr(plots, "_save", lambda fig, path: saved.update(fig=fig, path=path))
     plots.provenance_maps(*_provenance_files(tmp_path), str(tmp_path / "maps.png"))
     assert saved["fig"].axes == []
     assert [t.get_text() for t in saved["fig"].texts] == [
         "provenance: all 16 qps ran their own MD at steps 1-3; the committee was not asked"
+    ]
+    plots.representatives_plot(_provenance_files(tmp_path)[1], [], str(tmp_path / "representatives.png"))
+    assert saved["fig"].axes == []  # clustering off: one flat line at all qps, said in one line
+    assert [t.get_text() for t in saved["fig"].texts] == [
+        "clustering off: all 16 qps ran MD at every step (unless the committee answered)"
     ]
     plots.provenance_maps(*_provenance_files(tmp_path / "asked", committee_qp=5), str(tmp_path / "maps.png"))
     axes = saved["fig"].axes
