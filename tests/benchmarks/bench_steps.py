@@ -15,6 +15,10 @@ workflow's own overhead is visible:
   Snakemake's own CPU time (scheduling, DAG re-evaluation after each checkpoint) and the jobs'
   own time (sum of the ``s`` column of every benchmarks/*.tsv); and the summary job's time,
   which reads every step's files once (per step it must stay flat too).
+* ``--audit-history N ...`` (instead, no MD): the summary's committee part on a synthetic run
+  of N steps x 5 audits of one material, CPU seconds per step, side by side: reading each
+  step's run-wide pass fraction from its committee.nc, and refitting the audits of steps 1..t at
+  every step t (committee.nc written before the pair was recorded; the summary's old way).
 """
 
 from __future__ import annotations
@@ -119,6 +123,56 @@ def old_snakefile(rev: str, root: Path) -> Path:
     return target / "Snakefile"
 
 
+def audit_history(steps: int, root: Path) -> tuple[float, float]:
+    """CPU seconds of ``summary.committee_variables`` over ``steps`` steps of 5 audits each,
+    (recorded pair, refitted): training-sample and committee.nc files as the stages write them."""
+    import numpy as np
+    import xarray as xr
+
+    sys.path.insert(0, str(REPO / "workflow"))
+    import scema.committee.pass_fraction  # noqa: F401  (its scipy import is not a per-step cost)
+    from scema.io.datasets import committee_record_dataset
+    from scema.io.netcdf import write_dataset
+    from scema.stages.summary import committee_variables
+
+    rng, per_step, noise = np.random.default_rng(1), 5, np.full(6, 29e6)
+    directory = root / f"audit_history_{steps}"
+    directory.mkdir(parents=True, exist_ok=True)
+    samples, records = [], []
+    for t in range(steps):
+        error = noise * rng.standard_normal((per_step, 6))
+        ds = xr.Dataset(
+            {
+                "audited": ("sample", np.ones(per_step, np.int8)),
+                "material": ("sample", np.zeros(per_step, np.int64)),
+                "stress": (("sample", "component"), -error),
+                "committee_stress": (("sample", "component"), np.zeros((per_step, 6))),
+                "pooled_noise": (("sample", "component"), np.tile(noise, (per_step, 1))),
+            }
+        )
+        samples.append(str(directory / f"samples_{t}.nc"))
+        ds.to_netcdf(samples[-1])
+        records.append(str(directory / f"committee_{t}.nc"))
+        audit = {"run_pass_fraction": 0.5, "run_pass_fraction_lower": 0.4}  # timing only: any values
+        write_dataset(
+            committee_record_dataset(t + 1, ["copper"], [1], ["v1"], [5], [5], [1], [0], audit=audit),
+            records[-1],
+            "record",
+        )
+    seconds = []
+    for drop in (False, True):
+        if drop:  # as written before the run-wide pair was recorded
+            for path in records:
+                old = xr.load_dataset(path).drop_vars(
+                    ["run_audit_pass_fraction_estimated", "run_audit_pass_fraction_lower"]
+                )
+                write_dataset(old, path, "record")
+        start = time.process_time()
+        committee_variables(records, samples, 30e6)
+        seconds.append(time.process_time() - start)
+    return seconds[0], seconds[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dry", type=int, nargs="*", default=[10, 100, 500, 1000])
@@ -128,8 +182,15 @@ def main() -> None:
     parser.add_argument(
         "--committee", action="store_true", help="committee on (its training-set inputs; its audits in the summary)"
     )
+    parser.add_argument("--audit-history", type=int, nargs="*", help="instead: the summary's audits, N steps each")
     args = parser.parse_args()
     root = args.workdir or Path(tempfile.mkdtemp(prefix="bench_steps_"))
+    if args.audit_history:
+        print("summary's committee part, CPU s per step: pass fraction read from committee.nc | refitted per step")
+        for steps in args.audit_history:
+            read, refit = audit_history(steps, root)
+            print(f"{steps:>6} steps {read / steps:>8.4f} {refit / steps:>8.4f}", flush=True)
+        return
     snakefiles = {"this": REPO / "Snakefile"}
     if args.compare_commit:
         snakefiles[args.compare_commit] = old_snakefile(args.compare_commit, root)
