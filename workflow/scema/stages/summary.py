@@ -34,7 +34,7 @@ def committee_variables(committee_files: list[str], sample_files: list[str], acc
     training samples (the per-material ones are in each step's committee.nc), net of the same
     pooled MD noise (``scema.committee.noise``). The estimated pass fraction over the audits of
     steps 1..t, each material fitted on its own, is the one committee_update recorded in step
-    t's committee.nc (``committee_update.run_pass_fraction``): refitting it here cost a bootstrap
+    t's committee.nc (``committee_update.pass_fractions``): refitting it here cost a bootstrap
     over the run's audits per step, O(steps^2) over a run. Records written before it was recorded
     are refitted as before (``committee_update.audit_pass_fraction``). The last step's is the run's.
     """
