@@ -95,12 +95,19 @@ def run_lammps_stage(snakemake, target: str, **kwargs) -> None:
         error = lammps_error(Path(lammps_log)) or f"exited with code {child.exitcode}, no LAMMPS ERROR line"
         where = ", ".join(f"{k} {v}" for k, v in snakemake.wildcards.items())
         line = f"{snakemake.rule} ({where}) failed: {error} (LAMMPS log: {lammps_log})"
-        print(line, file=sys.stderr)
-        # one write(2) of the whole line: replicas that fail together share the console pipe,
-        # and print's separate writes of text and newline let their lines interleave
-        sys.__stderr__.flush()
-        os.write(sys.__stderr__.fileno(), (line + "\n").encode())
-        sys.exit(1)
+        fail_with_line(line)
+
+
+def fail_with_line(line: str) -> None:
+    """End the job with one line in the rule log and on Snakemake's console.
+
+    Why one write(2): jobs that fail together share the console pipe, and ``print`` writes the
+    text and the newline separately, so two jobs' lines could splice (a CI failure).
+    """
+    print(line, file=sys.stderr)
+    sys.__stderr__.flush()
+    os.write(sys.__stderr__.fileno(), (line + "\n").encode())
+    sys.exit(1)
 
 
 def _logged_call(target: str, kwargs: dict, log: str) -> None:

@@ -1,7 +1,13 @@
 from _rule import exit_job, to_log
 
 to_log(snakemake)
-from scema.stages.committee_record import write_initial_record
+from scema.stages.committee_update import start
 
-write_initial_record(list(snakemake.params.materials), snakemake.output.record)
+start(
+    dict(snakemake.params.committee),
+    list(snakemake.params.materials),
+    dict(snakemake.params.symmetries),
+    material_files=dict(zip(snakemake.params.used_materials, snakemake.input.materials)),
+    out_record=snakemake.output.record,
+)
 exit_job()  # skip the interpreter's teardown (scema.job_exit)

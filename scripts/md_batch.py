@@ -1,6 +1,4 @@
-import sys
-
-from _rule import exit_job, material_files, to_log
+from _rule import exit_job, fail_with_line, material_files, to_log
 
 if __name__ == "__main__":  # not again in the spawned MD workers, which import this file as __mp_main__
     to_log(snakemake)
@@ -19,7 +17,5 @@ if __name__ == "__main__":  # not again in the spawned MD workers, which import 
             run_seed=snakemake.params.seed,
         )
     except UpdateFailed as error:  # one line, in the rule log and on Snakemake's console
-        print(error, file=sys.stderr)
-        print(error, file=sys.__stderr__)
-        sys.exit(1)
+        fail_with_line(str(error))
     exit_job()  # skip the interpreter's teardown (scema.job_exit)

@@ -188,20 +188,14 @@ def audits_with_pooled_noise(workdir: Path, steps: int) -> list[tuple[np.ndarray
 
     The pooled noise is recomputed from the stored samples by the function committee_update
     writes ``pooled_noise`` with, so runs written before that variable existed read the same."""
-    from scema.stages.committee_update import pooled_noise
+    from scema.stages.committee_update import pooled_noise_of
 
     paths = sample_files(workdir, steps)
     out = []
     for k, path in enumerate(paths):
         with xr.open_dataset(path) as s:
             rows = s["audited"].values == 1
-            pooled = pooled_noise(
-                s["material"].values,
-                s["noise"].values,
-                s["anchor_noise"].values,
-                [str(q) for q in paths[:k]],
-                s.attrs["target"],
-            )
+            pooled = pooled_noise_of(s, paths[:k])
             e = s["committee_stress"].values[rows] - s["stress"].values[rows]
             out.append((e, pooled[rows], s["comparison_noise"].values[rows], s["material"].values[rows]))
     return out

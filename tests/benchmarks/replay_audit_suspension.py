@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "workflow"))
 def with_pooled_noise(run: Path) -> list[xr.Dataset]:
     """The run's training samples, each with ``pooled_noise`` (recomputed when absent, by the
     function committee_update writes it with)."""
-    from scema.stages.committee_update import pooled_noise
+    from scema.stages.committee_update import pooled_noise_of
 
     paths = sorted((run / "results").glob("step_*/training_samples.nc"))
     out = []
@@ -34,14 +34,7 @@ def with_pooled_noise(run: Path) -> list[xr.Dataset]:
         with xr.open_dataset(path) as ds:
             ds = ds.load()
         if "pooled_noise" not in ds:
-            pooled = pooled_noise(
-                ds["material"].values,
-                ds["noise"].values,
-                ds["anchor_noise"].values,
-                [str(q) for q in paths[:k]],
-                ds.attrs["target"],
-            )
-            ds["pooled_noise"] = (("sample", "component"), pooled)
+            ds["pooled_noise"] = (("sample", "component"), pooled_noise_of(ds, paths[:k]))
         out.append(ds)
     return out
 

@@ -106,21 +106,25 @@ def fit_group_factors(
     return factors
 
 
-def group_equations(x, learned, noise_std, stiffness, row_weight: float = 1.0, basis=None):
+def group_equations(x, learned, noise_std, stiffness, row_weight: float = 1.0, basis=None, measured=None):
     """(G, b, column groups) of the samples (x (n, 18), learned target (n, 6) Pa, unperturbed), MD
     noise ``noise_std`` (6,) Pa, the material's C and the coefficients' ties ``basis`` (None:
-    independent), in units of the physical prior's std (``RidgeMember.fit_physical``)."""
+    independent), in units of the physical prior's std (``RidgeMember.fit_physical``; ``measured``: the
+    material's measured intercept and elastic scales, ``physical_prior_std``)."""
     c = torch.as_tensor(np.asarray(stiffness, dtype=float))
-    z = physical_regressors(torch.as_tensor(x, dtype=torch.float64), c).numpy() * physical_prior_std(stiffness)
+    prior = physical_prior_std(stiffness, measured)
+    z = physical_regressors(torch.as_tensor(x, dtype=torch.float64), c).numpy() * prior
     tied = np.eye(N_PHYSICAL * N_COMPONENTS) if basis is None else basis
     gram, rhs = normal_equations(z, learned, noise_std, row_weight, tied)
     return gram, rhs, column_groups(tied)
 
 
-def evidence_factors(x, learned, noise_std, stiffness, row_weight: float = 1.0, basis=None) -> np.ndarray:
+def evidence_factors(
+    x, learned, noise_std, stiffness, row_weight: float = 1.0, basis=None, measured=None
+) -> np.ndarray:
     """(4,) group factors for ``RidgeMember.fit_physical`` (``fit_group_factors`` on ``group_equations``),
     on one thread (``fit.single_thread``)."""
     from scema.committee.fit import single_thread
 
     with single_thread():
-        return fit_group_factors(*group_equations(x, learned, noise_std, stiffness, row_weight, basis))
+        return fit_group_factors(*group_equations(x, learned, noise_std, stiffness, row_weight, basis, measured))

@@ -206,6 +206,7 @@ def fit_member(
             physical.get("basis"),
             physical.get("anchor_noise"),
             physical.get("prior_factors"),
+            physical.get("measured"),
         )
     else:
         scalers = Scalers.fit(x, y, stress_change=None if offset else y)

@@ -170,16 +170,19 @@ def physical_regressors(x: torch.Tensor, stiffness: torch.Tensor) -> torch.Tenso
     return torch.cat([torch.ones_like(eps[:, :1]), eps, d_eps, state, eps[:, PAIRS[0]] * eps[:, PAIRS[1]]], dim=1)
 
 
-def physical_prior_std(stiffness: np.ndarray) -> np.ndarray:
-    """(40,) prior std of each physical regressor's coefficient, Pa per unit regressor."""
+def physical_prior_std(stiffness: np.ndarray, measured: tuple[float, float] | None = None) -> np.ndarray:
+    """(40,) prior std of each physical regressor's coefficient, Pa per unit regressor. ``measured``
+    (intercept Pa, elastic Pa per unit strain): the intercept and elastic groups' std from the
+    material's measured errors (``committee.measured_prior``) instead of the guesses above."""
     c = float(np.max(np.diag(stiffness)))
     n = N_COMPONENTS
-    return c * np.concatenate(
+    intercept, elastic = (PRIOR_INTERCEPT * c, PRIOR_ELASTIC * c) if measured is None else measured
+    return np.concatenate(
         [
-            [PRIOR_INTERCEPT],
-            np.full(n, PRIOR_ELASTIC),
-            np.full(2 * n, PRIOR_PATH),
-            np.full(PAIRS.shape[1], PRIOR_SECOND_ORDER),
+            [intercept],
+            np.full(n, elastic),
+            c * np.full(2 * n, PRIOR_PATH),
+            c * np.full(PAIRS.shape[1], PRIOR_SECOND_ORDER),
         ]
     )
 
@@ -270,6 +273,7 @@ class RidgeMember(nn.Module):
         basis: np.ndarray | None = None,
         anchor_noise: np.ndarray | None = None,
         prior_factors: np.ndarray | None = None,
+        measured: tuple[float, float] | None = None,
     ) -> None:
         """One posterior draw: minimise sum_rows row_weight (y - R w)^2 / noise^2 + (w - w0)^2 / prior^2
         per component, w0 ~ N(0, prior^2); ``learned`` (n, 6) Pa already carries the member's own
@@ -280,8 +284,10 @@ class RidgeMember(nn.Module):
         with theta ~ N(0, I) (``equivariance.equivariant_basis``: tied as a cubic crystal ties them);
         None: every coefficient independent. ``anchor_noise`` (6,) Pa: the noise of the measured
         stress the answers are anchored on (``posterior_std``). ``prior_factors`` (4,): each group's
-        prior std as a multiple of today's (``evidence.fit_group_factors``; None: all 1)."""
-        prior = physical_prior_std(stiffness)
+        prior std as a multiple of today's (``evidence.fit_group_factors``; None: all 1). ``measured``:
+        the intercept and elastic scales measured for the material (``physical_prior_std``). With no
+        rows the draw is one from the prior itself (``measured_prior.prior_version``)."""
+        prior = physical_prior_std(stiffness, measured)
         self.stiffness.copy_(torch.as_tensor(stiffness, dtype=torch.float64))
         z = physical_regressors(torch.as_tensor(x, dtype=torch.float64), self.stiffness).numpy() * prior
         tied = np.eye(N_PHYSICAL * N_COMPONENTS) if basis is None else basis

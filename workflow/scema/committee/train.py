@@ -62,10 +62,17 @@ def uses_physical_prior(settings: CommitteeSettings) -> bool:
     return settings.architecture == "ridge" and settings.target != "stress"
 
 
+def enough_samples(n: int, validation_fraction: float) -> bool:
+    """Can ``n`` samples be split (``split_indices``)? Before that a material keeps its version (a
+    prior-only version 0 answers the first steps, and only its few audits are samples)."""
+    n_val = int(round(validation_fraction * n))
+    return n_val >= 2 and n - n_val >= 4
+
+
 def split_indices(n: int, validation_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Shared train/validation split (sorted index arrays) drawn from the committee seed."""
     n_val = int(round(validation_fraction * n))
-    if n_val < 2 or n - n_val < 4:
+    if not enough_samples(n, validation_fraction):
         raise ValueError(
             f"too few samples ({n}) for validation_fraction={validation_fraction}: "
             "need >= 2 validation and >= 4 training samples"
@@ -75,13 +82,22 @@ def split_indices(n: int, validation_fraction: float, seed: int) -> tuple[np.nda
 
 
 def train_committee(
-    inputs, stress, settings: CommitteeSettings, out_dir, noise=None, stiffness=None, symmetric: bool = False
+    inputs,
+    stress,
+    settings: CommitteeSettings,
+    out_dir,
+    noise=None,
+    stiffness=None,
+    symmetric: bool = False,
+    measured: tuple[float, float] | None = None,
 ) -> dict:
     """Train ``settings.size`` members on (inputs (n, 18), MD stress (n, 6) Pa); write ``out_dir``.
 
     ``noise`` (n, 6) Pa: the MD noise of each stress (zero when not given). ``stiffness`` (6, 6)
     Pa: the material's C, required for the ``correction`` target. ``symmetric``: each member
     also trains on the cube's 24 images of its bootstrap sample (scema.committee.symmetry).
+    ``measured`` (intercept Pa, elastic Pa): the physical prior's scales of those two groups
+    measured for the material (``scema.committee.measured_prior``; None: the fixed guesses).
     Returns a summary dict.
     """
     from scema.io.atomic import atomic_directory
@@ -107,7 +123,7 @@ def train_committee(
     # directions never loaded (test_committee_ridge: trusted 65 MPa off along an unseen axis)
     if posterior and symmetric and settings.prior_evidence:
         x_e, l_e = augment(x_tr, l_tr)
-        factors = evidence_factors(x_e, l_e, noise_std, stiffness, 1.0 / len(CUBIC), basis)
+        factors = evidence_factors(x_e, l_e, noise_std, stiffness, 1.0 / len(CUBIC), basis, measured)
 
     start = time.perf_counter()
     out_dir = Path(out_dir).resolve()
@@ -126,6 +142,7 @@ def train_committee(
                     physical = {"noise_std": noise_std, "stiffness": stiffness, "rng": rng, "sign": sign}
                     physical["basis"] = basis
                     physical["prior_factors"] = factors
+                    physical["measured"] = measured
                     # a correction answer is anchored on the measured sigma_s and carries its noise
                     physical["anchor_noise"] = noise_std if settings.target == "correction" else None
                 else:

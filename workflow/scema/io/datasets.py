@@ -898,7 +898,10 @@ def committee_record_dataset(
             "version": (
                 dims,
                 np.asarray(version, np.int64),
-                {"long_name": "current committee version (0: none trained)", **UNIT},
+                {
+                    "long_name": "current committee version (0: none trained; the prior alone when directory is set)",
+                    **UNIT,
+                },
             ),
             "directory": (
                 dims,

@@ -13,23 +13,31 @@ from scema.io.datasets import committee_record_dataset
 from scema.io.netcdf import read_dataset, write_dataset
 
 
-def write_initial_record(material_names: list[str], out_record: str) -> None:
-    """Step 0: no committee yet, no samples."""
+def write_initial_record(material_names: list[str], out_record: str, prior_versions: dict[int, str] = None) -> None:
+    """Step 0: no samples; per material either no committee, or (``prior_versions``: material index
+    -> directory) version 0, the physical prior alone (``scema.committee.measured_prior``): accepted,
+    as nothing held out can judge it; its audits do."""
     n = len(material_names)
     z = np.zeros(n, np.int64)
+    prior_versions = prior_versions or {}
+    directory = [prior_versions.get(m, "") for m in range(n)]
+    accepted = np.array([int(m in prior_versions) for m in range(n)], np.int64)
     write_dataset(
-        committee_record_dataset(0, material_names, z, [""] * n, z, z, z, z), out_record, "committee record, step 0"
+        committee_record_dataset(0, material_names, z, directory, z, z, accepted, z),
+        out_record,
+        "committee record, step 0",
     )
 
 
 def load_committees(record_path: str) -> dict[int, tuple[object, int, bool, bool]]:
-    """material -> (Committee, version, accepted, suspended) for every material with a trained version."""
+    """material -> (Committee, version, accepted, suspended) for every material with a version (a
+    directory: trained, or version 0, the prior alone)."""
     from scema.committee import Committee
 
     rec = read_dataset(record_path)
     out = {}
     for m in range(rec.sizes["material"]):
-        if int(rec["version"].values[m]) > 0:
+        if str(rec["directory"].values[m]):
             out[m] = (
                 Committee.load(str(rec["directory"].values[m])),
                 int(rec["version"].values[m]),

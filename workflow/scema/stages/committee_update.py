@@ -71,6 +71,18 @@ def pooled_noise(
     return out
 
 
+def pooled_noise_of(samples: xr.Dataset, earlier_samples: list[str] = ()) -> np.ndarray:
+    """``pooled_noise`` of a stored training-samples dataset as this stage computes it (for runs
+    written before the variable existed); ``earlier_samples``: the sample files of the steps before."""
+    return pooled_noise(
+        samples["material"].values,
+        samples["noise"].values,
+        samples["anchor_noise"].values,
+        [str(p) for p in earlier_samples],
+        samples.attrs["target"],
+    )
+
+
 def training_samples(
     step: int,
     strain_path: str,
@@ -268,6 +280,67 @@ def material_data(material_files: dict[str, str], material_names: list[str], sym
     return stiffness, noise
 
 
+def uses_measured_prior(committee: dict) -> bool:
+    """``committee.measured_prior`` applies: ridge members learning the deviation from C eps, whose
+    intercept is the reference's error and whose elastic slope is C's (``measured_prior``)."""
+    return (
+        bool(committee["measured_prior"])
+        and committee["architecture"] == "ridge"
+        and committee["target"] == "deviation"
+    )
+
+
+def material_prior_scales(committee: dict, material_files: dict[str, str], material_names: list[str], symmetries):
+    """Material index -> (intercept Pa, elastic Pa) measured by material_init, for the materials
+    where ``committee.measured_prior`` applies and the file measures both (others: the fixed guesses)."""
+    from scema.committee.measured_prior import measured_scales
+
+    if not uses_measured_prior(committee):
+        return {}
+    out = {}
+    for name, path in material_files.items():
+        scales = measured_scales(read_dataset(path), symmetries[name])
+        if scales is not None:
+            out[material_names.index(name)] = scales
+    return out
+
+
+def start(
+    committee: dict,
+    material_names: list[str],
+    symmetries: dict[str, str],
+    material_files: dict[str, str],
+    out_record: str,
+    committee_root: str = "results/committee",
+) -> None:
+    """Step 0's record: with ``committee.prior_version`` (and ``measured_prior``), each material's
+    version 0, the physical prior alone with its measured scales (mean C eps), which answers where
+    its std allows until a version can be trained on the samples, its audits among them."""
+    from scema.committee import CommitteeSettings
+    from scema.committee.measured_prior import prior_version
+    from scema.committee.symmetry import SYMMETRIC_MATERIALS
+    from scema.stages.committee_record import write_initial_record
+
+    settings = CommitteeSettings.from_config(committee)
+    stiffness, _ = material_data(material_files, material_names, symmetries)
+    prior_versions = {}
+    scales_of = material_prior_scales(committee, material_files, material_names, symmetries)
+    for m, scales in scales_of.items() if committee["prior_version"] else ():
+        name = material_names[m]
+        directory = Path(committee_root) / name / "v0"
+        symmetric = committee["symmetry"] and symmetries[name] in SYMMETRIC_MATERIALS
+        prior_version(stiffness[m], scales, settings, directory, symmetric)
+        prior_versions[m] = str(directory)
+        log.info(
+            "material %s: version 0 is the physical prior, intercept %.2f MPa (reference standard error), "
+            "elastic %.3f GPa (stiffness sampling error)",
+            name,
+            scales[0] / 1e6,
+            scales[1] / 1e9,
+        )
+    write_initial_record(material_names, out_record, prior_versions)
+
+
 def run(
     committee: dict,
     material_names: list[str],
@@ -286,9 +359,11 @@ def run(
 ) -> None:
     """Store this step's samples; judge the audits; retrain a material's committee when its set grew by train_frequency."""
     from scema.committee.symmetry import SYMMETRIC_MATERIALS
+    from scema.committee.train import enough_samples
 
     accuracy = committee["stress_accuracy_mpa"] * 1e6
     stiffness, sampling_noise = material_data(material_files, material_names, symmetries)
+    scales = material_prior_scales(committee, material_files, material_names, symmetries)
     samples = training_samples(
         step, strain_path, stress_path, prev_md_state, query_path, sampling_noise, committee["target"], earlier_samples
     )
@@ -343,7 +418,9 @@ def run(
                 accuracy / 1e6,
                 100 * audit["failed_fraction"][m],
             )
-        trained = n_samples[m] - n_at_training[m] >= committee["train_frequency"]
+        trained = n_samples[m] - n_at_training[m] >= committee["train_frequency"] and enough_samples(
+            int(n_samples[m]), committee["validation_fraction"]
+        )
         if trained:
             version[m], n_at_training[m] = version[m] + 1, n_samples[m]
             directory[m] = str(Path(committee_root) / name / f"v{version[m]}")
@@ -354,6 +431,7 @@ def run(
                 stiffness.get(m),
                 Path(directory[m]),
                 symmetric=committee["symmetry"] and symmetries[name] in SYMMETRIC_MATERIALS,
+                measured=scales.get(m),
             )
             from scema.committee import is_accepted
 
@@ -378,10 +456,17 @@ def run(
 
 
 def train_version(
-    sample_sets: list[xr.Dataset], material: int, committee: dict, stiffness, directory: Path, symmetric: bool = False
+    sample_sets: list[xr.Dataset],
+    material: int,
+    committee: dict,
+    stiffness,
+    directory: Path,
+    symmetric: bool = False,
+    measured: tuple[float, float] | None = None,
 ) -> dict:
     """Train one material's next version on all its samples so far (and their cubic images when
-    ``symmetric``: the material's crystal axes are the specimen axes)."""
+    ``symmetric``: the material's crystal axes are the specimen axes); ``measured``: the prior's
+    measured intercept and elastic scales (``material_prior_scales``)."""
     from scema.committee import CommitteeSettings, train_committee
 
     data = xr.concat(sample_sets, dim="sample")
@@ -394,4 +479,5 @@ def train_version(
         noise=data["pooled_noise"].values,
         stiffness=stiffness,
         symmetric=symmetric,
+        measured=measured,
     )
