@@ -127,7 +127,7 @@ def test_the_stages_record_the_estimate_over_the_run_so_far(tmp_path):
     summary's last step equals the estimate over every audit of the run."""
     from scema.io.datasets import committee_record_dataset, summary_dataset
     from scema.io.netcdf import read_dataset, write_dataset
-    from scema.stages.committee_update import audit_pass_fraction, run_audits
+    from scema.stages.committee_update import pass_fractions, run_audits
     from scema.stages.summary import committee_variables
 
     rng, steps = np.random.default_rng(9), 12
@@ -146,9 +146,8 @@ def test_the_stages_record_the_estimate_over_the_run_so_far(tmp_path):
         )
         samples.append(tmp_path / f"samples_{t}.nc")
         ds.to_netcdf(samples[-1])
-        so_far = run_audits(ds, [read_dataset(p) for p in samples[:-1]])
-        estimate, lower = audit_pass_fraction(*so_far, ACCURACY)
-        audit = {"pass_fraction": [estimate], "pass_fraction_lower": [lower]}
+        audit = pass_fractions(run_audits(ds, [read_dataset(p) for p in samples[:-1]]), 1, ACCURACY)
+        estimate, lower = audit["pass_fraction"][0], audit["pass_fraction_lower"][0]
         record = committee_record_dataset(t + 1, ["copper"], [1], ["v1"], [5], [5], [1], [0], audit=audit)
         records.append(tmp_path / f"committee_{t}.nc")
         write_dataset(record, records[-1], "committee record")
@@ -173,3 +172,63 @@ def test_the_stages_record_the_estimate_over_the_run_so_far(tmp_path):
     )
     assert summary["audit_pass_fraction_lower"].attrs["units"] == "1"
     np.testing.assert_allclose(summary["audit_pass_fraction_estimated"].values, committee["pass_fraction"])
+
+
+def _sample_file(path, error, noise, material, audited) -> str:
+    """A training-sample file as committee_update writes it, with only what the audits read."""
+    ds = xr.Dataset(
+        {
+            "audited": ("sample", audited.astype(np.int8)),
+            "material": ("sample", material.astype(np.int64)),
+            "stress": (("sample", "component"), -error),
+            "committee_stress": (("sample", "component"), np.zeros_like(error)),
+            "pooled_noise": (("sample", "component"), noise),
+        }
+    )
+    ds.to_netcdf(path)
+    return str(path)
+
+
+@pytest.mark.parametrize("materials", [1, 2])
+def test_the_summary_reads_each_steps_run_wide_fraction_equal_to_refitting_the_run(tmp_path, materials):
+    """summary.nc's pass fraction of step t, read from step t's committee.nc, equals the fit over
+    every audit of steps 1..t refitted (what the summary computed before), estimate and
+    bootstrap bound (fixed seed) to the last bit, at every step: 14 steps of 5 audits per
+    material, the second material audited from step 4 on, no audits at step 9 (suspended), and
+    a sample that is not an audit. Records without the run-wide pair (written before it was
+    recorded) are refitted: the same numbers."""
+    from scema.io.datasets import committee_record_dataset
+    from scema.io.netcdf import read_dataset, write_dataset
+    from scema.stages.committee_update import audit_pass_fraction, audit_rows, pass_fractions, run_audits
+    from scema.stages.summary import committee_variables
+
+    rng, steps, names = np.random.default_rng(13), 14, ["copper", "glass"][:materials]
+    offsets = [np.zeros(6), np.full(6, 0.8 * ACCURACY)]
+    samples, records, refit = [], [], []
+    for t in range(steps):
+        parts = [_audits(offsets[m] + 5e6, 1, rng, mu=offsets[m]) for m in range(materials) if m == 0 or t >= 3]
+        material = np.concatenate([np.full(PER_STEP, m) for m in range(len(parts))] + [[0]])
+        error = np.concatenate([p[0] for p in parts] + [np.ones((1, 6))])
+        noise = np.concatenate([p[1] for p in parts] + [np.full((1, 6), 1e6)])
+        audited = np.append(np.full(len(error) - 1, t != 8), False)
+        samples.append(_sample_file(tmp_path / f"samples_{t}.nc", error, noise, material, audited))
+        earlier = [read_dataset(p) for p in samples[:-1]]
+        audit = pass_fractions(run_audits(read_dataset(samples[-1]), earlier), materials, ACCURACY)
+        records.append(tmp_path / f"committee_{t}.nc")
+        record = committee_record_dataset(t + 1, names, *([[1] * materials] * 2), *([[0] * materials] * 4), audit=audit)
+        write_dataset(record, records[-1], "committee record")
+        rows = [audit_rows(read_dataset(p)) for p in samples]
+        refit.append(audit_pass_fraction(*(np.concatenate([r[j] for r in rows]) for j in range(3)), ACCURACY))
+    refit = np.array(refit)
+    assert np.all(np.isfinite(refit)) and np.all(refit[:, 1] < refit[:, 0])
+    assert record["run_audit_pass_fraction_lower"].attrs["units"] == "1"
+    committee = committee_variables([str(p) for p in records], samples, ACCURACY)
+    np.testing.assert_array_equal(committee["pass_fraction"], refit[:, 0])
+    np.testing.assert_array_equal(committee["pass_fraction_lower"], refit[:, 1])
+    for path in records:  # as written before the run-wide pair was recorded
+        old = (
+            read_dataset(path).load().drop_vars(["run_audit_pass_fraction_estimated", "run_audit_pass_fraction_lower"])
+        )
+        write_dataset(old, path, "committee record")
+    committee = committee_variables([str(p) for p in records], samples, ACCURACY)
+    np.testing.assert_array_equal(np.stack([committee["pass_fraction"], committee["pass_fraction_lower"]], 1), refit)

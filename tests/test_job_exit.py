@@ -122,6 +122,38 @@ def test_fe_stages_import_no_schema_validator(module):
     assert result.stdout.strip() == "[]"
 
 
+def test_the_summary_imports_no_torch_and_the_committee_package_still_exports_its_names():
+    """The summary reads committee audits with scema.committee's light modules: importing one
+    no longer runs the package's imports of torch and sklearn (~1.5 s CPU of a committee run's
+    summary). Every name the package exports still resolves, to the same object as its module's;
+    the first one used loads them all, sklearn before torch as when the package imported them."""
+    result = python(
+        """
+        import sys, scema.stages.summary, scema.committee.acceptance, scema.committee.noise
+        from scema.stages.summary import committee_variables
+        print(sorted(m for m in ("torch", "sklearn") if m in sys.modules))
+        import scema.committee as c
+        order = []
+        real_import = __builtins__.__import__
+        def spy(name, *args, **kwargs):
+            top = name.split(".")[0]
+            if top in ("torch", "sklearn") and top not in sys.modules and top not in order:
+                order.append(top)
+            return real_import(name, *args, **kwargs)
+        __builtins__.__import__ = spy
+        c.net_error
+        __builtins__.__import__ = real_import
+        print(order)
+        for name in c.__all__:
+            module = sys.modules["scema.committee." + c._EXPORTS[name]]
+            assert getattr(c, name) is getattr(module, name), name
+        print(len(c.__all__))
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:3] == ["[]", "['sklearn', 'torch']", "12"]
+
+
 def test_schema_loads_the_same_with_libyaml():
     """load_schema takes libyaml's loader when PyYAML has it: the same dict as the pure-Python one."""
     from scema.config import SCHEMA_PATH, load_schema

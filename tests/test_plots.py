@@ -74,3 +74,48 @@ def test_representatives_plot_draws_both_counts(tmp_path, monkeypatch):
     np.testing.assert_array_equal(lines["representatives"].get_ydata(), reps)
     np.testing.assert_array_equal(lines["sampled (run MD)"].get_xdata(), list(STEP_SIZES))
     assert lines["all qps (16)"].get_ydata()[0] == 16
+
+
+def _provenance_files(tmp_path, committee_qp=None):
+    """strain.nc (16 qps on a 4 x 2 x 2 grid) and three steps' stress.nc, every qp from its own
+    MD; with ``committee_qp``, that qp answered by the committee at step 2."""
+    from scema.io.datasets import SOURCE_FLAGS, strain_dataset
+
+    grid = np.stack(np.meshgrid(np.arange(4), np.arange(2), np.arange(2), indexing="ij"), -1).reshape(-1, 3) * 1e-3
+    n = len(grid)
+    zeros = np.zeros((n, 6))
+    strain = tmp_path / "strain.nc"
+    write_dataset(strain_dataset(1, zeros, zeros, grid, np.arange(n), np.zeros(n, int), ["copper"]), strain, "strain")
+    stresses = []
+    for step in (1, 2, 3):
+        source, spread = np.full(n, SOURCE_FLAGS["md"]), np.full((n, 6), np.nan)
+        if committee_qp is not None and step == 2:
+            source[committee_qp], spread[committee_qp] = SOURCE_FLAGS["committee"], 5e6
+        path = tmp_path / f"step_{step:04d}" / "stress.nc"
+        write_dataset(stress_dataset(step, zeros, zeros, source, zeros, spread), path, "stress")
+        stresses.append(str(path))
+    return str(strain), stresses
+
+
+def test_figures_that_would_show_nothing_say_so_in_one_line(tmp_path, monkeypatch):
+    """Every qp from its own MD at every step, committee never asked: no provenance maps (one
+    colour, no spread), a line with the qp count and the steps; clustering off: no
+    representatives curve (flat at all qps); one committee answer: the 2 x 3 maps, its step's
+    provenance legend counting it."""
+    saved = {}
+    monkeypatch.setattr(plots, "_save", lambda fig, path: saved.update(fig=fig, path=path))
+    plots.provenance_maps(*_provenance_files(tmp_path), str(tmp_path / "maps.png"))
+    assert saved["fig"].axes == []
+    assert [t.get_text() for t in saved["fig"].texts] == [
+        "provenance: all 16 qps ran their own MD at steps 1-3; the committee was not asked"
+    ]
+    plots.representatives_plot(_provenance_files(tmp_path)[1], [], str(tmp_path / "representatives.png"))
+    assert saved["fig"].axes == []  # clustering off: one flat line at all qps, said in one line
+    assert [t.get_text() for t in saved["fig"].texts] == [
+        "clustering off: all 16 qps ran MD at every step (unless the committee answered)"
+    ]
+    plots.provenance_maps(*_provenance_files(tmp_path / "asked", committee_qp=5), str(tmp_path / "maps.png"))
+    axes = saved["fig"].axes
+    assert len(axes) == 2 * 3 + 1  # and the spread's colour bar
+    labels = [t.get_text() for t in axes[1].get_legend().get_texts()]
+    assert labels == ["MD (15)", "cluster member (0)", "committee (1)"]

@@ -128,7 +128,9 @@ def timed_update(engine: Engine, spec: MaterialSpec, update: Update) -> np.ndarr
     marks.append(time.time())
     engine.nvt(spec, seed=update.seed)
     target = target_cell(update.reference_cell, update.target_strain)
-    stress, _ = engine.deform_and_sample(spec, target, update.reference_cell, spec.sampling_steps)
+    stress, _ = engine.deform_and_sample(
+        spec, target, update.reference_cell, spec.sampling_steps, spec.sampling_stride
+    )  # as run_update: the virial on every stride-th step only
     marks.append(time.time())
     engine.write_state(update.state_out)
     marks.append(time.time())

@@ -13,7 +13,12 @@ workflow's own overhead is visible:
   the Snakefile of an earlier commit (extracted with ``git archive``), side by side.
 * real: the whole run for N steps (total strain 2 %, whatever N), per step: wall time,
   Snakemake's own CPU time (scheduling, DAG re-evaluation after each checkpoint) and the jobs'
-  own time (sum of the ``s`` column of every benchmarks/*.tsv).
+  own time (sum of the ``s`` column of every benchmarks/*.tsv); and the summary job's time,
+  which reads every step's files once (per step it must stay flat too).
+* ``--audit-history N ...`` (instead, no MD): the summary's committee part on a synthetic run
+  of N steps x 5 audits of one material, CPU seconds per step, side by side: reading each
+  step's run-wide pass fraction from its committee.nc, and refitting the audits of steps 1..t at
+  every step t (committee.nc written before the pair was recorded; the summary's old way).
 """
 
 from __future__ import annotations
@@ -85,9 +90,10 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
-def job_seconds(workdir: Path) -> float:
+def job_seconds(workdir: Path, stage: str = "") -> float:
+    """Sum of the ``s`` column of the run's benchmark files (of one stage's when given)."""
     total = 0.0
-    for tsv in (workdir / "benchmarks").rglob("*.tsv"):
+    for tsv in (workdir / "benchmarks" / stage).rglob("*.tsv"):
         with open(tsv) as fh:
             total += sum(float(row["s"]) for row in csv.DictReader(fh, delimiter="\t"))
     return total
@@ -117,15 +123,74 @@ def old_snakefile(rev: str, root: Path) -> Path:
     return target / "Snakefile"
 
 
+def audit_history(steps: int, root: Path) -> tuple[float, float]:
+    """CPU seconds of ``summary.committee_variables`` over ``steps`` steps of 5 audits each,
+    (recorded pair, refitted): training-sample and committee.nc files as the stages write them."""
+    import numpy as np
+    import xarray as xr
+
+    sys.path.insert(0, str(REPO / "workflow"))
+    import scema.committee.pass_fraction  # noqa: F401  (its scipy import is not a per-step cost)
+    from scema.io.datasets import committee_record_dataset
+    from scema.io.netcdf import write_dataset
+    from scema.stages.summary import committee_variables
+
+    rng, per_step, noise = np.random.default_rng(1), 5, np.full(6, 29e6)
+    directory = root / f"audit_history_{steps}"
+    directory.mkdir(parents=True, exist_ok=True)
+    samples, records = [], []
+    for t in range(steps):
+        error = noise * rng.standard_normal((per_step, 6))
+        ds = xr.Dataset(
+            {
+                "audited": ("sample", np.ones(per_step, np.int8)),
+                "material": ("sample", np.zeros(per_step, np.int64)),
+                "stress": (("sample", "component"), -error),
+                "committee_stress": (("sample", "component"), np.zeros((per_step, 6))),
+                "pooled_noise": (("sample", "component"), np.tile(noise, (per_step, 1))),
+            }
+        )
+        samples.append(str(directory / f"samples_{t}.nc"))
+        ds.to_netcdf(samples[-1])
+        records.append(str(directory / f"committee_{t}.nc"))
+        audit = {"run_pass_fraction": 0.5, "run_pass_fraction_lower": 0.4}  # timing only: any values
+        write_dataset(
+            committee_record_dataset(t + 1, ["copper"], [1], ["v1"], [5], [5], [1], [0], audit=audit),
+            records[-1],
+            "record",
+        )
+    seconds = []
+    for drop in (False, True):
+        if drop:  # as written before the run-wide pair was recorded
+            for path in records:
+                old = xr.load_dataset(path).drop_vars(
+                    ["run_audit_pass_fraction_estimated", "run_audit_pass_fraction_lower"]
+                )
+                write_dataset(old, path, "record")
+        start = time.process_time()
+        committee_variables(records, samples, 30e6)
+        seconds.append(time.process_time() - start)
+    return seconds[0], seconds[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dry", type=int, nargs="*", default=[10, 100, 500, 1000])
     parser.add_argument("--real", type=int, nargs="*", default=[10, 20])
     parser.add_argument("--compare-commit", help="also time the dry runs on this commit's Snakefile")
     parser.add_argument("--workdir", type=Path, help="keep run directories here (default: a temporary one)")
-    parser.add_argument("--committee", action="store_true", help="committee on (dry runs only: training-set inputs)")
+    parser.add_argument(
+        "--committee", action="store_true", help="committee on (its training-set inputs; its audits in the summary)"
+    )
+    parser.add_argument("--audit-history", type=int, nargs="*", help="instead: the summary's audits, N steps each")
     args = parser.parse_args()
     root = args.workdir or Path(tempfile.mkdtemp(prefix="bench_steps_"))
+    if args.audit_history:
+        print("summary's committee part, CPU s per step: pass fraction read from committee.nc | refitted per step")
+        for steps in args.audit_history:
+            read, refit = audit_history(steps, root)
+            print(f"{steps:>6} steps {read / steps:>8.4f} {refit / steps:>8.4f}", flush=True)
+        return
     snakefiles = {"this": REPO / "Snakefile"}
     if args.compare_commit:
         snakefiles[args.compare_commit] = old_snakefile(args.compare_commit, root)
@@ -151,12 +216,20 @@ def main() -> None:
 
     if args.real:
         print("real runs (--cores 2), per step: wall; Snakemake's own CPU; the jobs' own time (benchmark tsv)")
-        print(f"{'steps':>6} {'wall s':>8} {'wall/step':>9} {'smk cpu/step':>12} {'jobs/step':>9}", flush=True)
+        print(
+            f"{'steps':>6} {'wall s':>8} {'wall/step':>9} {'smk cpu/step':>12} {'jobs/step':>9} {'summary/step':>12}",
+            flush=True,
+        )
     for steps in args.real:
         workdir = run_dir(root, f"real_{steps}", cache)
-        wall, cpu = snakemake(snakefiles["this"], workdir, cheap_config(steps))
+        wall, cpu = snakemake(snakefiles["this"], workdir, cheap_config(steps, args.committee))
         jobs = job_seconds(workdir)  # material init ran in the cache directory, not here
-        print(f"{steps:>6} {wall:>8.1f} {wall / steps:>9.2f} {cpu / steps:>12.3f} {jobs / steps:>9.2f}", flush=True)
+        summary = job_seconds(workdir, "summary")
+        print(
+            f"{steps:>6} {wall:>8.1f} {wall / steps:>9.2f} {cpu / steps:>12.3f} {jobs / steps:>9.2f}"
+            f" {summary / steps:>12.3f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

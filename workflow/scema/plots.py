@@ -98,6 +98,15 @@ def _read_steps(stress_files: tuple[str, ...]) -> dict[str, np.ndarray]:
     }
 
 
+def _one_line(plt, text: str, out: str) -> None:
+    """A figure that is one line of text: what a run's figure says when it would show nothing
+    (one colour, one flat line); a tenth of the CPU of drawing that."""
+    fig = plt.figure(figsize=(6, 0.6))
+    fig.text(0.5, 0.5, text, ha="center", va="center", fontsize=9)
+    _save(fig, out)
+    plt.close(fig)
+
+
 def map_steps(steps: np.ndarray, count: int = 3) -> list[int]:
     """Indices of up to ``count`` steps spread over the run: first, last and evenly between."""
     return sorted({int(round(i)) for i in np.linspace(0, len(steps) - 1, min(count, len(steps)))})
@@ -157,9 +166,17 @@ def updates_by_source_plot(summary_path: str, stress_files: Sequence[str], out: 
 
 def provenance_maps(strain_path: str, stress_files: Sequence[str], out: str) -> None:
     """qp positions in an oblique view along the thinnest extent, at a few steps: provenance
-    (top row) and largest committee spread (bottom row, grey where the committee was not asked)."""
+    (top row) and largest committee spread (bottom row, grey where the committee was not asked).
+
+    When every qp ran its own MD at every step and the committee was never asked (a default
+    run) the maps would show one colour and no spread: one line says so instead (0.5 s less of
+    the summary job, the last of a run)."""
     plt = _pyplot()
     data = _step_data(stress_files)
+    if np.all(data["source"] == SOURCE_FLAGS["md"]) and not np.isfinite(data["spread"]).any():
+        qps, steps = data["source"].shape[1], f"{data['step'].min()}-{data['step'].max()}"
+        _one_line(plt, f"provenance: all {qps} qps ran their own MD at steps {steps}; the committee was not asked", out)
+        return
     xy, order, xlabel, ylabel = oblique_view(read_dataset(strain_path)["qp_coordinates"].values * 1e3)
     picks = map_steps(data["step"])
     fig, axes = plt.subplots(2, len(picks), figsize=(3.4 * len(picks), 7.0), squeeze=False, layout="constrained")
@@ -245,15 +262,13 @@ def representatives_plot(stress_files: Sequence[str], cluster_files: Sequence[st
     plt = _pyplot()
     data = _step_data(stress_files)
     n_qp = data["source"].shape[1]
+    if not cluster_files:  # one flat line at all qps: said in one line of text
+        _one_line(plt, f"clustering off: all {n_qp} qps ran MD at every step (unless the committee answered)", out)
+        return
     fig, ax = plt.subplots(figsize=(6, 4))
-    if cluster_files:
-        counts = cluster_counts(cluster_files)
-        ax.plot(counts["step"], counts["sampled"], marker="s", ms=3, color="tab:blue", label="sampled (run MD)")
-        ax.plot(
-            counts["step"], counts["representatives"], marker="o", ms=3, color="tab:orange", label="representatives"
-        )
-    else:
-        ax.plot(data["step"], np.full(len(data["step"]), n_qp), marker="o", ms=3, label="clustering off")
+    counts = cluster_counts(cluster_files)
+    ax.plot(counts["step"], counts["sampled"], marker="s", ms=3, color="tab:blue", label="sampled (run MD)")
+    ax.plot(counts["step"], counts["representatives"], marker="o", ms=3, color="tab:orange", label="representatives")
     ax.axhline(n_qp, color="k", lw=1, ls="--", label=f"all qps ({n_qp})")
     ax.set_ylim(bottom=0)
     ax.xaxis.get_major_locator().set_params(integer=True)

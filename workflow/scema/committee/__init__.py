@@ -24,23 +24,33 @@ equivariance (the physical prior's coefficients tied as a cubic crystal ties the
 (the prior's four group scales fitted to the samples by evidence maximisation).
 """
 
-from scema.committee.acceptance import held_out_errors, is_accepted, net_error
-from scema.committee.data import features
-from scema.committee.predict import STD_DDOF, Committee, decide
-from scema.committee.settings import CommitteeSettings, default_settings, schema_defaults
-from scema.committee.train import member_seed, train_committee
+import importlib
 
-__all__ = [
-    "STD_DDOF",
-    "Committee",
-    "CommitteeSettings",
-    "decide",
-    "default_settings",
-    "features",
-    "held_out_errors",
-    "is_accepted",
-    "member_seed",
-    "net_error",
-    "schema_defaults",
-    "train_committee",
-]
+_EXPORTS = {  # name -> module, loaded in this order (the order the package always imported them in)
+    "held_out_errors": "acceptance",
+    "is_accepted": "acceptance",
+    "net_error": "acceptance",
+    "features": "data",
+    "STD_DDOF": "predict",
+    "Committee": "predict",
+    "decide": "predict",
+    "CommitteeSettings": "settings",
+    "default_settings": "settings",
+    "schema_defaults": "settings",
+    "member_seed": "train",
+    "train_committee": "train",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    """The package's names, imported on first use (PEP 562): importing a light module of it
+    (noise, pass_fraction, acceptance) then costs no torch and sklearn (~1.5 s CPU, the summary
+    job's largest import). The first use loads every module above, in the order the package
+    always imported them, so the heavy libraries still load in the same order."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    for module in dict.fromkeys(_EXPORTS.values()):
+        importlib.import_module(f"{__name__}.{module}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)

@@ -358,16 +358,17 @@ def audit_error_variables(dim: str, error, net_error) -> dict:
     }
 
 
-def audit_pass_fraction_variables(dim: str, estimate, lower) -> dict:
+def audit_pass_fraction_variables(dim: str | tuple, estimate, lower, prefix: str = "", whose: str = "") -> dict:
     """The goal's share of audited qps within the accuracy, estimated net of the MD noise over
-    the audits of the run so far (``scema.committee.pass_fraction``), and its lower bound."""
+    the audits of the run so far (``scema.committee.pass_fraction``), and its lower bound;
+    ``prefix`` and ``whose`` name and describe another set of audits (committee.nc's run-wide pair)."""
     what = (
         "share of audited qps whose committee error (committee - MD expectation, deconvolved from "
-        "the MD noise) is within the accuracy in every component, audits of the run so far"
+        f"the MD noise) is within the accuracy in every component, audits of the run so far{whose}"
     )
     return {
-        "audit_pass_fraction_estimated": (dim, estimate, {"long_name": f"estimated {what}", "units": "1"}),
-        "audit_pass_fraction_lower": (
+        f"{prefix}audit_pass_fraction_estimated": (dim, estimate, {"long_name": f"estimated {what}", "units": "1"}),
+        f"{prefix}audit_pass_fraction_lower": (
             dim,
             lower,
             {"long_name": f"lower 95 % bound (parametric bootstrap) of the {what}", "units": "1"},
@@ -874,8 +875,10 @@ def committee_record_dataset(
     """``committee.nc``: per material the current committee version, its directory, sample
     counts, accepted / suspended, and the step's query counts and audit errors (``counts``:
     queried, trusted, audited; ``audit``: error, net_error, failed_fraction, exact_pass_fraction,
-    and pass_fraction, pass_fraction_lower over the material's audits of the run so far; none:
-    zeros / NaN, also for any audit entry left out)."""
+    and pass_fraction, pass_fraction_lower over the material's audits of the run so far, and
+    run_pass_fraction, run_pass_fraction_lower (scalars) over every material's, which summary.nc
+    takes per step instead of refitting the run's audits; none: zeros / NaN, also for any audit
+    entry left out)."""
     n = len(names)
     counts = counts or {k: np.zeros(n, np.int64) for k in ("queried", "trusted", "audited")}
     audit = {
@@ -885,6 +888,8 @@ def committee_record_dataset(
             k: np.full(n, np.nan)
             for k in ("failed_fraction", "exact_pass_fraction", "pass_fraction", "pass_fraction_lower")
         },
+        "run_pass_fraction": np.nan,
+        "run_pass_fraction_lower": np.nan,
         **(audit or {}),
     }
     dims = ("material",)
@@ -953,6 +958,13 @@ def committee_record_dataset(
                 },
             ),
             **audit_pass_fraction_variables("material", audit["pass_fraction"], audit["pass_fraction_lower"]),
+            **audit_pass_fraction_variables(
+                (),
+                float(audit["run_pass_fraction"]),
+                float(audit["run_pass_fraction_lower"]),
+                prefix="run_",
+                whose=", all materials together",
+            ),
         },
         coords={
             **material_coord(names),

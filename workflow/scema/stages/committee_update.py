@@ -181,6 +181,33 @@ def audit_pass_fraction(
     return fit.estimate, fit.lower
 
 
+def pass_fractions(so_far: tuple, n_materials: int, accuracy_pa: float) -> dict:
+    """committee.nc's pass fractions over the audits of the run so far (``so_far``: ``run_audits``):
+    per material (``pass_fraction``, ``pass_fraction_lower``) and all materials together
+    (``run_pass_fraction``, ``run_pass_fraction_lower``). The latter is summary.nc's value of this
+    step, recorded here so that the summary reads one pair per step instead of refitting the
+    run's audits at every step (O(steps^2) audits bootstrapped over a run). With the audits of
+    one material it is that material's own fit (the same call on the same rows); with several,
+    one fit over all of them, as the summary made it."""
+    error, noise, material = so_far
+    out = {"pass_fraction": np.full(n_materials, np.nan), "pass_fraction_lower": np.full(n_materials, np.nan)}
+    for m in range(n_materials):
+        rows = material == m
+        out["pass_fraction"][m], out["pass_fraction_lower"][m] = audit_pass_fraction(
+            error[rows], noise[rows], material[rows], accuracy_pa
+        )
+    audited = np.unique(material)
+    if len(audited) == 1:
+        m = int(audited[0])
+        out["run_pass_fraction"], out["run_pass_fraction_lower"] = (
+            out["pass_fraction"][m],
+            out["pass_fraction_lower"][m],
+        )
+    else:
+        out["run_pass_fraction"], out["run_pass_fraction_lower"] = audit_pass_fraction(*so_far, accuracy_pa)
+    return out
+
+
 MIN_POOLED_AUDITS = 15
 
 
@@ -351,16 +378,15 @@ def run(
     decision, qp_material = query["decision"].values, read_dataset(strain_path)["material"].values
     n = len(material_names)
     counts = {k: np.zeros(n, np.int64) for k in ("queried", "trusted", "audited")}
+    earlier = [read_dataset(p) for p in earlier_samples]  # read once: the run's audits and the training
+    so_far = run_audits(samples, earlier)
     audit = {
         "error": np.full((n, 3), np.nan),
         "net_error": np.full((n, 3), np.nan),
         "failed_fraction": np.full(n, np.nan),
         "exact_pass_fraction": np.full(n, np.nan),
-        "pass_fraction": np.full(n, np.nan),
-        "pass_fraction_lower": np.full(n, np.nan),
+        **pass_fractions(so_far, n, accuracy),
     }
-    earlier = [read_dataset(p) for p in earlier_samples]  # read once: the run's audits and the training
-    so_far = run_audits(samples, earlier)
     for m, name in enumerate(material_names):
         of_m = qp_material == m
         counts["queried"][m] = int((np.isfinite(query["std"].values[:, 0]) & of_m).sum())
@@ -369,9 +395,6 @@ def run(
         stats = audit_errors(samples, m, accuracy)
         audit["error"][m], audit["net_error"][m], audit["failed_fraction"][m], audit["exact_pass_fraction"][m] = stats
         of_m_so_far = so_far[2] == m
-        audit["pass_fraction"][m], audit["pass_fraction_lower"][m] = audit_pass_fraction(
-            *(a[of_m_so_far] for a in so_far), accuracy
-        )
         if counts["audited"][m]:
             log.info(
                 "material %s: audit pass fraction (estimated, net of MD noise) %.3f, lower 95%% bound %.3f, "

@@ -32,11 +32,13 @@ def committee_variables(committee_files: list[str], sample_files: list[str], acc
 
     Audit statistics are recomputed over the audited qps of every material from the step's
     training samples (the per-material ones are in each step's committee.nc), net of the same
-    pooled MD noise (``scema.committee.noise``); the estimated pass fraction over the audits of
-    steps 1..t, each material fitted on its own (``committee_update.audit_pass_fraction``): the
-    last step's is the run's.
+    pooled MD noise (``scema.committee.noise``). The estimated pass fraction over the audits of
+    steps 1..t, each material fitted on its own, is the one committee_update recorded in step
+    t's committee.nc (``committee_update.pass_fractions``): refitting it here cost a bootstrap
+    over the run's audits per step, O(steps^2) over a run. Records written before it was recorded
+    are refitted as before (``committee_update.audit_pass_fraction``). The last step's is the run's.
     """
-    from scema.committee import net_error
+    from scema.committee.acceptance import net_error  # not the package: no torch (committee/__init__)
     from scema.stages.committee_record import audit_statistics
     from scema.stages.committee_update import audit_pass_fraction, audit_rows
 
@@ -50,9 +52,12 @@ def committee_variables(committee_files: list[str], sample_files: list[str], acc
         trusted[k], suspended[k] = int(rec["n_trusted"].sum()), int(rec["suspended"].sum())
         samples = read_dataset(sample_path)
         so_far.append(audit_rows(samples))
-        passed[k], lower[k] = audit_pass_fraction(
-            *(np.concatenate([s[j] for s in so_far]) for j in range(3)), accuracy_pa
-        )
+        if "run_audit_pass_fraction_lower" in rec:
+            passed[k], lower[k] = (float(rec[f"run_audit_pass_fraction_{v}"]) for v in ("estimated", "lower"))
+        else:
+            passed[k], lower[k] = audit_pass_fraction(
+                *(np.concatenate([s[j] for s in so_far]) for j in range(3)), accuracy_pa
+            )
         rows = samples["audited"].values == 1
         audited[k] = int(rows.sum())
         if rows.any():
