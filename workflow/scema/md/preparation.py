@@ -54,8 +54,9 @@ class ReferenceWindow:
         valid = [path for at, path in self.snapshots if at >= self.start]
         if not valid:
             return ()
-        picks = np.round(np.linspace(0, len(valid) - 1, count)).astype(int) if len(valid) >= count else None
-        return tuple(valid[i] for i in picks) if picks is not None else tuple(valid[i % len(valid)] for i in range(count))
+        if len(valid) < count:
+            return tuple(valid[i % len(valid)] for i in range(count))
+        return tuple(valid[i] for i in np.round(np.linspace(0, len(valid) - 1, count)).astype(int))
 
 
 def snapshot_steps(spec: MaterialSpec, window: int, block: int) -> int:
