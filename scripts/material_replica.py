@@ -11,6 +11,7 @@ if __name__ == "__main__":  # not again in the child process, which imports this
         run_seed=int(snakemake.params.seed),
         state_file=snakemake.output.state,
         out_replica=snakemake.output.replica,
+        rest_dir=snakemake.output.rest,
         lammps_log=snakemake.log.lammps,
     )
     exit_job()  # skip the interpreter's teardown (scema.job_exit)

@@ -1,10 +1,12 @@
 rule material_replica:
-    """Prepare and equilibrate one reference box, measure its reference stress and its stiffness.
+    """Prepare and equilibrate one reference box, measure its reference stress (writing the rest
+    states that qps start from along that window) and its stiffness.
     One job per replica: replicas are independent (own seeds), so they run side by side. Its
     measurements (replica_{r}.nc) are temporary: material.nc holds them, so the cache is
     material.nc and the state files, as before the split."""
     output:
         state="results/materials/{material}/replica_{replica}.data",
+        rest=directory("results/materials/{material}/replica_{replica}_rest"),
         replica=temp("results/materials/{material}/replica_{replica}.nc"),
     log:
         main="logs/material_replica/{material}_replica_{replica}.log",

@@ -650,6 +650,27 @@ def _reference_window_variables(refs, dim) -> dict:
     }
 
 
+def _rest_state_variable(files, dims: tuple[str, ...]) -> dict:
+    """``rest_state_file``: the states along the reference window that qps start from (none: absent)."""
+    if len(files) == 0:
+        return {}
+    return {
+        "rest_state_file": (
+            (*dims, "rest_state"),
+            np.array([[str(f) for f in row] for row in files] if dims else [str(f) for f in files], dtype=object),
+            {
+                "long_name": "LAMMPS data files of states along the stationary reference window; "
+                "the k-th qp of the material starts from rest_state k mod rest_states",
+                "units": "1",
+            },
+        )
+    }
+
+
+def _rest_state_coord(count: int) -> dict:
+    return index_coord("rest_state", count, "state along the reference window") if count else {}
+
+
 def material_replica_dataset(name, spec, replica, ref, stiffness) -> xr.Dataset:
     """``materials/{name}/replica_{r}.nc``: what one replica's job measured (``ref``: its
     ``scema.md.preparation.ReferenceState``), combined by material_init into ``material.nc``."""
@@ -694,6 +715,7 @@ def material_replica_dataset(name, spec, replica, ref, stiffness) -> xr.Dataset:
             ),
             "density": ((), float(ref.density), {"long_name": "mass density of the reference box", "units": "kg m-3"}),
             "volume": ((), float(ref.volume), {"long_name": "volume of the reference box", "units": "m3"}),
+            **_rest_state_variable(ref.rest_states, ()),
             **jump_data,
         },
         coords={
@@ -703,6 +725,7 @@ def material_replica_dataset(name, spec, replica, ref, stiffness) -> xr.Dataset:
             **index_coord("row", 3, "cell matrix row (x, y, z)"),
             **index_coord("col", 3, "cell matrix column (box vector a, b, c)"),
             **index_coord("window", len(window_stress), "update window of the stationary reference window"),
+            **_rest_state_coord(len(ref.rest_states)),
             **jump_coords,
         },
         attrs={
@@ -778,9 +801,11 @@ def material_dataset(name, spec, refs, stiffness, noise, state_files) -> xr.Data
                 np.array(state_files, dtype=object),
                 {"long_name": "reference box LAMMPS data file", "units": "1"},
             ),
+            **_rest_state_variable([r.rest_states for r in refs] if refs[0].rest_states else [], ("replica",)),
         },
         coords={
             **index_coord("replica", replicas, "MD replica"),
+            **_rest_state_coord(len(refs[0].rest_states)),
             **component_coord(),
             "i": ("i", np.array(COMPONENTS), {"long_name": "stress component (Voigt)", "units": "1"}),
             "j": ("j", np.array(COMPONENTS), {"long_name": "strain component (Voigt)", "units": "1"}),

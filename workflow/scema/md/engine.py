@@ -322,11 +322,15 @@ class Engine:
         """Run ``steps`` with the current fixes; time-averaged stress (6,) in Pa, Voigt order."""
         return self.stress_blocks(steps, steps)[0]
 
-    def stress_blocks(self, steps: int, block: int) -> np.ndarray:
+    def stress_blocks(self, steps: int, block: int, snapshots: tuple[int, str] | None = None) -> np.ndarray:
         """Run ``steps``; the stress (n, 6) Pa averaged over each of the n = steps // block blocks.
 
         The block means go through a ``fix ave/time`` file (LAMMPS keeps no history of a
         global vector otherwise); the timestep is reset so the blocks tile the run exactly.
+        ``snapshots`` = (every, pattern): the state is also written every ``every`` steps to
+        ``pattern`` (its ``*`` becomes the step, counted from the start of this call) by
+        ``run ... every`` with ``write_data noinit``, so the trajectory goes on undisturbed:
+        these are the rest states that qps start from (``scema.md.preparation``).
         """
         steps, block = int(steps), int(block)
         if steps < block or block < 1:
@@ -337,7 +341,15 @@ class Engine:
             self.commands(
                 ["reset_timestep 0", f'fix {_FIX_AVERAGE} all ave/time 1 {block} {block} {components} file "{table}"']
             )
-            self.run(steps)
+            if snapshots is None:
+                self.run(steps)
+            else:
+                every, pattern = int(snapshots[0]), str(snapshots[1])
+                if every < 1 or steps % every or any(c.isspace() or c in "\"'" for c in pattern):
+                    raise ValueError(f"stress_blocks: snapshots every {every} of {steps} steps to {pattern!r}")
+                # pre/post no between sub-runs and write_data noinit: no re-init, no re-neighbouring,
+                # so the series is bitwise the one without snapshots (tested)
+                self.commands([f'run {steps} pre no post no every {every} "write_data {pattern} noinit nocoeff"'])
             self.commands([f"unfix {_FIX_AVERAGE}"])  # closes (flushes) the file
             pressure = np.loadtxt(table, comments="#", ndmin=2)[:, 1:7]
         return self._pressure_to_stress(pressure)

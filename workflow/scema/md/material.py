@@ -51,6 +51,7 @@ class MaterialSpec:
     barostat_coupling: str
     stiffness_strain: float  # engineering for shear
     stiffness_sampling_steps: int
+    rest_states: int  # states per replica taken along the reference window; qps start from them in turn
     builder: Mapping[str, Any] | None = None  # settings of scema.md.builder, or None
     preparation: Mapping[str, Any] | None = None  # melt-quench settings, or None
 

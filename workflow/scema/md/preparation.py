@@ -8,6 +8,7 @@ describes what updates do.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from scema import seeds
+from scema.io.atomic import atomic_directory
 
 from .engine import Engine, target_cell
 from .material import MaterialSpec
@@ -40,13 +42,34 @@ class ReferenceWindow:
     series: np.ndarray
     start: int  # first block after the last ageing jump (0 without one)
     jumps: tuple[Jump, ...]  # Jump.at in blocks
+    snapshots: tuple[tuple[int, Path], ...] = ()  # (block at which it was written, state file)
 
     @property
     def stationary(self) -> np.ndarray:
         return self.series[self.start :]
 
+    def rest_states(self, count: int) -> tuple[Path, ...]:
+        """``count`` snapshots spread evenly over the stationary part (the states its mean
+        describes); fewer distinct ones, repeated, when a late jump left fewer than ``count``."""
+        valid = [path for at, path in self.snapshots if at >= self.start]
+        if not valid:
+            return ()
+        if len(valid) < count:
+            return tuple(valid[i % len(valid)] for i in range(count))
+        return tuple(valid[i] for i in np.round(np.linspace(0, len(valid) - 1, count)).astype(int))
 
-def reference_series(eng: Engine, spec: MaterialSpec) -> ReferenceWindow:
+
+def snapshot_steps(spec: MaterialSpec, window: int, block: int) -> int:
+    """Steps between two rest states of the reference window: ``rest_states`` per window, a
+    whole number of blocks, and a divisor of the window."""
+    blocks = window // block
+    per = max(1, blocks // spec.rest_states)
+    while blocks % per:
+        per -= 1
+    return per * block
+
+
+def reference_series(eng: Engine, spec: MaterialSpec, snapshot_dir: Path | None = None) -> ReferenceWindow:
     """Measure the stress at rest until its stationary part is long and precise enough.
 
     ``reference_sampling_steps`` of the current fixes, then as much again at a time (up to
@@ -54,12 +77,27 @@ def reference_series(eng: Engine, spec: MaterialSpec) -> ReferenceWindow:
     (:func:`scema.md.reference.stationary_start`) is at least one window long and its blocking
     standard error is at most ``reference_standard_error`` on every component. Without a jump
     this is the plain growth rule; with one, the window before it is discarded and the
-    measurement goes on after it.
+    measurement goes on after it. With ``snapshot_dir`` the state is written into it
+    ``rest_states`` times per window, along the very trajectory the window averages.
     """
     block = block_steps(spec.sampling_steps)
     window = max(block, spec.reference_sampling_steps // block * block)
     blocks, goal = window // block, spec.reference_standard_error
-    series = eng.stress_blocks(window, block)
+    every = snapshot_steps(spec, window, block)
+    snapshots: list[tuple[int, Path]] = []
+
+    def measure(done: int) -> np.ndarray:
+        if snapshot_dir is None:
+            return eng.stress_blocks(window, block)
+        pattern = Path(snapshot_dir) / f"window{done // blocks:03d}_*.data"
+        series = eng.stress_blocks(window, block, snapshots=(every, str(pattern)))
+        snapshots.extend(
+            (done + k * every // block, pattern.with_name(pattern.name.replace("*", str(k * every))))
+            for k in range(1, window // every + 1)
+        )
+        return series
+
+    series = measure(0)
     while True:
         start, jumps = stationary_start(series, goal)
         tail = series[start:]
@@ -67,8 +105,8 @@ def reference_series(eng: Engine, spec: MaterialSpec) -> ReferenceWindow:
             break
         if len(series) >= spec.reference_max_windows * blocks:
             break
-        series = np.concatenate([series, eng.stress_blocks(window, block)])
-    return ReferenceWindow(series=series, start=start, jumps=jumps)
+        series = np.concatenate([series, measure(len(series))])
+    return ReferenceWindow(series=series, start=start, jumps=jumps, snapshots=tuple(snapshots))
 
 
 def _prepare(eng: Engine, spec: MaterialSpec, master: int, replica: int, scratch: Path) -> None:
@@ -106,7 +144,12 @@ def _prepare(eng: Engine, spec: MaterialSpec, master: int, replica: int, scratch
 
 
 def equilibrate_replica(
-    spec: MaterialSpec, master: int, replica: int, state_out: Path, engine: Engine | None = None
+    spec: MaterialSpec,
+    master: int,
+    replica: int,
+    state_out: Path,
+    engine: Engine | None = None,
+    rest_dir: Path | None = None,
 ) -> ReferenceState:
     """Prepare, relax the box at zero pressure and write one replica; measure its reference stress.
 
@@ -120,26 +163,36 @@ def equilibrate_replica(
     the window: the box that updates start from is then the one the reference describes, not the
     one from before the jump. Every random stream comes from ``scema.seeds`` (master seed,
     purpose, replica).
+
+    ``rest_dir``: also written there, ``state_{k:03d}.data``, are ``rest_states`` states taken
+    along the stationary part of the reference window (:meth:`ReferenceWindow.rest_states`), the
+    states qps start from. Why: the mean over thermostat seeds of an update from ONE state is
+    that state's conditional mean, not the ensemble mean the window measures; it remembers the
+    state's own stress fluctuation for ~200 steps (copper replica 0: +13 MPa xx over a first
+    update's window, later updates within their errors). Every qp of a replica starting from
+    the same file made that a common bias of the whole specimen; qps spread over the window's
+    states average it out, and the reference is the mean over those very states' trajectory.
     """
     eng, own = _engine(engine)
     try:
         with tempfile.TemporaryDirectory(prefix="scema-build-") as scratch:
             _prepare(eng, spec, master, replica, Path(scratch))
-        eng.npt(spec, 0.0)
-        first = spec.equilibration_steps - spec.equilibration_steps // 2
-        eng.run(first)
-        if spec.equilibration_steps // 2 > 0:
-            eng.set_box(eng.average_box(spec.equilibration_steps // 2))
-        eng.nvt(spec, seed=seeds.lammps_seed(master, "equilibration", replica))
-        eng.run(spec.equilibration_steps // 4)
-        eng.write_state(state_out)
-
-        eng.load(spec, state_out)
-        eng.nvt(spec, seed=seeds.lammps_seed(master, "reference", replica))
-        measured = reference_series(eng, spec)
-        if measured.jumps:
+            eng.npt(spec, 0.0)
+            first = spec.equilibration_steps - spec.equilibration_steps // 2
+            eng.run(first)
+            if spec.equilibration_steps // 2 > 0:
+                eng.set_box(eng.average_box(spec.equilibration_steps // 2))
+            eng.nvt(spec, seed=seeds.lammps_seed(master, "equilibration", replica))
+            eng.run(spec.equilibration_steps // 4)
             eng.write_state(state_out)
-        volume, mass, n_atoms, cell = eng.volume_m3(), eng.mass_kg(), eng.natoms(), eng.box_matrix()
+
+            eng.load(spec, state_out)
+            eng.nvt(spec, seed=seeds.lammps_seed(master, "reference", replica))
+            measured = reference_series(eng, spec, Path(scratch) if rest_dir is not None else None)
+            if measured.jumps:
+                eng.write_state(state_out)
+            volume, mass, n_atoms, cell = eng.volume_m3(), eng.mass_kg(), eng.natoms(), eng.box_matrix()
+            rest_states = _keep_rest_states(measured.rest_states(spec.rest_states), rest_dir)
     finally:
         if own:
             eng.close()
@@ -159,7 +212,23 @@ def equilibrate_replica(
         density=mass / volume,
         n_atoms=n_atoms,
         volume=volume,
+        rest_states=rest_states,
     )
+
+
+def _keep_rest_states(chosen: tuple[Path, ...], rest_dir: Path | None) -> tuple[Path, ...]:
+    """Copy the chosen snapshots to ``rest_dir/state_{k:03d}.data`` (the directory appears whole);
+    the k-th entry of the result is the k-th choice (a repeated snapshot is copied once)."""
+    if rest_dir is None:
+        return ()
+    rest_dir = Path(rest_dir)
+    names: dict[Path, str] = {}
+    with atomic_directory(rest_dir) as tmp:
+        for source in chosen:
+            if source not in names:
+                names[source] = f"state_{len(names):03d}.data"
+                shutil.copyfile(source, tmp / names[source])
+    return tuple(rest_dir / names[source] for source in chosen)
 
 
 def finite_strain_stiffness(

@@ -143,3 +143,4 @@ class ReferenceState:
     density: float  # kg/m^3
     n_atoms: int
     volume: float  # m^3
+    rest_states: tuple[Path, ...] = ()  # states along the stationary window that qps start from

@@ -48,6 +48,18 @@ def rest_md_state(model, names: list[str], material_files: dict[str, str], repli
     qp_material = model.qp_material()
     state_file = np.empty((model.n_qp, replicas), dtype=object)
     for name, path in material_files.items():
-        files = read_dataset(path)["state_file"].values
-        state_file[qp_material == names.index(name), :] = files[:replicas]
+        mine = qp_material == names.index(name)
+        state_file[mine, :] = rest_state_files(read_dataset(path), replicas, int(np.count_nonzero(mine)))
     return md_state_dataset(0, state_file, np.zeros((model.n_qp, replicas, 6)))
+
+
+def rest_state_files(material: xr.Dataset, replicas: int, n_qp: int) -> np.ndarray:
+    """(n_qp, replicas) state files that a material's qps (in qp order) start from.
+
+    The k-th qp takes its replicas' rest state k mod rest_states (states along the reference
+    window, ``rest_state_file`` in material.nc), so the qps do not all carry one state's own
+    stress fluctuation; a material without them: every qp from ``state_file``."""
+    if "rest_state_file" in material:
+        rest = material["rest_state_file"].values[:replicas]  # (replicas, rest_state)
+        return rest[:, np.arange(n_qp) % rest.shape[1]].T
+    return np.tile(material["state_file"].values[:replicas], (n_qp, 1))

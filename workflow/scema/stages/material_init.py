@@ -105,6 +105,7 @@ def read_replica(path: str) -> tuple[ReferenceState, np.ndarray, int]:
         density=float(ds["density"]),
         n_atoms=int(ds.attrs["n_atoms"]),
         volume=float(ds["volume"]),
+        rest_states=tuple(Path(f) for f in ds["rest_state_file"].values) if "rest_state_file" in ds else (),
     )
     return ref, ds["stiffness"].values, int(ds.attrs["replica"])
 

@@ -17,11 +17,11 @@ from scema.stages.material_init import report_reference
 
 
 def measure_replica(
-    spec: MaterialSpec, run_seed: int, replica: int, state_file: Path, engine: Engine
+    spec: MaterialSpec, run_seed: int, replica: int, state_file: Path, engine: Engine, rest_dir: Path | None = None
 ) -> tuple[ReferenceState, np.ndarray]:
-    """One replica: prepared, equilibrated and written to ``state_file``, its reference measured,
-    then its (6, 6) stiffness from that state."""
-    ref = equilibrate_replica(spec, run_seed, replica, state_file, engine=engine)
+    """One replica: prepared, equilibrated and written to ``state_file``, its reference measured
+    (and its rest states written to ``rest_dir``), then its (6, 6) stiffness from that state."""
+    ref = equilibrate_replica(spec, run_seed, replica, state_file, engine=engine, rest_dir=rest_dir)
     return ref, finite_strain_stiffness(spec, state_file, run_seed, replica, engine=engine)
 
 
@@ -33,11 +33,15 @@ def run(
     state_file: str,
     out_replica: str,
     lammps_log: str | None = None,
+    rest_dir: str | None = None,
 ) -> None:
-    """Stage of rule material_replica: one replica's box, reference and stiffness -> ``replica_{r}.nc``."""
+    """Stage of rule material_replica: one replica's box, reference, rest states and stiffness
+    -> ``replica_{r}.nc``."""
     spec = MaterialSpec.from_config(name, material_cfg)
     with Engine(log=Path(lammps_log) if lammps_log else None) as engine:
-        ref, stiffness = measure_replica(spec, run_seed, replica, Path(state_file), engine)
+        ref, stiffness = measure_replica(
+            spec, run_seed, replica, Path(state_file), engine, Path(rest_dir) if rest_dir else None
+        )
     report_reference(name, replica, spec, ref)
     write_dataset(
         material_replica_dataset(name, spec, replica, ref, stiffness), out_replica, f"material {name} replica {replica}"
