@@ -2,7 +2,7 @@ rule committee_start:
     """Step 0 of the committee, per material: an empty training set and either no version or
     version 0, the physical prior alone with the material's measured scales (measured_prior)."""
     input:
-        materials=get_material_files,
+        materials=get_committee_start_materials,
     output:
         record="results/step_0000/committee.nc",
     log:
@@ -12,10 +12,10 @@ rule committee_start:
     conda:
         "../../envs/ml.yaml"
     params:
-        committee=get_committee_update_settings(),
+        committee=get_committee_start_settings(),
         materials=MATERIAL_NAMES,
         used_materials=MATERIALS,
-        symmetries=get_stiffness_symmetries(),
+        symmetries=get_committee_start_symmetries(),
     script:
         "../../scripts/committee_start.py"
 

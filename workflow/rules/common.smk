@@ -87,6 +87,27 @@ def get_committee_update_settings():
     return {k: v for k, v in config["committee"].items() if k not in ("enabled", "audit_fraction")}
 
 
+def builds_prior_version():
+    """committee_start builds version 0 (the prior alone) only with committee.prior_version."""
+    return bool(config["committee"]["prior_version"])
+
+
+def get_committee_start_settings():
+    """What committee_start reads: without version 0 nothing, so no other committee setting
+    reruns step 0 (and with it every step's query)."""
+    return get_committee_update_settings() if builds_prior_version() else {"prior_version": False}
+
+
+def get_committee_start_symmetries():
+    """Stiffness symmetries version 0 uses (none without it)."""
+    return get_stiffness_symmetries() if builds_prior_version() else {}
+
+
+def get_committee_start_materials(wildcards):
+    """Material files version 0 is built from (none without it)."""
+    return get_material_files(wildcards) if builds_prior_version() else []
+
+
 def get_material_states(wildcards):
     return [f"results/materials/{wildcards.material}/replica_{r}.data" for r in REPLICAS]
 

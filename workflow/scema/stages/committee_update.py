@@ -316,16 +316,20 @@ def start(
     """Step 0's record: with ``committee.prior_version`` (and ``measured_prior``), each material's
     version 0, the physical prior alone with its measured scales (mean C eps), which answers where
     its std allows until a version can be trained on the samples, its audits among them."""
+    from scema.stages.committee_record import write_initial_record
+
+    if not committee["prior_version"]:  # the workflow passes no other setting then
+        write_initial_record(material_names, out_record)
+        return
     from scema.committee import CommitteeSettings
     from scema.committee.measured_prior import prior_version
     from scema.committee.symmetry import SYMMETRIC_MATERIALS
-    from scema.stages.committee_record import write_initial_record
 
     settings = CommitteeSettings.from_config(committee)
     stiffness, _ = material_data(material_files, material_names, symmetries)
     prior_versions = {}
     scales_of = material_prior_scales(committee, material_files, material_names, symmetries)
-    for m, scales in scales_of.items() if committee["prior_version"] else ():
+    for m, scales in scales_of.items():
         name = material_names[m]
         directory = Path(committee_root) / name / "v0"
         symmetric = committee["symmetry"] and symmetries[name] in SYMMETRIC_MATERIALS
