@@ -182,19 +182,31 @@ def audit_history(steps: int, root: Path) -> tuple[float, float]:
 
 
 def committee_history_worker(workdir: Path, steps: int, qps: int) -> None:
-    """Run the history on the stages of SCEMA_BENCH_CODE (default this checkout); print the CPU
-    seconds per step as JSON (the last line of stdout)."""
+    """Run the history on the stages of SCEMA_BENCH_CODE (default this checkout); print per step
+    committee_update's CPU seconds and those of its run-wide audit pass fractions (the bootstrap
+    over every audit so far, ``pass_fractions``) as JSON (the last line of stdout)."""
     import json
 
     code = Path(os.environ.get("SCEMA_BENCH_CODE", REPO))
     sys.path.insert(0, str(code / "workflow"))
     sys.path.insert(0, str(REPO / "tests"))
+    import scema.stages.committee_update as stage
     from committee_history import run_history
     from scema.committee.settings import schema_defaults
 
+    fractions, plain = [], stage.pass_fractions
+
+    def timed(*args, **kwargs):
+        start = time.process_time()
+        try:
+            return plain(*args, **kwargs)
+        finally:
+            fractions.append(time.process_time() - start)
+
+    stage.pass_fractions = timed
     shutil.rmtree(workdir, ignore_errors=True)
     seconds = run_history(workdir, steps, {**schema_defaults(), "enabled": True}, n_qps=qps)
-    print(json.dumps(seconds))
+    print(json.dumps([seconds, fractions]))
 
 
 def same_history(a: Path, b: Path, steps: int) -> str:
@@ -221,6 +233,8 @@ def same_history(a: Path, b: Path, steps: int) -> str:
 def committee_history(args, root: Path) -> None:
     import json
 
+    import numpy as np
+
     codes = {"this": REPO}
     if args.compare_commit:
         codes[args.compare_commit] = old_snakefile(args.compare_commit, root).parent
@@ -235,12 +249,16 @@ def committee_history(args, root: Path) -> None:
             check=True,
         ).stdout
         seconds[name] = json.loads(out.strip().splitlines()[-1])
-    print(f"committee_update CPU s per step ({args.qps} qps, default committee; mean of the 5 steps up to each)")
-    print(f"{'step':>6} " + " ".join(f"{name:>12}" for name in codes) + ("   ratio" if len(codes) > 1 else ""))
+    print(
+        f"committee_update CPU s per step ({args.qps} qps, default committee; mean of the 5 steps up to"
+        " each): all, and (in brackets) its run-wide audit pass fractions, a bootstrap over every audit so far"
+    )
+    print(f"{'step':>6} " + " ".join(f"{name:>20}" for name in codes) + ("   ratio" if len(codes) > 1 else ""))
     for at in [a for a in args.at if a <= args.committee_history]:
-        means = [sum(s[max(0, at - 5) : at]) / len(s[max(0, at - 5) : at]) for s in seconds.values()]
-        ratio = f"   {means[1] / means[0]:5.2f}x" if len(means) > 1 else ""
-        print(f"{at:>6} " + " ".join(f"{m:>12.3f}" for m in means) + ratio, flush=True)
+        window = slice(max(0, at - 5), at)
+        means = [(np.mean(total[window]), np.mean(audits[window])) for total, audits in seconds.values()]
+        ratio = f"   {means[1][0] / means[0][0]:5.2f}x" if len(means) > 1 else ""
+        print(f"{at:>6} " + " ".join(f"{a:>11.3f} ({b:>6.3f})" for a, b in means) + ratio, flush=True)
     if args.compare_commit:
         print(same_history(root / "history_this", root / f"history_{args.compare_commit}", args.committee_history))
 
