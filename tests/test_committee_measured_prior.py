@@ -211,9 +211,10 @@ def test_the_stages_answer_step_1_with_version_0_and_keep_it_until_a_version_can
         str(d / "st0.nc"),
         str(d / "q1.nc"),
         str(d / "record0.nc"),
-        [],
+        None,
         files,
         str(d / "samples1.nc"),
+        str(d / "training_set1.nc"),
         str(d / "record1.nc"),
         committee_root=str(d / "committee"),
     )

@@ -92,9 +92,10 @@ def two_material_run(tmp_path_factory):
         str(d / "md_state0.nc"),
         str(d / "query1.nc"),
         str(d / "record0.nc"),
-        [],
+        None,
         files,
         str(d / "samples1.nc"),
+        str(d / "training_set1.nc"),
         str(d / "record1.nc"),
         committee_root=str(d / "committee"),
     )

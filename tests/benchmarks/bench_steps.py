@@ -2,6 +2,8 @@
 
     python tests/benchmarks/bench_steps.py [--dry 10 100 500 1000] [--real 10 20]
         [--compare-commit REV] [--workdir DIR] [--committee]
+    python tests/benchmarks/bench_steps.py --committee-history 100 [--at 10 25 50 100] [--qps 96]
+        [--compare-commit REV] [--workdir DIR]
 
 A deliberately cheap config (one hexahedron = 8 qps, 32-atom copper boxes, 1 replica,
 1 batch, 50 sampling steps, clustering on; ``--committee``: committee on too) so that the
@@ -19,6 +21,12 @@ workflow's own overhead is visible:
   of N steps x 5 audits of one material, CPU seconds per step, side by side: reading each
   step's run-wide pass fraction from its committee.nc, and refitting the audits of steps 1..t at
   every step t (committee.nc written before the pair was recorded; the summary's old way).
+* ``--committee-history N`` (instead, no MD, no Snakemake): committee_query and committee_update
+  of the schema's default committee (ridge, deviation, retrained every step) for N steps on a
+  synthetic bar (``tests/committee_history.py``: a copper-like law plus 20 MPa noise, ``--qps``
+  qps), committee_update's CPU seconds per step against the step index (mean of the 5 steps up to
+  each ``--at``); with ``--compare-commit`` the same history on that commit's stages, side by side
+  in one run, and whether the two wrote the same samples, records and answers.
 """
 
 from __future__ import annotations
@@ -173,6 +181,88 @@ def audit_history(steps: int, root: Path) -> tuple[float, float]:
     return seconds[0], seconds[1]
 
 
+def committee_history_worker(workdir: Path, steps: int, qps: int) -> None:
+    """Run the history on the stages of SCEMA_BENCH_CODE (default this checkout); print per step
+    committee_update's CPU seconds and those of its run-wide audit pass fractions (the bootstrap
+    over every audit so far, ``pass_fractions``) as JSON (the last line of stdout)."""
+    import json
+
+    code = Path(os.environ.get("SCEMA_BENCH_CODE", REPO))
+    sys.path.insert(0, str(code / "workflow"))
+    sys.path.insert(0, str(REPO / "tests"))
+    import scema.stages.committee_update as stage
+    from committee_history import run_history
+    from scema.committee.settings import schema_defaults
+
+    fractions, plain = [], stage.pass_fractions
+
+    def timed(*args, **kwargs):
+        start = time.process_time()
+        try:
+            return plain(*args, **kwargs)
+        finally:
+            fractions.append(time.process_time() - start)
+
+    stage.pass_fractions = timed
+    shutil.rmtree(workdir, ignore_errors=True)
+    seconds = run_history(workdir, steps, {**schema_defaults(), "enabled": True}, n_qps=qps)
+    print(json.dumps([seconds, fractions]))
+
+
+def same_history(a: Path, b: Path, steps: int) -> str:
+    """Do two histories agree? Samples and records bitwise but for round-off, answers to round-off."""
+    import numpy as np
+    import xarray as xr
+
+    worst, decisions = 0.0, True
+    for t in range(1, steps + 1):
+        for name in (f"samples{t}.nc", f"record{t}.nc", f"query{t}.nc"):
+            x, y = xr.load_dataset(a / name), xr.load_dataset(b / name)
+            for v in x.data_vars:
+                p, q = x[v].values, y[v].values
+                if p.dtype.kind == "f":
+                    scale = np.nanmax(np.abs(p)) if np.isfinite(p).any() else 1.0
+                    gap = np.abs(np.nan_to_num(p) - np.nan_to_num(q)).max(initial=0.0)
+                    worst = max(worst, float(gap / max(scale, 1e-300)))
+                    decisions &= bool(np.array_equal(np.isnan(p), np.isnan(q)))
+                elif v != "directory":
+                    decisions &= bool(np.array_equal(p, q))
+    return f"every decision, count and version {'the same' if decisions else 'DIFFERENT'}; floats within {worst:.1e} of their scale"
+
+
+def committee_history(args, root: Path) -> None:
+    import json
+
+    import numpy as np
+
+    codes = {"this": REPO}
+    if args.compare_commit:
+        codes[args.compare_commit] = old_snakefile(args.compare_commit, root).parent
+    seconds = {}
+    for name, code in codes.items():
+        out = subprocess.run(
+            [sys.executable, __file__, "--committee-history-worker", str(root / f"history_{name}")]
+            + ["--steps", str(args.committee_history), "--qps", str(args.qps)],
+            env={**os.environ, "SCEMA_BENCH_CODE": str(code)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        seconds[name] = json.loads(out.strip().splitlines()[-1])
+    print(
+        f"committee_update CPU s per step ({args.qps} qps, default committee; mean of the 5 steps up to"
+        " each): all, and (in brackets) its run-wide audit pass fractions, a bootstrap over every audit so far"
+    )
+    print(f"{'step':>6} " + " ".join(f"{name:>20}" for name in codes) + ("   ratio" if len(codes) > 1 else ""))
+    for at in [a for a in args.at if a <= args.committee_history]:
+        window = slice(max(0, at - 5), at)
+        means = [(np.mean(total[window]), np.mean(audits[window])) for total, audits in seconds.values()]
+        ratio = f"   {means[1][0] / means[0][0]:5.2f}x" if len(means) > 1 else ""
+        print(f"{at:>6} " + " ".join(f"{a:>11.3f} ({b:>6.3f})" for a, b in means) + ratio, flush=True)
+    if args.compare_commit:
+        print(same_history(root / "history_this", root / f"history_{args.compare_commit}", args.committee_history))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dry", type=int, nargs="*", default=[10, 100, 500, 1000])
@@ -183,8 +273,19 @@ def main() -> None:
         "--committee", action="store_true", help="committee on (its training-set inputs; its audits in the summary)"
     )
     parser.add_argument("--audit-history", type=int, nargs="*", help="instead: the summary's audits, N steps each")
+    parser.add_argument("--committee-history", type=int, help="instead: committee_update's CPU per step, N steps")
+    parser.add_argument("--at", type=int, nargs="*", default=[10, 25, 50, 100], help="step indices to report")
+    parser.add_argument("--qps", type=int, default=96, help="qps of the synthetic bar (--committee-history)")
+    parser.add_argument("--committee-history-worker", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--steps", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.committee_history_worker:
+        committee_history_worker(args.committee_history_worker, args.steps, args.qps)
+        return
     root = args.workdir or Path(tempfile.mkdtemp(prefix="bench_steps_"))
+    if args.committee_history:
+        committee_history(args, root)
+        return
     if args.audit_history:
         print("summary's committee part, CPU s per step: pass fraction read from committee.nc | refitted per step")
         for steps in args.audit_history:

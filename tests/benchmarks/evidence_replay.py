@@ -48,11 +48,11 @@ def train(data, settings, stiffness, margin, tmp: Path, divide: tuple[int, float
             factors = np.ones(4)
             factors[divide[0]] = 1.0 / divide[1]
             return factors
-        gram_args = evidence.group_equations(*args, **kwargs)
+        gram_args = evidence.moment_group_equations(*args, **kwargs)
         return evidence.fit_group_factors(*gram_args, margin=margin)
 
-    saved = train_module.evidence_factors
-    train_module.evidence_factors = fitted
+    saved = train_module.moment_evidence_factors
+    train_module.moment_evidence_factors = fitted
     try:
         settings = type(settings)(**{**settings.__dict__, "prior_evidence": margin is not None or divide is not None})
         info = train_committee(
@@ -65,7 +65,7 @@ def train(data, settings, stiffness, margin, tmp: Path, divide: tuple[int, float
             symmetric=True,
         )
     finally:
-        train_module.evidence_factors = saved
+        train_module.moment_evidence_factors = saved
     return Committee.load(tmp / "v"), info["prior_factors"]
 
 

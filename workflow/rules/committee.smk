@@ -49,17 +49,20 @@ checkpoint committee_query:
 
 
 rule committee_update:
-    """Store the step's MD samples and audits; suspend on failed audits; retrain per material."""
+    """Store the step's MD samples and audits; suspend on failed audits; retrain per material.
+    Carries the training set forward: step t's is step t-1's plus this step's samples, so every
+    step reads one file of the steps before, however long the run."""
     input:
+        unpack(get_previous_training_set),
         strain="results/step_{step}/strain.nc",
         stress="results/step_{step}/stress.nc",
         query="results/step_{step}/committee_query.nc",
         prev_md_state=get_previous_md_state,
         prev_record=get_previous_committee_record,
-        earlier_samples=get_earlier_training_samples,
         materials=get_material_files,
     output:
         samples="results/step_{step}/training_samples.nc",
+        training_set="results/step_{step}/training_set.nc",
         record="results/step_{step}/committee.nc",
     log:
         "logs/committee_update/step_{step}.log",

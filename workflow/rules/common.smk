@@ -221,15 +221,15 @@ def get_stiffness_symmetries():
     return {name: material["stiffness_symmetry"] for name, material in config["materials"].items()}
 
 
-def get_earlier_training_samples(wildcards):
-    """Step t-1's training samples (none at step 1): the script reads steps 1..t-1.
+def get_previous_training_set(wildcards):
+    """Step t-1's accumulated training set (named input ``previous_training_set``; none at step 1).
 
-    One file, not t-1: step t-1's job took step t-2's in turn, so a changed earlier sample file
-    still re-runs every later update, and the DAG holds O(steps) inputs instead of O(steps^2).
+    One file whatever the step: step t-1's job wrote its set from step t-2's, so a changed earlier
+    sample still re-runs every later update, the DAG holds O(steps) inputs and a job reads one file.
     """
     if int(wildcards.step) == 1:
-        return []
-    return [f"{step_dir(previous_step(wildcards))}/training_samples.nc"]
+        return {}
+    return {"previous_training_set": f"{step_dir(previous_step(wildcards))}/training_set.nc"}
 
 
 def get_schedule_planner():

@@ -128,3 +128,24 @@ def evidence_factors(
 
     with single_thread():
         return fit_group_factors(*group_equations(x, learned, noise_std, stiffness, row_weight, basis, measured))
+
+
+def moment_group_equations(data, noise_std, stiffness, row_weight: float = 1.0, basis=None, measured=None):
+    """``group_equations`` of the rows whose sums are ``data`` (``moments.Moments``, images included):
+    the same (G, b, column groups) to round-off, at a cost that does not grow with the rows."""
+    from scema.committee.moments import moment_equations
+
+    prior = physical_prior_std(stiffness, measured)
+    tied = np.eye(N_PHYSICAL * N_COMPONENTS) if basis is None else basis
+    gram, rhs = moment_equations(data, prior, noise_std, row_weight, tied)
+    return gram, rhs, column_groups(tied)
+
+
+def moment_evidence_factors(
+    data, noise_std, stiffness, row_weight: float = 1.0, basis=None, measured=None
+) -> np.ndarray:
+    """``evidence_factors`` from ``moment_group_equations``: what ``train_committee`` fits."""
+    from scema.committee.fit import single_thread
+
+    with single_thread():
+        return fit_group_factors(*moment_group_equations(data, noise_std, stiffness, row_weight, basis, measured))

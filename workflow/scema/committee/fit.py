@@ -181,10 +181,11 @@ def fit_member(
     """Train one member on (x, y) (its bootstrap sample, y the learned target); returns net
     (weights of the best validation epoch), scalers, info.
 
-    ``physical`` (ridge, targets deviation and correction): {"noise_std": (6,) Pa, "stiffness":
+    ``physical`` (ridge, targets deviation and correction): {"moments": the sums of its
+    noise-perturbed rows and their images (``moments.Moments``), "noise_std": (6,) Pa, "stiffness":
     (6, 6) Pa, "rng": the member's generator, "sign": +-1 (antithetic pairs), "basis": None or the
     coefficients' ties (``equivariance``)}: the member is a posterior draw under the physical prior
-    (``RidgeMember.fit_physical``; x, y are then its noise-perturbed samples, not a bootstrap).
+    (``RidgeMember.fit_physical_moments``; x, y are then not fitted).
 
     ``images`` > 1: x, y are that many blocks of the same samples' images (image k of sample i
     at row k n + i, as ``scema.committee.symmetry.augment`` stacks them); the ridge fits all
@@ -195,9 +196,8 @@ def fit_member(
     if physical is not None:  # a posterior draw on physical regressors: inputs and target as they are
         scalers = Scalers.identity()
         net = build_member("ridge", settings.width, settings.depth, scalers=scalers, offset=offset)
-        net.fit_physical(
-            x,
-            y,
+        net.fit_physical_moments(
+            physical["moments"],
             physical["noise_std"],
             physical["stiffness"],
             physical["rng"],

@@ -292,6 +292,33 @@ class RidgeMember(nn.Module):
         z = physical_regressors(torch.as_tensor(x, dtype=torch.float64), self.stiffness).numpy() * prior
         tied = np.eye(N_PHYSICAL * N_COMPONENTS) if basis is None else basis
         gram, rhs = normal_equations(z, learned, noise_std, row_weight, tied)
+        self._take_posterior_draw(gram, rhs, prior, rng, sign, tied, anchor_noise, prior_factors)
+
+    def fit_physical_moments(
+        self,
+        data,
+        noise_std: np.ndarray,
+        stiffness: np.ndarray,
+        rng: np.random.Generator,
+        row_weight: float = 1.0,
+        sign: float = 1.0,
+        basis: np.ndarray | None = None,
+        anchor_noise: np.ndarray | None = None,
+        prior_factors: np.ndarray | None = None,
+        measured: tuple[float, float] | None = None,
+    ) -> None:
+        """``fit_physical`` from the rows' sums (``moments.Moments``, images included) instead of
+        the rows: the same draw to round-off, at a cost that does not grow with the rows."""
+        from scema.committee.moments import moment_equations
+
+        prior = physical_prior_std(stiffness, measured)
+        self.stiffness.copy_(torch.as_tensor(stiffness, dtype=torch.float64))
+        tied = np.eye(N_PHYSICAL * N_COMPONENTS) if basis is None else basis
+        gram, rhs = moment_equations(data, prior, noise_std, row_weight, tied)
+        self._take_posterior_draw(gram, rhs, prior, rng, sign, tied, anchor_noise, prior_factors)
+
+    def _take_posterior_draw(self, gram, rhs, prior, rng, sign, tied, anchor_noise, prior_factors) -> None:
+        """Draw from the posterior of the data's (G, b) and keep it, in Pa, with its covariance."""
         factors = np.ones(N_GROUPS) if prior_factors is None else np.asarray(prior_factors, dtype=float)
         scale = factors[column_groups(tied)]
         w, cov = _posterior_draw(gram, rhs, scale, rng, sign, tied)

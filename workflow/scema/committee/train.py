@@ -43,8 +43,9 @@ from scema.committee.data import (
     stress_from_learned,
 )
 from scema.committee.equivariance import equivariant_basis
-from scema.committee.evidence import evidence_factors
+from scema.committee.evidence import moment_evidence_factors
 from scema.committee.fit import fit_member, quiet_and_deterministic
+from scema.committee.moments import Moments, cross, moments, regressors
 from scema.committee.predict import member_predict
 from scema.committee.settings import CommitteeSettings
 from scema.committee.storage import METRICS_FILE, save_member, save_target
@@ -118,12 +119,15 @@ def train_committee(
     noise_std = np.maximum(np.sqrt(np.mean(noise[train_idx] ** 2, axis=0)), STRESS_SCALE_FLOOR_PA)
     basis = equivariant_basis() if posterior and symmetric else None
     factors = None
+    images = len(CUBIC) if symmetric else 1
+    if posterior:  # the rows (and their images) enter a posterior only through their sums
+        r_tr = regressors(x_tr, stiffness)
+        data = moments(r_tr, l_tr, symmetric)
     # the prior's group scales from the unperturbed samples, only where the coefficients are tied:
     # untied, a scale learned from the directions loaded also shrinks the coefficients of
     # directions never loaded (test_committee_ridge: trusted 65 MPa off along an unseen axis)
     if posterior and symmetric and settings.prior_evidence:
-        x_e, l_e = augment(x_tr, l_tr)
-        factors = evidence_factors(x_e, l_e, noise_std, stiffness, 1.0 / len(CUBIC), basis, measured)
+        factors = moment_evidence_factors(data, noise_std, stiffness, 1.0 / images, basis, measured)
 
     start = time.perf_counter()
     out_dir = Path(out_dir).resolve()
@@ -138,8 +142,10 @@ def train_committee(
                 if posterior:  # every sample, its label redrawn with the MD noise (a posterior draw)
                     sign = 1.0 - 2.0 * (i % 2)  # members 2j, 2j+1: one draw and its mirror image
                     rng = seeds.rng(member_seed(settings.seed, i - i % 2), "posterior")
-                    x_b, l_b = x_tr, l_tr + sign * rng.standard_normal(l_tr.shape) * noise_std
+                    draw = rng.standard_normal(l_tr.shape) * noise_std  # labels l_tr + sign draw
+                    x_b, l_b = x_tr, l_tr  # not fitted: the member takes the perturbed labels' sums
                     physical = {"noise_std": noise_std, "stiffness": stiffness, "rng": rng, "sign": sign}
+                    physical["moments"] = Moments(data.rr, data.rl + sign * cross(r_tr, draw, symmetric))
                     physical["basis"] = basis
                     physical["prior_factors"] = factors
                     physical["measured"] = measured
@@ -148,8 +154,7 @@ def train_committee(
                 else:
                     boot = seeds.rng(seed, "bootstrap").integers(0, x_tr.shape[0], size=x_tr.shape[0])
                     x_b, l_b = x_tr[boot], l_tr[boot]
-                x_b, l_b = augment(x_b, l_b) if symmetric else (x_b, l_b)
-                images = len(CUBIC) if symmetric else 1
+                x_b, l_b = augment(x_b, l_b) if symmetric and not posterior else (x_b, l_b)
                 net, scalers, info = fit_member(x_b, l_b, x_val, l_val, settings, seed, scratch, images, physical)
                 preds.append(
                     stress_from_learned(x_val, member_predict(net, scalers, x_val), settings.target, stiffness)

@@ -1071,6 +1071,18 @@ def training_samples_dataset(
     )
 
 
+def training_set_dataset(previous: xr.Dataset | None, samples: xr.Dataset) -> xr.Dataset:
+    """``training_set.nc``: every training sample of the run up to ``samples``' step, in step order:
+    the previous step's set (None at the first step) with the step's samples (``training_samples_dataset``)
+    appended; ``step_id`` tells the steps apart, attribute ``step`` is the last step it holds.
+    Why one accumulated file: a step's update then reads one file, not every earlier step's sample
+    file (committee_update cost grew with the run, issue 12), as clustering's strain history does."""
+    ds = samples if previous is None else xr.concat([previous, samples], dim="sample", data_vars="minimal")
+    ds = ds.assign_coords(index_coord("sample", ds.sizes["sample"], "training sample"))
+    ds.attrs = {"step": int(samples.attrs["step"]), "target": samples.attrs["target"]}
+    return ds
+
+
 def committee_metrics_dataset(
     errors: HeldOutErrors,
     train_size: np.ndarray,

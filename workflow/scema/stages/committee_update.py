@@ -5,6 +5,8 @@ Per step the stage writes
 - ``training_samples.nc``: every MD stress of the step with its inputs, its MD noise, its
   material, and for audits the committee's answer beside it. Written once, atomically, so a
   killed and resumed run neither loses nor duplicates samples or audit records;
+- ``training_set.nc``: the previous step's set with this step's samples appended, the one file
+  the next step reads for everything earlier (training set, pooled noise, the run's audits);
 - ``committee.nc`` (``scema.stages.committee_record``): the record the next step's query reads,
   with a material's committee retrained when its training set grew by train_frequency.
 """
@@ -12,12 +14,19 @@ Per step the stage writes
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from scema.io.datasets import DECISIONS, SOURCE_FLAGS, committee_record_dataset, training_samples_dataset
+from scema.io.datasets import (
+    DECISIONS,
+    SOURCE_FLAGS,
+    committee_record_dataset,
+    training_samples_dataset,
+    training_set_dataset,
+)
 from scema.io.netcdf import read_dataset, write_dataset
 from scema.stages.committee_query import committee_decision, query_inputs
 from scema.stages.committee_record import audit_statistics
@@ -37,12 +46,31 @@ def sample_noise(replica_stress: np.ndarray, material: np.ndarray, sampling_nois
     return np.where(np.all(replica_stress == 0, axis=(1, 2))[:, None], 0.0, noise)
 
 
+Earlier = xr.Dataset | Sequence[str] | None
+"""The samples of the steps before: the previous step's accumulated training set (what the stage
+reads) or, for runs and tests that hold them, the per-step sample files in step order."""
+
+
+def newest_first(earlier: Earlier) -> Iterator[xr.Dataset]:
+    """Each earlier step's samples, the newest step first, only as far as the caller iterates: from a
+    training set (``training_set_dataset``) by ``step_id``, every step down to 1 (a step without
+    samples as an empty set, as its file would be), or from sample files, read one at a time."""
+    if isinstance(earlier, xr.Dataset):
+        step_id = earlier["step_id"].values
+        for step in range(int(earlier.attrs["step"]), 0, -1):
+            rows = slice(np.searchsorted(step_id, step, "left"), np.searchsorted(step_id, step, "right"))
+            yield earlier.isel(sample=rows)
+    else:
+        for path in reversed(list(earlier or ())):
+            yield read_dataset(path)
+
+
 def pooled_noise(
-    material: np.ndarray, label: np.ndarray, anchor: np.ndarray, earlier_samples: list[str], target: str
+    material: np.ndarray, label: np.ndarray, anchor: np.ndarray, earlier: Earlier, target: str
 ) -> np.ndarray:
     """Per sample the comparison noise pooled over its material's MD samples of this step and,
-    until ``MIN_POOLED_SAMPLES`` are pooled, of the most recent earlier steps (``earlier_samples``
-    in step order; read newest first, only as far as needed). Why: ``scema.committee.noise``."""
+    until ``MIN_POOLED_SAMPLES`` are pooled, of the most recent earlier steps (``earlier``, read
+    newest first, only as far as needed). Why: ``scema.committee.noise``."""
     from scema.committee.noise import MIN_POOLED_SAMPLES, pooled_sample_noise
 
     materials = np.unique(material)
@@ -57,28 +85,29 @@ def pooled_noise(
             target != "correction" or count(anchors[m]) >= MIN_POOLED_SAMPLES
         )
 
-    for path in reversed(earlier_samples):
+    for step in newest_first(earlier):
         if all(enough(m) for m in materials):
             break
-        earlier = read_dataset(path)
         for m in materials:
-            of_m = earlier["material"].values == m
-            labels[m].append(earlier["noise"].values[of_m])
-            anchors[m].append(earlier["anchor_noise"].values[of_m])
+            of_m = step["material"].values == m
+            labels[m].append(step["noise"].values[of_m])
+            anchors[m].append(step["anchor_noise"].values[of_m])
     out = np.zeros_like(label)
     for m in materials:
         out[material == m] = pooled_sample_noise(labels[m], anchors[m], target)
     return out
 
 
-def pooled_noise_of(samples: xr.Dataset, earlier_samples: list[str] = ()) -> np.ndarray:
+def pooled_noise_of(samples: xr.Dataset, earlier: Earlier = ()) -> np.ndarray:
     """``pooled_noise`` of a stored training-samples dataset as this stage computes it (for runs
-    written before the variable existed); ``earlier_samples``: the sample files of the steps before."""
+    written before the variable existed); ``earlier``: the steps before (``Earlier``)."""
+    if not isinstance(earlier, xr.Dataset):
+        earlier = [str(p) for p in earlier]
     return pooled_noise(
         samples["material"].values,
         samples["noise"].values,
         samples["anchor_noise"].values,
-        [str(p) for p in earlier_samples],
+        earlier,
         samples.attrs["target"],
     )
 
@@ -91,10 +120,10 @@ def training_samples(
     query_path: str,
     sampling_noise: dict[int, np.ndarray],
     target: str,
-    earlier_samples: list[str] = (),
+    earlier: Earlier = None,
 ) -> xr.Dataset:
     """(inputs, MD stress, noise) of every qp whose stress came from its own MD at this step;
-    ``earlier_samples``: the training sample files of steps 1..t-1 (for the pooled noise)."""
+    ``earlier``: the samples of steps 1..t-1 (``Earlier``; for the pooled noise)."""
     from scema.committee.noise import comparison_noise
 
     stress = read_dataset(stress_path)
@@ -109,7 +138,7 @@ def training_samples(
     else:
         label_noise = sample_noise(stress["stress"].values[md, None], material[md], sampling_noise)
     anchor_noise = sample_noise(state["state_stress"].values[md], material[md], sampling_noise)
-    pooled = pooled_noise(material[md], label_noise, anchor_noise, list(earlier_samples), target)
+    pooled = pooled_noise(material[md], label_noise, anchor_noise, earlier, target)
     return training_samples_dataset(
         step,
         target,
@@ -160,7 +189,8 @@ def audit_rows(samples: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def run_audits(samples: xr.Dataset, earlier: list[xr.Dataset] = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``audit_rows`` of this step and every earlier step's samples (``earlier``) together."""
+    """``audit_rows`` of this step and every earlier step's samples (``earlier``, each a step's
+    samples or a training set) together: the stage's ``audit_rows`` of its training set."""
     sets = [audit_rows(ds) for ds in earlier] + [audit_rows(samples)]
     return tuple(np.concatenate([s[k] for s in sets]) for k in range(3))
 
@@ -211,10 +241,10 @@ def pass_fractions(so_far: tuple, n_materials: int, accuracy_pa: float) -> dict:
 MIN_POOLED_AUDITS = 15
 
 
-def recent_audits(samples: xr.Dataset, m: int, earlier_samples: list[str] = ()) -> tuple[np.ndarray, np.ndarray]:
+def recent_audits(samples: xr.Dataset, m: int, earlier: Earlier = ()) -> tuple[np.ndarray, np.ndarray]:
     """(committee - MD, pooled noise), each (n, 6), of material m's audits at this step and, until
-    ``MIN_POOLED_AUDITS`` are pooled, of the steps just before it (``earlier_samples`` in step
-    order, read newest first), back to the first step without audits of m: a suspended step
+    ``MIN_POOLED_AUDITS`` are pooled, of the steps just before it (``earlier``, read newest
+    first), back to the first step without audits of m: a suspended step
     has none, so a committee re-accepted after a suspension is judged on its own audits only.
     Why pooled: five audits a step resolve only errors far above the accuracy
     (``scema.committee.acceptance.audits_show_inaccurate``); the versions of consecutive steps
@@ -225,19 +255,17 @@ def recent_audits(samples: xr.Dataset, m: int, earlier_samples: list[str] = ()) 
         return error[material == m], noise[material == m]
 
     sets = [of_m(samples)]
-    for path in reversed(list(earlier_samples)):
+    for step in newest_first(earlier):
         if not len(sets[-1][0]) or sum(len(e) for e, _ in sets) >= MIN_POOLED_AUDITS:
             break
-        sets.append(of_m(read_dataset(path)))
+        sets.append(of_m(step))
     sets = [s for s in sets if len(s[0])]
     if not sets:
         return np.zeros((0, 6)), np.zeros((0, 6))
     return np.concatenate([e for e, _ in sets]), np.concatenate([n for _, n in sets])
 
 
-def audit_suspends(
-    samples: xr.Dataset, m: int, accuracy_pa: float, tolerance: float, earlier_samples: list[str] = ()
-) -> bool:
+def audit_suspends(samples: xr.Dataset, m: int, accuracy_pa: float, tolerance: float, earlier: Earlier = ()) -> bool:
     """Do material m's audits show, beyond the MD noise, that its committee misses the accuracy?
 
     One audit cannot: with MD noise near or above the accuracy (~29 MPa against 30 on the
@@ -250,7 +278,7 @@ def audit_suspends(
     from scema.committee.acceptance import audits_show_inaccurate
     from scema.committee.noise import MIN_POOLED_SAMPLES
 
-    error, noise = recent_audits(samples, m, earlier_samples)
+    error, noise = recent_audits(samples, m, earlier)
     return audits_show_inaccurate(error, noise, accuracy_pa, tolerance, MIN_POOLED_SAMPLES)
 
 
@@ -265,14 +293,20 @@ def still_suspended(suspended: bool, audits_failed: bool, accepted_version_train
     return suspended and not accepted_version_trained
 
 
-def material_data(material_files: dict[str, str], material_names: list[str], symmetries: dict[str, str]):
+def read_materials(material_files: dict[str, str]) -> dict[str, xr.Dataset]:
+    """Each material's material.nc, read once for ``material_data`` and ``material_prior_scales``."""
+    return {name: read_dataset(path) for name, path in material_files.items()}
+
+
+def material_data(material_files: dict[str, str | xr.Dataset], material_names: list[str], symmetries: dict[str, str]):
     """Per material index: stiffness C (replica mean, symmetry-projected as on the FE side) and
-    sampling noise (component,) Pa when the material file has it."""
+    sampling noise (component,) Pa when the material file has it. ``material_files``: name -> path,
+    or the files already read (``read_materials``)."""
     from scema.symmetry import project
 
     stiffness, noise = {}, {}
-    for name, path in material_files.items():
-        ds = read_dataset(path)
+    for name, source in material_files.items():
+        ds = source if isinstance(source, xr.Dataset) else read_dataset(source)
         m = material_names.index(name)
         stiffness[m] = project(ds["stiffness"].mean("replica").values, symmetries[name])
         if "sampling_noise" in ds:
@@ -290,16 +324,19 @@ def uses_measured_prior(committee: dict) -> bool:
     )
 
 
-def material_prior_scales(committee: dict, material_files: dict[str, str], material_names: list[str], symmetries):
+def material_prior_scales(
+    committee: dict, material_files: dict[str, str | xr.Dataset], material_names: list[str], symmetries
+):
     """Material index -> (intercept Pa, elastic Pa) measured by material_init, for the materials
-    where ``committee.measured_prior`` applies and the file measures both (others: the fixed guesses)."""
+    where ``committee.measured_prior`` applies and the file measures both (others: the fixed guesses).
+    ``material_files`` as for ``material_data``."""
     from scema.committee.measured_prior import measured_scales
 
     if not uses_measured_prior(committee):
         return {}
     out = {}
-    for name, path in material_files.items():
-        scales = measured_scales(read_dataset(path), symmetries[name])
+    for name, source in material_files.items():
+        scales = measured_scales(source if isinstance(source, xr.Dataset) else read_dataset(source), symmetries[name])
         if scales is not None:
             out[material_names.index(name)] = scales
     return out
@@ -326,9 +363,10 @@ def start(
     from scema.committee.symmetry import SYMMETRIC_MATERIALS
 
     settings = CommitteeSettings.from_config(committee)
-    stiffness, _ = material_data(material_files, material_names, symmetries)
+    materials = read_materials(material_files)
+    stiffness, _ = material_data(materials, material_names, symmetries)
     prior_versions = {}
-    scales_of = material_prior_scales(committee, material_files, material_names, symmetries)
+    scales_of = material_prior_scales(committee, materials, material_names, symmetries)
     for m, scales in scales_of.items():
         name = material_names[m]
         directory = Path(committee_root) / name / "v0"
@@ -355,22 +393,28 @@ def run(
     prev_md_state: str,
     query_path: str,
     prev_record: str,
-    earlier_samples: list[str],
+    previous_training_set: str | None,
     material_files: dict[str, str],
     out_samples: str,
+    out_training_set: str,
     out_record: str,
     committee_root: str = "results/committee",
 ) -> None:
-    """Store this step's samples; judge the audits; retrain a material's committee when its set grew by train_frequency."""
+    """Store this step's samples and the run's training set; judge the audits; retrain a material's
+    committee when its set grew by train_frequency. ``previous_training_set``: step t-1's
+    ``training_set.nc`` (None at step 1), everything this step needs of the steps before."""
     from scema.committee.symmetry import SYMMETRIC_MATERIALS
     from scema.committee.train import enough_samples
 
     accuracy = committee["stress_accuracy_mpa"] * 1e6
-    stiffness, sampling_noise = material_data(material_files, material_names, symmetries)
-    scales = material_prior_scales(committee, material_files, material_names, symmetries)
+    materials = read_materials(material_files)
+    stiffness, sampling_noise = material_data(materials, material_names, symmetries)
+    scales = material_prior_scales(committee, materials, material_names, symmetries)
+    earlier = read_dataset(previous_training_set) if previous_training_set else None
     samples = training_samples(
-        step, strain_path, stress_path, prev_md_state, query_path, sampling_noise, committee["target"], earlier_samples
+        step, strain_path, stress_path, prev_md_state, query_path, sampling_noise, committee["target"], earlier
     )
+    training_set = training_set_dataset(earlier, samples)
     prev = read_dataset(prev_record)
     query = read_dataset(query_path)
     version, directory = prev["version"].values.copy(), prev["directory"].values.astype(object).copy()
@@ -382,8 +426,7 @@ def run(
     decision, qp_material = query["decision"].values, read_dataset(strain_path)["material"].values
     n = len(material_names)
     counts = {k: np.zeros(n, np.int64) for k in ("queried", "trusted", "audited")}
-    earlier = [read_dataset(p) for p in earlier_samples]  # read once: the run's audits and the training
-    so_far = run_audits(samples, earlier)
+    so_far = audit_rows(training_set)  # the run's audits (``run_audits``)
     audit = {
         "error": np.full((n, 3), np.nan),
         "net_error": np.full((n, 3), np.nan),
@@ -410,7 +453,7 @@ def run(
                 accuracy / 1e6,
                 100 * (1 - audit["failed_fraction"][m]),
             )
-        failed = audit_suspends(samples, m, accuracy, committee["audit_tolerance"], earlier_samples)
+        failed = audit_suspends(samples, m, accuracy, committee["audit_tolerance"], earlier)
         if failed:
             log.warning(
                 "material %s: committee v%d suspended at step %d: its %d audits show an error above %.0f MPa "
@@ -429,7 +472,7 @@ def run(
             version[m], n_at_training[m] = version[m] + 1, n_samples[m]
             directory[m] = str(Path(committee_root) / name / f"v{version[m]}")
             summary = train_version(
-                earlier + [samples],
+                training_set,
                 m,
                 committee,
                 stiffness.get(m),
@@ -450,6 +493,7 @@ def run(
             )
         suspended[m] = int(still_suspended(bool(suspended[m]), failed, trained and bool(accepted[m])))
     write_dataset(samples, out_samples, f"committee training samples, step {step}")
+    write_dataset(training_set, out_training_set, f"committee training set, steps 1-{step}")
     write_dataset(
         committee_record_dataset(
             step, material_names, version, directory, n_samples, n_at_training, accepted, suspended, counts, audit
@@ -460,7 +504,7 @@ def run(
 
 
 def train_version(
-    sample_sets: list[xr.Dataset],
+    training_set: xr.Dataset,
     material: int,
     committee: dict,
     stiffness,
@@ -468,13 +512,14 @@ def train_version(
     symmetric: bool = False,
     measured: tuple[float, float] | None = None,
 ) -> dict:
-    """Train one material's next version on all its samples so far (and their cubic images when
-    ``symmetric``: the material's crystal axes are the specimen axes); ``measured``: the prior's
-    measured intercept and elastic scales (``material_prior_scales``)."""
+    """Train one material's next version on all its samples so far (``training_set``: the run's,
+    ``training_set_dataset``; and their cubic images when ``symmetric``: the material's crystal
+    axes are the specimen axes); ``measured``: the prior's measured intercept and elastic scales
+    (``material_prior_scales``). Ridge members of the physical prior take the samples through two
+    sums (``scema.committee.moments``); networks see every sample, every epoch."""
     from scema.committee import CommitteeSettings, train_committee
 
-    data = xr.concat(sample_sets, dim="sample")
-    data = data.isel(sample=np.flatnonzero(data["material"].values == material))
+    data = training_set.isel(sample=np.flatnonzero(training_set["material"].values == material))
     return train_committee(
         data["inputs"].values,
         data["stress"].values,
