@@ -21,6 +21,7 @@ run(
     prev_record=snakemake.input.prev_record,
     earlier_samples=earlier_samples,
     material_files=dict(zip(snakemake.params.used_materials, snakemake.input.materials)),
+    zero_kelvin_files={Path(f).parent.name: f for f in snakemake.input.zero_kelvin},
     out_samples=snakemake.output.samples,
     out_record=snakemake.output.record,
 )

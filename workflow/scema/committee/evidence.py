@@ -33,6 +33,7 @@ from scema.committee.models import (
     normal_equations,
     physical_prior_std,
     physical_regressors,
+    prior_mean_deviation,
 )
 
 SCALE_FLOOR = 1e-3  # smallest factor: a group a thousand times below its physical guess is absent
@@ -115,6 +116,7 @@ def group_equations(x, learned, noise_std, stiffness, row_weight: float = 1.0, b
     prior = physical_prior_std(stiffness, measured)
     z = physical_regressors(torch.as_tensor(x, dtype=torch.float64), c).numpy() * prior
     tied = np.eye(N_PHYSICAL * N_COMPONENTS) if basis is None else basis
+    learned = learned - prior_mean_deviation(x, stiffness, measured)
     gram, rhs = normal_equations(z, learned, noise_std, row_weight, tied)
     return gram, rhs, column_groups(tied)
 
