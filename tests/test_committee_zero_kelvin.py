@@ -157,3 +157,25 @@ def test_committee_start_builds_version_0_on_the_law_of_the_material_file(tmp_pa
         mean, _ = Committee.load(root / "copper" / "v0").predict(x)
         expected = eps @ stiffness.T + (products(eps) @ law_of(TOEC) if name == "with" else 0.0)
         np.testing.assert_allclose(mean, expected, rtol=1e-6, atol=10.0)
+
+
+@pytest.mark.parametrize(
+    ("changes", "planned"),
+    [
+        ({"zero_kelvin_law": True}, True),
+        ({}, False),  # off by default
+        ({"zero_kelvin_law": True, "measured_prior": False}, False),
+        ({"zero_kelvin_law": True, "target": "correction"}, False),
+    ],
+)
+def test_the_workflow_runs_material_zero_kelvin_only_where_the_prior_uses_it(tmp_path, changes, planned):
+    """A dry run of a committee run on cubic copper plans the 0 K law (and committee_update reads it)
+    only with zero_kelvin_law, the measured prior and the deviation target."""
+    from conftest import small_config
+    from test_rerun import planned_jobs
+
+    cfg = small_config()
+    cfg["materials"]["copper"]["stiffness_symmetry"] = "cubic"
+    cfg["committee"] = {**cfg["committee"], "enabled": True, "architecture": "ridge", "target": "deviation", **changes}
+    jobs = planned_jobs(tmp_path / "run", cfg)
+    assert (("material_zero_kelvin", None) in jobs) is planned, sorted(jobs)
