@@ -16,6 +16,7 @@ run(
     prev_record=snakemake.input.prev_record,
     previous_training_set=snakemake.input.get("previous_training_set"),
     material_files=dict(zip(snakemake.params.used_materials, snakemake.input.materials)),
+    zero_kelvin_files={Path(f).parent.name: f for f in snakemake.input.zero_kelvin},
     out_samples=snakemake.output.samples,
     out_training_set=snakemake.output.training_set,
     out_record=snakemake.output.record,

@@ -20,6 +20,8 @@ from scema.committee.train import member_seed, split_indices
 from scema.io.netcdf import read_dataset
 
 MEASURED = (2.5e6, 2e8)  # Pa: copper's measured intercept and elastic scales
+# and a second-order law the prior is centred on (committee.zero_kelvin_law; any (21, 6) Pa will do)
+WITH_LAW = (*MEASURED, None, np.random.default_rng(7).normal(0.0, 3e11, (21, 6)))
 
 
 def _samples(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -33,7 +35,7 @@ def _samples(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return x, law(eps, np.ones(n)) + noise * rng.standard_normal((n, 6)), noise
 
 
-def rows_committee(x, y, noise, settings, symmetric: bool) -> list[RidgeMember]:
+def rows_committee(x, y, noise, settings, symmetric: bool, measured=MEASURED) -> list[RidgeMember]:
     """The members as train_committee built them before the moments: each member's perturbed
     labels and every sample's 24 images as rows, the evidence fitted on the images' rows."""
     learned = learned_target(x, y, settings.target, C)
@@ -44,7 +46,7 @@ def rows_committee(x, y, noise, settings, symmetric: bool) -> list[RidgeMember]:
     images = len(CUBIC) if symmetric else 1
     factors = None
     if symmetric and settings.prior_evidence:
-        factors = evidence_factors(*augment(x_tr, l_tr), noise_std, C, 1.0 / images, basis, MEASURED)
+        factors = evidence_factors(*augment(x_tr, l_tr), noise_std, C, 1.0 / images, basis, measured)
     members = []
     for i in range(settings.size):
         sign = 1.0 - 2.0 * (i % 2)
@@ -53,23 +55,28 @@ def rows_committee(x, y, noise, settings, symmetric: bool) -> list[RidgeMember]:
         x_b, l_b = augment(x_b, l_b) if symmetric else (x_b, l_b)
         member = build_member("ridge", settings.width, settings.depth, scalers=Scalers.identity(), offset=False)
         anchor = noise_std if settings.target == "correction" else None
-        member.fit_physical(x_b, l_b, noise_std, C, rng, 1.0 / images, sign, basis, anchor, factors, MEASURED)
+        member.fit_physical(x_b, l_b, noise_std, C, rng, 1.0 / images, sign, basis, anchor, factors, measured)
         members.append(member)
     return members
 
 
 @pytest.mark.parametrize(
-    ("target", "symmetric", "evidence"),
-    [("deviation", True, True), ("deviation", False, True), ("correction", True, False)],
+    ("target", "symmetric", "evidence", "measured"),
+    [
+        ("deviation", True, True, MEASURED),
+        ("deviation", False, True, MEASURED),
+        ("correction", True, False, MEASURED),
+        ("deviation", True, True, WITH_LAW),
+    ],
 )
-def test_members_from_the_sums_are_the_members_from_every_image_row(tmp_path, target, symmetric, evidence):
+def test_members_from_the_sums_are_the_members_from_every_image_row(tmp_path, target, symmetric, evidence, measured):
     """Posterior draws and their covariances: the sums over samples with the images' actions in
     closed form against the 24 n rows each member used to build (same split, same label draws)."""
     x, y, noise = _samples(120, seed=3)
     settings = default_settings(target=target, prior_evidence=evidence)
-    info = train_committee(x, y, settings, tmp_path / "v", noise, C, symmetric, MEASURED)
+    info = train_committee(x, y, settings, tmp_path / "v", noise, C, symmetric, measured)
     members = [member.net for member in Committee.load(tmp_path / "v").members]
-    reference = rows_committee(x, y, noise, settings, symmetric)
+    reference = rows_committee(x, y, noise, settings, symmetric, measured)
     for new, old in zip(members, reference, strict=True):
         for buffer in ("physical_weights", "physical_cov", "prior_std", "anchor_noise"):
             a, b = getattr(new, buffer).numpy(), getattr(old, buffer).numpy()

@@ -3,6 +3,7 @@ rule committee_start:
     version 0, the physical prior alone with the material's measured scales (measured_prior)."""
     input:
         materials=get_committee_start_materials,
+        zero_kelvin=get_committee_start_zero_kelvin,
     output:
         record="results/step_0000/committee.nc",
     log:
@@ -60,6 +61,7 @@ rule committee_update:
         prev_md_state=get_previous_md_state,
         prev_record=get_previous_committee_record,
         materials=get_material_files,
+        zero_kelvin=get_zero_kelvin_files,
     output:
         samples="results/step_{step}/training_samples.nc",
         training_set="results/step_{step}/training_set.nc",

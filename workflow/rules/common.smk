@@ -108,6 +108,30 @@ def get_committee_start_materials(wildcards):
     return get_material_files(wildcards) if builds_prior_version() else []
 
 
+def uses_zero_kelvin_law(name):
+    """The committee prior of this material has the 0 K second-order law as its mean: a cubic
+    crystal, ridge members learning the deviation from C eps with the measured prior."""
+    committee = config["committee"]
+    return (
+        committee["enabled"]
+        and committee["zero_kelvin_law"]
+        and committee["measured_prior"]
+        and committee["architecture"] == "ridge"
+        and committee["target"] == "deviation"
+        and config["materials"][name]["stiffness_symmetry"] == "cubic"
+    )
+
+
+def get_zero_kelvin_files(wildcards):
+    """The 0 K laws committee_update reads (materials where ``uses_zero_kelvin_law``)."""
+    return [f"results/materials/{m}/zero_kelvin.nc" for m in MATERIALS if uses_zero_kelvin_law(m)]
+
+
+def get_committee_start_zero_kelvin(wildcards):
+    """The 0 K laws version 0 is built with (none without it)."""
+    return get_zero_kelvin_files(wildcards) if builds_prior_version() else []
+
+
 def get_material_states(wildcards):
     return [f"results/materials/{wildcards.material}/replica_{r}.data" for r in REPLICAS]
 

@@ -41,3 +41,22 @@ rule material_init:
         material=get_material_config,
     script:
         "../../scripts/material_init.py"
+
+
+rule material_zero_kelvin:
+    """The perfect lattice's second-order law at 0 K (a minimisation, < 1 s): the committee
+    prior's second-order mean for a crystal (committee.zero_kelvin_law)."""
+    output:
+        law="results/materials/{material}/zero_kelvin.nc",
+    log:
+        main="logs/material_zero_kelvin/{material}.log",
+        lammps="logs/material_zero_kelvin/{material}.lammps.log",
+    benchmark:
+        "benchmarks/material_zero_kelvin/{material}.tsv"
+    conda:
+        "../../envs/lammps.yaml"
+    threads: 1
+    params:
+        material=get_material_config,
+    script:
+        "../../scripts/material_zero_kelvin.py"

@@ -33,6 +33,7 @@ from scema.committee.models import (
     normal_equations,
     physical_prior_std,
     physical_regressors,
+    prior_mean_deviation,
 )
 
 SCALE_FLOOR = 1e-3  # smallest factor: a group a thousand times below its physical guess is absent
@@ -115,6 +116,7 @@ def group_equations(x, learned, noise_std, stiffness, row_weight: float = 1.0, b
     prior = physical_prior_std(stiffness, measured)
     z = physical_regressors(torch.as_tensor(x, dtype=torch.float64), c).numpy() * prior
     tied = np.eye(N_PHYSICAL * N_COMPONENTS) if basis is None else basis
+    learned = learned - prior_mean_deviation(x, stiffness, measured)
     gram, rhs = normal_equations(z, learned, noise_std, row_weight, tied)
     return gram, rhs, column_groups(tied)
 
@@ -133,11 +135,11 @@ def evidence_factors(
 def moment_group_equations(data, noise_std, stiffness, row_weight: float = 1.0, basis=None, measured=None):
     """``group_equations`` of the rows whose sums are ``data`` (``moments.Moments``, images included):
     the same (G, b, column groups) to round-off, at a cost that does not grow with the rows."""
-    from scema.committee.moments import moment_equations
+    from scema.committee.moments import about_law, moment_equations
 
     prior = physical_prior_std(stiffness, measured)
     tied = np.eye(N_PHYSICAL * N_COMPONENTS) if basis is None else basis
-    gram, rhs = moment_equations(data, prior, noise_std, row_weight, tied)
+    gram, rhs = moment_equations(about_law(data, measured), prior, noise_std, row_weight, tied)
     return gram, rhs, column_groups(tied)
 
 

@@ -170,21 +170,43 @@ def physical_regressors(x: torch.Tensor, stiffness: torch.Tensor) -> torch.Tenso
     return torch.cat([torch.ones_like(eps[:, :1]), eps, d_eps, state, eps[:, PAIRS[0]] * eps[:, PAIRS[1]]], dim=1)
 
 
-def physical_prior_std(stiffness: np.ndarray, measured: tuple[float, float] | None = None) -> np.ndarray:
+def physical_prior_std(stiffness: np.ndarray, measured: tuple | None = None) -> np.ndarray:
     """(40,) prior std of each physical regressor's coefficient, Pa per unit regressor. ``measured``
-    (intercept Pa, elastic Pa per unit strain): the intercept and elastic groups' std from the
-    material's measured errors (``committee.measured_prior``) instead of the guesses above."""
+    (intercept Pa, elastic Pa per unit strain[, second-order Pa, second-order mean]): the intercept
+    and elastic groups' std from the material's measured errors (``committee.measured_prior``)
+    instead of the guesses above; with a third entry, the second-order group's std about the
+    measured second-order law (``second_order_mean``) instead of 4 c about zero."""
     c = float(np.max(np.diag(stiffness)))
     n = N_COMPONENTS
-    intercept, elastic = (PRIOR_INTERCEPT * c, PRIOR_ELASTIC * c) if measured is None else measured
+    intercept, elastic = (PRIOR_INTERCEPT * c, PRIOR_ELASTIC * c) if measured is None else measured[:2]
+    second = c * PRIOR_SECOND_ORDER if measured is None or len(measured) < 3 or measured[2] is None else measured[2]
     return np.concatenate(
         [
             [intercept],
             np.full(n, elastic),
             c * np.full(2 * n, PRIOR_PATH),
-            c * np.full(PAIRS.shape[1], PRIOR_SECOND_ORDER),
+            np.full(PAIRS.shape[1], second),
         ]
     )
+
+
+def second_order_mean(measured: tuple | None) -> np.ndarray | None:
+    """(21, 6) Pa: the prior mean of the second-order coefficients (the coefficient of eps_t,i eps_t,j
+    in each stress component, ``PAIRS`` order), the material's measured law; None: zero."""
+    if measured is None or len(measured) < 4 or measured[3] is None:
+        return None
+    return np.asarray(measured[3], dtype=float).reshape(PAIRS.shape[1], N_COMPONENTS)
+
+
+def prior_mean_deviation(x: np.ndarray, stiffness: np.ndarray, measured: tuple | None) -> np.ndarray:
+    """(n, 6) Pa: the deviation from C eps_t the prior expects at physical inputs ``x`` (n, 18): the
+    measured second-order law's sum over eps_t,i eps_t,j; zero without one. A posterior is fitted
+    to the learned target minus this and the law added back to its coefficients."""
+    mean = second_order_mean(measured)
+    if mean is None:
+        return np.zeros((np.asarray(x).shape[0], N_COMPONENTS))
+    r = physical_regressors(torch.as_tensor(x, dtype=torch.float64), torch.as_tensor(stiffness, dtype=torch.float64))
+    return r.numpy()[:, N_PHYSICAL - PAIRS.shape[1] :] @ mean
 
 
 class RidgeMember(nn.Module):
@@ -291,8 +313,9 @@ class RidgeMember(nn.Module):
         self.stiffness.copy_(torch.as_tensor(stiffness, dtype=torch.float64))
         z = physical_regressors(torch.as_tensor(x, dtype=torch.float64), self.stiffness).numpy() * prior
         tied = np.eye(N_PHYSICAL * N_COMPONENTS) if basis is None else basis
+        learned = learned - prior_mean_deviation(x, stiffness, measured)  # fit about the measured law
         gram, rhs = normal_equations(z, learned, noise_std, row_weight, tied)
-        self._take_posterior_draw(gram, rhs, prior, rng, sign, tied, anchor_noise, prior_factors)
+        self._take_posterior_draw(gram, rhs, prior, rng, sign, tied, anchor_noise, prior_factors, measured)
 
     def fit_physical_moments(
         self,
@@ -309,22 +332,27 @@ class RidgeMember(nn.Module):
     ) -> None:
         """``fit_physical`` from the rows' sums (``moments.Moments``, images included) instead of
         the rows: the same draw to round-off, at a cost that does not grow with the rows."""
-        from scema.committee.moments import moment_equations
+        from scema.committee.moments import about_law, moment_equations
 
         prior = physical_prior_std(stiffness, measured)
         self.stiffness.copy_(torch.as_tensor(stiffness, dtype=torch.float64))
         tied = np.eye(N_PHYSICAL * N_COMPONENTS) if basis is None else basis
-        gram, rhs = moment_equations(data, prior, noise_std, row_weight, tied)
-        self._take_posterior_draw(gram, rhs, prior, rng, sign, tied, anchor_noise, prior_factors)
+        gram, rhs = moment_equations(about_law(data, measured), prior, noise_std, row_weight, tied)
+        self._take_posterior_draw(gram, rhs, prior, rng, sign, tied, anchor_noise, prior_factors, measured)
 
-    def _take_posterior_draw(self, gram, rhs, prior, rng, sign, tied, anchor_noise, prior_factors) -> None:
-        """Draw from the posterior of the data's (G, b) and keep it, in Pa, with its covariance."""
+    def _take_posterior_draw(self, gram, rhs, prior, rng, sign, tied, anchor_noise, prior_factors, measured) -> None:
+        """Draw from the posterior of the data's (G, b), fitted about the measured second-order law
+        (``second_order_mean``), and keep it, in Pa, with the law added back and its covariance."""
         factors = np.ones(N_GROUPS) if prior_factors is None else np.asarray(prior_factors, dtype=float)
         scale = factors[column_groups(tied)]
         w, cov = _posterior_draw(gram, rhs, scale, rng, sign, tied)
         # back from units of the physical prior's std; prior_std keeps the std the draw was taken under
         self.prior_std.copy_(torch.as_tensor(prior * factors[regressor_groups()]))
-        self.physical_weights.copy_(torch.as_tensor(w * prior[:, None]))
+        weights = w * prior[:, None]
+        mean = second_order_mean(measured)
+        if mean is not None:
+            weights[N_PHYSICAL - PAIRS.shape[1] :] += mean
+        self.physical_weights.copy_(torch.as_tensor(weights))
         self.physical_cov.copy_(torch.as_tensor(cov * np.outer(prior, prior)))
         if anchor_noise is not None:
             self.anchor_noise.copy_(torch.as_tensor(anchor_noise, dtype=torch.float64))

@@ -20,7 +20,7 @@ from functools import cache
 import numpy as np
 import torch
 
-from scema.committee.models import N_COMPONENTS, N_PHYSICAL, physical_regressors
+from scema.committee.models import N_COMPONENTS, N_PHYSICAL, PAIRS, physical_regressors, second_order_mean
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,16 @@ def moments(r: np.ndarray, learned: np.ndarray, symmetric: bool) -> Moments:
     """``Moments`` of the rows (regressors ``r`` (n, 40), targets ``learned`` (n, 6)) and their images."""
     p, _ = image_actions(symmetric)
     return Moments(np.einsum("gij,jk,glk->il", p, r.T @ r, p, optimize=True), cross(r, learned, symmetric))
+
+
+def about_law(data: Moments, measured: tuple | None) -> Moments:
+    """The moments of the rows' targets minus the measured second-order law's prediction
+    (``models.prior_mean_deviation``: l - r_pair^T M per row), so sum r (l - r_pair^T M)^T =
+    R^T L - (R^T R)[:, pair] M: what a member is fitted to when its prior is centred on the law."""
+    mean = second_order_mean(measured)
+    if mean is None:
+        return data
+    return Moments(data.rr, data.rl - data.rr[:, N_PHYSICAL - PAIRS.shape[1] :] @ mean)
 
 
 def moment_equations(data: Moments, prior, noise_std, row_weight, tied) -> tuple[np.ndarray, np.ndarray]:

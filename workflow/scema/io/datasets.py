@@ -671,6 +671,31 @@ def _rest_state_coord(count: int) -> dict:
     return index_coord("rest_state", count, "state along the reference window") if count else {}
 
 
+def zero_kelvin_dataset(name, spec, law: np.ndarray, strain: float) -> xr.Dataset:
+    """``materials/{name}/zero_kelvin.nc``: the perfect lattice's second-order law at 0 K
+    (``scema.md.preparation.zero_kelvin_law``), the committee prior's second-order mean."""
+    i, j = np.triu_indices(len(COMPONENTS))
+    pairs = np.array([f"{COMPONENTS[a]}*{COMPONENTS[b]}" for a, b in zip(i, j, strict=True)])
+    return xr.Dataset(
+        {
+            "second_order": (
+                ("pair", "component"),
+                np.asarray(law, dtype=float),
+                {
+                    "long_name": "coefficient of eps_i eps_j (engineering shear) in each stress component, "
+                    "perfect lattice at 0 K, least squares over +-h e_i and +-h (e_i + e_j)",
+                    "units": "Pa",
+                },
+            ),
+        },
+        coords={
+            "pair": ("pair", pairs, {"long_name": "strain product eps_i*eps_j (i <= j, Voigt)", "units": "1"}),
+            **component_coord(),
+        },
+        attrs={"material": name, "units_style": spec.units, "strain_amplitude": float(strain)},
+    )
+
+
 def material_replica_dataset(name, spec, replica, ref, stiffness) -> xr.Dataset:
     """``materials/{name}/replica_{r}.nc``: what one replica's job measured (``ref``: its
     ``scema.md.preparation.ReferenceState``), combined by material_init into ``material.nc``."""

@@ -325,11 +325,16 @@ def uses_measured_prior(committee: dict) -> bool:
 
 
 def material_prior_scales(
-    committee: dict, material_files: dict[str, str | xr.Dataset], material_names: list[str], symmetries
+    committee: dict,
+    material_files: dict[str, str | xr.Dataset],
+    material_names: list[str],
+    symmetries,
+    zero_kelvin_files: dict[str, str] | None = None,
 ):
-    """Material index -> (intercept Pa, elastic Pa) measured by material_init, for the materials
-    where ``committee.measured_prior`` applies and the file measures both (others: the fixed guesses).
-    ``material_files`` as for ``material_data``."""
+    """Material index -> (intercept Pa, elastic Pa[, None, 0 K second-order law (21, 6) Pa]) measured
+    by material_init (and material_zero_kelvin, for the materials in ``zero_kelvin_files``), for the
+    materials where ``committee.measured_prior`` applies and the file measures both (others: the
+    fixed guesses). ``material_files`` as for ``material_data``."""
     from scema.committee.measured_prior import measured_scales
 
     if not uses_measured_prior(committee):
@@ -338,8 +343,14 @@ def material_prior_scales(
     for name, source in material_files.items():
         scales = measured_scales(source if isinstance(source, xr.Dataset) else read_dataset(source), symmetries[name])
         if scales is not None:
-            out[material_names.index(name)] = scales
+            law = (zero_kelvin_files or {}).get(name)
+            out[material_names.index(name)] = scales if law is None else (*scales, None, zero_kelvin_law(law))
     return out
+
+
+def zero_kelvin_law(path: str) -> np.ndarray:
+    """(21, 6) Pa: a material_zero_kelvin file's second-order law."""
+    return read_dataset(path)["second_order"].values
 
 
 def start(
@@ -349,6 +360,7 @@ def start(
     material_files: dict[str, str],
     out_record: str,
     committee_root: str = "results/committee",
+    zero_kelvin_files: dict[str, str] | None = None,
 ) -> None:
     """Step 0's record: with ``committee.prior_version`` (and ``measured_prior``), each material's
     version 0, the physical prior alone with its measured scales (mean C eps), which answers where
@@ -366,7 +378,7 @@ def start(
     materials = read_materials(material_files)
     stiffness, _ = material_data(materials, material_names, symmetries)
     prior_versions = {}
-    scales_of = material_prior_scales(committee, materials, material_names, symmetries)
+    scales_of = material_prior_scales(committee, materials, material_names, symmetries, zero_kelvin_files)
     for m, scales in scales_of.items():
         name = material_names[m]
         directory = Path(committee_root) / name / "v0"
@@ -399,6 +411,7 @@ def run(
     out_training_set: str,
     out_record: str,
     committee_root: str = "results/committee",
+    zero_kelvin_files: dict[str, str] | None = None,
 ) -> None:
     """Store this step's samples and the run's training set; judge the audits; retrain a material's
     committee when its set grew by train_frequency. ``previous_training_set``: step t-1's
@@ -409,7 +422,7 @@ def run(
     accuracy = committee["stress_accuracy_mpa"] * 1e6
     materials = read_materials(material_files)
     stiffness, sampling_noise = material_data(materials, material_names, symmetries)
-    scales = material_prior_scales(committee, materials, material_names, symmetries)
+    scales = material_prior_scales(committee, materials, material_names, symmetries, zero_kelvin_files)
     earlier = read_dataset(previous_training_set) if previous_training_set else None
     samples = training_samples(
         step, strain_path, stress_path, prev_md_state, query_path, sampling_noise, committee["target"], earlier
