@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from _rule import exit_job, to_log
 
 to_log(snakemake)
