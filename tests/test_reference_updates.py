@@ -24,10 +24,12 @@ from scema import seeds
 from scema.io.netcdf import read_dataset
 from scema.md.engine import Engine
 from scema.md.material import MaterialSpec
+from scema.md.preparation import reference_series
 from scema.md.rest_updates import SEED_PURPOSE
 from scema.md.update import Update, run_update
 from scema.stages.material_init import run
 from scema.stages.material_replica import run as run_replica
+from test_md_reference import JumpEngine, SeriesEngine, jump_spec, spec
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 2032
@@ -41,6 +43,7 @@ SETTINGS = {  # as the tests' small workflow config, one window exactly: seconds
     "rest_states": 4,
 }
 UPDATES = 32
+MPA = 1e6
 
 needs_lammps = pytest.mark.skipif(not COPPER_POTENTIAL.is_file(), reason="lammps-data potentials not installed")
 
@@ -144,3 +147,17 @@ def test_one_update_has_no_standard_error() -> None:
     entry = copper_entry(3, reference_estimator="rest_updates", reference_updates=1, rest_states=1)
     with pytest.raises(ValueError, match="reference_updates"):
         MaterialSpec.from_entry("copper", entry, base_dir=ROOT)
+
+
+def test_with_rest_updates_the_window_grows_past_a_jump_but_not_toward_the_error_goal() -> None:
+    """No LAMMPS (the stand-in engines of test_md_reference): white noise of 1 GPa per block
+    misses a 0.5 MPa goal, yet converge=False stops after one window (the error comes from the
+    updates); a jump at block 700 of 1,000 still makes the window go on, as with the window
+    estimator, until the part after it is one window long."""
+    noisy = SeriesEngine(1e3 * MPA)
+    measured = reference_series(noisy, spec(0.5 * MPA), converge=False)
+    assert noisy.calls == [(10000, 10)] and len(measured.series) == 1000
+    jumping = JumpEngine(at=700, seed=11)
+    measured = reference_series(jumping, jump_spec(1e-3 * MPA), converge=False)
+    assert jumping.calls == [(10000, 10)] * 2 and len(measured.jumps) == 1
+    assert len(measured.stationary) >= 1000
