@@ -25,9 +25,10 @@ from scema.io.netcdf import read_dataset
 from scema.md.engine import Engine
 from scema.md.material import MaterialSpec
 from scema.md.preparation import reference_series
-from scema.md.rest_updates import SEED_PURPOSE
+from scema.md.reference import ReferenceState
+from scema.md.rest_updates import SEED_PURPOSE, mean_and_standard_error
 from scema.md.update import Update, run_update
-from scema.stages.material_init import run
+from scema.stages.material_init import report_reference, run
 from scema.stages.material_replica import run as run_replica
 from test_md_reference import JumpEngine, SeriesEngine, jump_spec, spec
 
@@ -55,11 +56,18 @@ def material_cfg(**settings) -> dict:
 
 
 def material_file(root: Path, cfg: dict) -> Path:
-    """rule material_replica then rule material_init, one replica: -> material.nc."""
-    run_replica(
-        "copper", cfg, 0, SEED, str(root / "replica_0.data"), str(root / "replica_0.nc"), rest_dir=str(root / "rest")
-    )
-    run("copper", cfg, [str(root / "replica_0.nc")], str(root / "material.nc"))
+    """rule material_replica (two replicas) then rule material_init: -> material.nc."""
+    for r in range(2):
+        run_replica(
+            "copper",
+            cfg,
+            r,
+            SEED,
+            str(root / f"replica_{r}.data"),
+            str(root / f"replica_{r}.nc"),
+            rest_dir=str(root / f"rest_{r}"),
+        )
+    run("copper", cfg, [str(root / f"replica_{r}.nc") for r in range(2)], str(root / "material.nc"))
     return root / "material.nc"
 
 
@@ -75,18 +83,23 @@ def both(tmp_path_factory) -> tuple[Path, Path, dict]:
 def test_the_reference_and_its_error_are_the_mean_and_std_over_sqrt_n_of_the_stored_updates(both) -> None:
     ds = read_dataset(both[1])
     assert ds.attrs["reference_estimator"] == "rest_updates"
-    assert int(ds["reference_updates"].values[0]) == UPDATES
-    assert ds["reference_update_stress"].shape == (1, UPDATES, 6)
+    assert ds["reference_updates"].values.tolist() == [UPDATES, UPDATES]
+    assert ds["reference_update_stress"].shape == (2, UPDATES, 6)
     assert ds["reference_update_stress"].attrs["units"] == "Pa"
     assert ds["reference_stress_standard_error"].attrs["units"] == "Pa"
     assert "std / sqrt(n)" in ds["reference_stress_standard_error"].attrs["long_name"]
     assert ds["reference_update_rest_state"].values.tolist() == [i % 4 for i in range(UPDATES)]
-    stress = ds["reference_update_stress"].values[0]
-    np.testing.assert_allclose(ds["reference_stress"].values[0], stress.mean(axis=0), rtol=1e-12)
-    np.testing.assert_allclose(
-        ds["reference_stress_standard_error"].values[0], stress.std(axis=0, ddof=1) / np.sqrt(UPDATES), rtol=1e-12
-    )
+    for r in range(2):
+        stress = ds["reference_update_stress"].values[r]
+        np.testing.assert_allclose(ds["reference_stress"].values[r], stress.mean(axis=0), rtol=1e-12)
+        np.testing.assert_allclose(
+            ds["reference_stress_standard_error"].values[r], stress.std(axis=0, ddof=1) / np.sqrt(UPDATES), rtol=1e-12
+        )
+        # each replica's own file holds the same updates (material_init stacks them in replica order)
+        replica = read_dataset(both[1].parent / f"replica_{r}.nc")
+        np.testing.assert_array_equal(replica["reference_update_stress"].values, stress)
     assert len(np.unique(stress[:, 0])) == UPDATES  # independent samples, not one update repeated
+    assert not np.array_equal(ds["reference_stress"].values[0], ds["reference_stress"].values[1])
 
 
 @needs_lammps
@@ -102,16 +115,16 @@ def test_each_stored_update_is_a_workflow_update_at_rest_from_its_rest_state(bot
             update = Update(
                 material="copper",
                 qp=i,
-                replica=0,
-                state_in=root / "rest" / f"state_{i % 4:03d}.data",
+                replica=1,
+                state_in=root / "rest_1" / f"state_{i % 4:03d}.data",
                 target_strain=np.zeros(6),
-                reference_cell=ds["reference_cell"].values[0],
+                reference_cell=ds["reference_cell"].values[1],
                 reference_stress=np.zeros(6),
                 state_out=root / "check.data",
-                seed=seeds.lammps_seed(SEED, SEED_PURPOSE, 0, i),
+                seed=seeds.lammps_seed(SEED, SEED_PURPOSE, 1, i),
             )
             np.testing.assert_allclose(
-                run_update(eng, spec, update), ds["reference_update_stress"].values[0, i], rtol=0, atol=1.0
+                run_update(eng, spec, update), ds["reference_update_stress"].values[1, i], rtol=0, atol=1.0
             )
 
 
@@ -129,9 +142,9 @@ def test_the_window_is_the_same_and_the_two_references_agree_within_their_combin
         updates["window_reference_standard_error"].values, window["reference_stress_standard_error"].values
     )
     np.testing.assert_array_equal(updates["sampling_noise"].values, window["sampling_noise"].values)
-    difference = updates["reference_stress"].values[0] - window["reference_stress"].values[0]
+    difference = updates["reference_stress"].values - window["reference_stress"].values
     combined = np.hypot(
-        updates["reference_stress_standard_error"].values[0], window["reference_stress_standard_error"].values[0]
+        updates["reference_stress_standard_error"].values, window["reference_stress_standard_error"].values
     )
     assert np.all(np.abs(difference) < 3.0 * combined), f"difference {difference / 1e6} MPa, combined {combined / 1e6}"
 
@@ -161,3 +174,39 @@ def test_with_rest_updates_the_window_grows_past_a_jump_but_not_toward_the_error
     measured = reference_series(jumping, jump_spec(1e-3 * MPA), converge=False)
     assert jumping.calls == [(10000, 10)] * 2 and len(measured.jumps) == 1
     assert len(measured.stationary) >= 1000
+
+
+def test_updates_that_miss_the_goal_warn_with_the_key_to_raise(capsys) -> None:
+    """64 updates scattering by 80 MPa: std / sqrt(64) = 10 MPa > the 5 MPa goal. The report
+    names material, replica and reference_updates; the window (one whole stationary window) has
+    nothing to warn about, whatever its own error."""
+    rng = np.random.default_rng(3)
+    updates = rng.normal(0.0, 80 * MPA, (64, 6))
+    entry = copper_entry(3, reference_estimator="rest_updates", reference_updates=64, rest_states=32)
+    spec = MaterialSpec.from_entry("copper", entry, base_dir=ROOT)
+    mean, error = mean_and_standard_error(updates)
+    ref = ReferenceState(
+        state=Path("replica_1.data"),
+        reference_stress=mean,
+        standard_error=error,
+        window_stress=np.zeros((80, 6)),
+        drift=np.zeros(6),
+        drift_error=np.ones(6),
+        jumps=(),
+        measured_steps=spec.reference_sampling_steps,
+        stationary_steps=spec.reference_sampling_steps,
+        cell=np.eye(3),
+        density=1.0,
+        n_atoms=108,
+        volume=1.0,
+        estimator="rest_updates",
+        update_stress=updates,
+        window_reference=np.zeros(6),
+        window_standard_error=np.full(6, 20 * MPA),
+    )
+    report_reference("copper", 1, spec, ref)
+    err = capsys.readouterr().err
+    assert "from 64 zero-strain updates from the rest states" in err
+    assert f"up to {error.max() / MPA:.1f} MPa (goal 5.0 MPa)" in err
+    assert "warning: material copper replica 1:" in err and "raise materials.copper.reference_updates" in err
+    assert "reference_max_windows" not in err
