@@ -14,10 +14,13 @@ from the replica's state (NVT, block means) in the same process, for CPU per MD 
     analyse: python tests/benchmarks/rest_update_reference.py analyse /tmp/ru_r*.npz
 
 ``analyse`` prints per count n (multiples of rest_states) the largest component's standard error
-std / sqrt(n), the error from the spread of the rest states' means (the states as a sample of
-the glass: the larger one when the states differ), and the mean minus the window's reference in
+std / sqrt(n) (what material.nc stores), the stratified error (within-state scatter over
+sqrt(n): the error about the mean over THESE rest states, which qps start from), the error from
+the spread of the rest states' means (the states as a sample of the material: larger when each
+state keeps its own stress through an update), and the mean minus the window's reference in
 units of their combined error; then the updates needed for the goal and their CPU against the
-window steps the blocking rule needs for it.
+window steps the blocking rule needs for it. It also reads a workflow's material.nc made with
+``reference_estimator: rest_updates`` (every replica; no CPU figures there).
 """
 
 from __future__ import annotations
@@ -86,18 +89,38 @@ def run(args: argparse.Namespace) -> None:
     )
 
 
+def measurements(path: str) -> list[dict]:
+    """One dict per replica: from an npz of ``run``, or from a material.nc (rest_updates)."""
+    if not path.endswith(".nc"):
+        return [dict(np.load(path))]
+    ds = xr.open_dataset(path)
+    return [
+        {
+            "stress": ds["reference_update_stress"].values[r],
+            "rest_states": int(ds["reference_update_rest_state"].values.max()) + 1,
+            "window_reference": ds["window_reference_stress"].values[r],
+            "window_standard_error": ds["window_reference_standard_error"].values[r],
+            "window_measured_steps": int(ds["reference_measured_steps"].values[r]),
+            "replica": r,
+        }
+        for r in range(ds.sizes["replica"])
+    ]
+
+
 def analyse(args: argparse.Namespace) -> None:
     goal = args.goal * MPA
-    for path in args.paths:
-        d = np.load(path)
+    for path, d in ((p, d) for p in args.paths for d in measurements(p)):
         stress, states = d["stress"], int(d["rest_states"])
-        per_update = float(d["update_cpu"]) / len(stress)
-        per_step_update = float(d["update_cpu"]) / float(d["update_steps"])
-        per_step_window = float(d["window_cpu"]) / float(d["window_steps"])
-        print(
-            f"\n{path}: replica {int(d['replica'])}, {len(stress)} updates from {states} rest states; CPU per update "
-            f"{per_update:.3f} s ({per_step_update * 1e3:.3f} ms/step; window {per_step_window * 1e3:.3f} ms/step)"
-        )
+        timed = "update_cpu" in d
+        per_update = float(d["update_cpu"]) / len(stress) if timed else float("nan")
+        print(f"\n{path}: replica {int(d['replica'])}, {len(stress)} updates from {states} rest states")
+        if timed:
+            per_step_update = float(d["update_cpu"]) / float(d["update_steps"])
+            per_step_window = float(d["window_cpu"]) / float(d["window_steps"])
+            print(
+                f"CPU per update {per_update:.3f} s ({per_step_update * 1e3:.3f} ms/step; "
+                f"window {per_step_window * 1e3:.3f} ms/step)"
+            )
         print(
             f"window reference (the run's material.nc, {int(d['window_measured_steps'])} steps): "
             + " ".join(f"{c} {v / MPA:+.1f}" for c, v in zip(COMPONENTS, d["window_reference"]))
@@ -105,16 +128,19 @@ def analyse(args: argparse.Namespace) -> None:
             + " ".join(f"{v / MPA:.1f}" for v in d["window_standard_error"])
             + " MPa"
         )
-        print("     n  steps    CPU s  SE per component (MPa)                       max  states-SE  max|z| vs window")
+        print("     n    CPU s  SE per component (MPa)                       max  stratified  states  max|z| vs window")
         for n in range(states, len(stress) + 1, states):
             mean, se = mean_and_standard_error(stress[:n])
-            groups = stress[:n].reshape(n // states, states, 6).mean(axis=0)
+            by_state = stress[:n].reshape(n // states, states, 6)  # update i from state i mod states
+            groups = by_state.mean(axis=0)
             states_se = groups.std(axis=0, ddof=1).max() / np.sqrt(states) / MPA if states > 1 else float("nan")
+            within = np.sqrt(((by_state - groups) ** 2).sum(axis=(0, 1)) / max(n - states, 1)) / np.sqrt(n)
+            stratified = within.max() / MPA if n > states else float("nan")
             z = (mean - d["window_reference"]) / np.hypot(se, d["window_standard_error"])
             print(
-                f"{n:6d} {n * float(d['update_steps']) / len(stress):6.0f} {n * per_update:8.1f}  "
+                f"{n:6d} {n * per_update:8.1f}  "
                 + " ".join(f"{v / MPA:5.1f}" for v in se)
-                + f"  {se.max() / MPA:5.1f}  {states_se:9.1f}  {np.abs(z).max():5.2f}"
+                + f"  {se.max() / MPA:5.1f}  {stratified:10.1f}  {states_se:6.1f}  {np.abs(z).max():5.2f}"
             )
         mean, se = mean_and_standard_error(stress)
         print(
@@ -125,11 +151,14 @@ def analyse(args: argparse.Namespace) -> None:
             + " MPa"
         )
         need = int(np.ceil(len(stress) * (se.max() / goal) ** 2 / states) * states)
-        print(
-            f"updates for {args.goal:g} MPa on every component: {need} ({need * per_update:.0f} CPU s, "
-            f"{need * float(d['update_steps']) / len(stress):.0f} steps); the window's {args.window_need} steps "
-            f"cost {args.window_need * per_step_window:.0f} CPU s"
-        )
+        print(f"updates for {args.goal:g} MPa (std / sqrt(n)) on every component: {need}", end="")
+        if timed:
+            print(
+                f" ({need * per_update:.0f} CPU s, {need * float(d['update_steps']) / len(stress):.0f} steps); "
+                f"the window's {args.window_need} steps cost {args.window_need * per_step_window:.0f} CPU s",
+                end="",
+            )
+        print()
 
 
 def main() -> None:
