@@ -210,3 +210,14 @@ def test_updates_that_miss_the_goal_warn_with_the_key_to_raise(capsys) -> None:
     assert f"up to {error.max() / MPA:.1f} MPa (goal 5.0 MPa)" in err
     assert "warning: material copper replica 1:" in err and "raise materials.copper.reference_updates" in err
     assert "reference_max_windows" not in err
+
+
+@needs_lammps
+def test_the_rest_update_material_file_passes_the_cf_checker(both) -> None:
+    """The new variables and their reference_update dimension, as test_cf checks every kind."""
+    from test_cf import CFCHECKS, _cf_check
+
+    if not CFCHECKS.is_file():
+        pytest.skip("cfchecks not installed")
+    report = _cf_check([both[1], both[1].parent / "replica_1.nc"])
+    assert len(report) == 2 and all(errors == 0 for errors, _w, _l in report.values()), report
