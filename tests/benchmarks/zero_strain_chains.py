@@ -14,7 +14,10 @@ spread of those group means (a state's own fluctuation is part of the error, not
         --replica 0 --chains 64 --length 5 [--single-state] [--out /tmp/chains_r0.npz]
 
 Prints, per chain position, mean - reference (MPa), its standard error, and z against the
-combined error of the mean and of the reference. The two start choices use the same seeds, and
+combined error of the mean and of the reference. ``--reference-updates NPZ`` (from
+``rest_update_reference.py run``): the reference is instead the mean of those zero-strain updates
+and its error std / sqrt(n), as material_init computes them with ``reference_estimator:
+rest_updates`` (the chains use their own seeds, so they are independent of those updates). The two start choices use the same seeds, and
 Langevin trajectories under the same noise forget where they started within ~2 updates
 (positions 3-5 agree to ~0.1 MPa): the comparison is paired, position 1 is where they differ.
 """
@@ -39,6 +42,7 @@ from scema import seeds  # noqa: E402
 from scema.config import validate_config  # noqa: E402
 from scema.md.engine import Engine  # noqa: E402
 from scema.md.material import MaterialSpec  # noqa: E402
+from scema.md.rest_updates import mean_and_standard_error  # noqa: E402
 from scema.md.update import Update, run_update  # noqa: E402
 from scema.voigt import COMPONENTS  # noqa: E402
 
@@ -106,6 +110,7 @@ def main() -> None:
     parser.add_argument("--length", type=int, default=5)
     parser.add_argument("--single-state", action="store_true", help="every chain from state_file")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--reference-updates", type=Path, help="npz of rest_update_reference.py run")
     args = parser.parse_args()
     material = xr.open_dataset(args.material_dir / "material.nc")
     name = material.attrs["material"]
@@ -116,9 +121,14 @@ def main() -> None:
     stress, group = chain_stresses(
         spec, material, root, args.replica, args.chains, args.length, int(config["run"]["seed"]), args.single_state
     )
+    ref_se = material["reference_stress_standard_error"].values[args.replica]
+    if args.reference_updates:  # chains are stress minus the file's reference: shift to the updates' mean
+        updates = np.load(args.reference_updates)["stress"]
+        mean, ref_se = mean_and_standard_error(updates)
+        stress = stress + material["reference_stress"].values[args.replica] - mean
+        print(f"reference: mean of {len(updates)} zero-strain updates ({args.reference_updates})")
     if args.out:
         np.savez(args.out, stress=stress, group=group, reference=material["reference_stress"].values[args.replica])
-    ref_se = material["reference_stress_standard_error"].values[args.replica]
     source = "state_file" if args.single_state or "rest_state_file" not in material else "rest states"
     print(
         f"{name} replica {args.replica}: {args.chains} chains of {args.length} zero-strain updates from {source}, "

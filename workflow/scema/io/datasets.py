@@ -696,6 +696,54 @@ def zero_kelvin_dataset(name, spec, law: np.ndarray, strain: float) -> xr.Datase
     )
 
 
+def _standard_error_name(estimator: str) -> str:
+    how = "std / sqrt(n) of the zero-strain updates" if estimator == "rest_updates" else "block averaging"
+    return f"standard error of reference_stress ({how})"
+
+
+def _reference_update_variables(refs, dim, rest_states: int) -> tuple[dict, dict]:
+    """With ``reference_estimator: rest_updates``: the zero-strain updates reference_stress
+    averages (raw stresses, the rest state each started from, their count) and the window's own
+    mean and error beside them; nothing with the window estimator (data variables, coordinates)."""
+    if refs[0].estimator != "rest_updates":
+        return {}, {}
+    pa, one = {"units": "Pa"}, {"units": "1"}
+    stack = np.stack if dim else (lambda values: values[0])
+    dims = (dim,) if dim else ()
+    count = len(refs[0].update_stress)
+    data = {
+        "reference_update_stress": (
+            (*dims, "reference_update", "component"),
+            stack([np.asarray(r.update_stress, dtype=float) for r in refs]),
+            {
+                "long_name": "stress of each zero-strain update from the rest states (reference_stress is their mean)",
+                **pa,
+            },
+        ),
+        "reference_update_rest_state": (
+            "reference_update",
+            np.arange(count, dtype=np.int64) % rest_states,
+            {"long_name": "rest state each zero-strain update started from (update i: i mod rest_states)", **one},
+        ),
+        "reference_updates": (
+            dims,
+            stack([np.int64(len(r.update_stress)) for r in refs]),
+            {"long_name": "zero-strain updates averaged into reference_stress", **one},
+        ),
+        "window_reference_stress": (
+            (*dims, "component"),
+            stack([r.window_reference for r in refs]),
+            {"long_name": "mean stress of the stationary reference window (the window estimator)", **pa},
+        ),
+        "window_reference_standard_error": (
+            (*dims, "component"),
+            stack([r.window_standard_error for r in refs]),
+            {"long_name": "standard error of window_reference_stress (block averaging)", **pa},
+        ),
+    }
+    return data, index_coord("reference_update", count, "zero-strain update of the reference")
+
+
 def material_replica_dataset(name, spec, replica, ref, stiffness) -> xr.Dataset:
     """``materials/{name}/replica_{r}.nc``: what one replica's job measured (``ref``: its
     ``scema.md.preparation.ReferenceState``), combined by material_init into ``material.nc``."""
@@ -703,6 +751,7 @@ def material_replica_dataset(name, spec, replica, ref, stiffness) -> xr.Dataset:
 
     pa = {"units": "Pa"}
     jump_data, jump_coords = _jump_variables(ref.jumps, [replica] * len(ref.jumps))
+    update_data, update_coords = _reference_update_variables([ref], None, spec.rest_states)
     window_stress = np.asarray(ref.window_stress, dtype=float).reshape(-1, 6)
     return xr.Dataset(
         {
@@ -719,8 +768,9 @@ def material_replica_dataset(name, spec, replica, ref, stiffness) -> xr.Dataset:
             "reference_stress_standard_error": (
                 "component",
                 ref.standard_error,
-                {"long_name": "standard error of reference_stress (block averaging)", **pa},
+                {"long_name": _standard_error_name(ref.estimator), **pa},
             ),
+            **update_data,
             "window_stress": (
                 ("window", "component"),
                 window_stress,
@@ -752,10 +802,12 @@ def material_replica_dataset(name, spec, replica, ref, stiffness) -> xr.Dataset:
             **index_coord("window", len(window_stress), "update window of the stationary reference window"),
             **_rest_state_coord(len(ref.rest_states)),
             **jump_coords,
+            **update_coords,
         },
         attrs={
             "material": name,
             "replica": int(replica),
+            "reference_estimator": ref.estimator,
             "state_file": str(ref.state),
             "n_atoms": int(ref.n_atoms),
             "units_style": spec.units,
@@ -774,6 +826,7 @@ def material_dataset(name, spec, refs, stiffness, noise, state_files) -> xr.Data
     pa = {"units": "Pa"}
     jumps = [jump for ref in refs for jump in ref.jumps]
     jump_data, jump_coords = _jump_variables(jumps, [r for r, ref in enumerate(refs) for _ in ref.jumps])
+    update_data, update_coords = _reference_update_variables(refs, "replica", spec.rest_states)
     return xr.Dataset(
         {
             "stiffness": (
@@ -789,8 +842,9 @@ def material_dataset(name, spec, refs, stiffness, noise, state_files) -> xr.Data
             "reference_stress_standard_error": (
                 ("replica", "component"),
                 np.stack([r.standard_error for r in refs]),
-                {"long_name": "standard error of reference_stress (block averaging)", **pa},
+                {"long_name": _standard_error_name(refs[0].estimator), **pa},
             ),
+            **update_data,
             **_reference_window_variables(refs, "replica"),
             "reference_jumps": (
                 "replica",
@@ -837,10 +891,12 @@ def material_dataset(name, spec, refs, stiffness, noise, state_files) -> xr.Data
             **index_coord("row", 3, "cell matrix row (x, y, z)"),
             **index_coord("col", 3, "cell matrix column (box vector a, b, c)"),
             **jump_coords,
+            **update_coords,
         },
         attrs={
             "material": name,
             "units_style": spec.units,
+            "reference_estimator": refs[0].estimator,
             "temperature_K": spec.temperature,
             "n_atoms": int(refs[0].n_atoms),
             "sampling_steps": int(spec.sampling_steps),

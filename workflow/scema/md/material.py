@@ -52,6 +52,8 @@ class MaterialSpec:
     stiffness_strain: float  # engineering for shear
     stiffness_sampling_steps: int
     rest_states: int  # states per replica taken along the reference window; qps start from them in turn
+    reference_estimator: str  # "window" (mean of the window) or "rest_updates" (mean of zero-strain updates)
+    reference_updates: int  # zero-strain updates per replica with "rest_updates"
     builder: Mapping[str, Any] | None = None  # settings of scema.md.builder, or None
     preparation: Mapping[str, Any] | None = None  # melt-quench settings, or None
 
@@ -95,6 +97,14 @@ class MaterialSpec:
             raise ValueError(
                 f"material {self.name!r}: sampling_steps ({self.sampling_steps}) must be a multiple of "
                 f"sampling_stride ({self.sampling_stride})"
+            )
+        if self.reference_estimator == "rest_updates" and (
+            self.reference_updates < max(2, self.rest_states) or self.reference_updates % self.rest_states
+        ):
+            raise ValueError(
+                f"material {self.name!r}: reference_updates ({self.reference_updates}) must be a multiple of "
+                f"rest_states ({self.rest_states}) and at least 2: every rest state starts as many of the "
+                "zero-strain updates (qps start from them in turn), and one update has no standard error"
             )
         enough = DAMPING_TIMES * max(self.barostat_damping_steps, self.thermostat_damping_steps)
         if self.equilibration_steps < enough:

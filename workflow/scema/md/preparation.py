@@ -29,6 +29,7 @@ from .reference import (
     stationary_start,
     window_means,
 )
+from .rest_updates import mean_and_standard_error, zero_strain_updates
 
 
 def _engine(engine: Engine | None) -> tuple[Engine, bool]:
@@ -69,7 +70,9 @@ def snapshot_steps(spec: MaterialSpec, window: int, block: int) -> int:
     return per * block
 
 
-def reference_series(eng: Engine, spec: MaterialSpec, snapshot_dir: Path | None = None) -> ReferenceWindow:
+def reference_series(
+    eng: Engine, spec: MaterialSpec, snapshot_dir: Path | None = None, converge: bool = True
+) -> ReferenceWindow:
     """Measure the stress at rest until its stationary part is long and precise enough.
 
     ``reference_sampling_steps`` of the current fixes, then as much again at a time (up to
@@ -79,6 +82,8 @@ def reference_series(eng: Engine, spec: MaterialSpec, snapshot_dir: Path | None 
     this is the plain growth rule; with one, the window before it is discarded and the
     measurement goes on after it. With ``snapshot_dir`` the state is written into it
     ``rest_states`` times per window, along the very trajectory the window averages.
+    ``converge`` False (``reference_estimator: rest_updates``, whose error comes from the updates):
+    the window grows only until its stationary part is one window long.
     """
     block = block_steps(spec.sampling_steps)
     window = max(block, spec.reference_sampling_steps // block * block)
@@ -101,7 +106,7 @@ def reference_series(eng: Engine, spec: MaterialSpec, snapshot_dir: Path | None 
     while True:
         start, jumps = stationary_start(series, goal)
         tail = series[start:]
-        if len(tail) >= blocks and blocking_standard_error(tail).max() <= goal:
+        if len(tail) >= blocks and (not converge or blocking_standard_error(tail).max() <= goal):
             break
         if len(series) >= spec.reference_max_windows * blocks:
             break
@@ -172,6 +177,10 @@ def equilibrate_replica(
     update's window, later updates within their errors). Every qp of a replica starting from
     the same file made that a common bias of the whole specimen; qps spread over the window's
     states average it out, and the reference is the mean over those very states' trajectory.
+
+    ``reference_estimator: rest_updates``: the reference is instead the mean of zero-strain
+    updates from those states (:mod:`scema.md.rest_updates`; the states are taken whether or not
+    ``rest_dir`` is given), the window's own mean and blocking error kept beside it.
     """
     eng, own = _engine(engine)
     try:
@@ -188,20 +197,28 @@ def equilibrate_replica(
 
             eng.load(spec, state_out)
             eng.nvt(spec, seed=seeds.lammps_seed(master, "reference", replica))
-            measured = reference_series(eng, spec, Path(scratch) if rest_dir is not None else None)
+            rest_updates = spec.reference_estimator == "rest_updates"
+            snapshots = Path(scratch) if rest_dir is not None or rest_updates else None
+            measured = reference_series(eng, spec, snapshots, converge=not rest_updates)
             if measured.jumps:
                 eng.write_state(state_out)
             volume, mass, n_atoms, cell = eng.volume_m3(), eng.mass_kg(), eng.natoms(), eng.box_matrix()
-            rest_states = _keep_rest_states(measured.rest_states(spec.rest_states), rest_dir)
+            chosen = measured.rest_states(spec.rest_states)
+            updates = (
+                zero_strain_updates(eng, spec, chosen, master, replica, cell, Path(scratch)) if rest_updates else None
+            )
+            rest_states = _keep_rest_states(chosen, rest_dir)
     finally:
         if own:
             eng.close()
     series, block = measured.stationary, block_steps(spec.sampling_steps)
     drift, drift_error = half_drift(series)
+    window_reference, window_error = series.mean(axis=0), blocking_standard_error(series)
+    reference, error = (window_reference, window_error) if updates is None else mean_and_standard_error(updates)
     return ReferenceState(
         state=Path(state_out),
-        reference_stress=series.mean(axis=0),
-        standard_error=blocking_standard_error(series),
+        reference_stress=reference,
+        standard_error=error,
         window_stress=window_means(series, spec.sampling_steps // block),
         drift=drift,
         drift_error=drift_error,
@@ -213,6 +230,10 @@ def equilibrate_replica(
         n_atoms=n_atoms,
         volume=volume,
         rest_states=rest_states,
+        estimator=spec.reference_estimator,
+        update_stress=updates,
+        window_reference=window_reference,
+        window_standard_error=window_error,
     )
 
 

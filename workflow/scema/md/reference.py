@@ -132,7 +132,7 @@ class ReferenceState:
 
     state: Path
     reference_stress: np.ndarray  # (6,) Pa, Voigt, residual stress of the state at rest
-    standard_error: np.ndarray  # (6,) Pa, of reference_stress (block averaging)
+    standard_error: np.ndarray  # (6,) Pa, of reference_stress (block averaging, or std / sqrt(n) of the updates)
     window_stress: np.ndarray  # (n, 6) Pa, means of successive sampling_steps windows
     drift: np.ndarray  # (6,) Pa, second-half minus first-half mean of the stationary window
     drift_error: np.ndarray  # (6,) Pa, standard error of drift
@@ -144,3 +144,7 @@ class ReferenceState:
     n_atoms: int
     volume: float  # m^3
     rest_states: tuple[Path, ...] = ()  # states along the stationary window that qps start from
+    estimator: str = "window"  # how reference_stress was measured (material reference_estimator)
+    update_stress: np.ndarray | None = None  # (n, 6) Pa, the zero-strain updates it averages (rest_updates)
+    window_reference: np.ndarray | None = None  # (6,) Pa, mean of the stationary window (either way)
+    window_standard_error: np.ndarray | None = None  # (6,) Pa, its blocking standard error

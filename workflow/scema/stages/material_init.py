@@ -48,10 +48,17 @@ def report_reference(name: str, r: int, spec: MaterialSpec, ref: ReferenceState)
     reference_drift, reference_stationary_steps, reference_measured_steps, jump_step, jump_size,
     jump_z), in MPa where the file has Pa.
     """
+    source = f"the last {ref.stationary_steps} of {ref.measured_steps} steps"
+    if ref.update_stress is not None:
+        source = (
+            f"{len(ref.update_stress)} zero-strain updates from the rest states (window mean "
+            f"{_per_component(ref.window_reference / MPA)} +/- {_per_component(ref.window_standard_error / MPA, False)} "
+            f"MPa over {source})"
+        )
     print(
         f"replica {r}: reference stress {_per_component(ref.reference_stress / MPA)} MPa "
-        f"+/- {_per_component(ref.standard_error / MPA, False)} MPa (standard error) over the last {ref.stationary_steps} "
-        f"of {ref.measured_steps} steps; drift over them {_per_component(ref.drift / MPA)} "
+        f"+/- {_per_component(ref.standard_error / MPA, False)} MPa (standard error) from {source}; "
+        f"drift over the window {_per_component(ref.drift / MPA)} "
         f"+/- {_per_component(ref.drift_error / MPA, False)} MPa",
         file=sys.stderr,
     )
@@ -64,11 +71,21 @@ def report_reference(name: str, r: int, spec: MaterialSpec, ref: ReferenceState)
         )
     block = block_steps(spec.sampling_steps)
     short = ref.stationary_steps < max(block, spec.reference_sampling_steps // block * block)
-    if short or ref.standard_error.max() > spec.reference_standard_error:
+    by_updates = ref.update_stress is not None
+    if by_updates and ref.standard_error.max() > spec.reference_standard_error:
+        print(
+            f"warning: material {name} replica {r}: {len(ref.update_stress)} zero-strain updates give a reference "
+            f"standard error up to {ref.standard_error.max() / MPA:.1f} MPa (goal "
+            f"{spec.reference_standard_error / MPA:.1f} MPa): raise materials.{name}.reference_updates (the error "
+            f"falls as 1 / sqrt(updates))",
+            file=sys.stderr,
+        )
+    if short or (not by_updates and ref.standard_error.max() > spec.reference_standard_error):
+        window_error = ref.window_standard_error if by_updates else ref.standard_error
         print(
             f"warning: material {name} replica {r}: after {ref.measured_steps} reference steps "
             f"(reference_max_windows {spec.reference_max_windows} x {spec.reference_sampling_steps}) the stationary "
-            f"part is {ref.stationary_steps} steps with standard error up to {ref.standard_error.max() / MPA:.1f} MPa "
+            f"part is {ref.stationary_steps} steps with standard error up to {window_error.max() / MPA:.1f} MPa "
             f"(goal {spec.reference_standard_error / MPA:.1f} MPa): raise materials.{name}.reference_max_windows "
             f"or reference_sampling_steps, or anneal longer (preparation.anneal_steps)",
             file=sys.stderr,
@@ -106,8 +123,21 @@ def read_replica(path: str) -> tuple[ReferenceState, np.ndarray, int]:
         n_atoms=int(ds.attrs["n_atoms"]),
         volume=float(ds["volume"]),
         rest_states=tuple(Path(f) for f in ds["rest_state_file"].values) if "rest_state_file" in ds else (),
+        estimator=str(ds.attrs.get("reference_estimator", "window")),
+        **_updates_of(ds),
     )
     return ref, ds["stiffness"].values, int(ds.attrs["replica"])
+
+
+def _updates_of(ds) -> dict:
+    """The rest-update fields of a replica file's ReferenceState (none with the window estimator)."""
+    if "reference_update_stress" not in ds:
+        return {}
+    return {
+        "update_stress": ds["reference_update_stress"].values,
+        "window_reference": ds["window_reference_stress"].values,
+        "window_standard_error": ds["window_reference_standard_error"].values,
+    }
 
 
 def combine(
