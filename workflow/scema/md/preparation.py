@@ -293,52 +293,23 @@ def zero_kelvin_stiffness(spec: MaterialSpec, strain: float = 1e-4, engine: Engi
     ±strain applied instantly (affine), atoms re-minimised at fixed box, C from central
     differences of the virial stress. A reference for potentials, not used by updates.
     """
-    eng, own = _engine(engine)
+    strains = []
+    for j in range(6):
+        for sign in (1.0, -1.0):
+            eps = np.zeros(6)
+            eps[j] = sign * strain
+            strains.append(eps)
+    sig = _minimised_stresses(spec, strains, engine)
     c = np.zeros((6, 6))
-    try:
-        with tempfile.TemporaryDirectory(prefix="scema-0K-") as tmp:
-            relaxed = Path(tmp) / "relaxed.data"
-            eng.build(spec)
-            eng.relax_box(0.0)
-            eng.write_state(relaxed)
-            for j in range(6):
-                sig = []
-                for sign in (1.0, -1.0):
-                    eps = np.zeros(6)
-                    eps[j] = sign * strain
-                    eng.load(spec, relaxed)
-                    eng.strain_box(eps)
-                    eng.minimize()
-                    sig.append(eng.stress_now())
-                c[:, j] = (sig[0] - sig[1]) / (2.0 * strain)
-    finally:
-        if own:
-            eng.close()
+    for j in range(6):
+        c[:, j] = (sig[2 * j] - sig[2 * j + 1]) / (2.0 * strain)
     return c
 
 
-def zero_kelvin_law(spec: MaterialSpec, strain: float, engine: Engine | None = None) -> np.ndarray:
-    """(21, 6) Pa: the second-order law of the perfect lattice at 0 K, the coefficient of each
-    product eps_i eps_j (i <= j, row-major upper triangle of the Voigt strain) in each stress
-    component, for the committee's physical prior (``committee.measured_prior``).
-
-    The box relaxed to zero pressure is strained the way an update strains it (``strain_box``:
-    the cell (I + G(eps)) H, engineering shear) to 0, +-h e_j and +-h (e_j + e_k), atoms
-    minimised at fixed box; a quadratic in the strain (intercept, C, the 21 products) is fitted
-    to the 43 virial stresses by least squares, h = ``strain``. Why: at 0 K the third-order
-    response is exact and costs < 1 s; fitted about zero the committee's second-order
-    coefficients start 4 c wide (c the largest C_ii) while copper's are -0.6 to -3 c.
-    Only for a crystal whose perfect lattice is the material (its structure template's box)."""
+def _minimised_stresses(spec: MaterialSpec, strains: list[np.ndarray], engine: Engine | None) -> list[np.ndarray]:
+    """The virial stress of the perfect lattice, relaxed to zero pressure at 0 K, strained
+    affinely (``strain_box``) to each of ``strains`` in turn and minimised at fixed box."""
     eng, own = _engine(engine)
-    strains = [np.zeros(6)]
-    for j in range(6):
-        for k in range(j, 6):
-            for sign in (1.0, -1.0):
-                eps = np.zeros(6)
-                eps[j] += sign * strain
-                if k != j:
-                    eps[k] += sign * strain
-                strains.append(eps)
     stress = []
     try:
         with tempfile.TemporaryDirectory(prefix="scema-0K-") as tmp:
@@ -354,6 +325,31 @@ def zero_kelvin_law(spec: MaterialSpec, strain: float, engine: Engine | None = N
     finally:
         if own:
             eng.close()
+    return stress
+
+
+def zero_kelvin_law(spec: MaterialSpec, strain: float, engine: Engine | None = None) -> np.ndarray:
+    """(21, 6) Pa: the second-order law of the perfect lattice at 0 K, the coefficient of each
+    product eps_i eps_j (i <= j, row-major upper triangle of the Voigt strain) in each stress
+    component, for the committee's physical prior (``committee.measured_prior``).
+
+    The box relaxed to zero pressure is strained the way an update strains it (``strain_box``:
+    the cell (I + G(eps)) H, engineering shear) to 0, +-h e_j and +-h (e_j + e_k), atoms
+    minimised at fixed box; a quadratic in the strain (intercept, C, the 21 products) is fitted
+    to the 43 virial stresses by least squares, h = ``strain``. Why: at 0 K the third-order
+    response is exact and costs < 1 s; fitted about zero the committee's second-order
+    coefficients start 4 c wide (c the largest C_ii) while copper's are -0.6 to -3 c.
+    Only for a crystal whose perfect lattice is the material (its structure template's box)."""
+    strains = [np.zeros(6)]
+    for j in range(6):
+        for k in range(j, 6):
+            for sign in (1.0, -1.0):
+                eps = np.zeros(6)
+                eps[j] += sign * strain
+                if k != j:
+                    eps[k] += sign * strain
+                strains.append(eps)
+    stress = _minimised_stresses(spec, strains, engine)
     e = np.array(strains)
     i, j = np.triu_indices(6)
     design = np.hstack([np.ones((len(e), 1)), e, e[:, i] * e[:, j]])
