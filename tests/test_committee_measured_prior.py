@@ -68,6 +68,14 @@ def test_measured_scales_need_the_reference_error_in_the_file():
     intercept, elastic = measured_scales(ds, "cubic")
     assert intercept == pytest.approx(3e6 / np.sqrt(2))
     assert elastic == 0.0  # two identical cubic measurements: no scatter
+    # reference_estimator rest_updates: the error about the rest states' mean (2 MPa) is not the
+    # reference's error once boxes leave those states; the window's (9 MPa in yz) bounds it
+    ds["reference_stress_standard_error"] = (("replica", "component"), np.full((2, 6), 2e6))
+    window = np.full((2, 6), 4e6)
+    window[:, 3] = 9e6
+    ds["window_reference_standard_error"] = (("replica", "component"), window)
+    intercept, _ = measured_scales(ds, "cubic")
+    assert intercept == pytest.approx(9e6 / np.sqrt(2))
 
 
 def analytic_prior_std(eps_t: np.ndarray, d_eps: np.ndarray, intercept: float, elastic: float) -> np.ndarray:

@@ -157,6 +157,10 @@ def test_committee_start_builds_version_0_on_the_law_of_the_material_file(tmp_pa
         mean, _ = Committee.load(root / "copper" / "v0").predict(x)
         expected = eps @ stiffness.T + (products(eps) @ law_of(TOEC) if name == "with" else 0.0)
         np.testing.assert_allclose(mean, expected, rtol=1e-6, atol=10.0)
+    from test_cf import _cf_check
+
+    errors, _, lines = _cf_check([tmp_path / "zk.nc"])[tmp_path / "zk.nc"]
+    assert errors == 0, lines  # zero_kelvin.nc is a file users open: CF like every other
 
 
 @pytest.mark.parametrize(

@@ -83,8 +83,11 @@ def get_committee_query_settings():
 
 
 def get_committee_update_settings():
-    """Everything committee_update reads: training settings, target, retraining and audit judgement."""
-    return {k: v for k, v in config["committee"].items() if k not in ("enabled", "audit_fraction")}
+    """Everything committee_update reads: training settings, target, retraining and audit judgement
+    (``zero_kelvin_law`` reaches it as the law files it reads, so switching it on where no material
+    uses a law reruns nothing)."""
+    skip = ("enabled", "audit_fraction", "zero_kelvin_law")
+    return {k: v for k, v in config["committee"].items() if k not in skip}
 
 
 def builds_prior_version():

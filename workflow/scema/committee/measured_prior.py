@@ -60,7 +60,12 @@ def measured_scales(material: xr.Dataset, symmetry: str) -> tuple[float, float] 
     elastic = stiffness_error(material["stiffness"].values, symmetry)
     if elastic is None:
         return None
-    return reference_error(material["reference_stress_standard_error"].values), elastic
+    standard_error = material["reference_stress_standard_error"].values
+    if "window_reference_standard_error" in material:  # reference_estimator rest_updates
+        # its error is about the mean over the rest states qps start from; a glass's states differ
+        # by tens of MPa and boxes leave them, so the window's (long-time) error bounds the intercept too
+        standard_error = np.maximum(standard_error, material["window_reference_standard_error"].values)
+    return reference_error(standard_error), elastic
 
 
 def prior_version(
@@ -71,8 +76,8 @@ def prior_version(
     symmetric: bool = False,
 ) -> Path:
     """Write version 0 of a material's committee: ``settings.size`` ridge members, antithetic draws
-    from the physical prior with the ``measured`` scales and no data (mean exactly C eps: deviation
-    0; ``Committee.predict``'s std the prior's own). Tied as a cubic crystal when ``symmetric``."""
+    from the physical prior with the ``measured`` scales and no data (mean exactly C eps, plus the 0 K
+    law when ``measured`` carries one (``models.second_order_mean``); ``Committee.predict``'s std the prior's own). Tied as a cubic crystal when ``symmetric``."""
     from scema.io.atomic import atomic_directory
 
     if settings.architecture != "ridge" or settings.target != "deviation":

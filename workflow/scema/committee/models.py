@@ -295,7 +295,7 @@ class RidgeMember(nn.Module):
         basis: np.ndarray | None = None,
         anchor_noise: np.ndarray | None = None,
         prior_factors: np.ndarray | None = None,
-        measured: tuple[float, float] | None = None,
+        measured: tuple | None = None,
     ) -> None:
         """One posterior draw: minimise sum_rows row_weight (y - R w)^2 / noise^2 + (w - w0)^2 / prior^2
         per component, w0 ~ N(0, prior^2); ``learned`` (n, 6) Pa already carries the member's own
@@ -307,7 +307,8 @@ class RidgeMember(nn.Module):
         None: every coefficient independent. ``anchor_noise`` (6,) Pa: the noise of the measured
         stress the answers are anchored on (``posterior_std``). ``prior_factors`` (4,): each group's
         prior std as a multiple of today's (``evidence.fit_group_factors``; None: all 1). ``measured``:
-        the intercept and elastic scales measured for the material (``physical_prior_std``). With no
+        the intercept and elastic scales measured for the material [, None, its 0 K law]
+        (``physical_prior_std``, ``second_order_mean``). With no
         rows the draw is one from the prior itself (``measured_prior.prior_version``)."""
         prior = physical_prior_std(stiffness, measured)
         self.stiffness.copy_(torch.as_tensor(stiffness, dtype=torch.float64))
@@ -328,7 +329,7 @@ class RidgeMember(nn.Module):
         basis: np.ndarray | None = None,
         anchor_noise: np.ndarray | None = None,
         prior_factors: np.ndarray | None = None,
-        measured: tuple[float, float] | None = None,
+        measured: tuple | None = None,
     ) -> None:
         """``fit_physical`` from the rows' sums (``moments.Moments``, images included) instead of
         the rows: the same draw to round-off, at a cost that does not grow with the rows."""

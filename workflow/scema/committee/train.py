@@ -90,15 +90,16 @@ def train_committee(
     noise=None,
     stiffness=None,
     symmetric: bool = False,
-    measured: tuple[float, float] | None = None,
+    measured: tuple | None = None,
 ) -> dict:
     """Train ``settings.size`` members on (inputs (n, 18), MD stress (n, 6) Pa); write ``out_dir``.
 
     ``noise`` (n, 6) Pa: the MD noise of each stress (zero when not given). ``stiffness`` (6, 6)
     Pa: the material's C, required for the ``correction`` target. ``symmetric``: each member
     also trains on the cube's 24 images of its bootstrap sample (scema.committee.symmetry).
-    ``measured`` (intercept Pa, elastic Pa): the physical prior's scales of those two groups
-    measured for the material (``scema.committee.measured_prior``; None: the fixed guesses).
+    ``measured`` (intercept Pa, elastic Pa[, None, 0 K law (21, 6) Pa]): the physical prior's scales
+    of those two groups measured for the material (``scema.committee.measured_prior``; None: the
+    fixed guesses) and the law its second-order coefficients are centred on.
     Returns a summary dict.
     """
     from scema.io.atomic import atomic_directory

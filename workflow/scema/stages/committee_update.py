@@ -387,10 +387,11 @@ def start(
         prior_versions[m] = str(directory)
         log.info(
             "material %s: version 0 is the physical prior, intercept %.2f MPa (reference standard error), "
-            "elastic %.3f GPa (stiffness sampling error)",
+            "elastic %.3f GPa (stiffness sampling error), second order centred on %s",
             name,
             scales[0] / 1e6,
             scales[1] / 1e9,
+            "the 0 K law" if len(scales) > 3 else "zero",
         )
     write_initial_record(material_names, out_record, prior_versions)
 
@@ -523,12 +524,12 @@ def train_version(
     stiffness,
     directory: Path,
     symmetric: bool = False,
-    measured: tuple[float, float] | None = None,
+    measured: tuple | None = None,
 ) -> dict:
     """Train one material's next version on all its samples so far (``training_set``: the run's,
     ``training_set_dataset``; and their cubic images when ``symmetric``: the material's crystal
     axes are the specimen axes); ``measured``: the prior's measured intercept and elastic scales
-    (``material_prior_scales``). Ridge members of the physical prior take the samples through two
+    [and the 0 K law] (``material_prior_scales``). Ridge members of the physical prior take the samples through two
     sums (``scema.committee.moments``); networks see every sample, every epoch."""
     from scema.committee import CommitteeSettings, train_committee
 
