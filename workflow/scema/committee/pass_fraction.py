@@ -22,7 +22,11 @@ deconvolved from the audits instead:
   are drawn from the fitted model with the audits' own correlation between components (of the
   standardised residuals: MD's normal components correlate ~0.6), and each replicate refits
   with a noise estimate redrawn as the pooled one is measured (s^2 chi^2_k / k per step, k =
-  ``noise_dof``), so the bound also carries the noise estimate's error.
+  ``noise_dof``), so the bound also carries the noise estimate's error. Past ``EXACT_VALUES``
+  audit components (100 audits) a replicate's refit is drawn from its large-sample law instead
+  (``_asymptotic``: the same model, from sums over the audits), so its cost stays flat over a
+  long run where simulating every audit grew with the audits; the bounds agree within the
+  bootstrap's own Monte Carlo error (tests/test_committee_pass_fraction.py).
 
 Audits with a noise of exactly zero in every component (never audited: reference boxes) are
 not expected; a component with no noise and no spread is fitted as a point mass.
@@ -37,10 +41,10 @@ from scipy.stats import gamma, norm
 
 LEVEL = 0.95  # one-sided confidence of the lower bound
 BOOTSTRAP = 2000  # replicates of the parametric bootstrap
-MIN_BOOTSTRAP = 200  # ... on many audits (``bootstrap_replicates``)
+MIN_BOOTSTRAP = 200  # ... on many simulated audits (``bootstrap_replicates``; only with a larger ``exact_values``)
 BUDGET = 50_000_000  # simulated audit components per bound, at most (~1 s): 4,000 audits at 2,000 replicates
 CHUNK = 2_000_000  # simulated audit components in memory at once (16 MB)
-EXACT_VALUES = 600  # audit components up to which the bootstrap simulates every audit (``_asymptotic``)
+EXACT_VALUES = 600  # a material's audit components up to which every audit is simulated (<= ~45 ms; ``_asymptotic``)
 SEED = 20261129  # fixed: one set of audits gives one bound (a resumed run writes the same numbers)
 MIN_AUDITS = 2  # tau needs one residual degree of freedom
 
