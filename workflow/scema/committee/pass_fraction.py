@@ -22,7 +22,11 @@ deconvolved from the audits instead:
   are drawn from the fitted model with the audits' own correlation between components (of the
   standardised residuals: MD's normal components correlate ~0.6), and each replicate refits
   with a noise estimate redrawn as the pooled one is measured (s^2 chi^2_k / k per step, k =
-  ``noise_dof``), so the bound also carries the noise estimate's error.
+  ``noise_dof``), so the bound also carries the noise estimate's error. Past ``EXACT_VALUES``
+  audit components (100 audits) a replicate's refit is drawn from its large-sample law instead
+  (``_asymptotic``: the same model, from sums over the audits), so its cost stays flat over a
+  long run where simulating every audit grew with the audits; the bounds agree within the
+  bootstrap's own Monte Carlo error (tests/test_committee_pass_fraction.py).
 
 Audits with a noise of exactly zero in every component (never audited: reference boxes) are
 not expected; a component with no noise and no spread is fitted as a point mass.
@@ -33,13 +37,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.stats import norm
+from scipy.stats import gamma, norm
 
 LEVEL = 0.95  # one-sided confidence of the lower bound
 BOOTSTRAP = 2000  # replicates of the parametric bootstrap
-MIN_BOOTSTRAP = 200  # ... on many audits (``bootstrap_replicates``)
+MIN_BOOTSTRAP = 200  # ... on many simulated audits (``bootstrap_replicates``; only with a larger ``exact_values``)
 BUDGET = 50_000_000  # simulated audit components per bound, at most (~1 s): 4,000 audits at 2,000 replicates
 CHUNK = 2_000_000  # simulated audit components in memory at once (16 MB)
+EXACT_VALUES = 600  # a material's audit components up to which every audit is simulated (<= ~45 ms; ``_asymptotic``)
 SEED = 20261129  # fixed: one set of audits gives one bound (a resumed run writes the same numbers)
 MIN_AUDITS = 2  # tau needs one residual degree of freedom
 
@@ -119,6 +124,63 @@ def _bootstrap(error, noise, mu, tau, noise_dof, replicates, rng) -> tuple[np.nd
     return np.concatenate([f[0] for f in fits]), np.concatenate([f[1] for f in fits])
 
 
+def _asymptotic(error, noise, mu, tau, noise_dof, replicates, rng) -> tuple[np.ndarray, np.ndarray]:
+    """(mu, tau) as ``_bootstrap`` draws them, from the large-sample law of the refit instead of
+    simulated audits: its cost does not grow with the audits beyond a few sums over them.
+
+    A replicate's fit depends on its audits through three sums per component: the mean m (exactly
+    Gaussian: cov R_cd sum_i sd_ic sd_id / n^2), the squares about the model mean Q_c = sum_i
+    (e_ic - mu_c)^2 (mean sum_i sd_ic^2, cov 2 R_cd^2 sum_i sd_ic^2 sd_id^2 for Gaussian audits;
+    uncorrelated with m) and the redrawn noise N_c = sum_g T_gc r_g (T_g the sum of s^2 over
+    group g, r_g ~ chi^2_k / k: mean sum s^2, cov (2 / k) sum_g T_gc T_gd). Each is a sum of
+    independent terms over the audits or groups, so drawn jointly Gaussian (the central limit
+    theorem; ``exact_values`` keeps the simulation while the audits are few); then the scatter
+    is Q - n (m - mu)^2 and tau^2 = (scatter - (1 - 1/n) N) / (n - 1), cut at 0, as
+    ``moment_fit`` refits."""
+    n, c = error.shape
+    sd = np.sqrt(tau**2 + noise**2)  # (n, C)
+    z = (error - mu) / np.where(sd > 0, sd, 1.0)
+    corr = np.corrcoef(z, rowvar=False) if n > 2 else np.eye(c)
+    corr = np.where(np.isfinite(corr), corr, np.eye(c))
+    cov_m = corr * (sd.T @ sd) / n**2
+    var = sd**2
+    cov_q = 2.0 * corr**2 * (var.T @ var)
+    cov_n = np.zeros((c, c))
+    if noise_dof and np.isfinite(noise_dof):
+        groups = _noise_groups(noise)
+        t = np.zeros((groups.max() + 1, c))
+        np.add.at(t, groups, noise**2)
+        cov_n = 2.0 / noise_dof * (t.T @ t)
+    m = _gaussian(cov_m, replicates, rng)
+    q = _gamma(var.sum(axis=0), cov_q, replicates, rng)
+    pooled = _gamma((noise**2).sum(axis=0), cov_n, replicates, rng)
+    scatter = q - n * m**2
+    tau2 = (scatter - (1.0 - 1.0 / n) * pooled) / (n - 1)
+    return mu + m, np.sqrt(np.maximum(tau2, 0.0))
+
+
+def _gaussian(cov: np.ndarray, replicates: int, rng) -> np.ndarray:
+    """(replicates, C) draws of N(0, cov), also when cov is singular (a component without noise)."""
+    w, v = np.linalg.eigh(cov)
+    return rng.standard_normal((replicates, len(cov))) @ (v * np.sqrt(np.clip(w, 0.0, None))).T
+
+
+def _gamma(mean: np.ndarray, cov: np.ndarray, replicates: int, rng) -> np.ndarray:
+    """(replicates, C) draws of positive sums of scaled chi-squares: per component the gamma law
+    of their mean and variance (Satterthwaite: it keeps the right tail the lower bound is made
+    of, which a Gaussian thins), joined by a Gaussian copula of their correlation."""
+    sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    live = (sd > 0) & (mean > 0)
+    out = np.broadcast_to(mean, (replicates, len(mean))).copy()
+    if not live.any():
+        return out
+    corr = cov[np.ix_(live, live)] / np.outer(sd[live], sd[live])
+    u = norm.cdf(_gaussian(corr, replicates, rng))
+    shape = (mean[live] / sd[live]) ** 2
+    out[:, live] = gamma.ppf(u, shape, scale=mean[live] / shape)
+    return out
+
+
 def bootstrap_replicates(values: int) -> int:
     """Replicates for ``values`` (audits x components): ``BOOTSTRAP``, fewer on long runs' many
     audits (then the bootstrap spread is narrow and a coarser 5 % quantile costs little)."""
@@ -134,12 +196,15 @@ def estimate_pass_fraction(
     replicates: int | None = None,
     level: float = LEVEL,
     seed: int = SEED,
+    exact_values: int = EXACT_VALUES,
 ) -> PassFraction:
     """The share of audited qps whose committee error is within the accuracy in every component,
     net of the MD noise, and its lower ``level`` bound (module docstring).
 
     ``error``: committee - MD (n, C) Pa; ``noise``: the audits' pooled MD noise (n, C) Pa;
-    ``material``: per audit, fitted separately and combined weighted by audits (default: one).
+    ``material``: per audit, fitted separately and combined weighted by audits (default: one);
+    ``exact_values``: a material's audit components up to which its bootstrap simulates every
+    audit (``_bootstrap``), above it draws the refit's large-sample law (``_asymptotic``).
     """
     error = np.asarray(error, float).reshape(len(error), -1)
     noise = np.broadcast_to(np.asarray(noise, float), error.shape)
@@ -149,7 +214,7 @@ def estimate_pass_fraction(
     if len(error) < MIN_AUDITS:
         return nan
     rng = np.random.default_rng(seed)
-    replicates = replicates or bootstrap_replicates(error.size)
+    replicates = replicates or bootstrap_replicates(min(error.size, exact_values))
     joint, joint_b, first = 0.0, np.zeros(replicates), None
     for m in np.unique(material):
         rows = material == m
@@ -157,7 +222,8 @@ def estimate_pass_fraction(
             return nan
         mu, tau = moment_fit(error[rows], noise[rows])
         p = component_pass(mu, tau, accuracy_pa)
-        mu_b, tau_b = _bootstrap(error[rows], noise[rows], mu, tau, noise_dof, replicates, rng)
+        draw = _bootstrap if error[rows].size <= exact_values else _asymptotic
+        mu_b, tau_b = draw(error[rows], noise[rows], mu, tau, noise_dof, replicates, rng)
         weight = rows.mean()
         joint += weight * float(np.prod(p))
         joint_b += weight * np.prod(component_pass(mu_b, tau_b, accuracy_pa), axis=-1)
