@@ -12,7 +12,8 @@ The goal: the committee's error below the accuracy on >= 90 % of audited qps. Pe
 All three estimate the distribution of d = committee - MD expectation; each line gives the
 estimate, its bound and the fitted (mu, tau) per component. With target correction the audits
 subtract the anchor's noise too (``noise.comparison_noise``), brute force does not: there d
-keeps the noise of the measured sigma_s the answer is anchored on.
+keeps the noise of the measured sigma_s the answer is anchored on. Brute force is moved to the
+committee run's strain first (``committee_answers_vs_brute.at_run_strain``; ``--raw``: not).
 
     .venv/bin/python tests/benchmarks/audit_pass_fraction.py BRUTE_RUN COMMITTEE_RUN [...]
 """
@@ -30,7 +31,7 @@ sys.path.insert(0, str(HERE.parents[1] / "workflow"))
 sys.path.insert(0, str(HERE))
 
 from bench_acceleration import audit_metrics, audits_with_pooled_noise, sample_files  # noqa: E402
-from committee_answers_vs_brute import _replicas, answers  # noqa: E402
+from committee_answers_vs_brute import _replicas, answers, moved_brute  # noqa: E402
 
 from scema.io.netcdf import read_dataset  # noqa: E402
 
@@ -43,8 +44,10 @@ def brute_pooled_noise(brute: Path, step: int) -> np.ndarray:
     return pooled_rms([ref["stress_replica_std"].values / np.sqrt(_replicas(brute))])
 
 
-def audits_vs_brute(brute: Path, run: Path, steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """(committee - brute-force MD, brute force's pooled noise) at the run's audited qps."""
+def audits_vs_brute(
+    brute: Path, run: Path, steps: int, law: Path | None = None, raw: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """(committee - brute-force MD at the run's strain, brute force's pooled noise) at the run's audited qps."""
     errors, noises = [], []
     for path in sample_files(run, steps):
         s = read_dataset(path)
@@ -52,15 +55,20 @@ def audits_vs_brute(brute: Path, run: Path, steps: int) -> tuple[np.ndarray, np.
         if not rows.any():
             continue
         step = int(s.attrs["step"])
-        ref = read_dataset(brute / f"results/step_{step:04d}/stress.nc")["stress"].values
+        ref = moved_brute(brute, run, f"step_{step:04d}", law, raw)[0]
         errors.append(s["committee_stress"].values[rows] - ref[s["qp_id"].values[rows]])
         noises.append(np.broadcast_to(brute_pooled_noise(brute, step), errors[-1].shape))
     return np.concatenate(errors), np.concatenate(noises)
 
 
-def answers_vs_brute(brute: Path, run: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(committee - brute-force MD, brute force's pooled noise) at every unaudited committee answer."""
-    out = [(e, np.broadcast_to(brute_pooled_noise(brute, step), e.shape)) for step, e, _ in answers(brute, run)]
+def answers_vs_brute(
+    brute: Path, run: Path, law: Path | None = None, raw: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """(committee - brute-force MD at the run's strain, brute force's pooled noise) at every unaudited
+    committee answer."""
+    out = [
+        (e, np.broadcast_to(brute_pooled_noise(brute, step), e.shape)) for step, e, _ in answers(brute, run, law, raw)
+    ]
     return np.concatenate([e for e, _ in out]), np.concatenate([n for _, n in out])
 
 
@@ -85,6 +93,8 @@ def main() -> None:
     ap.add_argument("brute", type=Path)
     ap.add_argument("runs", type=Path, nargs="+")
     ap.add_argument("--accuracy-mpa", type=float, default=30.0)
+    ap.add_argument("--law", type=Path, default=None, help="a zero_kelvin.nc (default: the run's own)")
+    ap.add_argument("--raw", action="store_true", help="brute force at its own strain (before 2026-11-29)")
     args = ap.parse_args()
     accuracy = args.accuracy_mpa * 1e6
     for run in args.runs:
@@ -99,8 +109,12 @@ def main() -> None:
         e, s = (np.concatenate([a[i] for a in audits]) for i in (0, 1))
         n_brute = read_dataset(args.brute / "results/step_0001/stress.nc").sizes["qp"]
         print(line("audits vs audit MD", e, s, accuracy, MIN_POOLED_SAMPLES))
-        print(line("audits vs brute force", *audits_vs_brute(args.brute, run, steps), accuracy, n_brute))
-        print(line("answers vs brute force", *answers_vs_brute(args.brute, run), accuracy, n_brute))
+        print(
+            line(
+                "audits vs brute force", *audits_vs_brute(args.brute, run, steps, args.law, args.raw), accuracy, n_brute
+            )
+        )
+        print(line("answers vs brute force", *answers_vs_brute(args.brute, run, args.law, args.raw), accuracy, n_brute))
 
 
 if __name__ == "__main__":
