@@ -293,6 +293,11 @@ def still_suspended(suspended: bool, audits_failed: bool, accepted_version_train
     return suspended and not accepted_version_trained
 
 
+def _as_dataset(source: str | xr.Dataset) -> xr.Dataset:
+    """A material file's dataset, read unless the caller already holds it (``read_materials``)."""
+    return source if isinstance(source, xr.Dataset) else read_dataset(source)
+
+
 def read_materials(material_files: dict[str, str]) -> dict[str, xr.Dataset]:
     """Each material's material.nc, read once for ``material_data`` and ``material_prior_scales``."""
     return {name: read_dataset(path) for name, path in material_files.items()}
@@ -306,7 +311,7 @@ def material_data(material_files: dict[str, str | xr.Dataset], material_names: l
 
     stiffness, noise = {}, {}
     for name, source in material_files.items():
-        ds = source if isinstance(source, xr.Dataset) else read_dataset(source)
+        ds = _as_dataset(source)
         m = material_names.index(name)
         stiffness[m] = project(ds["stiffness"].mean("replica").values, symmetries[name])
         if "sampling_noise" in ds:
@@ -341,7 +346,7 @@ def material_prior_scales(
         return {}
     out = {}
     for name, source in material_files.items():
-        scales = measured_scales(source if isinstance(source, xr.Dataset) else read_dataset(source), symmetries[name])
+        scales = measured_scales(_as_dataset(source), symmetries[name])
         if scales is not None:
             law = (zero_kelvin_files or {}).get(name)
             out[material_names.index(name)] = scales if law is None else (*scales, None, zero_kelvin_law(law))
