@@ -38,6 +38,7 @@ sys.path.insert(0, str(REPO / "workflow"))
 sys.path.insert(0, str(REPO / "tests" / "benchmarks"))
 
 from glass_reference_series import TimedEngine, material_spec, replica_parser  # noqa: E402
+
 from scema import seeds  # noqa: E402
 from scema.md import preparation  # noqa: E402
 from scema.md.reference import block_steps, blocking_standard_error, stationary_start  # noqa: E402
@@ -137,40 +138,56 @@ def covariance(means: np.ndarray, lag: int) -> np.ndarray:
 def analyse(args: argparse.Namespace) -> None:
     w, u = np.load(args.window), np.load(args.updates)
     stress, every, block = u["stress"], int(u["every"]), int(w["block_steps"])
-    full = ~np.isnan(stress).any(axis=(0, 2))
-    stress = stress[:, full]
+    stress = stress[:, ~np.isnan(stress).any(axis=(0, 2))]
     n_states, m = stress.shape[:2]
     runs = np.array(u["runs"])
     step_cpu = runs[:, 2].sum() / runs[:, 0].sum()
-    print(f"{n_states} states {every} steps apart ({n_states * every} steps), {m} updates each; CPU {step_cpu * 1e3:.2f} ms/step")
-    print("components:           ", " ".join(f"{c:>6}" for c in COMPONENTS))
+    print(
+        f"{n_states} states {every} steps apart ({n_states * every} steps), {m} updates each; update CPU {step_cpu * 1e3:.2f} ms/step"
+    )
+    print("components:                      ", " ".join(f"{c:>6}" for c in COMPONENTS))
     means = stress.mean(axis=1)
     within2 = ((stress - means[:, None]) ** 2).sum(axis=(0, 1)) / (n_states * (m - 1))
     between2 = np.maximum(means.var(axis=0, ddof=1) - within2 / m, 0.0)
-    print("within-state std  MPa ", fmt(np.sqrt(within2) / MPA))
-    print("between-state std MPa ", fmt(np.sqrt(between2) / MPA))
-    print("total std (1 update)  ", fmt(stress[:, 0].std(axis=0, ddof=1) / MPA))
-    print("correlation of the states' configurational stress against distance (covariance / between^2):")
-    for lag in (lag for lag in (1, 2, 4, 8, 16, 32) if lag < n_states // 2):
+    print("within-state std  MPa            ", fmt(np.sqrt(within2) / MPA))
+    print("between-state std MPa            ", fmt(np.sqrt(between2) / MPA))
+    print("total std of one update MPa      ", fmt(stress[:, 0].std(axis=0, ddof=1) / MPA))
+    print("correlation of the states' configurational stress (covariance / between^2; SE ~0.1):")
+    for lag in (1, 2, 3, 4, 6, 8, 12):
         cov = covariance(means, lag)
-        print(f"  {lag * every:7d} steps     ", fmt(cov / between2), f"  pooled {cov.sum() / between2.sum():+.2f}")
+        print(
+            f"  {lag * every:6d} steps apart              ",
+            fmt(cov / between2),
+            f"  pooled {cov.sum() / between2.sum():+.2f}",
+        )
     series = w["series"]
-    print(f"the trajectory ({len(series) * block} steps): blocking SE of its mean (vs the long-time mean) MPa")
-    print("                       ", fmt(blocking_standard_error(series) / MPA))
-    # error of the mean over the first n states (updates only) against the long-time mean: the
-    # spread of such means over consecutive non-overlapping stretches of the trajectory
-    print("mean over n consecutive states, std of that mean between stretches (MPa; fewer stretches = rougher):")
-    for n in (4, 8, 16, 32, 64):
-        if n_states // n < 2:
-            break
-        parts = means[: n_states // n * n].reshape(-1, n, 6).mean(axis=1)
-        print(f"  n {n:3d} ({n * every:6d} steps, {n_states // n:2d} stretches)", fmt(parts.std(axis=0, ddof=1) / MPA))
-    goal = args.goal * MPA
-    independent = int(np.ceil((between2.max() + within2.max()) / goal**2))
+    print(f"the trajectory ({len(series) * block} steps): means over T steps, their std (MPa) and x sqrt(T / 40k)")
+    for steps in (5000, 10000, 20000, 40000, 80000):
+        k = steps // block
+        parts = series[: len(series) // k * k].reshape(-1, k, 6).mean(axis=1)
+        std = parts.std(axis=0, ddof=1)
+        print(
+            f"  T {steps:6d} ({len(parts):2d} means)   ", fmt(std / MPA), " |", fmt(std * np.sqrt(steps / 40000) / MPA)
+        )
+    print("  blocking SE of the whole mean  ", fmt(blocking_standard_error(series) / MPA))
+    first = means[:32]  # the example's 32 rest states (the same trajectory, the same 1,250-step spacing)
+    for q in (16, 24):
+        offset = first[:q].mean(axis=0) - first.mean(axis=0)
+        thermal = np.sqrt(within2 / m * (1 / q - 1 / 32))
+        print(
+            f"qps from states 0..{q - 1} only: their mean minus the 32 states' MPa",
+            fmt(offset / MPA),
+            "+-",
+            fmt(thermal / MPA),
+        )
+    goal, sigma40 = args.goal * MPA, args.sigma40k * MPA
     print(
-        f"independent states for {args.goal:g} MPa vs the long-time mean with one update each (largest component): "
-        f"{independent}; only states >= the correlation distance apart count"
+        f"for {args.goal:g} MPa against the long-time mean (configurational {args.config_share:.0%} of the variance, "
+        f"{sigma40 / MPA:.0f} MPa at 40k steps; largest within-state std):"
     )
+    steps = 40000 * sigma40**2 / (args.config_share * goal**2)
+    updates = within2.max() / ((1 - args.config_share) * goal**2)
+    print(f"  a trajectory of {steps:,.0f} steps with states along it, and {updates:,.0f} updates")
 
 
 def main() -> None:
@@ -190,6 +207,8 @@ def main() -> None:
     a.add_argument("window")
     a.add_argument("updates")
     a.add_argument("--goal", type=float, default=5.0, help="MPa")
+    a.add_argument("--sigma40k", type=float, default=20.0, help="MPa: std of 40k-step means (the table above)")
+    a.add_argument("--config-share", type=float, default=0.75, help="share of the goal's variance left to the states")
     args = parser.parse_args()
     {"window": window, "updates": updates, "analyse": analyse}[args.command](args)
 
