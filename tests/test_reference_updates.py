@@ -8,7 +8,9 @@ stress: mean = reference, std / sqrt(n) = its standard error. Checked on a small
 (seconds): the file holds the updates and the mean and error ARE theirs; each stored update is
 the stress a workflow update from that rest state with that seed returns; the window is the same
 trajectory as with the window estimator, and the two references agree within their combined
-error; a count that leaves rest states out is refused by name.
+error; a count that leaves rest states out is refused by name. The material's sampling_noise is
+then the updates' own scatter (recomputed here), and fresh zero-strain updates from the rest-state
+files scatter by it within its sampling error (F test).
 """
 
 from __future__ import annotations
@@ -141,12 +143,81 @@ def test_the_window_is_the_same_and_the_two_references_agree_within_their_combin
     np.testing.assert_array_equal(
         updates["window_reference_standard_error"].values, window["reference_stress_standard_error"].values
     )
-    np.testing.assert_array_equal(updates["sampling_noise"].values, window["sampling_noise"].values)
+    np.testing.assert_array_equal(updates["window_sampling_noise"].values, window["sampling_noise"].values)
     difference = updates["reference_stress"].values - window["reference_stress"].values
     combined = np.hypot(
         updates["reference_stress_standard_error"].values, window["reference_stress_standard_error"].values
     )
     assert np.all(np.abs(difference) < 3.0 * combined), f"difference {difference / 1e6} MPa, combined {combined / 1e6}"
+
+
+def pooled_std(groups: list[np.ndarray]) -> tuple[np.ndarray, int]:
+    """Std (6,) of samples about their own group's mean, pooled by degrees of freedom, and those dof."""
+    dof = sum(len(g) - 1 for g in groups)
+    return np.sqrt(sum(np.var(g, axis=0, ddof=1) * (len(g) - 1) for g in groups) / dof), dof
+
+
+@needs_lammps
+def test_sampling_noise_is_the_scatter_of_the_stored_updates_and_the_window_keeps_its_own(both) -> None:
+    """Under rest_updates the noise one replica's label carries is the updates' own scatter about
+    their replica's reference (recomputed here from the stored stresses); the window's value stays
+    beside it, and a window material's file keeps its sampling_noise as before."""
+    window, updates = read_dataset(both[0]), read_dataset(both[1])
+    expected, dof = pooled_std(list(updates["reference_update_stress"].values))
+    assert dof == 2 * (UPDATES - 1)
+    np.testing.assert_allclose(updates["sampling_noise"].values, expected, rtol=1e-12)
+    # about each replica's reference_stress: the zero every label is measured from
+    about = updates["reference_update_stress"] - updates["reference_stress"]
+    np.testing.assert_allclose(np.sqrt((about**2).sum(("replica", "reference_update")) / dof), expected, rtol=1e-12)
+    noise = updates["sampling_noise"]
+    assert noise.attrs["units"] == "Pa" and "zero-strain update" in noise.attrs["long_name"]
+    assert updates["window_sampling_noise"].attrs["units"] == "Pa"
+    assert noise.attrs["long_name"] != window["sampling_noise"].attrs["long_name"]
+    assert "window_sampling_noise" not in window
+    assert window["sampling_noise"].attrs["long_name"].startswith("std of the stress averaged over one update window")
+    windows = [read_dataset(both[0].parent / f"replica_{r}.nc")["window_stress"].values for r in range(2)]
+    np.testing.assert_allclose(window["sampling_noise"].values, pooled_std(windows)[0], rtol=1e-12)
+
+
+FRESH = 64  # per replica, 16 from each rest state
+
+
+@needs_lammps
+def test_sampling_noise_matches_the_scatter_of_fresh_zero_strain_updates(both) -> None:
+    """The stored noise is what the next qp at rest will scatter by: FRESH new updates per replica
+    from the same rest-state files (i mod 4, seeds of their own), their pooled std against the
+    stored one by the two-sided F test of the variances (dof 2 x 63 against 2 x 31), per component
+    at p = 1e-4 (the 6 together ~1e-3; fixed seeds, so a pass is a pass)."""
+    from scipy.stats import f as f_dist
+
+    path, cfg = both[1], both[2]
+    ds = read_dataset(path)
+    spec = MaterialSpec.from_config("copper", cfg)
+    root, fresh = path.parent, []
+    with Engine() as eng:
+        for r in range(2):
+            stress = np.empty((FRESH, 6))
+            for i in range(FRESH):
+                update = Update(
+                    material="copper",
+                    qp=i,
+                    replica=r,
+                    state_in=root / f"rest_{r}" / f"state_{i % 4:03d}.data",
+                    target_strain=np.zeros(6),
+                    reference_cell=ds["reference_cell"].values[r],
+                    reference_stress=np.zeros(6),
+                    state_out=root / "fresh.data",
+                    seed=seeds.lammps_seed(SEED, "fresh zero-strain check", r, i),
+                )
+                stress[i] = run_update(eng, spec, update)
+            fresh.append(stress)
+    measured, dof = pooled_std(fresh)
+    stored, stored_dof = ds["sampling_noise"].values, 2 * (UPDATES - 1)
+    ratio = (measured / stored) ** 2
+    low, high = f_dist.ppf(5e-5, dof, stored_dof), f_dist.ppf(1 - 5e-5, dof, stored_dof)
+    assert np.all((ratio > low) & (ratio < high)), (
+        f"fresh {measured / MPA} MPa, stored {stored / MPA} MPa: variance ratio {ratio} outside [{low:.2f}, {high:.2f}]"
+    )
 
 
 @pytest.mark.parametrize("updates", [2, 6, 30])

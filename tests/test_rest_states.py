@@ -62,6 +62,27 @@ def test_rest_states_are_spread_over_the_stationary_part_only() -> None:
     assert ReferenceWindow(series=np.zeros((100, 6)), start=0, jumps=()).rest_states(4) == ()
 
 
+@pytest.mark.parametrize(
+    ("estimator", "n_qp", "warned"), [("rest_updates", 16, True), ("rest_updates", 64, False), ("window", 16, False)]
+)
+def test_qps_that_start_from_only_some_rest_states_of_a_rest_update_material_are_warned_about(
+    capsys, estimator, n_qp, warned
+) -> None:
+    """16 qps from 32 states use states 0-15 only while the reference averages all 32 (the glass
+    bar as it was: -21 MPa xx, docs/results/cuzr_glass_rest_state_spacing.txt): named, with the
+    key and the count to set; 64 qps use every state twice; window materials are not warned."""
+    from scema.stages.initial_state import warn_unbalanced_rest_states
+
+    rest = np.array([[f"s{s}" for s in range(32)]], dtype=object)
+    material = xr.Dataset(
+        {"rest_state_file": (("replica", "rest_state"), rest)}, attrs={"reference_estimator": estimator}
+    )
+    warn_unbalanced_rest_states("cuzr_glass", material, n_qp)
+    err = capsys.readouterr().err
+    assert ("set materials.cuzr_glass.rest_states to 16" in err) is warned
+    assert bool(err) is warned
+
+
 @needs_lammps
 def test_rest_states_leave_the_reference_bitwise_and_are_states_of_its_trajectory(tmp_path) -> None:
     """With rest_dir the replica's reference window is the same trajectory to the last bit (the

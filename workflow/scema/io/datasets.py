@@ -815,11 +815,28 @@ def material_replica_dataset(name, spec, replica, ref, stiffness) -> xr.Dataset:
     )
 
 
-def material_dataset(name, spec, refs, stiffness, noise, state_files) -> xr.Dataset:
+def _sampling_noise_variables(estimator: str, noise, window_noise) -> dict:
+    """``sampling_noise`` (what the committee takes as one replica's MD noise), and with
+    ``rest_updates`` the window's own value beside it as ``window_sampling_noise``."""
+    window_name = "std of the stress averaged over one update window (sampling_steps) of one replica at rest"
+    if estimator != "rest_updates":
+        return {"sampling_noise": ("component", noise, {"long_name": window_name, "units": "Pa"})}
+    name = (
+        "std of one zero-strain update's stress from the rest states about its replica's reference_stress "
+        "(pooled over replicas; includes the spread between rest states)"
+    )
+    return {
+        "sampling_noise": ("component", noise, {"long_name": name, "units": "Pa"}),
+        "window_sampling_noise": ("component", window_noise, {"long_name": window_name, "units": "Pa"}),
+    }
+
+
+def material_dataset(name, spec, refs, stiffness, noise, state_files, window_noise=None) -> xr.Dataset:
     """``materials/{name}/material.nc``: reference boxes, reference stress, sampling noise and
     stiffness of one material (``spec``: its ``scema.md.material.MaterialSpec``; ``refs``: one
     ``scema.md.preparation.ReferenceState`` per replica), with the ageing jumps cut from each
-    replica's reference window."""
+    replica's reference window. ``window_noise``: with ``rest_updates``, the window's sampling
+    noise (``noise`` is then the updates')."""
     from scema.md.units import distance_unit_name
 
     replicas = len(state_files)
@@ -852,15 +869,7 @@ def material_dataset(name, spec, refs, stiffness, noise, state_files) -> xr.Data
                 {"long_name": "ageing jumps cut from the reference window (listed along jump)", "units": "1"},
             ),
             **jump_data,
-            "sampling_noise": (
-                "component",
-                noise,
-                {
-                    "long_name": "std of the stress averaged over one update window (sampling_steps) "
-                    "of one replica at rest",
-                    **pa,
-                },
-            ),
+            **_sampling_noise_variables(refs[0].estimator, noise, window_noise),
             "reference_cell": (
                 ("replica", "row", "col"),
                 np.stack([r.cell for r in refs]),

@@ -23,14 +23,36 @@ from scema.voigt import COMPONENTS
 
 
 def sampling_noise(window_stress: list[np.ndarray]) -> np.ndarray:
-    """Std (6,) Pa of the stress averaged over ONE update window of one replica at rest.
+    """Std (6,) Pa of ONE sample of a replica's stress at rest: the means of update windows
+    along its reference window, or (``material_noise``) its zero-strain updates.
 
-    Pooled over replicas: each replica's window means about that replica's own mean (its
+    Pooled over replicas: each replica's samples about that replica's own mean (its
     residual stress is subtracted from its updates), with the replica's degree of freedom removed.
     """
     deviations = np.concatenate([w - w.mean(axis=0) for w in window_stress])
     dof = sum(len(w) - 1 for w in window_stress)
     return np.sqrt((deviations**2).sum(axis=0) / max(dof, 1))
+
+
+def material_noise(refs: list[ReferenceState]) -> tuple[np.ndarray, np.ndarray | None]:
+    """(sampling_noise, the window's own value or None): what ``material.nc`` stores.
+
+    Window estimator: the scatter of update-window means along the reference window, as before.
+    ``rest_updates``: the scatter of the zero-strain updates themselves about their replica's
+    reference, i.e. of what a qp's update at rest returns minus what is subtracted from it. It
+    includes the spread BETWEEN rest states (a 325-step glass update keeps its start state's
+    configurational stress: 26-72 MPa between the 32 states, 43-79 within one), on purpose:
+    a training label is one qp's update, the qp started from one state, but no committee input
+    says which, and the reference (the zero of every label) is the mean over the states. So a
+    label scatters about what the committee can learn by the total spread; the within-state part
+    alone would be the noise of repeating one qp's update, and audits judged against it would
+    charge the committee with the states' offsets it cannot know. With replicas, sample_noise
+    (replica std / sqrt(R), the replicas starting from different states) carries the same spread.
+    """
+    window = sampling_noise([ref.window_stress for ref in refs])
+    if refs[0].update_stress is None:
+        return window, None
+    return sampling_noise([ref.update_stress for ref in refs]), window
 
 
 MPA = 1e6
@@ -146,9 +168,10 @@ def combine(
     """Write ``material.nc`` from the replicas' measurements (replica order), logging each reference."""
     for r, ref in enumerate(refs):
         report_reference(name, r, spec, ref)
-    noise = sampling_noise([ref.window_stress for ref in refs])
+    noise, window_noise = material_noise(refs)
     state_files = [str(ref.state) for ref in refs]
-    write_dataset(material_dataset(name, spec, refs, stiffness, noise, state_files), out_material, f"material {name}")
+    dataset = material_dataset(name, spec, refs, stiffness, noise, state_files, window_noise)
+    write_dataset(dataset, out_material, f"material {name}")
 
 
 def run(name: str, material_cfg: dict, replica_files: list[str], out_material: str) -> None:
