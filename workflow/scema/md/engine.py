@@ -192,13 +192,18 @@ class Engine:
             ]
         )
 
-    def write_state(self, path: Path) -> Path:
+    def write_state(self, path: Path, after_run: bool = False) -> Path:
         """write_data (positions, velocities, box and any bonds/angles/dihedrals), atomically.
 
         ``nocoeff``: the force-field template is included again after ``read_data``.
+        ``after_run``: the last command was a ``run``, so the system is set up: ``noinit`` skips
+        write_data's own system init (EAM re-splined, atoms wrapped into the box, ghosts rebuilt;
+        a third of its cost). Atoms that crossed a face since the run's last re-neighbouring are
+        then written just outside the box with their old image flags, the same unwrapped position
+        (``read_data`` wraps them back); the file's bits differ from a wrapped write, not its state.
         """
         with atomic_path(path) as tmp:
-            self.commands([f'write_data "{tmp}" nocoeff'])
+            self.commands([f'write_data "{tmp}" nocoeff' + (" noinit" if after_run else "")])
         return Path(path)
 
     # -- dynamics ----------------------------------------------------------------------
@@ -249,9 +254,11 @@ class Engine:
             ]
         )
 
-    def run(self, steps: int) -> None:
+    def run(self, steps: int, summary: bool = True) -> None:
+        """``summary=False``: ``post no``, one line of timing in the log instead of LAMMPS's full
+        statistics (~40 lines per run, an update's log is otherwise mostly these)."""
         if steps > 0:
-            self.commands([f"run {int(steps)}"])
+            self.commands([f"run {int(steps)}" + ("" if summary else " post no")])
 
     def deform_and_sample(
         self, spec: MaterialSpec, target: np.ndarray, reference: np.ndarray, sampling_steps: int, stride: int = 1
@@ -306,7 +313,7 @@ class Engine:
             f"fix {_FIX_AVERAGE} all ave/time {stride} {int(sampling_steps) // stride} {start + total} {components}"
         )
         self.commands(lines)
-        self.run(total)
+        self.run(total, summary=False)
         pressure = np.array(
             [self.lmp.extract_fix(_FIX_AVERAGE, LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR, i) for i in range(6)]
         )
