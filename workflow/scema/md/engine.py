@@ -296,15 +296,14 @@ class Engine:
         }
         moving = {key: value for key, value in deltas.items() if value != 0.0}
         components = " ".join(f"c_thermo_press[{i}]" for i in _PRESSURE_VOIGT)
-        lines = [
-            f"reset_timestep {start}",
-            f'variable scema_ramp equal "(elapsed<{n})*elapsed/{n}+(elapsed>={n})"',
-            f'variable scema_rate equal "(elapsed<{n})/{n * spec.timestep_lammps!r}"',
-        ]
+        # fix deform evaluates these on every step of the run, hold included, parsing each
+        # expression anew: one expression per variable, the ramp inlined (no nested variable)
+        ramp, rate = f"(elapsed<{n})*elapsed/{n}+(elapsed>={n})", f"(elapsed<{n})/{n * spec.timestep_lammps!r}"
+        lines = [f"reset_timestep {start}"]
         for key, value in moving.items():
             lines += [
-                f"variable scema_d{key} equal {value!r}*v_scema_ramp",
-                f"variable scema_v{key} equal {value!r}*v_scema_rate",
+                f'variable scema_d{key} equal "{value!r}*({ramp})"',
+                f'variable scema_v{key} equal "{value!r}*({rate})"',
             ]
         if moving:
             parts = " ".join(f"{key} variable v_scema_d{key} v_scema_v{key}" for key in moving)
@@ -321,7 +320,6 @@ class Engine:
             [f"unfix {_FIX_AVERAGE}"]
             + ([f"unfix {_FIX_DEFORM}"] if moving else [])
             + [f"variable scema_{kind}{key} delete" for key in moving for kind in ("d", "v")]
-            + ["variable scema_ramp delete", "variable scema_rate delete"]
         )
         return self._pressure_to_stress(pressure), n
 
