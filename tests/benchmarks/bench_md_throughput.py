@@ -75,24 +75,8 @@ def plain_lmp_seconds(
     Returns (wall s, CPU s, mean run-queue wait s of the copies, see :func:`run_delay`). ``window`` = (sampling, period): also average the pressure over the last ``sampling`` steps of
     every ``period``, as the updates do.
     """
-    variables = "\n".join(f"variable {k} string {v}" for k, v in spec.variables.items())
-    sampling = ""
-    if window:
-        sampling = f"fix avg all ave/time 1 {window[0]} {window[1]} " + " ".join(
-            f"c_thermo_press[{i}]" for i in range(1, 7)
-        )
-    text = PLAIN_INPUT.format(
-        units=spec.units,
-        state=state,
-        forcefield=variables + "\n" + Path(spec.forcefield).read_text(),
-        dt=spec.timestep_lammps,
-        T=spec.temperature,
-        damp=spec.thermostat_damping,
-        steps=steps,
-        sampling=sampling,
-    )
     script = workdir / "plain.in"
-    script.write_text(text)
+    script.write_text(plain_input(spec, state, steps, window))
     start, cpu = time.perf_counter(), cpu_seconds()
     procs = [subprocess.Popen(["lmp", "-in", str(script), "-log", "none", "-screen", "none"]) for _ in range(copies)]
     delays = []
@@ -102,6 +86,26 @@ def plain_lmp_seconds(
         if p.wait() != 0:
             sys.exit("plain lmp failed")
     return time.perf_counter() - start, cpu_seconds() - cpu, float(np.mean(delays))
+
+
+def plain_input(spec: MaterialSpec, state: Path, steps: int, window: tuple[int, int] | None = None) -> str:
+    """The plain ``lmp`` input: the material's box, force field and thermostat, one run of ``steps``."""
+    variables = "\n".join(f"variable {k} string {v}" for k, v in spec.variables.items())
+    sampling = ""
+    if window:
+        sampling = f"fix avg all ave/time 1 {window[0]} {window[1]} " + " ".join(
+            f"c_thermo_press[{i}]" for i in range(1, 7)
+        )
+    return PLAIN_INPUT.format(
+        units=spec.units,
+        state=state,
+        forcefield=variables + "\n" + Path(spec.forcefield).read_text(),
+        dt=spec.timestep_lammps,
+        T=spec.temperature,
+        damp=spec.thermostat_damping,
+        steps=steps,
+        sampling=sampling,
+    )
 
 
 def run_delay(pid: int) -> float:
@@ -132,7 +136,7 @@ def timed_update(engine: Engine, spec: MaterialSpec, update: Update) -> np.ndarr
         spec, target, update.reference_cell, spec.sampling_steps, spec.sampling_stride
     )  # as run_update: the virial on every stride-th step only
     marks.append(time.time())
-    engine.write_state(update.state_out)
+    engine.write_state(update.state_out, after_run=True)  # as run_update
     marks.append(time.time())
     with open(update.state_out.parent / f"timeline.{os.getpid()}", "a") as fh:
         fh.write(" ".join(repr(m) for m in marks) + "\n")

@@ -192,13 +192,18 @@ class Engine:
             ]
         )
 
-    def write_state(self, path: Path) -> Path:
+    def write_state(self, path: Path, after_run: bool = False) -> Path:
         """write_data (positions, velocities, box and any bonds/angles/dihedrals), atomically.
 
         ``nocoeff``: the force-field template is included again after ``read_data``.
+        ``after_run``: the last command was a ``run``, so the system is set up: ``noinit`` skips
+        write_data's own system init (EAM re-splined, atoms wrapped into the box, ghosts rebuilt;
+        a third of its cost). Atoms that crossed a face since the run's last re-neighbouring are
+        then written just outside the box with their old image flags, the same unwrapped position
+        (``read_data`` wraps them back); the file's bits differ from a wrapped write, not its state.
         """
         with atomic_path(path) as tmp:
-            self.commands([f'write_data "{tmp}" nocoeff'])
+            self.commands([f'write_data "{tmp}" nocoeff' + (" noinit" if after_run else "")])
         return Path(path)
 
     # -- dynamics ----------------------------------------------------------------------
@@ -249,9 +254,11 @@ class Engine:
             ]
         )
 
-    def run(self, steps: int) -> None:
+    def run(self, steps: int, summary: bool = True) -> None:
+        """``summary=False``: ``post no``, one line of timing in the log instead of LAMMPS's full
+        statistics (~40 lines per run, an update's log is otherwise mostly these)."""
         if steps > 0:
-            self.commands([f"run {int(steps)}"])
+            self.commands([f"run {int(steps)}" + ("" if summary else " post no")])
 
     def deform_and_sample(
         self, spec: MaterialSpec, target: np.ndarray, reference: np.ndarray, sampling_steps: int, stride: int = 1
@@ -289,15 +296,14 @@ class Engine:
         }
         moving = {key: value for key, value in deltas.items() if value != 0.0}
         components = " ".join(f"c_thermo_press[{i}]" for i in _PRESSURE_VOIGT)
-        lines = [
-            f"reset_timestep {start}",
-            f'variable scema_ramp equal "(elapsed<{n})*elapsed/{n}+(elapsed>={n})"',
-            f'variable scema_rate equal "(elapsed<{n})/{n * spec.timestep_lammps!r}"',
-        ]
+        # fix deform evaluates these on every step of the run, hold included, parsing each
+        # expression anew: one expression per variable, the ramp inlined (no nested variable)
+        ramp, rate = f"(elapsed<{n})*elapsed/{n}+(elapsed>={n})", f"(elapsed<{n})/{n * spec.timestep_lammps!r}"
+        lines = [f"reset_timestep {start}"]
         for key, value in moving.items():
             lines += [
-                f"variable scema_d{key} equal {value!r}*v_scema_ramp",
-                f"variable scema_v{key} equal {value!r}*v_scema_rate",
+                f'variable scema_d{key} equal "{value!r}*({ramp})"',
+                f'variable scema_v{key} equal "{value!r}*({rate})"',
             ]
         if moving:
             parts = " ".join(f"{key} variable v_scema_d{key} v_scema_v{key}" for key in moving)
@@ -306,7 +312,7 @@ class Engine:
             f"fix {_FIX_AVERAGE} all ave/time {stride} {int(sampling_steps) // stride} {start + total} {components}"
         )
         self.commands(lines)
-        self.run(total)
+        self.run(total, summary=False)
         pressure = np.array(
             [self.lmp.extract_fix(_FIX_AVERAGE, LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR, i) for i in range(6)]
         )
@@ -314,7 +320,6 @@ class Engine:
             [f"unfix {_FIX_AVERAGE}"]
             + ([f"unfix {_FIX_DEFORM}"] if moving else [])
             + [f"variable scema_{kind}{key} delete" for key in moving for kind in ("d", "v")]
-            + ["variable scema_ramp delete", "variable scema_rate delete"]
         )
         return self._pressure_to_stress(pressure), n
 
