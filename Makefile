@@ -16,10 +16,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # slurmd, clients, plugins), munge, slurmdbd on mariadb-server; libpmix-dev because SLURM's
 # mpi/pmix plugin dlopens the unversioned libpmix.so (MpiDefault=pmix for OpenMPI programs).
 # libudunits2-0 for the CF checker's units (tests/test_cf.py).
+# valgrind for tests/benchmarks/md_update_instructions.py (an MD update's cost in callgrind instructions).
 APT_PACKAGES := python3-dolfinx python3-gmsh python3-netcdf4 python3-venv python3-dev \
 	lammps python3-lammps liblammps-dev lammps-data openmpi-bin \
 	slurm-wlm slurm-client munge slurmdbd mariadb-server mariadb-client libpmix-dev \
-	libudunits2-0 chromium
+	libudunits2-0 chromium valgrind
 
 .PHONY: run test lint format setup apt clean-results slurm-profile
 
