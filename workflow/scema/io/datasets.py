@@ -815,11 +815,12 @@ def material_replica_dataset(name, spec, replica, ref, stiffness) -> xr.Dataset:
     )
 
 
-def _sampling_noise_variables(estimator: str, noise, window_noise) -> dict:
-    """``sampling_noise`` (what the committee takes as one replica's MD noise), and with
-    ``rest_updates`` the window's own value beside it as ``window_sampling_noise``."""
+def _sampling_noise_variables(noise, window_noise) -> dict:
+    """``sampling_noise`` (what the committee takes as one replica's MD noise), and when it came
+    from rest updates (``material_noise`` then returns the window's too) the window's own value
+    beside it as ``window_sampling_noise``: one decision, made where the noise is measured."""
     window_name = "std of the stress averaged over one update window (sampling_steps) of one replica at rest"
-    if estimator != "rest_updates":
+    if window_noise is None:
         return {"sampling_noise": ("component", noise, {"long_name": window_name, "units": "Pa"})}
     name = (
         "std of one zero-strain update's stress from the rest states about its replica's reference_stress "
@@ -869,7 +870,7 @@ def material_dataset(name, spec, refs, stiffness, noise, state_files, window_noi
                 {"long_name": "ageing jumps cut from the reference window (listed along jump)", "units": "1"},
             ),
             **jump_data,
-            **_sampling_noise_variables(refs[0].estimator, noise, window_noise),
+            **_sampling_noise_variables(noise, window_noise),
             "reference_cell": (
                 ("replica", "row", "col"),
                 np.stack([r.cell for r in refs]),

@@ -199,8 +199,9 @@ class Engine:
         ``after_run``: the last command was a ``run``, so the system is set up: ``noinit`` skips
         write_data's own system init (EAM re-splined, atoms wrapped into the box, ghosts rebuilt;
         a third of its cost). Atoms that crossed a face since the run's last re-neighbouring are
-        then written just outside the box with their old image flags, the same unwrapped position
-        (``read_data`` wraps them back); the file's bits differ from a wrapped write, not its state.
+        then written just outside the box with their old image flags (``read_data`` wraps them
+        back), and no position is re-wrapped through the triclinic fractional coordinates: the
+        same state as a wrapped write to round-off (~1e-15 A), not bit for bit.
         """
         with atomic_path(path) as tmp:
             self.commands([f'write_data "{tmp}" nocoeff' + (" noinit" if after_run else "")])
