@@ -155,7 +155,9 @@ def seed_materials(workdir: Path, cache: Path) -> None:
 def accelerated_config() -> dict:
     """The small config with both accelerations on: clustering, and a committee that trains after
     step 1 (9 samples >= train_frequency 4) and again after step 2, so every stage runs.
-    Accuracy 0 MPa: the committee never answers, so the stresses are MD's whatever it learns."""
+    Accuracy 0 MPa: the committee never answers, so the stresses are MD's whatever it learns.
+    No version 0 and no 0 K law (both on by default): the rerun and fault tests count the jobs of
+    a committee whose first version is trained in committee_update of step 1."""
     cfg = small_config()
     cfg["clustering"] = {"enabled": True}
     cfg["committee"] = {
@@ -166,6 +168,8 @@ def accelerated_config() -> dict:
         "width": 16,
         "train_frequency": 4,
         "stress_accuracy_mpa": 0.0,
+        "prior_version": False,
+        "zero_kelvin_law": False,
     }
     return cfg
 

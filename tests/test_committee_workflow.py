@@ -29,9 +29,15 @@ def _committee_config(steps: int, **settings) -> dict:
 
 @pytest.mark.workflow
 def test_zero_accuracy_trusts_nothing_and_equals_brute_force(tmp_path, copper_cache, brute_force_run):
+    """The default committee (ridge, deviation, version 0 with the 0 K law) at accuracy 0 Pa:
+    version 0 at step 1 and version 1 at step 2 are asked and trust nothing, so the run is brute force."""
     seed_materials(tmp_path, copper_cache)
     # train after step 1 so that step 2 is really queried; accuracy 0 Pa must still send all to MD
     run_workflow(tmp_path, _committee_config(2, train_frequency=16, stress_accuracy_mpa=0.0))
+    assert (tmp_path / "results/materials/copper/zero_kelvin.nc").exists()
+    step1 = _open(tmp_path / "results/step_0001/committee_query.nc")
+    assert step1.attrs["committee_used"] == 1 and step1["version"].values.tolist() == [0]
+    assert np.all(step1["decision"].values == 0)
     step2 = _open(tmp_path / "results/step_0002/committee_query.nc")
     assert step2.attrs["committee_used"] == 1 and step2["version"].values.tolist() == [1]
     assert np.all(step2["decision"].values == 0)
@@ -51,7 +57,8 @@ def _state(workdir: Path, step: int) -> dict:
 @pytest.mark.workflow
 def test_retrains_exactly_at_train_frequency_and_resume_neither_retrains_nor_duplicates(tmp_path, copper_cache):
     n_qp = 16  # small config: 1 x 1 x 2 hexahedra x 8 Gauss points, every qp runs MD until trained
-    cfg = _committee_config(3, train_frequency=20, stress_accuracy_mpa=0.0)
+    # no version 0 (on by default): the first version is trained from the samples
+    cfg = _committee_config(3, train_frequency=20, stress_accuracy_mpa=0.0, prior_version=False)
     seed_materials(tmp_path, copper_cache)
     state_dir = tmp_path / "results/step_0003/md/state"
     config_path = kill_run_when(tmp_path, cfg, lambda: any(state_dir.glob("*.data")))
@@ -106,7 +113,8 @@ def test_audits_suspend_a_wrong_committee_and_resume_keeps_every_audit_record_on
     tmp_path, copper_cache, brute_force_run
 ):
     n_qp = 16
-    cfg = _committee_config(2, train_frequency=1000, audit_fraction=1.0)
+    # no version 0 (on by default): committee_start would replace the installed wrong version
+    cfg = _committee_config(2, train_frequency=1000, audit_fraction=1.0, prior_version=False, zero_kelvin_law=False)
     seed_materials(tmp_path, copper_cache)
     _wrong_committee(tmp_path, tmp_path / "results/materials")
     state_dir = tmp_path / "results/step_0002/md/state"

@@ -164,22 +164,30 @@ def test_committee_start_builds_version_0_on_the_law_of_the_material_file(tmp_pa
 
 
 @pytest.mark.parametrize(
-    ("changes", "planned"),
+    ("changes", "symmetry", "planned"),
     [
-        ({"zero_kelvin_law": True}, True),
-        ({}, False),  # off by default
-        ({"zero_kelvin_law": True, "measured_prior": False}, False),
-        ({"zero_kelvin_law": True, "target": "correction"}, False),
+        ({}, "cubic", True),  # on by default (with prior_version: the measured 10x)
+        ({"zero_kelvin_law": False}, "cubic", False),
+        ({"measured_prior": False}, "cubic", False),
+        ({"target": "correction"}, "cubic", False),
+        ({"target": "stress"}, "cubic", False),
+        ({"architecture": "mlp"}, "cubic", False),
+        ({"architecture": "tann"}, "cubic", False),
+        ({}, "isotropic", False),  # a glass or polymer: the default is inert, not an error
+        ({"zero_kelvin_law": True}, "none", False),
     ],
 )
-def test_the_workflow_runs_material_zero_kelvin_only_where_the_prior_uses_it(tmp_path, changes, planned):
-    """A dry run of a committee run on cubic copper plans the 0 K law (and committee_update reads it)
-    only with zero_kelvin_law, the measured prior and the deviation target."""
+def test_the_workflow_runs_material_zero_kelvin_only_where_the_prior_uses_it(tmp_path, changes, symmetry, planned):
+    """A dry run of a committee run on copper plans the 0 K law (and committee_update reads it)
+    only for a cubic crystal with zero_kelvin_law, the measured prior, ridge members and the
+    deviation target; anywhere else the default plans nothing and raises nothing."""
     from conftest import small_config
     from test_rerun import planned_jobs
 
     cfg = small_config()
-    cfg["materials"]["copper"]["stiffness_symmetry"] = "cubic"
-    cfg["committee"] = {**cfg["committee"], "enabled": True, "architecture": "ridge", "target": "deviation", **changes}
+    cfg["materials"]["copper"]["stiffness_symmetry"] = symmetry
+    base = {"enabled": True, "architecture": "ridge", "target": "deviation"}
+    cfg["committee"] = {**cfg["committee"], **base, **changes}
     jobs = planned_jobs(tmp_path / "run", cfg)
+    assert ("committee_start", None) in jobs, sorted(jobs)
     assert (("material_zero_kelvin", None) in jobs) is planned, sorted(jobs)

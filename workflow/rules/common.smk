@@ -85,20 +85,30 @@ def get_committee_query_settings():
 def get_committee_update_settings():
     """Everything committee_update reads: training settings, target, retraining and audit judgement
     (``zero_kelvin_law`` reaches it as the law files it reads, so switching it on where no material
-    uses a law reruns nothing)."""
-    skip = ("enabled", "audit_fraction", "zero_kelvin_law")
+    uses a law reruns nothing; ``prior_version`` only step 0 reads)."""
+    skip = ("enabled", "audit_fraction", "zero_kelvin_law", "prior_version")
     return {k: v for k, v in config["committee"].items() if k not in skip}
 
 
+def uses_measured_prior():
+    """committee.measured_prior applies: ridge members learning the deviation from C eps (the
+    workflow's side of ``scema.stages.committee_update.uses_measured_prior``)."""
+    committee = config["committee"]
+    return committee["measured_prior"] and committee["architecture"] == "ridge" and committee["target"] == "deviation"
+
+
 def builds_prior_version():
-    """committee_start builds version 0 (the prior alone) only with committee.prior_version."""
-    return bool(config["committee"]["prior_version"])
+    """committee_start builds version 0 (the prior alone) only with committee.prior_version where the
+    measured prior applies; elsewhere the default is inert: no inputs, no settings, no rerun."""
+    return bool(config["committee"]["prior_version"]) and uses_measured_prior()
 
 
 def get_committee_start_settings():
     """What committee_start reads: without version 0 nothing, so no other committee setting
     reruns step 0 (and with it every step's query)."""
-    return get_committee_update_settings() if builds_prior_version() else {"prior_version": False}
+    if not builds_prior_version():
+        return {"prior_version": False}
+    return {**get_committee_update_settings(), "prior_version": True}
 
 
 def get_committee_start_symmetries():
@@ -118,9 +128,7 @@ def uses_zero_kelvin_law(name):
     return (
         committee["enabled"]
         and committee["zero_kelvin_law"]
-        and committee["measured_prior"]
-        and committee["architecture"] == "ridge"
-        and committee["target"] == "deviation"
+        and uses_measured_prior()
         and config["materials"][name]["stiffness_symmetry"] == "cubic"
     )
 
