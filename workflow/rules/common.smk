@@ -5,7 +5,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
-from scema.config import GENERATED_MESH, ConfigError, material_names, used_materials, validate_config
+from scema.config import (
+    GENERATED_MESH,
+    ConfigError,
+    material_names,
+    used_materials,
+    uses_measured_prior,
+    validate_config,
+)
 from scema.io.schedule_size import n_batches
 from scema.snakemake_exit import cancel_pending_timers, exit_on_success_without_teardown
 from scema.fe.stability import check_time_step
@@ -90,17 +97,10 @@ def get_committee_update_settings():
     return {k: v for k, v in config["committee"].items() if k not in skip}
 
 
-def uses_measured_prior():
-    """committee.measured_prior applies: ridge members learning the deviation from C eps (the
-    workflow's side of ``scema.stages.committee_update.uses_measured_prior``)."""
-    committee = config["committee"]
-    return committee["measured_prior"] and committee["architecture"] == "ridge" and committee["target"] == "deviation"
-
-
 def builds_prior_version():
     """committee_start builds version 0 (the prior alone) only with committee.prior_version where the
     measured prior applies; elsewhere the default is inert: no inputs, no settings, no rerun."""
-    return bool(config["committee"]["prior_version"]) and uses_measured_prior()
+    return bool(config["committee"]["prior_version"]) and uses_measured_prior(config["committee"])
 
 
 def get_committee_start_settings():
@@ -128,7 +128,7 @@ def uses_zero_kelvin_law(name):
     return (
         committee["enabled"]
         and committee["zero_kelvin_law"]
-        and uses_measured_prior()
+        and uses_measured_prior(config["committee"])
         and config["materials"][name]["stiffness_symmetry"] == "cubic"
     )
 

@@ -222,6 +222,17 @@ def material_names(config: dict) -> list[str]:
     return list(config["materials"])
 
 
+def uses_measured_prior(committee: dict) -> bool:
+    """``committee.measured_prior`` applies: ridge members learning the deviation from C eps, whose
+    intercept is the reference's error and whose elastic slope is C's (``measured_prior``). One
+    rule for the workflow (what committee_start and material_zero_kelvin need) and the stages."""
+    return (
+        bool(committee["measured_prior"])
+        and committee["architecture"] == "ridge"
+        and committee["target"] == "deviation"
+    )
+
+
 def used_materials(config: dict) -> list[str]:
     """Materials some cell of the specimen uses (only those need initialising)."""
     used = {config["specimen"]["material"]} | {r["material"] for r in config["specimen"].get("regions", [])}

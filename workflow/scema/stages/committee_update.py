@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from scema.config import uses_measured_prior
 from scema.io.datasets import (
     DECISIONS,
     SOURCE_FLAGS,
@@ -317,16 +318,6 @@ def material_data(material_files: dict[str, str | xr.Dataset], material_names: l
         if "sampling_noise" in ds:
             noise[m] = ds["sampling_noise"].values.astype(float)
     return stiffness, noise
-
-
-def uses_measured_prior(committee: dict) -> bool:
-    """``committee.measured_prior`` applies: ridge members learning the deviation from C eps, whose
-    intercept is the reference's error and whose elastic slope is C's (``measured_prior``)."""
-    return (
-        bool(committee["measured_prior"])
-        and committee["architecture"] == "ridge"
-        and committee["target"] == "deviation"
-    )
 
 
 def material_prior_scales(
