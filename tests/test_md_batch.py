@@ -68,6 +68,7 @@ if __name__ == "__main__":
 """
 
 
+@pytest.mark.workflow
 def test_killed_batch_resumes_at_its_first_unfinished_update(tmp_path, brute_force_run, monkeypatch):
     workdir, reference = batch_workdir(tmp_path, brute_force_run)
     monkeypatch.chdir(workdir)

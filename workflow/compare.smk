@@ -55,6 +55,8 @@ rule comparison_config:
         f"logs/comparison/{NAME}/{{mode}}_config.log",
     benchmark:
         f"benchmarks/comparison/{NAME}/{{mode}}_config.tsv"
+    conda:
+        "../envs/workflow.yaml"
     params:
         config=get_mode_config,
     script:
@@ -71,6 +73,8 @@ rule comparison_run:
         f"logs/comparison/{NAME}/{{mode}}_run.log",
     benchmark:
         f"benchmarks/comparison/{NAME}/{{mode}}_run.tsv"
+    conda:
+        "../envs/workflow.yaml"
     threads: workflow.cores
     params:
         snakefile=str(Path(workflow.basedir).parent / "Snakefile"),
@@ -93,6 +97,8 @@ rule compare:
         f"logs/comparison/{NAME}/compare.log",
     benchmark:
         f"benchmarks/comparison/{NAME}/compare.tsv"
+    conda:
+        "../envs/workflow.yaml"
     params:
         modes=MODES,
     script:
@@ -111,6 +117,8 @@ rule comparison_plots:
         f"logs/comparison/{NAME}/plots.log",
     benchmark:
         f"benchmarks/comparison/{NAME}/plots.tsv"
+    conda:
+        "../envs/workflow.yaml"
     params:
         modes=MODES,
     script:

@@ -22,6 +22,8 @@ rule mode_plots:
         f"logs/comparison/{NAME}/{{mode}}_plots.log",
     benchmark:
         f"benchmarks/comparison/{NAME}/{{mode}}_plots.tsv"
+    conda:
+        "../../envs/workflow.yaml"
     params:
         directory=f"{ROOT}/{{mode}}",
     script:
