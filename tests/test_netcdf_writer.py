@@ -117,6 +117,13 @@ def test_step_files_are_written_as_xarray_wrote_them(kind, tmp_path):
     assert_written_as_xarray_did(_step_files()[kind], tmp_path)
 
 
+def test_an_empty_schedule_is_written_as_xarray_wrote_it(tmp_path):
+    """No update this step (the committee answered for every qp): empty text arrays are float."""
+    empty = step_datasets.schedule_dataset(4, _schedule(0), ["cu"])
+    assert_written_as_xarray_did(empty, tmp_path)
+    assert_read_as_xarray_reads(tmp_path / "new.nc")
+
+
 @pytest.mark.parametrize("kind", sorted(_step_files()))
 def test_an_xarray_dataset_goes_through_the_same_writer(kind, tmp_path):
     assert_written_as_xarray_did(_step_files()[kind].to_xarray(), tmp_path)

@@ -144,11 +144,8 @@ def _encode(variables: dict, coord_names: set) -> dict:
             mine = sorted(c for c in non_dim if set(variables[c][0]) <= set(dims))
             if mine and "coordinates" not in attrs:
                 attrs["coordinates"] = " ".join(mine)
+        was_object, data = data.dtype.kind == "O", _not_object(name, data)
         kind = data.dtype.kind
-        if kind == "O" and data.size > 0 and all(isinstance(v, str) for v in data.ravel()):
-            data, kind = data.astype(str), "U"
-        elif kind == "O" and data.size > 0 and all(isinstance(v, bytes) for v in data.ravel()):
-            data, kind = data.astype(bytes), "S"
         if kind == "U":
             attrs["_Encoding"] = "utf-8"
             data = np.char.encode(data, "utf-8") if data.size else data.astype("S1")
@@ -161,7 +158,7 @@ def _encode(variables: dict, coord_names: set) -> dict:
         elif kind == "b":
             data, attrs["dtype"] = data.astype("i1"), "bool"
         elif kind == "f":
-            fill = data.dtype.type(np.nan)
+            fill = None if was_object else data.dtype.type(np.nan)  # xarray typed it after its fill rule
         elif kind not in "iu":
             raise TypeError(f"NetCDF variable '{name}': scema.io.netcdf does not write dtype {data.dtype}")
         encoded[name] = (dims, data, attrs, fill, checksum)
@@ -169,6 +166,19 @@ def _encode(variables: dict, coord_names: set) -> dict:
     if unattached:
         raise ValueError(f"coordinates {sorted(unattached)} belong to no variable (xarray wrote them globally)")
     return encoded
+
+
+def _not_object(name: str, data: np.ndarray) -> np.ndarray:
+    """An object array as the dtype xarray infers for it: str or bytes text, and empty is float
+    without a fill value (an MD schedule with no update writes its empty state files so)."""
+    if data.dtype.kind != "O":
+        return data
+    if data.size == 0:
+        return data.astype(float)
+    for kind in (str, bytes):
+        if all(isinstance(v, kind) for v in data.ravel()):
+            return data.astype(kind)
+    raise TypeError(f"NetCDF variable '{name}': object array that is not all str or all bytes")
 
 
 def _write(path: str | os.PathLike, variables: dict, attrs: dict) -> None:
