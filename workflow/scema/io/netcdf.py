@@ -290,7 +290,7 @@ class _readable:
         try:
             _check_hdf5_length(Path(self.path))
         except (OSError, ValueError, struct.error) as err:
-            self.__exit__(type(err), err, None)
+            self.__exit__(type(err), err, None)  # an error in __enter__ does not reach __exit__
 
     def __exit__(self, kind, err, tb) -> bool:
         if isinstance(err, OSError | ValueError | RuntimeError | KeyError | IndexError | struct.error):
