@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from scema.config import material_names
-from scema.io.netcdf import read_dataset
+from scema.io.netcdf import read_contents
 from scema.symmetry import project
 
 
@@ -25,15 +25,24 @@ def cell_materials(config: dict, midpoints: np.ndarray) -> np.ndarray:
     return index
 
 
+def _replica_mean(ds, name: str, path: str) -> np.ndarray:
+    """Mean over the leading ``replica`` axis, NaN skipped (as xarray's ``mean("replica")``)."""
+    dims = ds.data_vars[name][0]
+    if dims[:1] != ("replica",):
+        raise ValueError(f"{path}: {name} has dimensions {dims}, expected replica first")
+    return np.nanmean(ds[name], axis=0)
+
+
 def material_properties(config: dict, material_files: dict[str, str]) -> tuple[dict, dict]:
-    """Replica-mean stiffness projected on the material symmetry (6x6, Pa) and density (kg/m3)."""
+    """Replica-mean stiffness projected on the material symmetry (6x6, Pa) and density (kg/m3).
+    Read as numpy (``Contents``): every fe_step builds the model, and imports no xarray."""
     names = material_names(config)
     stiffness, density = {}, {}
     for name, path in material_files.items():
-        ds = read_dataset(path)
+        ds = read_contents(path)
         symmetry = config["materials"][name]["stiffness_symmetry"]
-        stiffness[names.index(name)] = project(ds["stiffness"].mean("replica").values, symmetry)
-        density[names.index(name)] = float(ds["density"].mean("replica"))
+        stiffness[names.index(name)] = project(_replica_mean(ds, "stiffness", path), symmetry)
+        density[names.index(name)] = float(_replica_mean(ds, "density", path))
     return stiffness, density
 
 

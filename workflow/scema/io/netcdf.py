@@ -1,24 +1,36 @@
-"""Atomic NetCDF writing with the metadata every project file carries.
+"""Atomic NetCDF writing with the metadata every project file carries; reading back.
 
 Every data and coordinate variable must have ``units`` and ``long_name``; global attributes
 ``Conventions``, ``source`` and ``history`` are stamped here so no writer can forget them.
 The file appears under its final name only once complete (temp file + rename), so a killed
 job never leaves a half-written file that Snakemake or a reader could mistake for a result.
+
+One writer for every file, on netCDF4 directly, encoding as xarray's ``to_netcdf`` did (same
+header, read back identically by ``xr.open_dataset``): it takes an ``xr.Dataset`` or a
+:class:`Contents`. Why :class:`Contents`: the jobs of every macroscale step (fe_step,
+aggregate_stress, with the schedule and reaction they compute) run between MD batches, and
+importing xarray and pandas cost them ~0.25 s each; they build and read their files as plain
+numpy (:func:`read_contents`), xarray stays the API of everything else (:func:`read_dataset`).
+This module imports xarray only when asked for an ``xr.Dataset``.
 """
 
 from __future__ import annotations
 
 import os
 import struct
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xarray as xr
 
 import scema
 from scema.io.atomic import atomic_path
 from scema.voigt import COMPONENTS, SHEAR_CONVENTION
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 CONVENTIONS = "CF-1.8"
 
@@ -38,52 +50,172 @@ def index_coord(name: str, size: int, long_name: str) -> dict:
     return {name: (name, np.arange(size, dtype=np.int64), {"long_name": long_name, "units": "1"})}
 
 
-def check_metadata(ds: xr.Dataset) -> None:
+def _plain(var) -> tuple[tuple[str, ...], np.ndarray, dict]:
+    """(dims, array, attrs) of an ``xr.Variable`` or of a (dims, data[, attrs]) tuple."""
+    dims, data, *attrs = var if isinstance(var, tuple) else (var.dims, var.values, var.attrs)
+    return ((dims,) if isinstance(dims, str) else tuple(dims), np.asarray(data), dict(*attrs))
+
+
+@dataclass
+class Contents:
+    """A project NetCDF file as numpy arrays, for the per-step jobs (see the module docstring).
+
+    ``data_vars`` and ``coords``: name -> (dims, array, attrs), what ``xr.Dataset`` takes;
+    ``ds[name]`` is the array; ``name in ds``, ``ds.attrs`` and ``ds.sizes`` as on an
+    ``xr.Dataset``, so a function reading ``np.asarray(ds[name])`` takes either."""
+
+    data_vars: dict
+    coords: dict = field(default_factory=dict)
+    attrs: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.data_vars = {name: _plain(var) for name, var in self.data_vars.items()}
+        self.coords = {name: _plain(var) for name, var in self.coords.items()}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return (self.data_vars[name] if name in self.data_vars else self.coords[name])[1]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.data_vars or name in self.coords
+
+    @property
+    def variables(self) -> dict:
+        """Every variable, data then coordinates (the order ``xr.Dataset`` gives them)."""
+        return {**self.data_vars, **self.coords}
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {dim: n for dims, data, _ in self.variables.values() for dim, n in zip(dims, data.shape)}
+
+    def to_xarray(self) -> xr.Dataset:
+        import xarray as xr
+
+        return xr.Dataset(self.data_vars, self.coords, self.attrs)
+
+
+def _variables(ds) -> tuple[dict, set]:
+    """(name -> (dims, array, attrs) in the file's order, coordinate names) of either kind."""
+    if isinstance(ds, Contents):
+        return ds.variables, set(ds.coords)
+    return {name: _plain(var) for name, var in ds.variables.items()}, set(ds.coords)
+
+
+def check_metadata(ds) -> None:
     """Refuse a dataset with a variable lacking units or long_name (names the variable)."""
-    for name, var in list(ds.data_vars.items()) + list(ds.coords.items()):
+    for name, (_, _, attrs) in _variables(ds)[0].items():
         for attr in ("units", "long_name"):
-            if attr not in var.attrs:
+            if attr not in attrs:
                 raise ValueError(f"NetCDF variable '{name}' has no '{attr}' attribute")
 
 
-def write_dataset(ds: xr.Dataset, path: str | os.PathLike, title: str, history: str = "") -> Path:
-    """Write ``ds`` to ``path`` atomically with global CF metadata; returns the path."""
+def write_dataset(ds, path: str | os.PathLike, title: str, history: str = "") -> Path:
+    """Write ``ds`` (an ``xr.Dataset`` or :class:`Contents`) to ``path`` atomically with global
+    CF metadata; returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     check_metadata(ds)
-    ds = ds.copy()
-    ds.attrs.update(
+    attrs = dict(ds.attrs)
+    attrs.update(
         {
             "Conventions": CONVENTIONS,
             "title": title,
             "source": f"scema {scema.__version__} (Snakemake FE-MD workflow: dolfinx + LAMMPS)",
             "history": f"{datetime.now(UTC).isoformat(timespec='seconds')} {history or title}",
-            "shear_convention": ds.attrs.get("shear_convention", SHEAR_CONVENTION),
+            "shear_convention": attrs.get("shear_convention", SHEAR_CONVENTION),
         }
     )
     with atomic_path(path) as tmp:
-        ds.to_netcdf(tmp, engine="netcdf4", encoding=_encoding(ds))
+        _write(tmp, _encode(*_variables(ds)), attrs)
     return path
 
 
-def _encoding(ds: xr.Dataset) -> dict:
-    """Text as classic char arrays; a Fletcher-32 checksum on every array.
+def _encode(variables: dict, coord_names: set) -> dict:
+    """name -> (dims, on-disk array, attrs, fill value): xarray's CF encoding of what we write.
 
-    CF (and its checker) knows only char arrays; xarray writes str variables as netCDF4
-    variable-length strings unless told otherwise, and reads the char arrays back as str.
-    The checksums make a damaged file fail when read instead of giving wrong numbers
-    (HDF5 cannot chunk, hence checksum, a scalar).
-    """
-    encoding = {}
-    for name, var in ds.variables.items():
-        enc = {"fletcher32": True} if var.ndim > 0 else {}
-        is_text = var.dtype.kind in "US" or (
-            var.dtype.kind == "O" and var.size > 0 and all(isinstance(v, str | bytes) for v in var.values.ravel())
-        )
-        if is_text:
-            enc.update(dtype="S1", char_dim_name=f"{name}_strlen")
-        encoding[name] = enc
-    return encoding
+    Text as classic char arrays (``NAME_strlen``, ``_Encoding`` utf-8 for str): CF (and its
+    checker) knows only char arrays. Floats get ``_FillValue`` NaN, booleans int8 with
+    ``dtype: bool``, a variable the non-dimension coordinates of its dimensions in
+    ``coordinates`` (as xarray writes and reads them back)."""
+    non_dim = [k for k in variables if k in coord_names and (k,) != variables[k][0]]
+    encoded = {}
+    for name, (dims, data, attrs) in variables.items():
+        attrs, fill, checksum = dict(attrs), None, data.ndim > 0
+        if name not in non_dim and name not in dims:
+            mine = sorted(c for c in non_dim if set(variables[c][0]) <= set(dims))
+            if mine and "coordinates" not in attrs:
+                attrs["coordinates"] = " ".join(mine)
+        was_object, data = data.dtype.kind == "O", _not_object(name, data)
+        kind = data.dtype.kind
+        if kind == "U":
+            attrs["_Encoding"] = "utf-8"
+            data = np.char.encode(data, "utf-8") if data.size else data.astype("S1")
+            kind = "S"
+        if kind == "S":
+            data = np.asarray(data)
+            width = max(data.dtype.itemsize, 1)
+            data = np.ascontiguousarray(data.astype(f"S{width}")).reshape(-1).view("S1").reshape(data.shape + (width,))
+            dims = dims + (f"{name}_strlen",)
+        elif kind == "b":
+            data, attrs["dtype"] = data.astype("i1"), "bool"
+        elif kind == "f":
+            fill = None if was_object else data.dtype.type(np.nan)  # xarray typed it after its fill rule
+        elif kind not in "iu":
+            raise TypeError(f"NetCDF variable '{name}': scema.io.netcdf does not write dtype {data.dtype}")
+        encoded[name] = (dims, data, attrs, fill, checksum)
+    unattached = set(non_dim) - {c for v in encoded.values() for c in v[2].get("coordinates", "").split()}
+    if unattached:
+        raise ValueError(f"coordinates {sorted(unattached)} belong to no variable (xarray wrote them globally)")
+    return encoded
+
+
+def _not_object(name: str, data: np.ndarray) -> np.ndarray:
+    """An object array as the dtype xarray infers for it: str or bytes text, and empty is float
+    without a fill value (an MD schedule with no update writes its empty state files so)."""
+    if data.dtype.kind != "O":
+        return data
+    if data.size == 0:
+        return data.astype(float)
+    for kind in (str, bytes):
+        if all(isinstance(v, kind) for v in data.ravel()):
+            return data.astype(kind)
+    raise TypeError(f"NetCDF variable '{name}': object array that is not all str or all bytes")
+
+
+def _write(path: str | os.PathLike, variables: dict, attrs: dict) -> None:
+    """The one writer (netCDF4, calls in xarray's order: globals, dimensions, variables, data);
+    a Fletcher-32 checksum on every array, so a damaged file fails when read instead of giving
+    wrong numbers (HDF5 cannot chunk, hence checksum, a scalar)."""
+    import netCDF4
+
+    with netCDF4.Dataset(path, mode="w", clobber=True, format="NETCDF4") as nc:
+        for key, value in attrs.items():
+            if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+                nc.setncattr_string(key, value)
+            else:
+                nc.setncattr(key, value)
+        dims = {}
+        for var_dims, data, *_ in variables.values():
+            dims.update(zip(var_dims, data.shape))
+        for dim, size in dims.items():
+            nc.createDimension(dim, size)
+        targets = []
+        for name, (var_dims, data, var_attrs, fill, checksum) in variables.items():
+            var = nc.createVariable(
+                name,
+                data.dtype,
+                var_dims,
+                fletcher32=checksum,
+                contiguous=False,
+                chunksizes=None,
+                endian="native",
+                fill_value=fill,
+            )
+            var.setncatts(var_attrs)
+            targets.append((var, data))
+        for var, data in targets:
+            var.set_auto_maskandscale(False)
+            var.set_auto_chartostring(False)
+            var[...] = data
 
 
 class CorruptFileError(ValueError):
@@ -96,17 +228,77 @@ def read_dataset(path: str | os.PathLike) -> xr.Dataset:
     A file that cannot be read whole is never returned as data: one line names it and says to
     delete it, so Snakemake recreates it (and what depends on it) on the next run.
     """
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"{path}: no such NetCDF file")
-    try:
-        _check_hdf5_length(Path(path))
+    import xarray as xr
+
+    with _readable(path):
         with xr.open_dataset(path, engine="netcdf4") as ds:
             return ds.load()
-    except (OSError, ValueError, RuntimeError, KeyError, IndexError, struct.error) as err:
-        reason = " ".join(str(err).split()) or type(err).__name__
-        raise CorruptFileError(
-            f"{path}: truncated or corrupted NetCDF file ({reason}); delete it and rerun to recreate it"
-        ) from None
+
+
+def read_contents(path: str | os.PathLike) -> Contents:
+    """A whole file as :class:`Contents`, the arrays as ``read_dataset`` gives them (char arrays
+    as str, checksums verified), without xarray; the same error for a damaged file. Decodes
+    what this module writes; a file with other CF encodings (scale, int fill values, times) is
+    refused rather than read differently."""
+    import netCDF4
+
+    with _readable(path), netCDF4.Dataset(path) as nc:
+        nc.set_auto_maskandscale(False)
+        nc.set_auto_chartostring(False)
+        variables = {}
+        for name, var in nc.variables.items():
+            attrs = {key: var.getncattr(key) for key in var.ncattrs()}
+            data, dims = var[...], var.dimensions
+            if data.dtype.kind == "S" and dims and dims[-1].endswith("_strlen"):
+                data, dims = _join_chars(data, attrs.pop("_Encoding", None)), dims[:-1]
+            elif attrs.get("dtype") == "bool":
+                data = data.astype(bool)
+                del attrs["dtype"]
+            elif data.dtype.kind == "f":
+                attrs.pop("_FillValue", None)  # NaN: read back as NaN
+            odd = {"_FillValue", "missing_value", "scale_factor", "add_offset", "calendar"} & set(attrs)
+            if odd:
+                raise TypeError(f"{path}: variable {name} has {sorted(odd)}: read it with read_dataset")
+            variables[name] = (dims, np.asarray(data), attrs)
+        coord_names = {name for name, (dims, _, _) in variables.items() if dims == (name,)}
+        for _, _, attrs in variables.values():
+            coord_names.update(attrs.pop("coordinates", "").split())
+        coords = {name: variables.pop(name) for name in list(variables) if name in coord_names}
+        return Contents(variables, coords, {key: nc.getncattr(key) for key in nc.ncattrs()})
+
+
+def _join_chars(chars: np.ndarray, encoding: str | None) -> np.ndarray:
+    """A char array's rows as strings (object array, xarray's str), or as bytes without
+    ``_Encoding``; trailing NULs dropped. By bytes, then decoded: netCDF4's chartostring
+    misaligns multi-byte UTF-8 characters."""
+    width = chars.shape[-1]
+    rows = np.ascontiguousarray(chars).reshape(-1).view(f"S{width}").reshape(chars.shape[:-1])
+    if encoding is None:
+        return rows
+    return np.array([row.decode(encoding) for row in rows.ravel()], dtype=object).reshape(rows.shape)
+
+
+class _readable:
+    """Context that turns any failure to read ``path`` whole into one CorruptFileError line."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = path
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"{path}: no such NetCDF file")
+
+    def __enter__(self) -> None:
+        try:
+            _check_hdf5_length(Path(self.path))
+        except (OSError, ValueError, struct.error) as err:
+            self.__exit__(type(err), err, None)  # an error in __enter__ does not reach __exit__
+
+    def __exit__(self, kind, err, tb) -> bool:
+        if isinstance(err, OSError | ValueError | RuntimeError | KeyError | IndexError | struct.error):
+            reason = " ".join(str(err).split()) or type(err).__name__
+            raise CorruptFileError(
+                f"{self.path}: truncated or corrupted NetCDF file ({reason}); delete it and rerun to recreate it"
+            ) from None
+        return False
 
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"

@@ -1,28 +1,30 @@
 """Stress aggregation (method section 2, step 6): qp stress = replica mean, with provenance;
-cluster members that did not run MD get their cluster's transported estimate."""
+cluster members that did not run MD get their cluster's transported estimate.
+
+Runs in every step's fe_step and aggregate_stress: reads and builds its files as numpy
+(``Contents``, no xarray import; see scema.io.netcdf)."""
 
 from __future__ import annotations
 
 import numpy as np
-import xarray as xr
 
 from scema.cluster_sampling import transported_estimate
-from scema.io.datasets import SOURCE_FLAGS, md_state_dataset, stress_dataset
-from scema.io.netcdf import read_dataset, write_dataset
+from scema.io.netcdf import Contents, read_contents, write_dataset
+from scema.io.step_datasets import SOURCE_FLAGS, md_state_dataset, stress_dataset
 from scema.stages.cluster import representatives, sampled_members
 from scema.stages.committee_query import committee_decision
 
 
 def transport_inputs(strain_path: str, clusters_path: str) -> tuple[np.ndarray, np.ndarray]:
     """(material index per qp, stiffness per material) for the cluster transport."""
-    material = read_dataset(strain_path)["material"].values.astype(np.int64)
-    ds = read_dataset(clusters_path)
+    material = read_contents(strain_path)["material"].astype(np.int64)
+    ds = read_contents(clusters_path)
     if "transport_stiffness" not in ds:
         raise ValueError(
             f"{clusters_path} has no transport_stiffness (written by the cluster stage without the "
             "material files, or by older code): re-run the cluster job of this step"
         )
-    return material, ds["transport_stiffness"].values
+    return material, ds["transport_stiffness"]
 
 
 def aggregate(
@@ -32,23 +34,23 @@ def aggregate(
     batch_files: list[str],
     clusters_path: str | None = None,
     committee_path: str | None = None,
-) -> tuple[xr.Dataset, xr.Dataset]:
+) -> tuple[Contents, Contents]:
     """The step's (stress, MD state index) datasets from its MD batches. Also called by the next
     step's fe_step, which starts from these stresses without waiting for this stage's files."""
-    strain = read_dataset(strain_path)["strain"].values
-    state = read_dataset(prev_md_state)
-    state_file = state["state_file"].values.astype(object)
-    state_strain = state["state_strain"].values.copy()
-    state_stress = state["state_stress"].values.copy()
+    strain = read_contents(strain_path)["strain"]
+    state = read_contents(prev_md_state)
+    state_file = state["state_file"].astype(object)
+    state_strain = state["state_strain"].copy()
+    state_stress = state["state_stress"].copy()
     n_qp, replicas = state_file.shape
     replica_stress = np.full((n_qp, replicas, 6), np.nan)
     for path in batch_files:
-        batch = read_dataset(path)
-        qp, rep = batch["qp_id"].values, batch["replica_id"].values
-        replica_stress[qp, rep] = batch["stress"].values
-        state_file[qp, rep] = batch["state_file"].values
-        state_strain[qp, rep] = batch["target_strain"].values
-        state_stress[qp, rep] = batch["stress"].values
+        batch = read_contents(path)
+        qp, rep = batch["qp_id"], batch["replica_id"]
+        replica_stress[qp, rep] = batch["stress"]
+        state_file[qp, rep] = batch["state_file"]
+        state_strain[qp, rep] = batch["target_strain"]
+        state_stress[qp, rep] = batch["stress"]
     # representatives answered by the committee keep their box (state, its strain and MD stress
     # unchanged): the strain accumulates and is applied by their next MD update. Audited ones
     # ran MD like any other; their committee answer is kept beside the MD stress.

@@ -8,17 +8,22 @@ every earlier step's strain file (which made its inputs and the DAG grow with th
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import xarray as xr
 
 from scema.cluster_sampling import choose_samples
-from scema.io.datasets import clusters_dataset, strain_history_dataset
-from scema.io.netcdf import read_dataset, write_dataset
+from scema.io.netcdf import read_contents, read_dataset, write_dataset
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 
 def extend_history(previous_history: str | None, strain_file: str) -> xr.Dataset:
     """Step t's history: step t-1's history file (None at step 1, where the history starts
     with step 0's zero strain) with step t's strain appended; (step, qp, component)."""
+    from scema.io.datasets import strain_history_dataset  # not at the top: aggregate imports this module
+
     strain = read_dataset(strain_file)
     current = strain["strain"].values
     if previous_history is None:
@@ -66,6 +71,8 @@ def run(
     stiffness = None
     if material_files is not None:
         stiffness = transport_stiffness(material_files, material_names, symmetries)
+    from scema.io.datasets import clusters_dataset
+
     ds = clusters_dataset(step, clusters, settings, sampled, stiffness)
     write_dataset(ds, out_clusters, f"strain-history clusters, step {step}")
     if plan is not None:
@@ -92,14 +99,14 @@ def representatives(clusters_path: str | None, n_qp: int) -> np.ndarray:
     """qp -> representative map; identity when clustering is off."""
     if clusters_path is None:
         return np.arange(n_qp)
-    return read_dataset(clusters_path)["representative"].values.astype(np.int64)
+    return read_contents(clusters_path)["representative"].astype(np.int64)
 
 
 def sampled_members(clusters_path: str | None, n_qp: int) -> np.ndarray:
     """Boolean (n_qp,): qps that run MD for their cluster; every qp when clustering is off."""
     if clusters_path is None:
         return np.ones(n_qp, dtype=bool)
-    ds = read_dataset(clusters_path)
+    ds = read_contents(clusters_path)
     if "sampled" not in ds:
         raise ValueError(f"{clusters_path} has no sampled members (written by older code): re-run its cluster job")
-    return ds["sampled"].values.astype(bool)
+    return ds["sampled"].astype(bool)

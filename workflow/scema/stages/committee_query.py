@@ -17,9 +17,8 @@ import logging
 import numpy as np
 
 from scema import seeds
-from scema.io.datasets import DECISIONS, committee_query_dataset
-from scema.io.netcdf import read_dataset, write_dataset
-from scema.stages.committee_record import load_committees
+from scema.io.netcdf import read_contents, read_dataset, write_dataset
+from scema.io.step_datasets import DECISIONS
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +86,8 @@ def run(
     trusted = np.zeros(n_qp, bool)
     n = len(material_names)
     version, usable = np.zeros(n, np.int64), np.zeros(n, np.int8)
+    from scema.stages.committee_record import load_committees  # not at the top: aggregate imports this module
+
     committees = load_committees(prev_record)
     x = query_inputs(strain_path, prev_md_state) if committees else None
     for m, (model, v, accepted, suspended) in committees.items():
@@ -110,6 +111,8 @@ def run(
     audit = choose_audits(trusted, material, committee["audit_fraction"], run_seed, step)
     decision = np.where(audit, DECISIONS["audit"], np.where(trusted, DECISIONS["committee"], DECISIONS["md"]))
     decision = decision[rep].astype(np.int8)  # members follow their representative
+    from scema.io.datasets import committee_query_dataset
+
     ds = committee_query_dataset(
         step,
         material_names,
@@ -135,6 +138,6 @@ def committee_decision(query_path: str | None, n_qp: int) -> tuple[np.ndarray, n
     if query_path is None:
         none = np.zeros(n_qp, bool)
         return none, none.copy(), np.full((n_qp, 6), np.nan), np.full((n_qp, 6), np.nan)
-    ds = read_dataset(query_path)
-    d = ds["decision"].values
-    return d == DECISIONS["committee"], d == DECISIONS["audit"], ds["mean"].values, ds["std"].values
+    ds = read_contents(query_path)
+    d = ds["decision"]
+    return d == DECISIONS["committee"], d == DECISIONS["audit"], ds["mean"], ds["std"]

@@ -7,8 +7,8 @@ import numpy as np
 from scema.config import material_names
 from scema.fe.boundary import prescribed_increments
 from scema.fe.scheme import explicit_increment, quasistatic_increment
-from scema.io.datasets import fe_state_dataset, strain_dataset
-from scema.io.netcdf import read_dataset, write_dataset
+from scema.io.netcdf import read_contents, write_dataset
+from scema.io.step_datasets import fe_state_dataset, strain_dataset
 from scema.specimen import build_model
 from scema.stages.aggregate import aggregate
 from scema.stages.initial_state import rest_md_state
@@ -39,7 +39,8 @@ def run(
     (a stress.nc), or ``prev_md_results``, the previous step's MD results as
     :func:`scema.stages.aggregate.aggregate` takes them. Aggregated here, the step does not wait
     for aggregate_stress, which writes the same stresses beside it; the previous MD state index
-    comes from them too when this step plans its MD."""
+    comes from them too when this step plans its MD. Files are read and built as numpy
+    (``Contents``): this job runs between MD batches and imports no xarray (scema.io.netcdf)."""
     model, density = build_model(model_settings, material_files)
     if prev_fe_state is None:
         nodes = model.node_coordinates()
@@ -50,22 +51,22 @@ def run(
             rest = rest_md_state(model, names, material_files, int(plan["settings"]["replicas"]))
             plan = {**plan, "prev_md_state": rest}
     elif prev_md_results is None:
-        state = read_dataset(prev_fe_state)
-        stress_prev = read_dataset(prev_stress)["stress"].values
+        state = read_contents(prev_fe_state)
+        stress_prev = read_contents(prev_stress)["stress"]
     else:
-        state = read_dataset(prev_fe_state)
+        state = read_contents(prev_fe_state)
         prev_stress_ds, prev_md_state = aggregate(step - 1, **prev_md_results)
-        stress_prev = prev_stress_ds["stress"].values
+        stress_prev = prev_stress_ds["stress"]
         if plan is not None:
             plan = {**plan, "prev_md_state": prev_md_state}
-    u_prev = state["displacement"].values
+    u_prev = state["displacement"]
     prescribed = prescribed_increments(boundary_conditions, step)
     if fe["integrator"] == "quasistatic":
         du = quasistatic_increment(model, stress_prev, prescribed, fe["petsc_options"])
         velocity = np.zeros_like(u_prev)
     else:
         du, velocity = explicit_increment(
-            model, stress_prev, state["velocity"].values.copy(), prescribed, density, fe["time_step"]
+            model, stress_prev, state["velocity"].copy(), prescribed, density, fe["time_step"]
         )
     u = u_prev + du
     time = state.attrs["time"] + fe["time_step"]

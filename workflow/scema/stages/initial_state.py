@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xarray as xr
 
 from scema.config import material_names
-from scema.io.datasets import fe_state_dataset, md_state_dataset, stress_dataset
-from scema.io.netcdf import read_dataset, write_dataset
+from scema.io.netcdf import Contents, read_contents, write_dataset
+from scema.io.step_datasets import fe_state_dataset, md_state_dataset, stress_dataset
 from scema.specimen import build_model
 from scema.stages.reaction import operator_dataset
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 
 def run(
@@ -43,21 +46,22 @@ def run(
     write_dataset(operator, out_internal_force, "internal force operator")
 
 
-def rest_md_state(model, names: list[str], material_files: dict[str, str], replicas: int) -> xr.Dataset:
+def rest_md_state(model, names: list[str], material_files: dict[str, str], replicas: int) -> Contents:
     """Step 0's MD state index: every box of a qp at its material's reference state, unstrained.
 
-    Also what fe_step plans step 1's MD from, so that step 1 does not wait for this job."""
+    Also what fe_step plans step 1's MD from, so that step 1 does not wait for this job (it
+    reads the material files as numpy there: ``Contents``, no xarray; scema.io.netcdf)."""
     qp_material = model.qp_material()
     state_file = np.empty((model.n_qp, replicas), dtype=object)
     for name, path in material_files.items():
         mine = qp_material == names.index(name)
-        material = read_dataset(path)
+        material = read_contents(path)
         state_file[mine, :] = rest_state_files(material, replicas, int(np.count_nonzero(mine)))
         warn_unbalanced_rest_states(name, material, int(np.count_nonzero(mine)))
     return md_state_dataset(0, state_file, np.zeros((model.n_qp, replicas, 6)))
 
 
-def warn_unbalanced_rest_states(name: str, material: xr.Dataset, n_qp: int) -> None:
+def warn_unbalanced_rest_states(name: str, material: xr.Dataset | Contents, n_qp: int) -> None:
     """Warn when a rest-update material's qps do not start from its rest states alike.
 
     Its reference is the mean over ALL rest states, and a glass's states differ by 30-70 MPa
@@ -77,13 +81,13 @@ def warn_unbalanced_rest_states(name: str, material: xr.Dataset, n_qp: int) -> N
         )
 
 
-def rest_state_files(material: xr.Dataset, replicas: int, n_qp: int) -> np.ndarray:
+def rest_state_files(material: xr.Dataset | Contents, replicas: int, n_qp: int) -> np.ndarray:
     """(n_qp, replicas) state files that a material's qps (in qp order) start from.
 
     The k-th qp takes its replicas' rest state k mod rest_states (states along the reference
     window, ``rest_state_file`` in material.nc), so the qps do not all carry one state's own
     stress fluctuation; a material without them: every qp from ``state_file``."""
     if "rest_state_file" in material:
-        rest = material["rest_state_file"].values[:replicas]  # (replicas, rest_state)
+        rest = np.asarray(material["rest_state_file"])[:replicas]  # (replicas, rest_state)
         return rest[:, np.arange(n_qp) % rest.shape[1]].T
-    return np.tile(material["state_file"].values[:replicas], (n_qp, 1))
+    return np.tile(np.asarray(material["state_file"])[:replicas], (n_qp, 1))

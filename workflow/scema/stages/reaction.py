@@ -20,12 +20,16 @@ boundary is inertia, not an error to average away.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import xarray as xr
 
 from scema.fe.boundary import applied_displacement, constrained_components, prescribed_increments
-from scema.io.datasets import internal_force_dataset, reaction_dataset
-from scema.io.netcdf import read_dataset, write_dataset
+from scema.io.netcdf import Contents, read_contents, write_dataset
+from scema.io.step_datasets import reaction_dataset
+
+if TYPE_CHECKING:
+    import xarray as xr
 from scema.voigt import stress_voigt_to_tensor
 
 ESTIMATOR = {"quasistatic": "lifted", "explicit_dynamic": "face"}  # fe.integrator -> reaction_force
@@ -37,6 +41,8 @@ def operator_dataset(model, boundary_conditions: list[dict], integrator: str) ->
     prescribed (boundary, component) (collective under MPI: call on every rank). The liftings
     solve with fe_step's quasistatic constraints, so they exist whenever that solve does; the
     explicit integrator's constraints may leave rigid modes free, and it reads no lifting."""
+    from scema.io.datasets import internal_force_dataset  # initial_state only: xarray is paid there
+
     shape_gradient, cell_nodes = model.internal_force_operator()
     prescribed = prescribed_increments(boundary_conditions)
     names = sorted({name for name, _comp in prescribed})
@@ -54,10 +60,10 @@ def operator_dataset(model, boundary_conditions: list[dict], integrator: str) ->
     return internal_force_dataset(shape_gradient, cell_nodes, nodes, lifting, estimator)
 
 
-def internal_force(operator: xr.Dataset, stress: np.ndarray) -> np.ndarray:
+def internal_force(operator: xr.Dataset | Contents, stress: np.ndarray) -> np.ndarray:
     """Nodal internal force (n_nodes, 3), N, of the qp stresses (n_qp, 6, plain Voigt)."""
-    g = operator["shape_gradient"].values
-    cell_nodes = operator["cell_nodes"].values
+    g = np.asarray(operator["shape_gradient"])
+    cell_nodes = np.asarray(operator["cell_nodes"])
     nodes = cell_nodes[np.arange(len(g)) // (len(g) // len(cell_nodes))]  # qp id = cell * points + point
     force = np.einsum("qij,qkj->qki", stress_voigt_to_tensor(stress), g)
     n_nodes = operator.sizes["node"]
@@ -66,22 +72,22 @@ def internal_force(operator: xr.Dataset, stress: np.ndarray) -> np.ndarray:
     )
 
 
-def lifting(operator: xr.Dataset, path: str) -> np.ndarray:
+def lifting(operator: xr.Dataset | Contents, path: str) -> np.ndarray:
     """(boundary, xyz, node, direction) liftings; a clear error for an operator written without them."""
     if "lifting_displacement" not in operator:
         raise ValueError(
             f"{path} has no lifting_displacement (written by older code): re-run initial_state "
             "(snakemake --forcerun initial_state) to compute the reaction"
         )
-    return operator["lifting_displacement"].values
+    return np.asarray(operator["lifting_displacement"])
 
 
 def boundary_reactions(
-    operator: xr.Dataset, f_int: np.ndarray, lift: np.ndarray | None
+    operator: xr.Dataset | Contents, f_int: np.ndarray, lift: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """(face sum, lifted) force on every boundary of ``operator``, (boundary, xyz) N, every
     component (the caller keeps the prescribed ones); lifted is NaN without ``lift``."""
-    on = operator["boundary_nodes"].values.astype(bool)
+    on = np.asarray(operator["boundary_nodes"]).astype(bool)
     face = np.stack([f_int[nodes].sum(axis=0) for nodes in on])
     if lift is None:
         return face, np.full(face.shape, np.nan)
@@ -90,13 +96,14 @@ def boundary_reactions(
 
 def run(step: int, operator: str, boundary_conditions: list[dict], stress: str, out_reaction: str) -> None:
     """Reaction on every boundary with a condition, of the stresses in ``stress``;
-    ``operator``: internal_force.nc (its ``reaction_estimator`` says which, see above)."""
-    ops = read_dataset(operator)
+    ``operator``: internal_force.nc (its ``reaction_estimator`` says which, see above). Runs in
+    every step's aggregate_stress: reads as numpy (``Contents``, no xarray; scema.io.netcdf)."""
+    ops = read_contents(operator)
     estimator = ops.attrs.get("reaction_estimator", "lifted")  # older operators: their error below
     lift = lifting(ops, operator) if estimator == "lifted" else None
-    f_int = internal_force(ops, read_dataset(stress)["stress"].values)
-    on = ops["boundary_nodes"].values.astype(bool)
-    names = [str(name) for name in ops["boundary"].values]
+    f_int = internal_force(ops, read_contents(stress)["stress"])
+    on = ops["boundary_nodes"].astype(bool)
+    names = [str(name) for name in ops["boundary"]]
     bcs = boundary_conditions
     constrained = np.zeros(f_int.shape, dtype=bool)
     for name, comp in prescribed_increments(bcs):

@@ -11,10 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import xarray as xr
 
-from scema.io.datasets import schedule_dataset
-from scema.io.netcdf import read_dataset, write_dataset
+from scema.io.netcdf import Contents, read_contents, write_dataset
+from scema.io.step_datasets import schedule_dataset
 from scema.schedule import plan
 from scema.stages.cluster import sampled_members
 from scema.stages.committee_query import committee_decision
@@ -31,7 +30,7 @@ def write_schedule(
     settings: dict,
     step: int,
     strain_path: str,
-    prev_md_state: str | xr.Dataset,
+    prev_md_state: str | Contents,
     out_schedule: str,
     clusters_path: str | None = None,
     committee_path: str | None = None,
@@ -39,18 +38,19 @@ def write_schedule(
     """``settings``: the rule param ``schedule`` (``batches``: at most this many batch jobs,
     ``seed``: the run seed, ``materials``: every material name in config order, the index;
     ``replicas``, read by fe_step for step 1's rest state);
-    ``prev_md_state``: the previous step's md_state.nc, or that dataset (fe_step aggregates it)."""
-    strain = read_dataset(strain_path)
-    state = prev_md_state if isinstance(prev_md_state, xr.Dataset) else read_dataset(prev_md_state)
+    ``prev_md_state``: the previous step's md_state.nc, or its contents (fe_step aggregates it).
+    Runs in the step's jobs: reads as numpy (``Contents``, no xarray import; scema.io.netcdf)."""
+    strain = read_contents(strain_path)
+    state = prev_md_state if isinstance(prev_md_state, Contents) else read_contents(prev_md_state)
     state_dir = Path(out_schedule).parent / "md" / "state"
     n_qp = strain.sizes["qp"]
     trusted, _, _, _ = committee_decision(committee_path, n_qp)  # audited qps run MD too
     schedule = plan(
         select_md_qps(sampled_members(clusters_path, n_qp), trusted),
-        strain["strain"].values,
-        strain["material"].values,
-        state["state_file"].values,
-        state["state_strain"].values,
+        strain["strain"],
+        strain["material"],
+        state["state_file"],
+        state["state_strain"],
         int(settings["batches"]),
         state_dir,
         run_seed=int(settings["seed"]),
