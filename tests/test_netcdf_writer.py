@@ -188,7 +188,7 @@ def test_missing_units_is_refused_for_both_kinds(tmp_path):
     assert not (tmp_path / "x.nc").exists()
 
 
-@pytest.mark.parametrize("damage", ["truncated", "text", "flipped_byte"])
+@pytest.mark.parametrize("damage", ["truncated", "text", "flipped_byte", "header_cut", "garbage_header"])
 def test_a_damaged_file_is_named_by_both_readers(damage, tmp_path):
     stress = _step_files()["stress"]
     path = write_dataset(stress, tmp_path / "stress.nc", "stress")
@@ -197,6 +197,10 @@ def test_a_damaged_file_is_named_by_both_readers(damage, tmp_path):
         data = data[: len(data) // 2]
     elif damage == "text":
         data = bytearray(b"step,stress\n1,2\n")
+    elif damage == "header_cut":  # the HDF5 signature and two bytes of the superblock
+        data = data[:10]
+    elif damage == "garbage_header":  # the signature, then no valid superblock
+        data = data[:8] + bytearray(b"\xff" * 100)
     else:
         at = bytes(data).find(stress["stress"].astype("<f8").tobytes()[:48])
         assert at > 0
@@ -222,3 +226,13 @@ def test_the_step_jobs_import_no_xarray():
     env = {**os.environ, "PYTHONPATH": str(WORKFLOW)}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_variables_that_disagree_on_a_dimension_are_refused_by_name(tmp_path):
+    """netCDF would grow a 0-length dimension to the longer variable and fill the shorter one."""
+    unit = {"units": "1", "long_name": "x"}
+    for short in (0, 2):
+        contents = Contents({"a": ("qp", np.arange(3.0), unit), "b": ("qp", np.arange(float(short)), unit)})
+        with pytest.raises(ValueError, match=f"dimension 'qp': variable 'b' has {short}, 'a' has 3"):
+            write_dataset(contents, tmp_path / "x.nc", "x")
+        assert not (tmp_path / "x.nc").exists()

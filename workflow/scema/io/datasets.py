@@ -16,13 +16,10 @@ from scema.io.step_datasets import (  # noqa: F401  (re-exported: every builder 
     STATISTICS,
     UNIT,
     XYZ,
-    _qp_coords,
     fe_state_dataset,
-    material_variable,
     md_state_dataset,
     reaction_dataset,
     schedule_dataset,
-    source_variable,
     strain_dataset,
     stress_dataset,
 )

@@ -181,6 +181,21 @@ def _not_object(name: str, data: np.ndarray) -> np.ndarray:
     raise TypeError(f"NetCDF variable '{name}': object array that is not all str or all bytes")
 
 
+def _dimension_sizes(variables: dict) -> dict[str, int]:
+    """Each dimension's size, refusing variables that disagree on one (naming the dimension and
+    both variables; netCDF would otherwise grow a 0-length dimension and fill the shorter one)."""
+    sizes, seen_in = {}, {}
+    for name, (var_dims, data, *_) in variables.items():
+        for dim, size in zip(var_dims, data.shape):
+            if dim in sizes and sizes[dim] != size:
+                raise ValueError(
+                    f"NetCDF dimension '{dim}': variable '{name}' has {size}, '{seen_in[dim]}' has {sizes[dim]}"
+                )
+            sizes.setdefault(dim, size)
+            seen_in.setdefault(dim, name)
+    return sizes
+
+
 def _write(path: str | os.PathLike, variables: dict, attrs: dict) -> None:
     """The one writer (netCDF4, calls in xarray's order: globals, dimensions, variables, data);
     a Fletcher-32 checksum on every array, so a damaged file fails when read instead of giving
@@ -193,9 +208,7 @@ def _write(path: str | os.PathLike, variables: dict, attrs: dict) -> None:
                 nc.setncattr_string(key, value)
             else:
                 nc.setncattr(key, value)
-        dims = {}
-        for var_dims, data, *_ in variables.values():
-            dims.update(zip(var_dims, data.shape))
+        dims = _dimension_sizes(variables)
         for dim, size in dims.items():
             nc.createDimension(dim, size)
         targets = []
@@ -278,6 +291,11 @@ def _join_chars(chars: np.ndarray, encoding: str | None) -> np.ndarray:
     return np.array([row.decode(encoding) for row in rows.ravel()], dtype=object).reshape(rows.shape)
 
 
+# What reading a damaged file raises (the superblock check: IndexError for a file cut inside its
+# header, KeyError for a garbage offset size; the C library: OSError, RuntimeError, ValueError).
+_READ_FAILURES = (OSError, ValueError, RuntimeError, KeyError, IndexError, struct.error)
+
+
 class _readable:
     """Context that turns any failure to read ``path`` whole into one CorruptFileError line."""
 
@@ -289,11 +307,11 @@ class _readable:
     def __enter__(self) -> None:
         try:
             _check_hdf5_length(Path(self.path))
-        except (OSError, ValueError, struct.error) as err:
+        except _READ_FAILURES as err:
             self.__exit__(type(err), err, None)  # an error in __enter__ does not reach __exit__
 
     def __exit__(self, kind, err, tb) -> bool:
-        if isinstance(err, OSError | ValueError | RuntimeError | KeyError | IndexError | struct.error):
+        if isinstance(err, _READ_FAILURES):
             reason = " ".join(str(err).split()) or type(err).__name__
             raise CorruptFileError(
                 f"{self.path}: truncated or corrupted NetCDF file ({reason}); delete it and rerun to recreate it"

@@ -240,26 +240,25 @@ def reaction_dataset(
 
 def schedule_dataset(step, schedule, material_names) -> Contents:
     """``md_schedule.nc``: one row per (qp, replica) MD update of a ``scema.schedule.Schedule``."""
-    unit = {"units": "1"}
     return Contents(
         {
-            "qp_id": ("update", schedule.qp, {"long_name": "quadrature point of the update", **unit}),
-            "replica_id": ("update", schedule.replica, {"long_name": "replica of the update", **unit}),
-            "batch": ("update", schedule.batch, {"long_name": "MD batch (job) running the update", **unit}),
+            "qp_id": ("update", schedule.qp, {"long_name": "quadrature point of the update", **UNIT}),
+            "replica_id": ("update", schedule.replica, {"long_name": "replica of the update", **UNIT}),
+            "batch": ("update", schedule.batch, {"long_name": "MD batch (job) running the update", **UNIT}),
             "material": material_variable(schedule.material, material_names, dim="update"),
-            "state_in": ("update", schedule.state_in, {"long_name": "LAMMPS state the update starts from", **unit}),
-            "state_out": ("update", schedule.state_out, {"long_name": "LAMMPS state the update writes", **unit}),
+            "state_in": ("update", schedule.state_in, {"long_name": "LAMMPS state the update starts from", **UNIT}),
+            "state_out": ("update", schedule.state_out, {"long_name": "LAMMPS state the update writes", **UNIT}),
             "strain_increment": (
                 ("update", "component"),
                 schedule.strain_increment,
-                {"long_name": "strain applied by the update (accumulated since state_in)", **unit},
+                {"long_name": "strain applied by the update (accumulated since state_in)", **UNIT},
             ),
             "target_strain": (
                 ("update", "component"),
                 schedule.target_strain,
-                {"long_name": "total strain after the update", **unit},
+                {"long_name": "total strain after the update", **UNIT},
             ),
-            "seed": ("update", schedule.seed, {"long_name": "thermostat random seed of the update", **unit}),
+            "seed": ("update", schedule.seed, {"long_name": "thermostat random seed of the update", **UNIT}),
         },
         coords={**index_coord("update", schedule.qp.size, "scheduled MD update"), **component_coord()},
         attrs={"step": int(step), "n_batches": int(schedule.n_batches)},
