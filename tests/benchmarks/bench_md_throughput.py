@@ -282,7 +282,12 @@ def main() -> None:
     )
     parser.add_argument("--sampling-steps", type=int, default=None, help="override the material's sampling_steps")
     parser.add_argument("--material", default="copper")
-    parser.add_argument("--updates", type=int, default=40, help="updates per worker")
+    parser.add_argument(
+        "--updates",
+        type=int,
+        default=96,
+        help="updates per worker (default 96: a default run's batch, 96 qps x 2 replicas on 2 workers)",
+    )
     parser.add_argument("--increment", type=float, default=2e-3, help="strain increment per update")
     parser.add_argument("--repeats", type=int, default=3, help="alternating batch / plain measurements")
     parser.add_argument(
