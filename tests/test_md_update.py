@@ -280,3 +280,21 @@ def test_the_template_neighbour_skin_gives_the_default_skin_update(spec, replica
     assert not np.array_equal(s1, s2)  # the skins really differ (summation order)
     np.testing.assert_allclose(s1, s2, rtol=0, atol=0.01 * MPA)
     np.testing.assert_allclose(x1, x2, rtol=0, atol=1e-6)
+
+
+def test_an_update_is_the_same_first_or_after_others_in_the_worker(spec, engine, replicas, tmp_path) -> None:
+    """A worker runs many updates in one engine; with the 1 A skin its list is also rebuilt during
+    runs. An update must not depend on what ran before it: first in a fresh engine, and after three
+    others (other replicas, strains and seeds, large enough to rebuild the list) in the reused one,
+    it gives the same stress and state file, bit for bit."""
+    refs, _ = replicas
+    eps = np.array([0.0, 0.003, -0.002, 0.0, 0.004, 0.0])
+    alone = updates_for(refs[:1], eps, tmp_path, "alone", seed=11)[0]
+    with Engine() as fresh:
+        first = run_update(fresh, spec, alone)
+    for k, ref in enumerate(refs):
+        other = updates_for([ref], np.roll(eps, k + 1) * 5, tmp_path, f"other{k}", seed=20 + k)[0]
+        run_update(engine, spec, other)
+    late = updates_for(refs[:1], eps, tmp_path, "late", seed=11)[0]
+    assert np.array_equal(run_update(engine, spec, late), first)
+    assert late.state_out.read_bytes() == alone.state_out.read_bytes()
