@@ -253,3 +253,48 @@ def test_state_written_after_the_run_without_init_is_the_state_in_memory(spec, e
     np.testing.assert_array_equal(cell_a, cell_b)
     np.testing.assert_allclose(pos_a, pos_b, rtol=0, atol=1e-9)  # Angstrom; round-off only
     np.testing.assert_array_equal(vel_a, vel_b)
+
+
+def test_the_template_neighbour_skin_gives_the_default_skin_update(spec, replicas, tmp_path) -> None:
+    """fcc_eam's 1 A neighbour skin (for speed, see the template) against LAMMPS's metal default
+    of 2 A: the same update (a 2 % shear: the 1 A list is rebuilt during the run, the 2 A one
+    never) gives the same stress and final positions to round-off grown over the run; a pair
+    missing from a list would be off by orders of magnitude more."""
+    refs, _ = replicas
+    template = spec.forcefield.read_text()
+    assert "neighbor        1.0 bin" in template
+    wide = tmp_path / "forcefield_skin2.lmp"
+    wide.write_text(template + "neighbor 2.0 bin\n")
+    strain = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.02])
+    results, builds = [], []
+    for tag, material in (("skin1", spec), ("skin2", spec.replace(forcefield=wide))):
+        update = updates_for(refs[:1], strain, tmp_path, tag, seed=5)[0]
+        with Engine() as fresh:
+            stress = run_update(fresh, material, update)
+            fresh.commands(["variable scema_builds equal nbuild", "variable scema_danger equal ndanger"])
+            builds.append(fresh.lmp.extract_variable("scema_builds"))
+            assert fresh.lmp.extract_variable("scema_danger") == 0
+            results.append((stress, _unwrapped_state(fresh, material, update.state_out)[1]))
+    assert builds[0] >= 1, builds  # the 1 A list was rebuilt during the update (measured 10; 2 A: none)
+    (s1, x1), (s2, x2) = results
+    assert not np.array_equal(s1, s2)  # the skins really differ (summation order)
+    np.testing.assert_allclose(s1, s2, rtol=0, atol=0.01 * MPA)
+    np.testing.assert_allclose(x1, x2, rtol=0, atol=1e-6)
+
+
+def test_an_update_is_the_same_first_or_after_others_in_the_worker(spec, engine, replicas, tmp_path) -> None:
+    """A worker runs many updates in one engine; with the 1 A skin its list is also rebuilt during
+    runs. An update must not depend on what ran before it: first in a fresh engine, and after three
+    others (other replicas, strains and seeds, large enough to rebuild the list) in the reused one,
+    it gives the same stress and state file, bit for bit."""
+    refs, _ = replicas
+    eps = np.array([0.0, 0.003, -0.002, 0.0, 0.004, 0.0])
+    alone = updates_for(refs[:1], eps, tmp_path, "alone", seed=11)[0]
+    with Engine() as fresh:
+        first = run_update(fresh, spec, alone)
+    for k, ref in enumerate(refs):
+        other = updates_for([ref], np.roll(eps, k + 1) * 5, tmp_path, f"other{k}", seed=20 + k)[0]
+        run_update(engine, spec, other)
+    late = updates_for(refs[:1], eps, tmp_path, "late", seed=11)[0]
+    assert np.array_equal(run_update(engine, spec, late), first)
+    assert late.state_out.read_bytes() == alone.state_out.read_bytes()
