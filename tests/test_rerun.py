@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from conftest import accelerated_config, small_config, snakemake_cmd, write_config
+from conftest import REPO, accelerated_config, small_config, snakemake_cmd, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -136,3 +137,20 @@ def test_a_changed_material_setting_reruns_its_replica_jobs_and_their_combinatio
     jobs = planned_jobs(run, changed, target)
     assert set(jobs) == {("material_replica", None), ("material_init", None)}, jobs
     assert "params" in jobs[("material_replica", None)].lower()
+
+
+def test_the_material_jobs_read_their_templates_and_potential_as_inputs(tmp_path) -> None:
+    """The structure and force-field templates and the potential file are inputs of the jobs that
+    run a material's MD (their params see only the paths), so an edited template or potential
+    reruns the material, and everything after it, by Snakemake's mtime trigger."""
+    cfg = small_config()
+    cfg["committee"] = {"enabled": True}  # the 0 K law of the cubic copper: material_zero_kelvin
+    cmd = snakemake_cmd(tmp_path, write_config(tmp_path, cfg), "--dry-run")
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    inputs = dict(re.findall(r"^rule (material_replica|material_zero_kelvin):\n\s+input: (.*)$", out, re.M))
+    copper = cfg["materials"]["copper"]
+    expected = {"structure.lmp", "forcefield.lmp", Path(copper["variables"]["potential_file"]).name}
+    assert set(inputs) == {"material_replica", "material_zero_kelvin"}, out[-2000:]
+    for rule, listed in inputs.items():
+        assert {Path(f).name for f in listed.split(", ")} == expected, (rule, listed)
+        assert str(REPO / copper["forcefield"]) in listed.split(", "), (rule, listed)

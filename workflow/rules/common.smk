@@ -160,6 +160,18 @@ def md_material_config(name):
     return {key: entry[key] for key in sorted(entry) if key != "stiffness_symmetry"}
 
 
+def get_material_files_read_by_md(wildcards):
+    """The files a material's MD reads (structure and force-field templates, potential files):
+    inputs of its jobs, so an edited template or potential reruns the material and all after it
+    (the params see only their paths)."""
+    material = config["materials"][wildcards.material]
+    files = {"structure": material["structure"], "forcefield": material["forcefield"]}
+    for name, value in sorted(material.get("variables", {}).items()):
+        if name.endswith("_file"):
+            files[f"variable_{name}"] = value
+    return files
+
+
 def get_material_config(wildcards):
     """The material's MD definition as material_init uses it: a change re-runs material_init
     (params are a rerun trigger). Its stiffness and noise windows sample every step, so the

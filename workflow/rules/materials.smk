@@ -4,6 +4,8 @@ rule material_replica:
     One job per replica: replicas are independent (own seeds), so they run side by side. Its
     measurements (replica_{r}.nc) are temporary: material.nc holds them, so the cache is
     material.nc and the state files, as before the split."""
+    input:
+        unpack(get_material_files_read_by_md),
     output:
         state="results/materials/{material}/replica_{replica}.data",
         rest=directory("results/materials/{material}/replica_{replica}_rest"),
@@ -46,6 +48,8 @@ rule material_init:
 rule material_zero_kelvin:
     """The perfect lattice's second-order law at 0 K (a minimisation, < 1 s): the committee
     prior's second-order mean for a crystal (committee.zero_kelvin_law)."""
+    input:
+        unpack(get_material_files_read_by_md),
     output:
         law="results/materials/{material}/zero_kelvin.nc",
     log:
