@@ -250,7 +250,10 @@ def test_the_summary_reads_each_steps_run_wide_fraction_equal_to_refitting_the_r
         earlier = [read_dataset(p) for p in samples[:-1]]
         audit = pass_fractions(run_audits(read_dataset(samples[-1]), earlier), materials, ACCURACY)
         records.append(tmp_path / f"committee_{t}.nc")
-        record = committee_record_dataset(t + 1, names, *([[1] * materials] * 2), *([[0] * materials] * 4), audit=audit)
+        directories = [f"committee/{name}/v1" for name in names]
+        record = committee_record_dataset(
+            t + 1, names, [1] * materials, directories, *([[0] * materials] * 4), audit=audit
+        )
         write_dataset(record, records[-1], "committee record")
         rows = [audit_rows(read_dataset(p)) for p in samples]
         refit.append(audit_pass_fraction(*(np.concatenate([r[j] for r in rows]) for j in range(3)), ACCURACY))
