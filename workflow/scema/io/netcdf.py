@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -296,27 +298,20 @@ def _join_chars(chars: np.ndarray, encoding: str | None) -> np.ndarray:
 _READ_FAILURES = (OSError, ValueError, RuntimeError, KeyError, IndexError, struct.error)
 
 
-class _readable:
-    """Context that turns any failure to read ``path`` whole into one CorruptFileError line."""
-
-    def __init__(self, path: str | os.PathLike) -> None:
-        self.path = path
-        if not Path(path).is_file():
-            raise FileNotFoundError(f"{path}: no such NetCDF file")
-
-    def __enter__(self) -> None:
-        try:
-            _check_hdf5_length(Path(self.path))
-        except _READ_FAILURES as err:
-            self.__exit__(type(err), err, None)  # an error in __enter__ does not reach __exit__
-
-    def __exit__(self, kind, err, tb) -> bool:
-        if isinstance(err, _READ_FAILURES):
-            reason = " ".join(str(err).split()) or type(err).__name__
-            raise CorruptFileError(
-                f"{self.path}: truncated or corrupted NetCDF file ({reason}); delete it and rerun to recreate it"
-            ) from None
-        return False
+@contextmanager
+def _readable(path: str | os.PathLike) -> Iterator[None]:
+    """Turn any failure to read ``path`` whole (in the superblock check or in the body) into one
+    CorruptFileError line naming it; a missing file is a FileNotFoundError, as before."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path}: no such NetCDF file")
+    try:
+        _check_hdf5_length(Path(path))
+        yield
+    except _READ_FAILURES as err:
+        reason = " ".join(str(err).split()) or type(err).__name__
+        raise CorruptFileError(
+            f"{path}: truncated or corrupted NetCDF file ({reason}); delete it and rerun to recreate it"
+        ) from None
 
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
