@@ -16,29 +16,29 @@ import numpy as np
 def read_xdmf(path):
     """(mesh topology, geometry, {field: [(time, values, description)]}) from XDMF + HDF5."""
     root = ET.parse(path).getroot()
-    h5 = netCDF4.Dataset(path.with_suffix(".h5"))
-    h5.set_auto_mask(False)
+    with netCDF4.Dataset(path.with_suffix(".h5")) as h5:  # closed: HDF5 would serve a reopened file from cache
+        h5.set_auto_mask(False)
 
-    def data(item):
-        name, dataset = item.text.strip().split(":")
-        assert name == path.with_suffix(".h5").name
-        return np.asarray(h5[dataset.lstrip("/")][:])
+        def data(item):
+            name, dataset = item.text.strip().split(":")
+            assert name == path.with_suffix(".h5").name
+            return np.asarray(h5[dataset.lstrip("/")][:])
 
-    mesh = next(g for g in root.iter("Grid") if g.get("Name") == "mesh")
-    topology, geometry = data(mesh.find("Topology/DataItem")), data(mesh.find("Geometry/DataItem"))
-    fields = {}
-    for series in root.iter("Grid"):
-        if series.get("CollectionType") != "Temporal":
-            continue
-        for frame in series.findall("Grid"):
-            attribute = frame.find("Attribute")
-            fields.setdefault(attribute.get("Name"), []).append(
-                (
-                    float(frame.find("Time").get("Value")),
-                    data(attribute.find("DataItem")),
-                    getattr(attribute.find("Information"), "get", lambda _: "")("Value"),
+        mesh = next(g for g in root.iter("Grid") if g.get("Name") == "mesh")
+        topology, geometry = data(mesh.find("Topology/DataItem")), data(mesh.find("Geometry/DataItem"))
+        fields = {}
+        for series in root.iter("Grid"):
+            if series.get("CollectionType") != "Temporal":
+                continue
+            for frame in series.findall("Grid"):
+                attribute = frame.find("Attribute")
+                fields.setdefault(attribute.get("Name"), []).append(
+                    (
+                        float(frame.find("Time").get("Value")),
+                        data(attribute.find("DataItem")),
+                        getattr(attribute.find("Information"), "get", lambda _: "")("Value"),
+                    )
                 )
-            )
     return topology, geometry, fields
 
 
