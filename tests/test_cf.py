@@ -31,6 +31,7 @@ def accelerated_run(tmp_path_factory, copper_cache) -> Path:
     cfg["clustering"]["alpha"] = 1.0e-3
     cfg["committee"]["train_frequency"] = 8
     del cfg["committee"]["stress_accuracy_mpa"]  # the default: the committee answers, so its files fill
+    cfg["committee"]["zero_kelvin_law"] = True  # the default, off in accelerated_config: zero_kelvin.nc
     run_workflow(workdir, cfg)
     return workdir
 
@@ -78,6 +79,7 @@ def test_every_netcdf_kind_passes_the_cf_checker(brute_force_run, accelerated_ru
     for expected in ("materials/M/material.nc", "step_N/strain.nc", "step_N/stress.nc", "summary.nc"):
         assert expected in kinds, sorted(kinds)
     assert any("committee" in k for k in kinds) and any("cluster" in k for k in kinds), sorted(kinds)
+    assert "materials/M/zero_kelvin.nc" in kinds, sorted(kinds)
     report = _cf_check(list(kinds.values()))
     by_kind = {kind: report.get(path, (1, 0, ["not checked"])) for kind, path in kinds.items()}
     failing = {kind: lines for kind, (errors, _w, lines) in by_kind.items() if errors}

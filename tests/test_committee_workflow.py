@@ -34,7 +34,16 @@ def test_zero_accuracy_trusts_nothing_and_equals_brute_force(tmp_path, copper_ca
     seed_materials(tmp_path, copper_cache)
     # train after step 1 so that step 2 is really queried; accuracy 0 Pa must still send all to MD
     run_workflow(tmp_path, _committee_config(2, train_frequency=16, stress_accuracy_mpa=0.0))
-    assert (tmp_path / "results/materials/copper/zero_kelvin.nc").exists()
+    # material_zero_kelvin's law is that of a cubic crystal: e_xx^2 in sigma_xx = e_yy^2 in sigma_yy =
+    # e_zz^2 in sigma_zz, alike for e_xx e_yy; negative (copper softens in tension, C111 < 0)
+    law = _open(tmp_path / "results/materials/copper/zero_kelvin.nc")["second_order"]
+    normal = np.array([law.sel(pair=f"{c}*{c}", component=c).item() for c in ("xx", "yy", "zz")])
+    np.testing.assert_allclose(normal, normal[0], rtol=1e-6)
+    cross = np.array(
+        [law.sel(pair=p, component=c).item() for p, c in (("xx*yy", "xx"), ("xx*zz", "xx"), ("yy*zz", "yy"))]
+    )
+    np.testing.assert_allclose(cross, cross[0], rtol=1e-6)
+    assert normal[0] < 0 and law.attrs["units"] == "Pa"
     step1 = _open(tmp_path / "results/step_0001/committee_query.nc")
     assert step1.attrs["committee_used"] == 1 and step1["version"].values.tolist() == [0]
     assert np.all(step1["decision"].values == 0)

@@ -1,22 +1,20 @@
 """ParaView fields: one XDMF time series whose values are those of the run's NetCDF files.
 
-The file is read the way ParaView reads it (the XDMF XML, then the HDF5 datasets it points
-at; netCDF4 reads plain HDF5), without meshio or dolfinx, and compared with the NetCDF files
-cell by cell.
+The file is read the way ParaView reads it (tests/xdmf_files.py) and compared with the NetCDF
+files cell by cell.
 """
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from collections import Counter
 
-import netCDF4
 import numpy as np
 import pytest
 import xarray as xr
 
 from conftest import REPO, run_workflow, seed_materials, small_config
 from scema.fe.fields import cell_mode, von_mises
+from xdmf_files import match, read_xdmf
 
 FIELDS = {"displacement", "stress", "von_mises", "source", "committee_spread", "cluster_id"}
 
@@ -85,42 +83,6 @@ def clustered_run(tmp_path_factory, copper_cache):
     cfg["clustering"].update(enabled=True, alpha=0.01)
     run_workflow(workdir, cfg)
     return workdir
-
-
-def read_xdmf(path):
-    """(mesh topology, geometry, {field: [(time, values, description)]}) from XDMF + HDF5."""
-    root = ET.parse(path).getroot()
-    h5 = netCDF4.Dataset(path.with_suffix(".h5"))
-    h5.set_auto_mask(False)
-
-    def data(item):
-        name, dataset = item.text.strip().split(":")
-        assert name == path.with_suffix(".h5").name
-        return np.asarray(h5[dataset.lstrip("/")][:])
-
-    mesh = next(g for g in root.iter("Grid") if g.get("Name") == "mesh")
-    topology, geometry = data(mesh.find("Topology/DataItem")), data(mesh.find("Geometry/DataItem"))
-    fields = {}
-    for series in root.iter("Grid"):
-        if series.get("CollectionType") != "Temporal":
-            continue
-        for frame in series.findall("Grid"):
-            attribute = frame.find("Attribute")
-            fields.setdefault(attribute.get("Name"), []).append(
-                (
-                    float(frame.find("Time").get("Value")),
-                    data(attribute.find("DataItem")),
-                    getattr(attribute.find("Information"), "get", lambda _: "")("Value"),
-                )
-            )
-    return topology, geometry, fields
-
-
-def match(points, reference):
-    """Index into ``reference`` of the nearest row of each point (they must coincide)."""
-    d = np.linalg.norm(points[:, None, :] - reference[None, :, :], axis=-1)
-    assert np.allclose(d.min(axis=1), 0, atol=1e-12)
-    return d.argmin(axis=1)
 
 
 @pytest.mark.workflow

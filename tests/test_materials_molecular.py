@@ -98,7 +98,7 @@ def molecular_spec(tmp_path: Path, **changes) -> MaterialSpec:
 
 @pytest.fixture
 def fake_builder(monkeypatch):
-    """Stand-in for scema.md.builder (written by the polymer work): records its calls."""
+    """Replaces scema.md.builder (tested in test_polymer.py): records its calls, writes CHAIN_DATA."""
     calls = []
 
     def build_structure(settings, seed, path):

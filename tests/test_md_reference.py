@@ -53,23 +53,55 @@ def exact_ar1_mean_error(n: int, phi: float, sigma: float = 1.0) -> float:
         (4000, 3, 1.0, 1.08),
         (16000, 30, 0.98, 1.07),
         (48000, 150, 0.98, 1.08),
-        (16000, 150, 0.88, 0.99),
-        (4000, 500, 0.35, 0.55),
     ],
 )
 def test_blocking_error_is_calibrated_where_the_series_spans_many_correlation_times(n, tau, low, high) -> None:
     """Mean of estimate / exact SE over 300 AR(1) columns (integrated correlation time tau blocks,
     phi = (tau - 1) / (tau + 1)). Taking the largest level with >= 16 blocks over-states by only
-    2-4 % once the series spans >= ~300 tau (its top levels scatter by ~13 %), and under-states
-    when it spans ~100 tau or fewer (16000 / 150: -7 %; 4000 / 500: -55 %, the top level's blocks
-    still correlated). So it does not make the glass reference miss 5 MPa, and it cannot be
-    relaxed: a smaller error needs a longer window (or a less correlated series), not a new estimate."""
+    2-4 % once the series spans >= ~300 tau (its top levels scatter by ~13 %)."""
     phi = (tau - 1) / (tau + 1)
     x = ar1(n, phi, 1.0, np.random.default_rng(tau), columns=300)
     ratio = blocking_standard_error(x) / exact_ar1_mean_error(n, phi)
     assert low < ratio.mean() < high
-    if n >= 300 * tau:  # rarely far below the truth
-        assert np.mean(ratio < 0.8) < 0.02
+    assert np.mean(ratio < 0.8) < 0.02  # rarely far below the truth
+
+
+def blocking_levels(n: int, min_blocks: int = 16) -> list[tuple[int, int]]:
+    """(blocks, entries per block) of each level blocking_standard_error reads: neighbours paired
+    while at least ``min_blocks`` blocks remain (an odd last block dropped)."""
+    levels = [(n, 1)]
+    while levels[-1][0] // 2 >= min_blocks:
+        levels.append((levels[-1][0] // 2, 2 * levels[-1][1]))
+    return levels
+
+
+def expected_blocked_variance(blocks: int, length: int, phi: float) -> float:
+    """E[s^2 / M] of the M = ``blocks`` means of ``length`` consecutive entries of a stationary
+    AR(1) series (the square of one level's estimate), exact: E[sum (Y_i - Ybar)^2] =
+    M (var(Y) - var(Ybar)), with var(Y) and var(Ybar) the variances of means of ``length`` and
+    M ``length`` entries."""
+    return (exact_ar1_mean_error(length, phi) ** 2 - exact_ar1_mean_error(blocks * length, phi) ** 2) / (blocks - 1)
+
+
+@pytest.mark.parametrize(("n", "tau"), [(16000, 150), (4000, 500)])
+def test_blocking_error_of_a_short_series_is_that_of_its_top_level_correlated_blocks(n, tau) -> None:
+    """A series spanning ~100 tau or fewer: the top level's (>= 16) blocks are still correlated, so
+    its expected estimate is below the true error (closed form, expected_blocked_variance: -7 % at
+    16000 / 150, -54 % at 4000 / 500). It cannot be relaxed: a smaller error needs a longer window
+    (or a less correlated series), not a new estimate. Checked on the mean square of estimate /
+    exact SE over 300 columns against that closed form, within 3 Monte Carlo standard errors:
+    never below it (the estimate is the largest level), and equal to it where the level below
+    expects less than 2/3 of the top's square (4000 / 500), so that the top level is the one taken."""
+    phi = (tau - 1) / (tau + 1)
+    x = ar1(n, phi, 1.0, np.random.default_rng(tau), columns=300)
+    exact = exact_ar1_mean_error(n, phi)
+    square = (blocking_standard_error(x) / exact) ** 2
+    mc = square.std(ddof=1) / np.sqrt(len(square))
+    expected = [expected_blocked_variance(m, b, phi) / exact**2 for m, b in blocking_levels(n)]
+    assert expected[-1] < 0.9  # the reference itself says: under-stated
+    assert square.mean() > expected[-1] - 3 * mc, (square.mean(), expected[-1], mc)
+    if expected[-2] < 2 / 3 * expected[-1]:
+        assert abs(square.mean() - expected[-1]) < 3 * mc, (square.mean(), expected[-1], mc)
 
 
 def test_half_drift_tells_a_trend_from_noise() -> None:

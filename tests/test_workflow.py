@@ -19,6 +19,7 @@ from conftest import (
 )
 from scema.config import validate_config
 from scema.stages import fe_step
+from xdmf_files import match, read_xdmf
 
 VOIGT = ["xx", "yy", "zz", "yz", "xz", "xy"]
 
@@ -40,9 +41,11 @@ def test_default_workflow_writes_every_file_with_its_dimensions_and_units(tmp_pa
     cfg = load_default_config()
     run_workflow(tmp_path, cfg)
     res = tmp_path / "results"
+    full = validate_config(cfg, search_dirs=[tmp_path, Path(__file__).resolve().parents[1]])
     steps, replicas = cfg["run"]["steps"], cfg["md"]["replicas"]
     nx, ny, nz = cfg["specimen"]["mesh"]["divisions"]
     n_qp = 8 * nx * ny * nz
+    inc = cfg["specimen"]["boundary_conditions"][1]["increment"][2]
 
     mat = _open(res / "materials" / "copper" / "material.nc")
     _assert_cf(mat)
@@ -62,7 +65,6 @@ def test_default_workflow_writes_every_file_with_its_dimensions_and_units(tmp_pa
         assert summary[name].dims[0] == "step"
     assert summary["reaction_force"].attrs["units"] == "N"
     np.testing.assert_array_equal(summary["md_updates"].values, n_qp * replicas)
-    inc = cfg["specimen"]["boundary_conditions"][1]["increment"][2]
     np.testing.assert_allclose(summary["applied_displacement"].sel(xyz="z").values, inc * np.arange(1, steps + 1))
     assert (summary["wall_time"].sel(stage="md_batch") > 0).all()
 
@@ -84,16 +86,29 @@ def test_default_workflow_writes_every_file_with_its_dimensions_and_units(tmp_pa
         batches = sorted((d / "md").glob("batch_*.nc"))
         assert 1 <= len(batches) <= cfg["md"]["batches"]
         assert sum(_open(b).sizes["update"] for b in batches) == n_qp * replicas
-        assert (d / "displacement.xdmf").is_file() and (d / "displacement.h5").is_file()
+        # the ParaView file: the step's nodal displacement at the step's time, as fe_state.nc has it
+        # (written from the same array by another writer); the faces carry the prescribed values
+        state = _open(d / "fe_state.nc")
+        assert state.attrs["time"] == pytest.approx(step * full["fe"]["time_step"], rel=1e-12)
+        topology, geometry, fields = read_xdmf(d / "displacement.xdmf")
+        assert list(fields) == ["displacement"] and len(fields["displacement"]) == 1
+        time, u, _ = fields["displacement"][0]
+        assert time == pytest.approx(state.attrs["time"], rel=1e-6)  # the XDMF's time is text
+        assert topology.shape == (nx * ny * nz, 8) and len(geometry) == state.sizes["node"]
+        u_state = state["displacement"].values[match(geometry, state["node_coordinates"].values)]
+        np.testing.assert_allclose(u, u_state, rtol=1e-12, atol=1e-12 * np.abs(u_state).max())
+        top, bottom = geometry[:, 2] == geometry[:, 2].max(), geometry[:, 2] == geometry[:, 2].min()
+        np.testing.assert_allclose(u[top, 2], inc * step, rtol=1e-12)
+        np.testing.assert_allclose(u[bottom], 0.0, atol=1e-12 * inc * step)  # fixed; ~1e-23 m of round-off
+        inside = u[~top & ~bottom, 2]
+        assert (inside > 0).all() and (inside < inc * step).all()  # a pulled bar: between its faces
 
     # independent check: the MD-driven reaction follows the linear-elastic FE prediction with the
     # material's own homogenised stiffness (small strains), within the MD noise
-    from scema.config import validate_config
     from scema.fe.boundary import prescribed_increments
     from scema.fe.scheme import quasistatic_increment
     from scema.specimen import build_model
 
-    full = validate_config(cfg, search_dirs=[tmp_path, Path(__file__).resolve().parents[1]])
     model, _ = build_model(full, {"copper": str(res / "materials" / "copper" / "material.nc")})
     du = quasistatic_increment(
         model, np.zeros((n_qp, 6)), prescribed_increments(full["specimen"]["boundary_conditions"])
