@@ -5,7 +5,10 @@ of steps) on the same machine; the batch pays for what an update needs on top (r
 file, set up fixes, one run that deforms to the target cell and samples, write the new state).
 Reported in atom-steps per second, for 1 worker against 1 ``lmp`` and for 2 workers side by side
 against 2 concurrent ``lmp`` runs. Each update goes from the reference state to the cell of
-``--increment`` (as the first step of a run does). Two references: plain MD (the issue's
+``--increment`` times ``--direction`` (as the first step of a run does; the default direction,
+stretch along z with Poisson contraction and small shears, moves all six box parameters as a
+qp of the default bar does; ``--direction 0 0 1 0 0 0`` is the zz-only update measured before
+session 12). Two references: plain MD (the issue's
 figure), and plain MD that also averages the pressure over the same steps as the updates (the
 virial an update needs for its stress): the second ratio is what orchestration costs.
 
@@ -183,6 +186,11 @@ def breakdown(updates: list[Update], material: str, material_cfg: dict, work: Pa
     print(f"  (an empty plain lmp starts and stops in {lmp_start:.3f} s)")
 
 
+def increment_of(args: argparse.Namespace) -> np.ndarray:
+    """The strain of every update: ``--increment`` times ``--direction`` (Voigt, engineering shear)."""
+    return args.increment * np.asarray(args.direction, dtype=float)
+
+
 def batch_seconds(
     code: Path, args: argparse.Namespace, state: Path, workers: int, out: Path
 ) -> tuple[float, float, float]:
@@ -191,7 +199,7 @@ def batch_seconds(
     measured side by side in one run; that process's own start-up and imports are not timed."""
     command = [sys.executable, __file__, "--batch-only", "--state", str(state), "--workers", str(workers)]
     command += ["--out", str(out), "--material", args.material, "--updates", str(args.updates)]
-    command += ["--increment", repr(args.increment)]
+    command += ["--increment", repr(args.increment), "--direction", *map(repr, args.direction)]
     if args.sampling_steps:
         command += ["--sampling-steps", str(args.sampling_steps)]
     env = {**os.environ, "SCEMA_BENCH_CODE": str(code)}
@@ -213,7 +221,7 @@ def run_batch(args: argparse.Namespace, spec: MaterialSpec, material_cfg: dict) 
             q,
             0,
             args.state,
-            np.array([0, 0, args.increment, 0, 0, 0.0]),
+            increment_of(args),
             reference_cell,
             np.zeros(6),
             args.out / f"q{q}.data",
@@ -292,7 +300,15 @@ def main() -> None:
         default=96,
         help="updates per worker (default 96: a default run's batch, 96 qps x 2 replicas on 2 workers)",
     )
-    parser.add_argument("--increment", type=float, default=2e-3, help="strain increment per update")
+    parser.add_argument("--increment", type=float, default=2e-3, help="strain increment per update (its largest part)")
+    parser.add_argument(
+        "--direction",
+        type=float,
+        nargs=6,
+        default=[-0.35, -0.35, 1.0, 0.1, -0.1, 0.1],
+        help="Voigt direction of the increment, scaled by --increment (xx yy zz yz xz xy; default: tension along z, "
+        "Poisson contraction, small shears: all six box parameters move)",
+    )
     parser.add_argument("--repeats", type=int, default=3, help="alternating batch / plain measurements")
     parser.add_argument(
         "--compare",
@@ -333,12 +349,12 @@ def main() -> None:
         state = work / "reference.data"
         equilibrate_replica(spec.replace(reference_sampling_steps=100), 12345, 0, state)
     natoms = int(next(line.split()[0] for line in state.read_text().splitlines() if line.strip().endswith("atoms")))
-    steps_per_update = spec.deform_steps(args.increment) + spec.sampling_steps
+    steps_per_update = spec.deform_steps(float(np.max(np.abs(increment_of(args))))) + spec.sampling_steps
     if args.breakdown:
         with Engine() as engine:
             engine.load(spec, state)
             reference_cell = engine.box_matrix()
-        increment = np.array([0, 0, args.increment, 0, 0, 0.0])
+        increment = increment_of(args)
         updates = [
             Update(args.material, q, 0, state, increment, reference_cell, np.zeros(6), work / "b" / f"q{q}.data", q + 1)
             for q in range(args.updates)

@@ -274,9 +274,14 @@ class Engine:
         ramp ends at the target cell itself, so updates never compound (5 x 0.002 = 1 x 0.010
         to round-off). ``stride``: the pressure is sampled on every ``stride``-th step of the window
         (``sampling_steps`` a multiple of it; the last step always): the virial is computed only
-        on those steps, and on no other. The run then starts at timestep (-total) mod stride, so
-        that its last step is a multiple of the stride, as ``fix ave/time`` needs; the ramp counts
-        ``elapsed`` steps, so stride 1 is the plain window, bitwise. Returns (stress (6,) Pa, n).
+        on those steps, and on no other. The box moves on every ``spec.deform_stride``-th step
+        (``fix deform N``: the fix costs that much less, on the hold too), in jumps along the same
+        ramp. The run starts at the first timestep >= 0 that makes its last step a multiple of the
+        stride (as ``fix ave/time`` needs) and the window's first step a multiple of the deform
+        stride (the ramp's last jump lands on the target there); one exists since the stride
+        divides ``sampling_steps``. The ramp counts ``elapsed`` steps and the jumps fall on the
+        same elapsed steps whatever the stride: the trajectory does not depend on the stride.
+        Returns (stress (6,) Pa, n).
         """
         current = self.box_matrix()
         target = np.asarray(target, dtype=float).reshape(3, 3)
@@ -287,6 +292,8 @@ class Engine:
         if stride < 1 or sampling_steps % stride:
             raise ValueError(f"sampling_steps ({sampling_steps}) must be a positive multiple of the stride ({stride})")
         start = -total % stride
+        while (start + n) % spec.deform_stride:
+            start += stride
         deltas = {
             "x": target[0, 0] - current[0, 0],
             "y": target[1, 1] - current[1, 1],
@@ -308,7 +315,7 @@ class Engine:
             ]
         if moving:
             parts = " ".join(f"{key} variable v_scema_d{key} v_scema_v{key}" for key in moving)
-            lines.append(f"fix {_FIX_DEFORM} all deform 1 {parts} remap x flip no units box")
+            lines.append(f"fix {_FIX_DEFORM} all deform {spec.deform_stride} {parts} remap x flip no units box")
         lines.append(
             f"fix {_FIX_AVERAGE} all ave/time {stride} {int(sampling_steps) // stride} {start + total} {components}"
         )

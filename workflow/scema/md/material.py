@@ -45,6 +45,7 @@ class MaterialSpec:
     sampling_steps: int
     sampling_stride: int  # an update samples the pressure on every sampling_stride-th step
     min_deform_steps: int
+    deform_stride: int  # the box follows the strain ramp on every deform_stride-th step
     thermostat: str
     thermostat_damping_steps: int
     barostat_damping_steps: int
