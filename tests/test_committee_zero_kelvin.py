@@ -49,7 +49,9 @@ def test_the_zero_kelvin_law_predicts_strained_boxes_it_never_saw():
     from scema.md.material import MaterialSpec
     from scema.md.preparation import zero_kelvin_law, zero_kelvin_stiffness
 
-    entry = copper_entry(3, sampling_steps=10, min_deform_steps=1, stiffness_strain=0.005, stiffness_sampling_steps=10)
+    entry = copper_entry(
+        3, sampling_steps=10, min_deform_steps=1, deform_stride=1, stiffness_strain=0.005, stiffness_sampling_steps=10
+    )
     spec = MaterialSpec.from_entry("copper", entry, base_dir=ROOT)
     rng = np.random.default_rng(0)
     with Engine() as engine, tempfile.TemporaryDirectory() as tmp:

@@ -52,6 +52,11 @@ CASES = [
         lambda c: _set(c, "materials.copper.sampling_steps", 302),
         "'materials.copper.sampling_steps': 302 is not a multiple of materials.copper.sampling_stride (5)",
     ),
+    (
+        "deform stride longer than the shortest ramp",
+        lambda c: _set(c, "materials.copper.deform_stride", 30),
+        "'materials.copper.deform_stride': 30 exceeds materials.copper.min_deform_steps (25)",
+    ),
     ("negative fe time step", lambda c: _set(c, "fe.time_step", -1.0), "fe.time_step"),
     ("zero batches", lambda c: _set(c, "md.batches", 0), "md.batches"),
     (

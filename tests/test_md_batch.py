@@ -261,14 +261,16 @@ def test_a_worker_starts_mpi_without_the_singleton_daemon(tmp_path):
 
 def test_a_strided_window_averages_every_kth_step_ending_at_the_last_and_keeps_the_trajectory(tmp_path):
     """Reference: the pressure of every step, written by a separate ``fix ave/time`` file during the
-    same run. A ramp of 103 steps (not a multiple of the stride) exercises the shifted start."""
+    same run. A ramp of 103 steps (not a multiple of the stride or the deform stride) exercises the
+    shifted start. The same file records the box length before each step's jump (it is defined
+    before fix deform): the box is at the target on every averaged step, not yet at the ramp's last."""
     from scema.md.engine import Engine, target_cell
     from scema.md.material import MaterialSpec
     from scema.md.units import pressure_to_pascal
 
     spec = MaterialSpec.from_config("copper", copper_config()).replace(sampling_steps=100)
     strain = np.array([0.0, 0.0, 103 * spec.strain_rate * spec.timestep, 0.0, 0.0, 0.0])
-    columns = " ".join(f"c_thermo_press[{i}]" for i in (1, 2, 3, 6, 5, 4))
+    columns = " ".join(f"c_thermo_press[{i}]" for i in (1, 2, 3, 6, 5, 4)) + " v_test_lz"
     with Engine() as engine:
         engine.build(spec)
         engine.create_velocities(spec.temperature, 11)
@@ -278,9 +280,15 @@ def test_a_strided_window_averages_every_kth_step_ending_at_the_last_and_keeps_t
             engine.load(spec, tmp_path / "in.data")
             engine.nvt(spec, seed=3)
             series = tmp_path / f"series{stride}.txt"
-            engine.commands(["reset_timestep 0", f'fix every all ave/time 1 1 1 {columns} file "{series}"'])
+            engine.commands(
+                [
+                    "reset_timestep 0",
+                    "variable test_lz equal lz",
+                    f'fix every all ave/time 1 1 1 {columns} file "{series}" format " %.17g"',
+                ]
+            )
             stress, n = engine.deform_and_sample(spec, target_cell(reference, strain), reference, 100, stride)
-            engine.commands(["unfix every"])
+            engine.commands(["unfix every", "variable test_lz delete"])
             engine.write_state(tmp_path / f"out{stride}.data")
             table = np.loadtxt(series, comments="#")
             last = table[-1, 0]
@@ -288,7 +296,10 @@ def test_a_strided_window_averages_every_kth_step_ending_at_the_last_and_keeps_t
             # the last step ends a stride, the window's first step is the ramp's last jump
             assert n == 103 and last % stride == 0 and (last - 100) % spec.deform_stride == 0
             assert len(window) == 100 // stride
-            expected = -window[:, 1:].mean(axis=0) * pressure_to_pascal(spec.units)
+            lz, target_lz = table[:, 7], target_cell(reference, strain)[2, 2]
+            assert np.all(lz[table[:, 0] > last - 100] == lz[-1]) and lz[-1] == pytest.approx(target_lz, rel=1e-14)
+            assert lz[table[:, 0] == last - 100][0] < target_lz - 1e-5  # before the last jump
+            expected = -window[:, 1:7].mean(axis=0) * pressure_to_pascal(spec.units)
             np.testing.assert_allclose(stress, expected, rtol=1e-6, atol=1e3)  # the file keeps 8 digits
     assert (tmp_path / "out1.data").read_text().split("\n", 1)[1] == (tmp_path / "out5.data").read_text().split(
         "\n", 1

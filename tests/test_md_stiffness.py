@@ -19,7 +19,12 @@ GPA = 1e9
 
 def copper_spec(cells: int = 3) -> MaterialSpec:
     entry = copper_entry(
-        cells, sampling_steps=10, min_deform_steps=1, stiffness_strain=0.005, stiffness_sampling_steps=10
+        cells,
+        sampling_steps=10,
+        min_deform_steps=1,
+        deform_stride=1,
+        stiffness_strain=0.005,
+        stiffness_sampling_steps=10,
     )
     return MaterialSpec.from_entry("copper", entry, base_dir=ROOT)
 

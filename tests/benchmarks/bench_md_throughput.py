@@ -300,7 +300,9 @@ def main() -> None:
         default=96,
         help="updates per worker (default 96: a default run's batch, 96 qps x 2 replicas on 2 workers)",
     )
-    parser.add_argument("--increment", type=float, default=2e-3, help="strain increment per update (its largest part)")
+    parser.add_argument(
+        "--increment", type=float, default=2e-3, help="strain increment per update: --direction is scaled by it"
+    )
     parser.add_argument(
         "--direction",
         type=float,

@@ -148,6 +148,11 @@ def _check_semantics(config: dict, bases: list[Path]) -> None:
                 f"config error: 'materials.{name}.sampling_steps': {material['sampling_steps']} is not a multiple "
                 f"of materials.{name}.sampling_stride ({material['sampling_stride']})"
             )
+        if material["deform_stride"] > material["min_deform_steps"]:
+            raise ConfigError(
+                f"config error: 'materials.{name}.deform_stride': {material['deform_stride']} exceeds "
+                f"materials.{name}.min_deform_steps ({material['min_deform_steps']}): the shortest ramp would be one jump"
+            )
         for key in ("structure", "forcefield"):
             material[key] = str(_resolve(material[key], bases))
             _readable(Path(material[key]), f"materials.{name}.{key}")

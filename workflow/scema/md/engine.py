@@ -276,10 +276,11 @@ class Engine:
         (``sampling_steps`` a multiple of it; the last step always): the virial is computed only
         on those steps, and on no other. The box moves on every ``spec.deform_stride``-th step
         (``fix deform N``: the fix costs that much less, on the hold too), in jumps along the same
-        ramp. The run starts at the first timestep >= 0 that makes its last step a multiple of the
-        stride (as ``fix ave/time`` needs) and the window's first step a multiple of the deform
-        stride (the ramp's last jump lands on the target there); one exists since the stride
-        divides ``sampling_steps``. The ramp counts ``elapsed`` steps and the jumps fall on the
+        ramp (the first one shorter when the stride does not divide n). The run starts at the first
+        timestep >= 0 that makes its last step a multiple of the stride (as ``fix ave/time`` needs)
+        and the ramp's last step a multiple of the deform stride: the last jump lands on the
+        target there, before any averaged step; one exists since the stride divides
+        ``sampling_steps``. The ramp counts ``elapsed`` steps and the jumps fall on the
         same elapsed steps whatever the stride: the trajectory does not depend on the stride.
         Returns (stress (6,) Pa, n).
         """
@@ -291,8 +292,9 @@ class Engine:
         stride = int(stride)
         if stride < 1 or sampling_steps % stride:
             raise ValueError(f"sampling_steps ({sampling_steps}) must be a positive multiple of the stride ({stride})")
+        every = int(spec.deform_stride)
         start = -total % stride
-        while (start + n) % spec.deform_stride:
+        while (start + n) % every:
             start += stride
         deltas = {
             "x": target[0, 0] - current[0, 0],
@@ -304,8 +306,8 @@ class Engine:
         }
         moving = {key: value for key, value in deltas.items() if value != 0.0}
         components = " ".join(f"c_thermo_press[{i}]" for i in _PRESSURE_VOIGT)
-        # fix deform evaluates these on every step of the run, hold included, parsing each
-        # expression anew: one expression per variable, the ramp inlined (no nested variable)
+        # fix deform evaluates these on every deform_stride-th step of the run, hold included,
+        # parsing each expression anew: one expression per variable, the ramp inlined (no nested variable)
         ramp, rate = f"(elapsed<{n})*elapsed/{n}+(elapsed>={n})", f"(elapsed<{n})/{n * spec.timestep_lammps!r}"
         lines = [f"reset_timestep {start}"]
         for key, value in moving.items():
@@ -315,7 +317,7 @@ class Engine:
             ]
         if moving:
             parts = " ".join(f"{key} variable v_scema_d{key} v_scema_v{key}" for key in moving)
-            lines.append(f"fix {_FIX_DEFORM} all deform {spec.deform_stride} {parts} remap x flip no units box")
+            lines.append(f"fix {_FIX_DEFORM} all deform {every} {parts} remap x flip no units box")
         lines.append(
             f"fix {_FIX_AVERAGE} all ave/time {stride} {int(sampling_steps) // stride} {start + total} {components}"
         )

@@ -99,6 +99,11 @@ class MaterialSpec:
                 f"material {self.name!r}: sampling_steps ({self.sampling_steps}) must be a multiple of "
                 f"sampling_stride ({self.sampling_stride})"
             )
+        if self.deform_stride > self.min_deform_steps:
+            raise ValueError(
+                f"material {self.name!r}: deform_stride ({self.deform_stride}) must not exceed min_deform_steps "
+                f"({self.min_deform_steps}): the shortest ramp would be one jump"
+            )
         if self.reference_estimator == "rest_updates" and (
             self.reference_updates < max(2, self.rest_states) or self.reference_updates % self.rest_states
         ):
