@@ -413,6 +413,13 @@ def main() -> None:
                 f"{label}, {workers} worker(s): batch/{name} median {np.median(series):.1%} over {len(series)} "
                 f"repeats (range {min(series):.1%} .. {max(series):.1%})"
             )
+    for label in list(codes)[1:]:  # paired: both batches of a repeat ran beside the same plain runs
+        for workers in counts:
+            paired = np.array(ratios["this", workers]) / np.array(ratios[label, workers])
+            print(
+                f"this against {label}, {workers} worker(s): batch time {label}/this median {np.median(paired):.3f} "
+                f"over {len(paired)} paired repeats (range {paired.min():.3f} .. {paired.max():.3f})"
+            )
 
 
 if __name__ == "__main__":
