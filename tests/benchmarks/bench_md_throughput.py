@@ -50,6 +50,9 @@ import numpy as np
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
+# The default update's strain direction (Voigt, engineering shear): tension along z with Poisson
+# contraction and small shears, so all six box parameters move, as at a qp of the default bar.
+DIRECTION = (-0.35, -0.35, 1.0, 0.1, -0.1, 0.1)
 # SCEMA_BENCH_CODE=<checkout>: measure that checkout's scema with this harness (an environment
 # variable, not an option: spawned workers of older code re-import this file and must agree).
 sys.path.insert(0, str(Path(os.environ.get("SCEMA_BENCH_CODE", REPO)) / "workflow"))
@@ -307,7 +310,7 @@ def main() -> None:
         "--direction",
         type=float,
         nargs=6,
-        default=[-0.35, -0.35, 1.0, 0.1, -0.1, 0.1],
+        default=list(DIRECTION),
         help="Voigt direction of the increment, scaled by --increment (xx yy zz yz xz xy; default: tension along z, "
         "Poisson contraction, small shears: all six box parameters move)",
     )

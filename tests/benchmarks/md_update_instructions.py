@@ -52,7 +52,7 @@ def batch(args: argparse.Namespace) -> None:
         engine.load(spec, args.state)
         cell = engine.box_matrix()
         for q in range(args.updates):
-            strain = np.array([0, 0, args.increment, 0, 0, 0.0])
+            strain = args.increment * np.asarray(args.direction, dtype=float)
             run_update(
                 engine,
                 spec,
@@ -91,6 +91,13 @@ def main() -> None:
     parser.add_argument("--material", default="copper")
     parser.add_argument("--updates", type=int, default=3)
     parser.add_argument("--increment", type=float, default=2e-3)
+    parser.add_argument(
+        "--direction",
+        type=float,
+        nargs=6,
+        default=None,
+        help="Voigt direction of the increment (default: bench_md_throughput's DIRECTION, all six box parameters move)",
+    )
     parser.add_argument("--code", type=Path, default=REPO, help="checkout whose run_update is counted")
     parser.add_argument("--batch", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--state", type=Path, help=argparse.SUPPRESS)
@@ -103,12 +110,14 @@ def main() -> None:
         parser.error("--material-dir is required")
     sys.path.insert(0, str(REPO / "workflow"))
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from bench_md_throughput import plain_input
+    from bench_md_throughput import DIRECTION, plain_input
+
+    args.direction = args.direction or list(DIRECTION)
 
     spec = material_spec(args.material)
     work = Path(tempfile.mkdtemp(prefix="scema_instructions_"))
     state = args.material_dir / "replica_0.data"
-    steps = spec.deform_steps(args.increment) + spec.sampling_steps
+    steps = spec.deform_steps(args.increment * max(abs(d) for d in args.direction)) + spec.sampling_steps
     (work / "plain.in").write_text(plain_input(spec, state, steps * args.updates))
     from scema.parallel import SINGLETON_MPI
 
@@ -118,6 +127,7 @@ def main() -> None:
         "plain": ["lmp", "-in", str(work / "plain.in"), "-log", "none", "-screen", "none"],
         "batch": [sys.executable, __file__, "--batch", "--state", str(state), "--out", str(work)]
         + ["--material", args.material, "--updates", str(args.updates), "--increment", repr(args.increment)]
+        + ["--direction", *map(repr, args.direction)]
         + ["--code", str(args.code)],
     }
     counts = {}
