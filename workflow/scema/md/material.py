@@ -25,6 +25,19 @@ from . import units as lmp_units
 DAMPING_TIMES = 5
 
 
+class MaterialError(ValueError):
+    """A material setting the schema cannot rule out. ``key`` is its path inside the material's
+    config entry (``preparation.melt_steps``), so ``validate_config`` can name
+    ``materials.<name>.<key>``; the message names the material for errors outside a config."""
+
+    def __init__(self, material: str, key: str, reason: str) -> None:
+        super().__init__(f"material {material!r}: {reason}")
+        self.material, self.key, self.reason = material, key, reason
+
+    def __reduce__(self):  # picklable across processes although __init__ takes three arguments
+        return type(self), (self.material, self.key, self.reason)
+
+
 @dataclass(frozen=True)
 class MaterialSpec:
     """Everything needed to build, equilibrate and strain one material in LAMMPS."""
@@ -92,59 +105,85 @@ class MaterialSpec:
         return cls.from_config(name, validate_config(config, search_dirs=[base_dir])["materials"][name])
 
     def validate(self) -> None:
-        """What the schema cannot say; fail early in Python (a LAMMPS error kills the process silently)."""
-        lmp_units.pressure_to_pascal(self.units)  # rejects lj / unknown styles by name
+        """What the schema cannot say. The one place for these rules: ``validate_config`` runs it for
+        every material when the Snakefile is parsed, so a bad entry stops before any job."""
+        try:
+            lmp_units.pressure_to_pascal(self.units)  # rejects lj / unknown styles by name
+        except ValueError as error:
+            raise MaterialError(self.name, "units", str(error)) from None
         if self.sampling_steps % self.sampling_stride:
-            raise ValueError(
-                f"material {self.name!r}: sampling_steps ({self.sampling_steps}) must be a multiple of "
-                f"sampling_stride ({self.sampling_stride})"
+            raise MaterialError(
+                self.name,
+                "sampling_steps",
+                f"sampling_steps ({self.sampling_steps}) must be a multiple of sampling_stride ({self.sampling_stride})",
             )
         if self.deform_stride > self.min_deform_steps:
-            raise ValueError(
-                f"material {self.name!r}: deform_stride ({self.deform_stride}) must not exceed min_deform_steps "
-                f"({self.min_deform_steps}): the shortest ramp would be one jump"
+            raise MaterialError(
+                self.name,
+                "deform_stride",
+                f"deform_stride ({self.deform_stride}) must not exceed min_deform_steps ({self.min_deform_steps}): "
+                "the shortest ramp would be one jump",
             )
         if self.reference_estimator == "rest_updates" and (
             self.reference_updates < max(2, self.rest_states) or self.reference_updates % self.rest_states
         ):
-            raise ValueError(
-                f"material {self.name!r}: reference_updates ({self.reference_updates}) must be a multiple of "
-                f"rest_states ({self.rest_states}) and at least 2: every rest state starts as many of the "
-                "zero-strain updates (qps start from them in turn), and one update has no standard error"
+            raise MaterialError(
+                self.name,
+                "reference_updates",
+                f"reference_updates ({self.reference_updates}) must be a multiple of rest_states ({self.rest_states}) "
+                "and at least 2: every rest state starts as many of the zero-strain updates (qps start from them "
+                "in turn), and one update has no standard error",
             )
         enough = DAMPING_TIMES * max(self.barostat_damping_steps, self.thermostat_damping_steps)
         if self.equilibration_steps < enough:
-            raise ValueError(
-                f"material {self.name!r}: equilibration_steps ({self.equilibration_steps}) must be at least "
-                f"{DAMPING_TIMES} x the barostat/thermostat damping ({enough} steps)"
+            raise MaterialError(
+                self.name,
+                "equilibration_steps",
+                f"equilibration_steps ({self.equilibration_steps}) must be at least {DAMPING_TIMES} x the "
+                f"barostat/thermostat damping ({enough} steps)",
             )
         if self.preparation is not None:
-            if self.preparation["melt_temperature"] <= self.temperature:
-                raise ValueError(
-                    f"material {self.name!r}: preparation.melt_temperature "
-                    f"({self.preparation['melt_temperature']} K) must exceed temperature ({self.temperature} K)"
-                )
-            if self.preparation["melt_steps"] < enough:
-                raise ValueError(
-                    f"material {self.name!r}: preparation.melt_steps ({self.preparation['melt_steps']}) "
-                    f"must be at least {DAMPING_TIMES} x the barostat/thermostat damping ({enough} steps)"
-                )
-            anneal = self.preparation["anneal_temperature"]
-            if self.anneal_steps and not self.temperature < anneal < self.preparation["melt_temperature"]:
-                raise ValueError(
-                    f"material {self.name!r}: preparation.anneal_temperature ({anneal} K) must lie between "
-                    f"temperature ({self.temperature} K) and melt_temperature ({self.preparation['melt_temperature']} K)"
-                )
-            if 0 < self.anneal_steps < enough:
-                raise ValueError(
-                    f"material {self.name!r}: preparation.anneal_steps ({self.anneal_steps}) must be 0 or at least "
-                    f"{DAMPING_TIMES} x the barostat/thermostat damping ({enough} steps)"
-                )
-            if self.quench_steps < enough:
-                raise ValueError(
-                    f"material {self.name!r}: preparation.quench_rate is too fast: the quench takes "
-                    f"{self.quench_steps} steps, fewer than {DAMPING_TIMES} x the damping ({enough})"
-                )
+            self._validate_preparation(enough)
+
+    def _validate_preparation(self, enough: int) -> None:
+        """Melt above the run temperature; every NPT stage of the melt-quench ``enough`` steps long."""
+        prep = self.preparation
+        if prep["melt_temperature"] <= self.temperature:
+            raise MaterialError(
+                self.name,
+                "preparation.melt_temperature",
+                f"preparation.melt_temperature ({prep['melt_temperature']} K) must exceed temperature "
+                f"({self.temperature} K)",
+            )
+        if prep["melt_steps"] < enough:
+            raise MaterialError(
+                self.name,
+                "preparation.melt_steps",
+                f"preparation.melt_steps ({prep['melt_steps']}) must be at least {DAMPING_TIMES} x the "
+                f"barostat/thermostat damping ({enough} steps)",
+            )
+        anneal = prep["anneal_temperature"]
+        if self.anneal_steps and not self.temperature < anneal < prep["melt_temperature"]:
+            raise MaterialError(
+                self.name,
+                "preparation.anneal_temperature",
+                f"preparation.anneal_temperature ({anneal} K) must lie between temperature ({self.temperature} K) "
+                f"and melt_temperature ({prep['melt_temperature']} K)",
+            )
+        if 0 < self.anneal_steps < enough:
+            raise MaterialError(
+                self.name,
+                "preparation.anneal_steps",
+                f"preparation.anneal_steps ({self.anneal_steps}) must be 0 or at least {DAMPING_TIMES} x the "
+                f"barostat/thermostat damping ({enough} steps)",
+            )
+        if self.quench_steps < enough:
+            raise MaterialError(
+                self.name,
+                "preparation.quench_rate",
+                f"preparation.quench_rate is too fast: the quench takes {self.quench_steps} steps, fewer than "
+                f"{DAMPING_TIMES} x the damping ({enough})",
+            )
 
     def replace(self, **changes: Any) -> MaterialSpec:
         """Copy with some fields changed (e.g. shorter runs in tests); validated again."""
