@@ -18,7 +18,7 @@ import xarray as xr
 from conftest import REPO, small_config
 from scema.config import validate_config
 from scema.io.netcdf import read_dataset, write_dataset
-from scema.md.journal import Journal
+from scema.md.journal import Journal, file_digest
 from scema.md.supervisor import supervise
 from scema.md.update import run_update
 from scema.stages.md_batch import UpdateFailed, build_updates, retry_variant, run
@@ -303,8 +303,11 @@ def test_run_killed_at_each_stage_boundary_in_turn_finishes_equal_to_the_uninter
         np.testing.assert_array_equal(a[var].values, b[var].values, err_msg=f"summary.nc:{var}")
     # Snakemake marks a finished directory output (a replica's rest states) with .snakemake_timestamp
     hidden = [p for p in (tmp_path / "results").rglob(".*") if p.name != ".snakemake_timestamp"]
-    leftovers = hidden + [p for p in (tmp_path / "results").rglob("*") if p.name.endswith((".journal", ".failed.json"))]
+    leftovers = hidden + [p for p in (tmp_path / "results").rglob("*") if p.name.endswith(".failed.json")]
     assert not leftovers, leftovers
+    for journal in (tmp_path / "results").glob("step_*/md/*.journal"):  # kept: each line names its state as written
+        for record, state in zip(Journal(journal).read().values(), _journalled_states(journal)):
+            assert file_digest(tmp_path / state) == record.state_digest, f"{state} is not as {journal} says"
 
 
 def test_a_second_snakemake_in_a_running_directory_stops_with_the_lock_message_and_touches_nothing(

@@ -16,8 +16,8 @@ import xarray as xr
 
 from conftest import REPO, small_config
 from scema.config import validate_config
-from scema.md.journal import Journal, Record, update_key
-from scema.stages.md_batch import run
+from scema.md.journal import Journal, Record, file_digest, update_key
+from scema.stages.md_batch import finished_records, run
 
 SCHEDULE = "results/step_0002/md_schedule.nc"
 MATERIAL_FILES = {"copper": "results/materials/copper/material.nc"}
@@ -56,7 +56,18 @@ def test_side_by_side_workers_reproduce_the_serial_batch(tmp_path, brute_force_r
     run(SCHEDULE, 0, MATERIAL_FILES, {"copper": copper_config()}, BATCH, "lammps.log", processes=2)
     assert xr.open_dataset(BATCH).attrs["processes"] == 2
     assert_same_batch(workdir, reference, brute_force_run)
-    assert not Path(BATCH).with_suffix(".journal").exists()  # removed once the batch file is whole
+
+    # Snakemake killed while this job went on: its output is marked incomplete, and the next run
+    # (rerun-incomplete) deletes it and runs the job again. The kept journal makes that free.
+    journal = Journal(Path(BATCH).with_suffix(".journal")).read()
+    states = [workdir / str(s) for s in reference["state_file"].values]
+    assert len(journal) == len(states)
+    assert {r.state_digest for r in journal.values()} == {file_digest(p) for p in states}
+    mtimes = [p.stat().st_mtime_ns for p in states]
+    Path(BATCH).unlink()
+    run(SCHEDULE, 0, MATERIAL_FILES, {"copper": copper_config()}, BATCH, "rerun.lammps.log", processes=1)
+    assert [p.stat().st_mtime_ns for p in states] == mtimes, "a finished update was run again"
+    assert_same_batch(workdir, reference, brute_force_run)
 
 
 RUNNER = """
@@ -100,7 +111,7 @@ def test_killed_batch_resumes_at_its_first_unfinished_update(tmp_path, brute_for
     journalled = {pairs.index((r.qp, r.replica)) for r in done.values()}
     assert all(states[i].stat().st_mtime_ns == mtimes[i] for i in journalled), "a finished update was run again"
     assert_same_batch(workdir, reference, brute_force_run)
-    assert not list(Path("results").rglob("*.tmp")) and not journal.path.exists()
+    assert not list(Path("results").rglob("*.tmp")) and len(journal.read()) == n  # kept (see the journal's docstring)
 
 
 def test_journal_drops_a_torn_line_and_keys_change_with_the_inputs(tmp_path):
@@ -114,13 +125,13 @@ def test_journal_drops_a_torn_line_and_keys_change_with_the_inputs(tmp_path):
     material = {"sampling_steps": 100}
     key = update_key(update, material)
     journal = Journal(tmp_path / "batch_0.journal")
-    journal.append(Record(key, 3, 1, (1.0e8, 0.1, -2.5e-300, 0.0, 1 / 3, 7.0), 0.25, 1))
+    journal.append(Record(key, 3, 1, (1.0e8, 0.1, -2.5e-300, 0.0, 1 / 3, 7.0), 0.25, 1, "d1"))
     with open(journal.path, "ab") as fh:  # a kill in the middle of the next line
         fh.write(b'{"key":"abc","qp":4,"rep')
     assert list(journal.read()) == [key]
     assert journal.read()[key].stress[4] == 1 / 3  # exact round trip
     journal = Journal(journal.path)  # the resumed process
-    journal.append(Record("k2", 4, 0, (0.0,) * 6, 0.5, 0))  # starts on its own line
+    journal.append(Record("k2", 4, 0, (0.0,) * 6, 0.5, 0, "d2"))  # starts on its own line
     assert set(journal.read()) == {key, "k2"}
 
     assert update_key(update, {"sampling_steps": 200}) != key  # another material setting
@@ -128,6 +139,67 @@ def test_journal_drops_a_torn_line_and_keys_change_with_the_inputs(tmp_path):
     assert update_key(update, material) != key  # another input state under the same name
     state.write_text("state A\n")
     assert update_key(update, material) == key
+
+
+def test_a_journal_line_counts_only_while_its_state_file_holds_what_the_update_wrote(tmp_path):
+    """A run with another config writes the same state names; going back to this config must not
+    take the old lines whose files were since overwritten. Lines of the step's other journals
+    count too (the step planned again with other batches), checked the same way."""
+    from scema.md.update import Update
+
+    updates, keys = [], []
+    for q in range(3):
+        (tmp_path / f"in{q}.data").write_text(f"input {q}\n")
+        (tmp_path / f"out{q}.data").write_text(f"written by update {q}\n")
+        updates.append(
+            Update(
+                "copper", q, 0, tmp_path / f"in{q}.data", np.zeros(6), np.eye(3), np.zeros(6), tmp_path / f"out{q}.data"
+            )
+        )
+        keys.append(update_key(updates[-1], {}))
+    own, other = Journal(tmp_path / "batch_0.journal"), Journal(tmp_path / "batch_1.journal")
+    for q, journal in ((0, own), (1, own), (2, other)):
+        journal.append(Record(keys[q], q, 0, (float(q),) * 6, 1.0, 0, file_digest(updates[q].state_out)))
+    assert {i: r.stress[0] for i, r in finished_records(updates, keys, own).items()} == {0: 0.0, 1: 1.0, 2: 2.0}
+
+    (tmp_path / "out1.data").write_text("written by a run with another config\n")
+    (tmp_path / "out2.data").unlink()
+    assert set(finished_records(updates, keys, own)) == {0}
+
+
+HOLDER = """
+import sys, time
+sys.path.insert(0, {workflow!r})
+from pathlib import Path
+from scema.md.journal import Journal
+with Journal({path!r}).locked():
+    Path({ready!r}).touch()
+    time.sleep(1.0)
+    Path({released!r}).touch()
+"""
+
+
+def test_a_second_job_on_the_same_batch_waits_for_the_first(tmp_path, caplog):
+    """An orphaned batch job (its Snakemake killed) and the next run's job for the same batch must
+    not write side by side: the second one waits for the first's lock, then finds its journal."""
+    path, ready, released = tmp_path / "batch_0.journal", tmp_path / "ready", tmp_path / "released"
+    script = tmp_path / "holder.py"
+    script.write_text(
+        HOLDER.format(workflow=str(REPO / "workflow"), path=str(path), ready=str(ready), released=str(released))
+    )
+    holder = subprocess.Popen([sys.executable, str(script)])
+    try:
+        deadline = time.time() + 60
+        while not ready.exists() and time.time() < deadline:
+            time.sleep(0.01)
+        assert ready.exists(), "the first job never took the lock"
+        with caplog.at_level("INFO", logger="scema.md_batch"), Journal(path).locked():
+            assert released.exists(), "entered while the first job held the lock"
+        assert "locked by another job running this batch" in caplog.text
+    finally:
+        holder.wait(timeout=60)
+    with Journal(path).locked():  # released with the holder's process: nothing left on disk to clean up
+        pass
 
 
 def test_a_halved_time_step_keeps_every_physical_duration():

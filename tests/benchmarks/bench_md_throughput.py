@@ -146,7 +146,7 @@ def timed_update(engine: Engine, spec: MaterialSpec, update: Update) -> np.ndarr
         spec, target, update.reference_cell, spec.sampling_steps, spec.sampling_stride
     )  # as run_update: the virial on every stride-th step only
     marks.append(time.time())
-    engine.write_state(update.state_out, after_run=True)  # as run_update
+    engine.write_state(update.state_out, after_run=True, durable=False)  # as run_update
     marks.append(time.time())
     with open(update.state_out.parent / f"timeline.{os.getpid()}", "a") as fh:
         fh.write(" ".join(repr(m) for m in marks) + "\n")

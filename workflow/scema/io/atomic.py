@@ -2,7 +2,10 @@
 
 Why: Snakemake (and a user) must never see a half-written file as a finished result, and a
 killed job must leave nothing that looks complete. Every writer (NetCDF, LAMMPS state files,
-committee version directories, XDMF + HDF5 pairs) goes through these helpers.
+committee version directories, XDMF + HDF5 pairs) goes through these helpers. The content is
+flushed to disk (fsync) before the rename and the directory after it: a node that crashes or
+loses power right after a job ends leaves the old file or the whole new one, never an empty
+file under the final name (ext4's delayed allocation otherwise allows that for new files).
 
     with atomic_path("results/x.nc") as tmp:      # tmp is in the same directory
         write_something(tmp)                      # renamed to results/x.nc on success
@@ -31,6 +34,23 @@ def _temp_name(path: Path) -> Path:
     return Path(tmp)
 
 
+def _fsync(path: Path) -> None:
+    """Flush a file's content or a directory's entries to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(root: Path) -> None:
+    """Every file and directory under ``root``, then ``root`` itself."""
+    for directory, _, files in os.walk(root, topdown=False):
+        for name in files:
+            _fsync(Path(directory) / name)
+        _fsync(Path(directory))
+
+
 def remove_stale_temps(path: str | os.PathLike) -> None:
     """Remove what a killed writer of ``path`` left (SIGKILL runs no cleanup): the hidden
     temporary names beside it. One job writes a path at a time, so any such name is stale."""
@@ -43,19 +63,21 @@ def remove_stale_temps(path: str | os.PathLike) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, durable: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` when the block succeeds."""
-    with atomic_paths([path]) as (tmp,):
+    with atomic_paths([path], durable) as (tmp,):
         yield tmp
 
 
 @contextlib.contextmanager
-def atomic_paths(paths: Sequence[str | os.PathLike]) -> Iterator[list[Path]]:
+def atomic_paths(paths: Sequence[str | os.PathLike], durable: bool = True) -> Iterator[list[Path]]:
     """Temporary paths for files that belong together; all renamed only after the block succeeds.
 
     The renames happen one after another (POSIX has no multi-file rename), so a kill between
     them can leave the first file without the second: list the file Snakemake checks last
-    (e.g. the .xdmf that points at its .h5) last.
+    (e.g. the .xdmf that points at its .h5) last. ``durable=False``: no fsync, for a writer
+    whose caller flushes later (an MD worker's state file: its supervisor fsyncs it, so the
+    worker goes on with its next update meanwhile).
     """
     finals = [Path(p) for p in paths]
     for final in finals:
@@ -63,8 +85,14 @@ def atomic_paths(paths: Sequence[str | os.PathLike]) -> Iterator[list[Path]]:
     temps = [_temp_name(final) for final in finals]
     try:
         yield temps
+        if durable:
+            for tmp in temps:
+                _fsync(tmp)
         for tmp, final in zip(temps, finals):
             os.replace(tmp, final)
+        if durable:
+            for directory in dict.fromkeys(final.parent for final in finals):
+                _fsync(directory)
     finally:
         for tmp in temps:
             tmp.unlink(missing_ok=True)
@@ -79,6 +107,7 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}."))
     try:
         yield tmp
+        _fsync_tree(tmp)
         if final.exists():
             old = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.old."))
             old.rmdir()
@@ -87,6 +116,7 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.rename(tmp, final)
+        _fsync(final.parent)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

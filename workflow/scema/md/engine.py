@@ -192,7 +192,7 @@ class Engine:
             ]
         )
 
-    def write_state(self, path: Path, after_run: bool = False) -> Path:
+    def write_state(self, path: Path, after_run: bool = False, durable: bool = True) -> Path:
         """write_data (positions, velocities, box and any bonds/angles/dihedrals), atomically.
 
         ``nocoeff``: the force-field template is included again after ``read_data``.
@@ -202,8 +202,9 @@ class Engine:
         then written just outside the box with their old image flags (``read_data`` wraps them
         back), and no position is re-wrapped through the triclinic fractional coordinates: the
         same state as a wrapped write to round-off (~1e-15 A), not bit for bit.
+        ``durable=False``: not flushed to disk here (an MD worker's: its supervisor fsyncs it).
         """
-        with atomic_path(path) as tmp:
+        with atomic_path(path, durable) as tmp:
             self.commands([f'write_data "{tmp}" nocoeff' + (" noinit" if after_run else "")])
         return Path(path)
 

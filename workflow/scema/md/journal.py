@@ -8,27 +8,44 @@ line carries its own CRC: a kill in the middle of a write leaves a torn last lin
 dropped (and cut off before the next append), never read as a result. The key hashes everything
 the update's result depends on (the update's fields, the material settings, the bytes of its
 input state), so a journal left by a run with another config or other inputs is never mistaken
-for this batch's results. One writer only: the batch supervisor.
+for this batch's results; each line also holds the digest of the state file the update wrote,
+so a line whose state file was since overwritten (a run with another config writes the same
+names) is not taken either.
+
+The journal is kept after the batch file is written: when Snakemake itself was killed while a
+batch job went on and finished, the next run's ``rerun-incomplete`` runs that job again (its
+output is marked incomplete), and it then finds every update here instead of redoing the MD.
+It costs ~250 bytes per update beside a ~60 kB state file. One writer at a time: the batch job
+holds the journal's lock (:meth:`Journal.locked`) from its first read to its batch file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import errno
+import fcntl
 import hashlib
 import json
+import logging
 import os
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+log = logging.getLogger("scema.md_batch")
+# flock unsupported by the file system (some Lustre mounts, old NFS): run unlocked, with a warning
+_NO_LOCKING = {errno.ENOLCK, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP}
+
 
 @dataclass(frozen=True)
 class Record:
-    """One finished update: stress (6,) Pa, wall seconds of the successful attempt, attempt (0 = first)."""
+    """One finished update: stress (6,) Pa, wall seconds of the successful attempt, attempt (0 = first),
+    and the digest (:func:`file_digest`) of the state file it wrote."""
 
     key: str
     qp: int
@@ -36,6 +53,7 @@ class Record:
     stress: tuple[float, ...]
     seconds: float
     attempt: int
+    state_digest: str
 
 
 def _plain(value: Any) -> Any:
@@ -51,6 +69,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def file_digest(path: str | os.PathLike) -> str:
+    """blake2b of a file's bytes (hex)."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "blake2b").hexdigest()
+
+
 def update_key(update: Any, material: Mapping[str, Any]) -> str:
     """Hash of what an update's result depends on: its fields, its material's config, its input state."""
     digest = hashlib.blake2b(digest_size=16)
@@ -59,8 +83,7 @@ def update_key(update: Any, material: Mapping[str, Any]) -> str:
     digest.update(json.dumps(_plain(material), sort_keys=True, default=str).encode())
     state_in = Path(update.state_in)
     if state_in.is_file():
-        with open(state_in, "rb") as fh:
-            digest.update(hashlib.file_digest(fh, "blake2b").digest())
+        digest.update(file_digest(state_in).encode())
     else:
         digest.update(b"missing")
     return digest.hexdigest()
@@ -114,8 +137,33 @@ class Journal:
         if new:
             fsync_path(self.path.parent)
 
-    def remove(self) -> None:
-        self.path.unlink(missing_ok=True)
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the journal's exclusive lock (``flock``; created empty if missing) for the block.
+
+        Why: after Snakemake was killed its batch jobs may run on (on SLURM they do), and the next
+        run starts the same batch again. Two writers would each delete the other's temporary state
+        files and append to one journal; the second now waits until the first is done and then
+        finds its updates here. The lock goes with the process, so a killed job leaves none behind.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        new = not self.path.exists()
+        fd = os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o644)
+        if new:
+            fsync_path(self.path.parent)  # the journal's name is as durable as the lines it will hold
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                log.info("%s is locked by another job running this batch: waiting for it to finish", self.path)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError as error:
+                if error.errno not in _NO_LOCKING:
+                    raise
+                log.warning("%s: the file system does not lock (%s); running unlocked", self.path, error)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
     def _cut_torn_tail(self) -> None:
         """Truncate a torn last line (a kill mid-write), so the next line starts on its own."""

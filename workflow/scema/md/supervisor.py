@@ -18,6 +18,7 @@ update is tried again (the caller's ``variant`` says how: a new seed, a finer ti
 from __future__ import annotations
 
 import dataclasses
+import glob
 import os
 import re
 import socket
@@ -159,11 +160,11 @@ class _Slot:
     def crashed(self, update: Any, attempt: Attempt) -> None:
         """Record why the worker died (its log's ERROR line) and keep the log under the update's name."""
         self.process.wait()
-        code, pid = self.process.returncode, self.process.pid
+        code = self.process.returncode
         self.conn.close()
         self.process = self.conn = None
         out = Path(update.state_out)
-        for tmp in out.parent.glob(f".{out.name}.{pid}.tmp"):  # a state write cut short
+        for tmp in out.parent.glob(f".{glob.escape(out.name)}.*.tmp"):  # its write cut short (atomic_path's name)
             tmp.unlink(missing_ok=True)
         kept = self.log.with_name(f"{self.log.name}.qp{update.qp}.replica{update.replica}.attempt{attempt.number}")
         if self.log.is_file():

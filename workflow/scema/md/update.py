@@ -55,11 +55,12 @@ def run_update(engine: Engine, spec: MaterialSpec, update: Update) -> np.ndarray
     restore state_in -> Langevin NVT -> one LAMMPS run: the cell ramps to the target over
     n = max(min_deform_steps, ceil(max|strain change| / rate / dt)) steps, then holds for
     sampling_steps, over which the pressure is averaged (every sampling_stride-th step) -> write
-    state_out atomically (without write_data's re-init: the run just set the system up).
+    state_out atomically (without write_data's re-init: the run just set the system up; flushed to
+    disk by the batch supervisor, not here).
     """
     engine.load(spec, update.state_in)
     engine.nvt(spec, seed=update.seed)
     target = target_cell(update.reference_cell, update.target_strain)
     stress, _ = engine.deform_and_sample(spec, target, update.reference_cell, spec.sampling_steps, spec.sampling_stride)
-    engine.write_state(update.state_out, after_run=True)
+    engine.write_state(update.state_out, after_run=True, durable=False)  # the supervisor fsyncs it
     return stress - update.reference_stress

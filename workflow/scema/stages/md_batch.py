@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from scema.io.atomic import atomic_path
-from scema.md.journal import Journal, Record, update_key
+from scema.md.journal import Journal, Record, file_digest, update_key
 from scema.md.supervisor import Failure, Workers, supervise
 from scema.md.update import Update
 from scema.seeds import lammps_seed
@@ -108,6 +108,30 @@ def remove_stale_temporaries(updates: list[Update], out_batch: Path) -> None:
             tmp.unlink(missing_ok=True)
 
 
+def finished_records(updates: list[Update], keys: list[str], journal: Journal) -> dict[int, Record]:
+    """The updates already done (index -> record): journalled under the same key, with their
+    state file still holding what they wrote (its digest). The batch's own journal first; for
+    updates not in it, the step's other journals, so a step planned again with other batches
+    (``md.batches`` changed) reruns no finished update: keys do not depend on the batching."""
+    found: dict[int, Record] = {}
+
+    def take(journalled: dict[str, Record]) -> None:
+        for i, key in enumerate(keys):
+            record = journalled.get(key)
+            if i in found or record is None or not updates[i].state_out.is_file():
+                continue
+            if file_digest(updates[i].state_out) == record.state_digest:
+                found[i] = record
+
+    take(journal.read())
+    for other in sorted(journal.path.parent.glob("*.journal")):
+        if len(found) == len(updates):
+            break
+        if other != journal.path:
+            take(Journal(other).read())
+    return found
+
+
 def failure_message(step: int, batch: int, failures: list[Failure], not_run: int, record: Path) -> str:
     """The one line naming the first failed update, its material and its LAMMPS error."""
     first = failures[0]
@@ -169,36 +193,40 @@ def run(
         rows = schedule.isel(update=np.flatnonzero(schedule["batch"].values == batch))
         names = str(rows["material"].attrs["flag_meanings"]).split()
         updates = build_updates(rows, names, {name: read_dataset(path) for name, path in material_files.items()})
-        remove_stale_temporaries(updates, out)
-
         journal, failed = Journal(out.with_suffix(".journal")), out.with_suffix(".failed.json")
-        keys = [update_key(u, materials[u.material]) for u in updates]
-        journalled = journal.read()
-        records: dict[int, Record] = {
-            i: journalled[k] for i, k in enumerate(keys) if k in journalled and updates[i].state_out.is_file()
-        }
-        finished = len(records)
-        progress = Progress(f"step {step} batch {batch}", len(updates), finished)
+        with journal.locked():
+            remove_stale_temporaries(updates, out)
+            keys = [update_key(u, materials[u.material]) for u in updates]
+            records = finished_records(updates, keys, journal)
+            finished = len(records)
+            progress = Progress(f"step {step} batch {batch}", len(updates), finished)
 
-        def on_done(index: int, attempt: int, stress: np.ndarray, seconds: float) -> None:
-            u = updates[index]
-            records[index] = Record(
-                keys[index], u.qp, u.replica, tuple(float(s) for s in stress), float(seconds), attempt
-            )
-            journal.append(records[index])
-            progress.advance(u, attempt, seconds)
+            def on_done(index: int, attempt: int, stress: np.ndarray, seconds: float) -> None:
+                u = updates[index]
+                records[index] = Record(
+                    keys[index],
+                    u.qp,
+                    u.replica,
+                    tuple(float(s) for s in stress),
+                    float(seconds),
+                    attempt,
+                    file_digest(u.state_out),
+                )
+                journal.append(records[index])
+                progress.advance(u, attempt, seconds)
 
-        todo = {i: u for i, u in enumerate(updates) if i not in records}
-        processes = len(workers.slots)
-        variant = retry_variant(step, run_seed)
-        failures = supervise(todo, materials, processes, lammps_log, max_retries, variant, on_done, workers=workers)
-        workers.stop()  # they shut LAMMPS down while the batch file is written
-        if failures:
-            write_failures(failed, step, batch, failures)
-            raise UpdateFailed(
-                failure_message(step, batch, failures, len(todo) - len(failures) - (len(records) - finished), failed)
-            )
-        ds = md_batch_dataset(rows, [records[i] for i in range(len(updates))], step, int(batch), int(processes))
-        write_dataset(ds, out, f"MD batch {batch}, step {step}")
-        journal.remove()
-        failed.unlink(missing_ok=True)
+            todo = {i: u for i, u in enumerate(updates) if i not in records}
+            processes = len(workers.slots)
+            variant = retry_variant(step, run_seed)
+            failures = supervise(todo, materials, processes, lammps_log, max_retries, variant, on_done, workers=workers)
+            workers.stop()  # they shut LAMMPS down while the batch file is written
+            if failures:
+                write_failures(failed, step, batch, failures)
+                raise UpdateFailed(
+                    failure_message(
+                        step, batch, failures, len(todo) - len(failures) - (len(records) - finished), failed
+                    )
+                )
+            ds = md_batch_dataset(rows, [records[i] for i in range(len(updates))], step, int(batch), int(processes))
+            write_dataset(ds, out, f"MD batch {batch}, step {step}")
+            failed.unlink(missing_ok=True)
