@@ -54,6 +54,8 @@ def _key(path) -> str:
 
 
 def _format(error) -> str:
+    if "propertyNames" in error.schema_path:
+        return _format_name(error)
     if error.validator == "additionalProperties":
         known = set(error.schema.get("properties", {}))
         unknown = sorted(k for k in error.instance if k not in known)
@@ -67,6 +69,12 @@ def _format(error) -> str:
     if error.validator == "type" and isinstance(error.instance, str) and _looks_numeric(error.instance):
         hint = " (YAML reads 1.0e10 as text: write 1.0e+10)"
     return f"config error: '{_key(error.absolute_path)}': {error.message}{hint}"
+
+
+def _format_name(error) -> str:
+    """A mapping key the schema's ``propertyNames`` refuses, named as the key it would be."""
+    key = _key(list(error.absolute_path) + [error.instance])
+    return f"config error: '{key}': invalid name: {error.schema.get('description') or error.message}"
 
 
 def _looks_numeric(text: str) -> bool:
