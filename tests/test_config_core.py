@@ -161,6 +161,23 @@ def test_an_integer_where_the_finished_run_had_a_float_reruns_nothing(tmp_path, 
     assert set(planned_jobs(run, cfg, target)) == {("material_replica", None), ("material_init", None)}
 
 
+@pytest.mark.workflow
+def test_integers_across_the_config_rerun_nothing_of_a_finished_accelerated_run(tmp_path, accelerated_run):
+    """The finished 2-step run with clustering and committee (Snakemake's records kept): integers
+    written where it ran with floats plan nothing, in the material's, MD's or committee's params."""
+    from conftest import accelerated_config
+    from test_rerun import planned_jobs
+
+    run = tmp_path / "run"
+    shutil.copytree(accelerated_run, run, symlinks=True)
+    cfg = accelerated_config()
+    assert type(cfg["committee"]["stress_accuracy_mpa"]) is float and cfg["committee"]["stress_accuracy_mpa"] == 0
+    assert planned_jobs(run, cfg) == {}
+    cfg["committee"]["stress_accuracy_mpa"] = 0  # read by committee_query and committee_update
+    cfg["materials"]["copper"]["temperature"] = 300  # by the material jobs and md_batch
+    assert planned_jobs(run, cfg) == {}
+
+
 # --- 3. names that become folders and wildcards -----------------------------------------------
 
 
