@@ -8,7 +8,12 @@ min_version("9.0")
 include: "workflow/rules/config_file.smk"
 
 
-configfile: "config/config.yaml"
+# The default config only when no --configfile is given: Snakemake's `configfile:` extends, so a
+# user's file would be merged over it (a glass-only config still carrying the default's copper).
+if not workflow.overwrite_configfiles:
+    check_config_syntax("config/config.yaml")
+
+    configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"

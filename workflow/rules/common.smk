@@ -16,6 +16,11 @@ from scema.config import (
 from scema.io.schedule_size import n_batches
 from scema.snakemake_exit import cancel_pending_timers, exit_on_success_without_teardown
 from scema.fe.stability import check_time_step
+from scema.profile_check import check_profile
+
+_profile_error = check_profile(workflow.resource_settings)
+if _profile_error:
+    sys.exit(_profile_error)
 
 try:
     _validated = validate_config(config, search_dirs=[Path.cwd(), Path(workflow.basedir)])
@@ -34,7 +39,7 @@ REPLICAS = list(range(config["md"]["replicas"]))
 wildcard_constraints:
     step=r"\d{4}",
     batch=r"\d+",
-    material=r"[A-Za-z0-9_]+",
+    material=r"[A-Za-z0-9_]+",  # = the schema's materials.propertyNames: a bad name fails at parse time
     replica=r"\d+",
 
 

@@ -1,5 +1,6 @@
-# Included before the `configfile:` directive: a YAML syntax error in the workflow's config file
-# stops the run with one line naming the file and the line (Snakemake's own message names neither).
+# Included before the `configfile:` directive (the Snakefile calls it on config/config.yaml when no
+# --configfile is given): a YAML syntax error in the workflow's config file stops the run with one
+# line naming the file and the line (Snakemake's own message names neither).
 import sys
 from pathlib import Path
 
@@ -20,6 +21,3 @@ def check_config_syntax(path):
         if context and start is not None:
             problem += f" ({context} from line {start.line + 1})"
         sys.exit(f"config error: '{path}': YAML syntax error at {where}{problem}")
-
-
-check_config_syntax("config/config.yaml")

@@ -54,6 +54,8 @@ def _key(path) -> str:
 
 
 def _format(error) -> str:
+    if "propertyNames" in error.schema_path:
+        return _format_name(error)
     if error.validator == "additionalProperties":
         known = set(error.schema.get("properties", {}))
         unknown = sorted(k for k in error.instance if k not in known)
@@ -67,6 +69,12 @@ def _format(error) -> str:
     if error.validator == "type" and isinstance(error.instance, str) and _looks_numeric(error.instance):
         hint = " (YAML reads 1.0e10 as text: write 1.0e+10)"
     return f"config error: '{_key(error.absolute_path)}': {error.message}{hint}"
+
+
+def _format_name(error) -> str:
+    """A mapping key the schema's ``propertyNames`` refuses, named as the key it would be."""
+    key = _key(list(error.absolute_path) + [error.instance])
+    return f"config error: '{key}': invalid name: {error.schema.get('description') or error.message}"
 
 
 def _looks_numeric(text: str) -> bool:
@@ -93,6 +101,7 @@ def validate_config(config: dict, search_dirs: list[str | os.PathLike] | None = 
     errors = sorted(Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         raise ConfigError(_format(errors[0]))
+    config = _numbers_as_floats(config, schema, Draft202012Validator)
     _check_semantics(config, [Path(d) for d in (search_dirs or ["."])])
     return config
 
@@ -273,3 +282,29 @@ def _check_regions_inside(regions: list[dict], bounds: tuple[np.ndarray, np.ndar
                 f"config error: 'specimen.regions.{i}.box': {region['box']} lies outside the specimen "
                 f"({lo.tolist()} to {hi.tolist()} m)"
             )
+
+
+def _numbers_as_floats(instance, schema: dict, validator_class):
+    """Every value the schema types as a number (alone or with null) becomes a float, so that
+    ``temperature: 300`` and the default ``300.0`` give the same params: Snakemake compares params
+    by their repr, and 300 != 300.0 there would rerun the material and everything after it.
+    Unions with integer or string (LAMMPS variables, PETSc options) keep what the user wrote."""
+    types = schema.get("type", [])
+    types = {types} if isinstance(types, str) else set(types)
+    if types - {"null"} == {"number"} and isinstance(instance, int) and not isinstance(instance, bool):
+        return float(instance)
+    if isinstance(instance, dict):
+        properties, extra = schema.get("properties", {}), schema.get("additionalProperties")
+        for key, value in instance.items():
+            sub = properties.get(key, extra if isinstance(extra, dict) else None)
+            if sub is not None:
+                instance[key] = _numbers_as_floats(value, sub, validator_class)
+    elif isinstance(instance, list) and isinstance(schema.get("items"), dict):
+        instance[:] = [_numbers_as_floats(item, schema["items"], validator_class) for item in instance]
+    for sub in schema.get("allOf", []):
+        instance = _numbers_as_floats(instance, sub, validator_class)
+    for keyword in ("oneOf", "anyOf"):  # the branch the value matched (validated already)
+        matched = [sub for sub in schema.get(keyword, []) if validator_class(sub).is_valid(instance)]
+        if matched:
+            instance = _numbers_as_floats(instance, matched[0], validator_class)
+    return instance
