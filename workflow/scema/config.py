@@ -54,6 +54,8 @@ def _key(path) -> str:
 
 
 def _format(error) -> str:
+    if error.validator in ("oneOf", "anyOf"):
+        return _format_alternatives(error)
     if error.validator == "additionalProperties":
         known = set(error.schema.get("properties", {}))
         unknown = sorted(k for k in error.instance if k not in known)
@@ -67,6 +69,27 @@ def _format(error) -> str:
     if error.validator == "type" and isinstance(error.instance, str) and _looks_numeric(error.instance):
         hint = " (YAML reads 1.0e10 as text: write 1.0e+10)"
     return f"config error: '{_key(error.absolute_path)}': {error.message}{hint}"
+
+
+def _format_alternatives(error) -> str:
+    """A oneOf/anyOf failure as the one branch the user meant: the branch whose distinguishing
+    key (a ``required`` key of that branch) the instance has gives its own, deeper error; with
+    no such key, or several under oneOf, the accepted forms' keys are listed."""
+    forms = [tuple(branch.get("required", ())) for branch in error.schema[error.validator]]
+    where = f"config error: '{_key(error.absolute_path)}'"
+    if not isinstance(error.instance, dict) or not all(forms):
+        return f"{where}: {error.message}"
+    keys = ", ".join(" + ".join(form) for form in forms)
+    chosen = [i for i, form in enumerate(forms) if any(k in error.instance for k in form)]
+    has = ", ".join(sorted(map(str, error.instance))) or "nothing"
+    if not chosen:
+        return f"{where} must have one of {keys} (it has {has})"
+    if len(chosen) > 1 and error.validator == "oneOf":
+        return f"{where} must have exactly one of {keys} (it has {has})"
+    branch = [e for e in error.context if e.schema_path and e.schema_path[0] == chosen[0]]
+    if not branch:
+        return f"{where}: {error.message}"
+    return _format(max(branch, key=lambda e: len(e.absolute_path)))
 
 
 def _looks_numeric(text: str) -> bool:
