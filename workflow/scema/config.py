@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -173,7 +174,42 @@ def _check_semantics(config: dict, bases: list[Path]) -> None:
             if var.endswith("_file"):
                 material["variables"][var] = str(_resolve(str(value), bases))
                 _readable(Path(material["variables"][var]), f"materials.{name}.variables.{var}")
+        _check_template_variables(name, material, bases)
         _check_material(name, material)
+
+
+def _check_template_variables(name: str, material: dict, bases: list[Path]) -> None:
+    """Every ``${name}``/``$x`` of the two templates (and what they include) is set: by
+    ``variables``, by scema for a build (structure template only), or by a ``variable`` line
+    before it. A variable no template reads is a typo: refused, but a ``*_file`` one, which
+    also makes the file an input of the material jobs, only warned about."""
+    import difflib
+
+    from scema.md.templates import BUILD_VARIABLES, BUILDER_VARIABLES, TemplateError, scan
+
+    key = f"materials.{name}.variables"
+    given = dict(material.get("variables", {}))
+    built = set(BUILD_VARIABLES) | (set(BUILDER_VARIABLES) if material.get("builder") else set())
+    try:
+        structure = scan(Path(material["structure"]), set(given) | built, given, bases)
+        forcefield = scan(Path(material["forcefield"]), set(given), given, bases)
+    except (TemplateError, OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"config error: 'materials.{name}': {error}") from None
+    unused = sorted(set(given) - structure.used - forcefield.used)
+    for path, var in structure.missing + forcefield.missing:
+        why = "which is not set"
+        if var in BUILDER_VARIABLES:
+            why += " (scema sets it only for a material with a `builder`)"
+        elif var in BUILD_VARIABLES:
+            why += " (scema sets it only while building the structure; the force field is also read after a restore)"
+        elif difflib.get_close_matches(var, unused, n=1):
+            why += f" ({key} has {difflib.get_close_matches(var, unused, n=1)[0]}, which no template uses)"
+        raise ConfigError(f"config error: '{key}': {path} uses ${{{var}}}, {why}")
+    for var in unused:
+        where = f"no template uses it ({material['structure']}, {material['forcefield']})"
+        if not var.endswith("_file"):
+            raise ConfigError(f"config error: '{key}.{var}': {where}")
+        print(f"config warning: '{key}.{var}': {where}; still an input of the material jobs", file=sys.stderr)
 
 
 def _check_material(name: str, material: dict) -> None:
