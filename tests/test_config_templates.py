@@ -180,3 +180,73 @@ def test_selector_errors_name_the_branch_the_user_meant(selector, message):
     cfg = load_default_config()
     cfg["specimen"]["boundaries"] = {"pin": selector}
     assert _refused(cfg) == message
+
+
+# ---------------------------------------------------------------- PETSc options
+
+
+def test_petsc_option_with_a_leading_dash_is_refused_by_its_key():
+    cfg = load_default_config()
+    cfg["fe"]["petsc_options"] = {"iterative": {"-ksp_max_it": 5}}
+    assert _refused(cfg) == (
+        "config error: 'fe.petsc_options.iterative.-ksp_max_it': write PETSc option names without the "
+        "leading dash (ksp_max_it)"
+    )
+
+
+def _solve(options: dict, key: str | None = "fe.petsc_options.iterative"):
+    import numpy as np
+
+    from scema.fe.scheme import quasistatic_increment
+    from test_fe import _two_material_bar
+
+    model, prescribed = _two_material_bar()
+    stress = np.random.default_rng(1).normal(0.0, 1e6, size=(model.n_qp, 6))
+    return quasistatic_increment(model, stress, prescribed, options, key)
+
+
+def _iterative(**changes) -> dict:
+    options = validate_config(load_default_config(), search_dirs=[REPO])["fe"]["petsc_options"]["iterative"]
+    return {**options, **changes}
+
+
+def test_petsc_option_that_petsc_never_reads_is_refused_by_its_key():
+    with pytest.raises(ValueError) as caught:
+        _solve(_iterative(ksp_rtoll=1e-14))
+    assert str(caught.value).startswith(
+        "config error: 'fe.petsc_options.iterative.ksp_rtoll': PETSc did not use this option"
+    )
+
+
+def test_every_default_petsc_option_is_read_and_levels_options_take_effect():
+    """Both solvers' defaults pass the check (mg_levels_* are read when GAMG sets its levels up,
+    inside the solve); a smoother changed there changes the answer, at round-off."""
+    import numpy as np
+
+    direct = _solve(validate_config(load_default_config(), search_dirs=[REPO])["fe"]["petsc_options"]["direct"])
+    iterative = _solve(_iterative())
+    sor = _solve(_iterative(mg_levels_pc_type="sor"))
+    scale = np.abs(direct).max()
+    np.testing.assert_allclose(iterative, direct, rtol=0, atol=1e-7 * scale)
+    np.testing.assert_allclose(sor, direct, rtol=0, atol=1e-7 * scale)
+    assert not np.array_equal(sor, iterative)
+
+
+@pytest.mark.parametrize(
+    "change,key,kind",
+    [({"pc_type": "amg"}, "pc_type", "pc"), ({"mg_levels_ksp_type": "chebychev"}, "mg_levels_ksp_type", "ksp")],
+)
+def test_unknown_petsc_type_names_the_option(change, key, kind):
+    """PETSc's 'error code 86', at setFromOptions (pc_type) or at the levels' set-up (mg_levels_*)."""
+    with pytest.raises(ValueError) as caught:
+        _solve(_iterative(**change))
+    value = next(iter(change.values()))
+    assert str(caught.value).startswith(
+        f"config error: 'fe.petsc_options.iterative.{key}': PETSc has no {kind} type '{value}'"
+    )
+
+
+def test_fe_step_names_the_solver_in_the_key():
+    from scema.stages.fe_step import _options_key
+
+    assert _options_key({"solver": "direct", "petsc_options": {}}) == "fe.petsc_options.direct"
