@@ -246,7 +246,8 @@ def test_unknown_petsc_type_names_the_option(change, key, kind):
     )
 
 
-def test_fe_step_names_the_solver_in_the_key():
-    from scema.stages.fe_step import _options_key
-
-    assert _options_key({"solver": "direct", "petsc_options": {}}) == "fe.petsc_options.direct"
+def test_without_its_key_the_option_is_named_under_the_chosen_solver():
+    """fe_step's params hold the chosen solver's options, not its name (adding it would rerun
+    every fe_step of earlier runs): the key then reads fe.petsc_options.<fe.solver>.name."""
+    with pytest.raises(ValueError, match=r"^config error: 'fe.petsc_options.<fe.solver>.ksp_rtoll': PETSc did not"):
+        _solve(_iterative(ksp_rtoll=1e-14), key=None)

@@ -62,7 +62,7 @@ def run(
     u_prev = state["displacement"]
     prescribed = prescribed_increments(boundary_conditions, step)
     if fe["integrator"] == "quasistatic":
-        du = quasistatic_increment(model, stress_prev, prescribed, fe["petsc_options"], _options_key(fe))
+        du = quasistatic_increment(model, stress_prev, prescribed, fe["petsc_options"])
         velocity = np.zeros_like(u_prev)
     else:
         du, velocity = explicit_increment(
@@ -88,9 +88,3 @@ def run(
             from scema.stages.schedule import write_schedule
 
             write_schedule(step=step, strain_path=out_strain, **plan)
-
-
-def _options_key(fe: dict) -> str | None:
-    """The config key of the PETSc options, for the errors naming one (``fe.solver`` is in the
-    rule's params)."""
-    return f"fe.petsc_options.{fe['solver']}" if "solver" in fe else None
