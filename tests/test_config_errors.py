@@ -301,6 +301,8 @@ def test_template_whose_lammps_commands_fail_names_the_lammps_error(tmp_path):
     forcefield.write_text("pair_style      no_such_style\n")
     cfg = small_config()
     cfg["materials"]["copper"]["forcefield"] = str(forcefield)
+    for unused in ("pair_style", "element", "mass"):  # the broken template uses none of them
+        del cfg["materials"]["copper"]["variables"][unused]
     proc = run_workflow(tmp_path / "run", cfg, "results/materials/copper/material.nc", check=False)
     assert proc.returncode != 0
     # one job per replica: each that ran fails with one line naming its replica (Snakemake may

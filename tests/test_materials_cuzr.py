@@ -32,6 +32,9 @@ MPA = 1e6
 
 pytestmark = pytest.mark.skipif(not POTENTIAL.is_file(), reason="lammps-data potentials not installed")
 
+# The crystal templates set their own lattice: of the glass's variables the force field's only.
+CRYSTAL_VARIABLES = {"potential_file": str(POTENTIAL)}
+
 CRYSTALS = {
     # name: (LAMMPS lines building the crystal in a 4x4x4 prism, published a0 in A)
     "fcc Cu": (
@@ -80,7 +83,7 @@ def test_lattice_constants_match_the_published_ones(tmp_path, crystal) -> None:
     lines, published = CRYSTALS[crystal]
     template = tmp_path / "crystal.lmp"
     template.write_text("\n".join(lines) + "\n")
-    spec = glass_spec(structure=template, preparation=None)
+    spec = glass_spec(structure=template, preparation=None, variables=CRYSTAL_VARIABLES)
     with Engine() as eng:
         eng.build(spec)
         eng.relax_box(0.0)
@@ -135,7 +138,7 @@ def test_quenched_box_is_amorphous_at_a_plausible_density(glass, tmp_path) -> No
         # control: the same analysis on an fcc Cu crystal at 300 K shows the crystalline gap
         template = tmp_path / "fcc.lmp"
         template.write_text("\n".join(CRYSTALS["fcc Cu"][0]) + "\n")
-        crystal = glass_spec(structure=template, preparation=None)
+        crystal = glass_spec(structure=template, preparation=None, variables=CRYSTAL_VARIABLES)
         eng.build(crystal)
         eng.create_velocities(300.0, 5)
         eng.nvt(crystal, seed=5)

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import copper_entry
 from scema.md import units
 from scema.md.material import MaterialError, MaterialSpec
 
@@ -62,7 +63,7 @@ def test_material_spec_converts_time_to_lammps_units() -> None:
         "units": "real",
         "structure": "config/lammps/fcc_eam/structure.lmp",
         "forcefield": "config/lammps/fcc_eam/forcefield.lmp",
-        "variables": {},
+        "variables": copper_entry(3)["variables"],  # every variable the templates use (checked)
         "temperature": 300.0,
         "timestep": 2.0e-15,
         "strain_rate": 1.0e10,

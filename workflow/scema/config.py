@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +57,8 @@ def _key(path) -> str:
 def _format(error) -> str:
     if "propertyNames" in error.schema_path:
         return _format_name(error)
+    if error.validator in ("oneOf", "anyOf"):
+        return _format_alternatives(error)
     if error.validator == "additionalProperties":
         known = set(error.schema.get("properties", {}))
         unknown = sorted(k for k in error.instance if k not in known)
@@ -75,6 +78,27 @@ def _format_name(error) -> str:
     """A mapping key the schema's ``propertyNames`` refuses, named as the key it would be."""
     key = _key(list(error.absolute_path) + [error.instance])
     return f"config error: '{key}': invalid name: {error.schema.get('description') or error.message}"
+
+
+def _format_alternatives(error) -> str:
+    """A oneOf/anyOf failure as the one branch the user meant: the branch whose distinguishing
+    key (a ``required`` key of that branch) the instance has gives its own, deeper error; with
+    no such key, or several under oneOf, the accepted forms' keys are listed."""
+    forms = [tuple(branch.get("required", ())) for branch in error.schema[error.validator]]
+    where = f"config error: '{_key(error.absolute_path)}'"
+    if not isinstance(error.instance, dict) or not all(forms):
+        return f"{where}: {error.message}"
+    keys = ", ".join(" + ".join(form) for form in forms)
+    chosen = [i for i, form in enumerate(forms) if any(k in error.instance for k in form)]
+    has = ", ".join(sorted(map(str, error.instance))) or "nothing"
+    if not chosen:
+        return f"{where} must have one of {keys} (it has {has})"
+    if len(chosen) > 1 and error.validator == "oneOf":
+        return f"{where} must have exactly one of {keys} (it has {has})"
+    branch = [e for e in error.context if e.schema_path and e.schema_path[0] == chosen[0]]
+    if not branch:
+        return f"{where}: {error.message}"
+    return _format(max(branch, key=lambda e: len(e.absolute_path)))
 
 
 def _looks_numeric(text: str) -> bool:
@@ -151,6 +175,7 @@ def _check_semantics(config: dict, bases: list[Path]) -> None:
     if bounds is not None:
         _check_regions_inside(specimen.get("regions", []), bounds)
     _check_boundaries(specimen)
+    _check_petsc_option_names(config["fe"]["petsc_options"])
     for name, material in materials.items():
         for key in ("structure", "forcefield"):
             material[key] = str(_resolve(material[key], bases))
@@ -159,7 +184,55 @@ def _check_semantics(config: dict, bases: list[Path]) -> None:
             if var.endswith("_file"):
                 material["variables"][var] = str(_resolve(str(value), bases))
                 _readable(Path(material["variables"][var]), f"materials.{name}.variables.{var}")
+        _check_template_variables(name, material, bases)
         _check_material(name, material)
+
+
+def _check_template_variables(name: str, material: dict, bases: list[Path]) -> None:
+    """Every ``${name}``/``$x`` of the two templates (and what they include) is set: by
+    ``variables``, by scema for a build (structure template only), or by a ``variable`` line
+    before it. A variable no template reads is a typo: refused, but a ``*_file`` one, which
+    also makes the file an input of the material jobs, only warned about."""
+    import difflib
+
+    from scema.md.templates import BUILD_VARIABLES, BUILDER_VARIABLES, TemplateError, scan
+
+    key = f"materials.{name}.variables"
+    given = dict(material.get("variables", {}))
+    built = set(BUILD_VARIABLES) | (set(BUILDER_VARIABLES) if material.get("builder") else set())
+    try:
+        structure = scan(Path(material["structure"]), set(given) | built, given, bases)
+        forcefield = scan(Path(material["forcefield"]), set(given), given, bases)
+    except (TemplateError, OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"config error: 'materials.{name}': {error}") from None
+    unused = sorted(set(given) - structure.used - forcefield.used)
+    for path, var in structure.missing + forcefield.missing:
+        why = "which is not set"
+        if var in BUILDER_VARIABLES:
+            why += " (scema sets it only for a material with a `builder`)"
+        elif var in BUILD_VARIABLES:
+            why += " (scema sets it only while building the structure; the force field is also read after a restore)"
+        elif difflib.get_close_matches(var, unused, n=1):
+            why += f" ({key} has {difflib.get_close_matches(var, unused, n=1)[0]}, which no template uses)"
+        raise ConfigError(f"config error: '{key}': {path} uses ${{{var}}}, {why}")
+    for var in unused:
+        where = f"no template uses it ({material['structure']}, {material['forcefield']})"
+        if not var.endswith("_file"):
+            raise ConfigError(f"config error: '{key}.{var}': {where}")
+        print(f"config warning: '{key}.{var}': {where}; still an input of the material jobs", file=sys.stderr)
+
+
+def _check_petsc_option_names(options: dict) -> None:
+    """Names as the schema says, without PETSc's leading dash: PETSc would read '--ksp_max_it'
+    and silently ignore it. (Unknown names need PETSc itself, ~0.45 s to import at every parse:
+    the FE job refuses them, scema.fe.dolfinx_backend.)"""
+    for solver, entries in options.items():
+        for name in entries:
+            if name.startswith("-"):
+                raise ConfigError(
+                    f"config error: 'fe.petsc_options.{solver}.{name}': write PETSc option names without the "
+                    f"leading dash ({name.lstrip('-')})"
+                )
 
 
 def _check_material(name: str, material: dict) -> None:

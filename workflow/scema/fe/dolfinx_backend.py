@@ -12,6 +12,7 @@ Strains come out as engineering-shear Voigt vectors, stresses go in as plain Voi
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -323,12 +324,17 @@ class FEModel:
         return self.comm.allreduce(float(h), op=MPI.MIN)
 
     def solve_increment(
-        self, rhs_nodes: np.ndarray, prescribed: dict[tuple[str, int], float], petsc_options: dict | None = None
+        self,
+        rhs_nodes: np.ndarray,
+        prescribed: dict[tuple[str, int], float],
+        petsc_options: dict | None = None,
+        options_key: str | None = None,
     ) -> np.ndarray:
         """Solve a(du, v) = rhs(v) with du prescribed on (boundary, component) pairs; du per node.
 
         a(du, v) = sum over materials m of int_m sigma(du, C_m) : eps(v) dx. ``petsc_options``
         (``fe.petsc_options.<solver>``, names without the dash) configure the KSP; default LU.
+        ``options_key``: where they come from in the config, for the errors naming one of them.
         """
         du, v = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
         a = sum(
@@ -346,9 +352,8 @@ class FEModel:
         fem_petsc.apply_lifting(b, [a_form], bcs=[bcs])
         b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         fem_petsc.set_bc(b, bcs)
-        ksp = self._krylov_solver(A, EXACT_SOLVE if petsc_options is None else petsc_options)
-        x = b.duplicate()
-        ksp.solve(b, x)
+        options = EXACT_SOLVE if petsc_options is None else petsc_options
+        ksp, x = self._krylov_solve(A, b, options, options_key or "fe.petsc_options.<fe.solver>")
         reason = ksp.getConvergedReason()
         if reason < 0:
             raise RuntimeError(
@@ -358,21 +363,41 @@ class FEModel:
         x.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
         return self._nodal(x)
 
-    def _krylov_solver(self, A: PETSc.Mat, options: dict) -> PETSc.KSP:
-        """A KSP set from ``options`` under a private prefix (the global options stay clean)."""
+    def _krylov_solve(self, A: PETSc.Mat, b: PETSc.Vec, options: dict, key: str) -> tuple[PETSc.KSP, PETSc.Vec]:
+        """A KSP set from ``options`` under a private prefix (the global options stay clean), and
+        its solution. The options stay set through the solve: the multigrid levels read theirs
+        only when the preconditioner is set up (deleted after setFromOptions, the mg_levels_*
+        options were never read). An option PETSc did not read, or a type it does not know, is
+        refused naming ``key``.<option>: PETSc would ignore the first silently and report the
+        second as 'error code 86'."""
         ksp = PETSc.KSP().create(self.comm)
         ksp.setOperators(A)
         prefix = f"scema_fe_{id(ksp)}_"
         ksp.setOptionsPrefix(prefix)
         db = PETSc.Options()
-        for key, value in options.items():
-            db[prefix + key] = "" if value is None else value
+        for name, value in options.items():
+            db[prefix + name] = "" if value is None else value
         try:
-            ksp.setFromOptions()
+            x = b.duplicate()
+            try:
+                ksp.setFromOptions()
+                ksp.solve(b, x)  # sets the preconditioner up: the levels' types are looked up here
+            except PETSc.Error as error:
+                message = _unknown_type_message(error, options, key)
+                if message is None:
+                    raise
+                raise ValueError(message) from None
+            unused = [name for name in options if not _option_used(prefix + name)]
         finally:
-            for key in options:
-                db.delValue(prefix + key)
-        return ksp
+            for name in options:
+                db.delValue(prefix + name)
+        if unused:
+            keys = ", ".join(f"'{key}.{name}'" for name in unused)
+            raise ValueError(
+                f"config error: {keys}: PETSc did not use {'this option' if len(unused) == 1 else 'these options'} "
+                f"(a misspelt name, or one that ksp_type {ksp.getType()} / pc_type {ksp.getPC().getType()} does not read)"
+            )
+        return ksp, x
 
     def _rigid_body_modes(self) -> PETSc.NullSpace:
         """The six rigid-body modes (3 translations, 3 rotations) as an orthonormal near-nullspace."""
@@ -479,6 +504,35 @@ class FEModel:
             self.comm.barrier()
             if self.comm.rank == 0:
                 shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def _option_used(name: str) -> bool:
+    """PETSc's own record of whether an option was read (PetscOptionsUsed; petsc4py 3.18 has
+    no binding, so through ctypes on the library petsc4py loaded). True when it cannot tell."""
+    import ctypes
+
+    try:
+        used_fn = ctypes.CDLL(PETSc.__file__).PetscOptionsUsed
+    except (OSError, AttributeError):
+        return True
+    used_fn.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]
+    used_fn.restype = ctypes.c_int
+    flag = ctypes.c_int(0)
+    return used_fn(None, name.encode(), ctypes.byref(flag)) != 0 or bool(flag.value)
+
+
+def _unknown_type_message(error: PETSc.Error, options: dict, key: str) -> str | None:
+    """PETSc's 'error code 86' (unknown type) as the option that asked for it; None for any
+    other error (PETSc's own traceback then names the failing call)."""
+    found = re.search(r"Unable to find requested (\w+) type (\S+)", str(error))
+    if getattr(error, "ierr", None) != 86 or not found:
+        return None
+    kind, value = found.group(1).lower(), found.group(2)
+    names = [n for n, v in options.items() if n.endswith(f"{kind}_type") and str(v) == value]
+    return (
+        f"config error: '{key}.{names[0] if names else kind + '_type'}': PETSc has no {kind} type '{value}' "
+        "(misspelt, or a package this PETSc was built without)"
+    )
 
 
 def cell_midpoints(msh: dmesh.Mesh) -> np.ndarray:

@@ -15,14 +15,15 @@ class UnstableTimeStep(ValueError):
 
 
 def quasistatic_increment(
-    model, stress_prev: np.ndarray, prescribed: dict, petsc_options: dict | None = None
+    model, stress_prev: np.ndarray, prescribed: dict, petsc_options: dict | None = None, options_key: str | None = None
 ) -> np.ndarray:
     """du from K du = f_ext - f_int(sigma_{t-1}), with the prescribed boundary increments.
 
     ``petsc_options``: the linear solver's options (``fe.petsc_options.<fe.solver>``); None is LU.
+    ``options_key``: optionally their config key, for errors (``FEModel.solve_increment``).
     """
     residual = -model.internal_force(stress_prev)
-    return model.solve_increment(residual, prescribed, petsc_options)
+    return model.solve_increment(residual, prescribed, petsc_options, options_key)
 
 
 def stable_time_step(h_min: float, stiffness: dict[int, np.ndarray], density: dict[int, float]) -> float:
