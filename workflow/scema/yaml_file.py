@@ -37,6 +37,7 @@ def load_mapping(path: str | Path) -> dict:
     except yaml.YAMLError as error:
         raise YAMLFileError(f"'{path}': {syntax_error(error)}") from None
     if not isinstance(data, dict):
-        found = "empty" if data is None else f"a {type(data).__name__}"
+        kinds = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "true or false"}
+        found = "empty" if data is None else kinds.get(type(data), type(data).__name__)
         raise YAMLFileError(f"'{path}' is not a YAML mapping (it is {found})")
     return data
