@@ -11,10 +11,8 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-import yaml
-
 from scema.comparison import BAND, REFERENCE
-from scema.comparison_config import _resolve, merge, validated_against
+from scema.comparison_config import _resolve, checked_run_config, load_base, merge, validated_against
 from scema.config import ConfigError, validate_config
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "study.schema.yaml"
@@ -73,11 +71,10 @@ def _overlay(values: dict[str, object]) -> dict:
     return out
 
 
-def study_configs(section: dict) -> tuple[dict[str, dict], dict[str, dict[str, object]]]:
-    """(run name -> complete run config, point name -> parameter values).
+def merged_study_configs(section: dict) -> tuple[dict[str, dict], dict[str, dict[str, object]]]:
+    """(run name -> run config as merged, not yet checked; point name -> parameter values).
 
-    The runs are brute force twice (base seed and ``seed2``) and every point; paths in the base
-    stay as written and resolve against each run's directory and then the repository.
+    The runs are brute force twice (base seed and ``seed2``) and every point.
     """
     base = merge(section["base_config"], section["overrides"])
     seed = int(base.get("run", {}).get("seed", 12345))
@@ -93,16 +90,41 @@ def study_configs(section: dict) -> tuple[dict[str, dict], dict[str, dict[str, o
     return configs, points
 
 
+def study_configs(section: dict) -> tuple[dict[str, dict], dict[str, dict[str, object]]]:
+    """(run name -> complete run config as ``validate_study`` checked it, file paths absolute;
+    point name -> parameter values)."""
+    return section["run_configs"], section["points"]
+
+
+def _check_studied_sections_enabled(section: dict, template: dict) -> None:
+    """A studied ``committee.*`` list needs the committee on in the points: ``accelerated``
+    replaces its default ({committee: {enabled: true}}), so ``{clustering: {enabled: true}}``
+    alone turns it off and every point would be the same run at full cost."""
+    for name, key in PARAMETERS:
+        enabled = template[name].get("enabled", True)
+        if section["parameters"][name][key] and not enabled:
+            raise StudyError(
+                f"study error: 'study.accelerated': '{parameter_name(name, key)}' is studied but {name}.enabled is "
+                f"false in the study points (base + overrides + accelerated); add {name}: {{enabled: true}} to "
+                "study.accelerated (it replaces the default {committee: {enabled: true}})"
+            )
+
+
 def validate_study(config: dict, search_dirs: list[Path]) -> dict:
-    """Validate the study section, fill its defaults, load the base and check every run's config."""
+    """Validate the study section, fill its defaults, load the base and check every run's config.
+
+    ``search_dirs``: the workflow's working directory (each run is made in
+    ``results/study/<name>/<run>`` under it), then the repository. Paths in the base resolve
+    against the base file's directory, then these; the checked run configs (``study_configs``)
+    carry them absolute.
+    """
     config = validated_against(config, SCHEMA_PATH, "study", StudyError)
     section = config["study"]
     try:
         base_path = _resolve(section["base"], search_dirs)
     except ValueError as error:
         raise StudyError(str(error).replace("comparison", "study")) from None
-    with open(base_path) as fh:
-        section["base_config"] = yaml.safe_load(fh)
+    section["base_config"] = load_base(base_path, "study.base", "study", StudyError)
     section["search_dirs"] = [str(d) for d in [base_path.parent, *search_dirs]]
     dirs = [Path(d) for d in section["search_dirs"]]
     try:
@@ -111,11 +133,14 @@ def validate_study(config: dict, search_dirs: list[Path]) -> dict:
         )
     except ConfigError as error:
         raise StudyError(f"study error: base + overrides + accelerated: {error}") from None
+    _check_studied_sections_enabled(section, template)
     section["base_values"] = {parameter_name(s, k): template[s][k] for s, k in PARAMETERS}
-    configs, _ = study_configs(section)
+    configs, section["points"] = merged_study_configs(section)
+    root = Path(search_dirs[0]) / "results" / "study" / section["name"]
+    section["run_configs"] = {}
     for run, cfg in configs.items():
         try:
-            validate_config(cfg, search_dirs=dirs)
+            section["run_configs"][run] = checked_run_config(cfg, dirs, root / run)
         except ConfigError as error:
             raise StudyError(f"study error: run '{run}': {error}") from None
     return config
