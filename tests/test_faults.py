@@ -39,12 +39,13 @@ def copper_config(**changes) -> dict:
 
 @pytest.fixture
 def workdir(tmp_path, brute_force_run, monkeypatch) -> Path:
-    """A copy of the reference run without step 2's batch 0 and the states it writes."""
+    """A copy of the reference run without step 2's batch 0, the states it writes and its journal."""
     shutil.copytree(brute_force_run / "results", tmp_path / "results")
     monkeypatch.chdir(tmp_path)
     for state in read_dataset(brute_force_run / BATCH)["state_file"].values:
         Path(str(state)).unlink()
     Path(BATCH).unlink()
+    Path(BATCH).with_suffix(".journal").unlink()
     return tmp_path
 
 

@@ -30,11 +30,12 @@ def copper_config() -> dict:
 
 
 def batch_workdir(tmp_path: Path, brute_force_run: Path) -> tuple[Path, xr.Dataset]:
-    """A copy of the reference run without step 2's batch 0 and its states; the reference batch."""
+    """A copy of the reference run without step 2's batch 0, its states and its journal; the reference batch."""
     workdir = tmp_path / "run"
     shutil.copytree(brute_force_run / "results", workdir / "results")
     reference = xr.open_dataset(brute_force_run / BATCH).load()
     (workdir / BATCH).unlink()
+    (workdir / BATCH).with_suffix(".journal").unlink()
     for state in reference["state_file"].values:
         (workdir / str(state)).unlink()
     return workdir, reference
