@@ -317,6 +317,13 @@ def _check_gmsh_volume(mesh, key: str, where: str) -> None:
         )
     if not mesh.cells:
         raise ConfigError(f"config error: '{key}': {where} has no linear 3D cells (tetrahedra or hexahedra)")
+    grouped = sum(len(c) for c in mesh.cells)
+    if mesh.all_cells > grouped:
+        raise ConfigError(
+            f"config error: '{key}': {where} has {mesh.all_cells - grouped} of its {mesh.all_cells} 3D cells in no 3D "
+            "physical group (dolfinx 0.5.2's gmsh reader crashes on them: put every volume in a physical group, or "
+            "write the file without Mesh.SaveAll)"
+        )
 
 
 def _check_regions_claim(regions: list[dict], view) -> None:
