@@ -214,6 +214,8 @@ def _gmsh_file(path, volume: bool, groups: dict[str, int] | None = None) -> str:
         gmsh.model.occ.synchronize()
         for name, tag in (groups or {}).items():
             gmsh.model.setPhysicalName(2, gmsh.model.addPhysicalGroup(2, [tag]), name)
+        if volume and groups:  # gmsh then writes only the elements of physical groups: the cube needs one
+            gmsh.model.addPhysicalGroup(3, [1])
         gmsh.model.mesh.generate(3 if volume else 2)
         gmsh.write(str(path))
     finally:

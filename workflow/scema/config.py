@@ -161,20 +161,19 @@ def _check_semantics(config: dict, bases: list[Path]) -> None:
     mesh = specimen["mesh"]
     if mesh["type"] == "generated":
         _check_generator(mesh)
+        view = _generated_view(mesh, specimen.get("boundaries", {}))
         mesh["file"] = GENERATED_MESH
     if mesh["type"] == "gmsh":
         if not mesh.get("file"):
             raise ConfigError("config error: 'specimen.mesh.file' is required when specimen.mesh.type is gmsh")
         mesh["file"] = str(_resolve(mesh["file"], bases))
         _check_gmsh_file(Path(mesh["file"]))
-        bounds = _check_gmsh_content(Path(mesh["file"]), specimen.get("boundaries", {}))
+        view = _gmsh_file_view(Path(mesh["file"]), specimen.get("boundaries", {}))
     elif mesh["type"] == "box":
-        bounds = (np.zeros(3), np.asarray(mesh["size"], dtype=float))
-    else:  # generated: the mesh does not exist yet
-        bounds = None
-    if bounds is not None:
-        _check_regions_inside(specimen.get("regions", []), bounds)
+        view = _box_view(mesh)
+    _check_regions_claim(specimen.get("regions", []), view)
     _check_boundaries(specimen)
+    _check_boundaries_select(specimen, view)
     _check_petsc_option_names(config["fe"]["petsc_options"])
     for name, material in materials.items():
         for key in ("structure", "forcefield"):
@@ -328,21 +327,22 @@ def used_materials(config: dict) -> list[str]:
     return [m for m in material_names(config) if m in used]
 
 
-def _check_gmsh_content(path: Path, boundaries: dict) -> tuple[np.ndarray, np.ndarray]:
-    """The file has volumes and every physical group a boundary names; returns its bounding box."""
-    from scema.gmsh_file import read_gmsh
+def _check_gmsh_content(mesh, key: str, where: str, boundaries: dict):
+    """The mesh (a ``GmshMesh``) has 3D cells in a 3D physical group and every physical group a
+    boundary names; returns what the FE model will see of it (a ``MeshView``)."""
+    from scema.mesh_view import gmsh_view
 
-    mesh = read_gmsh(path)
     groups = mesh.surface_groups
     if not mesh.has_volumes:
-        raise ConfigError(f"config error: 'specimen.mesh.file': '{path}' has no volumes (the FE model needs a 3D mesh)")
+        raise ConfigError(f"config error: '{key}': {where} has no volumes (the FE model needs a 3D mesh)")
+    _check_gmsh_volume(mesh, key, where)
     for name, selector in boundaries.items():
         if "physical_group" in selector and selector["physical_group"] not in groups:
             raise ConfigError(
                 f"config error: 'specimen.boundaries.{name}.physical_group': no 2D physical group "
-                f"'{selector['physical_group']}' in '{path}' (it has: {', '.join(groups) or 'none'})"
+                f"'{selector['physical_group']}' in {where} (it has: {', '.join(groups) or 'none'})"
             )
-    return mesh.lower, mesh.upper
+    return gmsh_view(mesh.cells, mesh.cell_nodes)
 
 
 def _check_regions_inside(regions: list[dict], bounds: tuple[np.ndarray, np.ndarray]) -> None:
@@ -381,3 +381,98 @@ def _numbers_as_floats(instance, schema: dict, validator_class):
         if matched:
             instance = _numbers_as_floats(instance, matched[0], validator_class)
     return instance
+
+
+# ---------------------------------------------------------------- the mesh as the FE model sees it
+def _box_view(mesh: dict):
+    from scema.mesh_view import box_view
+
+    return box_view(mesh["size"], mesh["divisions"], mesh["cell"])
+
+
+def _gmsh_file_view(path: Path, boundaries: dict):
+    from scema.gmsh_file import read_gmsh
+
+    return _check_gmsh_content(read_gmsh(path), "specimen.mesh.file", f"'{path}'", boundaries)
+
+
+def _generated_view(mesh: dict, boundaries: dict):
+    """Generate the specimen now (into a temporary directory, cached per process) and check it
+    as a gmsh file: a generator's refusal names its parameter instead of failing specimen_mesh."""
+    from scema.gmsh_file import read_generated
+    from scema.specimens import ParameterError
+
+    generator = mesh["generator"]
+    try:
+        generated = read_generated(generator, dict(mesh["parameters"]))
+    except ParameterError as error:
+        raise ConfigError(f"config error: 'specimen.mesh.parameters.{error.key}': {error}") from None
+    except Exception as error:  # gmsh raises plain Exception
+        raise ConfigError(
+            f"config error: 'specimen.mesh.parameters': the {generator} generator failed: {error}"
+        ) from None
+    return _check_gmsh_content(generated, "specimen.mesh.generator", f"the generated {generator} mesh", boundaries)
+
+
+def _check_gmsh_volume(mesh, key: str, where: str) -> None:
+    """dolfinx builds its cells from the 3D physical groups only; gmsh, once any physical group is
+    defined, writes only the elements of physical groups: surface groups alone leave no cells."""
+    if not mesh.volume_groups:
+        raise ConfigError(
+            f"config error: '{key}': {where} has no 3D physical group{'' if mesh.cells else ' and no 3D cells'} "
+            "(the FE model reads the cells of 3D physical groups, and gmsh writes only the elements of physical "
+            "groups once any is defined: add one for the volume, e.g. gmsh.model.addPhysicalGroup(3, volume_tags))"
+        )
+    if not mesh.cells:
+        raise ConfigError(f"config error: '{key}': {where} has no linear 3D cells (tetrahedra or hexahedra)")
+    grouped = sum(len(c) for c in mesh.cells)
+    if mesh.all_cells > grouped:
+        raise ConfigError(
+            f"config error: '{key}': {where} has {mesh.all_cells - grouped} of its {mesh.all_cells} 3D cells in no 3D "
+            "physical group (dolfinx 0.5.2's gmsh reader crashes on them: put every volume in a physical group, or "
+            "write the file without Mesh.SaveAll)"
+        )
+
+
+def _check_regions_claim(regions: list[dict], view) -> None:
+    """Every region is a proper box inside the specimen that claims at least one cell, by the
+    rule that assigns the materials (``scema.mesh_view.cell_regions``: midpoint in box, first
+    match wins)."""
+    from scema.mesh_view import cell_regions
+
+    for i, region in enumerate(regions):
+        lo, hi = np.asarray(region["box"], dtype=float)
+        flat = [axis for axis, a, b in zip("xyz", lo, hi) if not a < b]
+        if flat:
+            raise ConfigError(
+                f"config error: 'specimen.regions.{i}.box': the first corner must lie below the second in x, y and z "
+                f"(not in {', '.join(flat)}: {region['box']})"
+            )
+    _check_regions_inside(regions, (view.lower, view.upper))
+    claims = np.bincount(cell_regions(regions, view.midpoints) + 1, minlength=len(regions) + 1)[1:]
+    for i in np.flatnonzero(claims == 0):
+        holds = bool(np.any(cell_regions([regions[i]], view.midpoints) >= 0))
+        reason = (
+            "every cell whose midpoint it holds is claimed by an earlier region (first match wins)"
+            if holds
+            else "it holds no cell midpoint (a cell takes a region's material when its midpoint lies in the box)"
+        )
+        raise ConfigError(f"config error: 'specimen.regions.{i}.box': {regions[i]['box']} claims no cell: {reason}")
+
+
+def _check_boundaries_select(specimen: dict, view) -> None:
+    """Every named boundary and every face a condition names selects a boundary facet, by the
+    FE model's rule (``scema.mesh_view.selected_facets``); physical groups were checked by name."""
+    from scema.mesh_view import selected_facets
+
+    named = specimen.get("boundaries", {})
+    keys = {name: f"specimen.boundaries.{name}" for name in named}
+    for i, bc in enumerate(specimen["boundary_conditions"]):
+        keys.setdefault(bc["face"], f"specimen.boundary_conditions.{i}.face")
+    for name, key in keys.items():
+        if selected_facets(name, named, view) == 0:
+            raise ConfigError(
+                f"config error: '{key}': boundary '{name}' selects no boundary facet of the specimen (a facet "
+                f"counts when all its vertices lie on the boundary; the specimen spans {view.lower.tolist()} to "
+                f"{view.upper.tolist()} m)"
+            )

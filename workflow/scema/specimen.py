@@ -8,6 +8,7 @@ import numpy as np
 
 from scema.config import material_names
 from scema.io.netcdf import read_contents
+from scema.mesh_view import cell_regions
 from scema.symmetry import project
 
 
@@ -15,14 +16,9 @@ def cell_materials(config: dict, midpoints: np.ndarray) -> np.ndarray:
     """Material index (position in ``materials``) of each cell; regions are first-match boxes."""
     names = material_names(config)
     specimen = config["specimen"]
-    index = np.full(len(midpoints), names.index(specimen["material"]), dtype=np.int32)
-    claimed = np.zeros(len(midpoints), dtype=bool)
-    for region in specimen.get("regions", []):
-        lo, hi = np.asarray(region["box"], dtype=float)
-        inside = np.all((midpoints >= lo) & (midpoints <= hi), axis=1) & ~claimed
-        index[inside] = names.index(region["material"])
-        claimed |= inside
-    return index
+    regions = specimen.get("regions", [])
+    index = [names.index(specimen["material"])] + [names.index(r["material"]) for r in regions]
+    return np.asarray(index, dtype=np.int32)[cell_regions(regions, midpoints) + 1]
 
 
 def _replica_mean(ds, name: str, path: str) -> np.ndarray:

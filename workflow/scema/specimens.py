@@ -30,6 +30,15 @@ from scema.io.atomic import atomic_path
 SPECIMENS = ("compact_tension", "dogbone", "plate")
 
 
+class ParameterError(ValueError):
+    """A generator parameter out of its range; ``key`` names it, so the config check can name
+    ``specimen.mesh.parameters.<key>``."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(message)
+        self.key = key
+
+
 @contextlib.contextmanager
 def _gmsh_model(name: str) -> Iterator[object]:
     """A fresh, quiet gmsh session holding one model; finalised whatever happens."""
@@ -95,7 +104,7 @@ def compact_tension(
     b = float(thickness) if thickness is not None else w / 4.0
     a = float(a_over_w) * w
     if not 0.2 <= a_over_w <= 0.8:
-        raise ValueError(f"compact_tension: a_over_w must be in [0.2, 0.8], got {a_over_w}")
+        raise ParameterError("a_over_w", f"compact_tension: a_over_w must be in [0.2, 0.8], got {a_over_w}")
     x0, x1, h = -0.25 * w, w, 0.6 * w
     r, yc = 0.125 * w, 0.275 * w
     size = float(mesh_size) if mesh_size is not None else w / 3.0
@@ -191,7 +200,7 @@ def dogbone(
     nx, ny, nz = (int(d) for d in divisions)
     lg, wg, t, lgrip, wgrip = (float(v) for v in (gauge_length, gauge_width, thickness, grip_length, grip_width))
     if wgrip < wg:
-        raise ValueError(f"dogbone: grip_width {wgrip} must be >= gauge_width {wg}")
+        raise ParameterError("grip_width", f"dogbone: grip_width {wgrip} must be >= gauge_width {wg}")
     off = (wgrip - wg) / 2.0
     xs = _cuts([0.0, off, off + wg, wgrip])
     z_top = 2 * lgrip + lg
@@ -226,7 +235,7 @@ def plate(
     """
     nx, ny, nz = (int(d) for d in divisions)
     if not 0.0 < impact_fraction < 1.0:
-        raise ValueError(f"plate: impact_fraction must be in (0, 1), got {impact_fraction}")
+        raise ParameterError("impact_fraction", f"plate: impact_fraction must be in (0, 1), got {impact_fraction}")
     lo = side * (1.0 - impact_fraction) / 2.0
     hi = side - lo
     cuts = [0.0, lo, hi, side]

@@ -18,7 +18,6 @@ MD stiffness (scema.fe.scheme); this module gets both before any job runs:
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -61,18 +60,21 @@ def gmsh_length(path: str | Path) -> float:
     """Shortest cell length of the 3D linear cells of a gmsh ``.msh`` file."""
     from scema.gmsh_file import read_gmsh
 
-    cells = read_gmsh(path).cells
-    if not cells:
-        raise ValueError(f"{path}: no linear tetrahedra or hexahedra")
-    return min(shortest_length(c) for c in cells)
+    return _cells_length(read_gmsh(path).cells, str(path))
 
 
 def generated_length(generator: str, parameters: dict) -> float:
-    """Shortest cell length of a generated specimen, generated into a temporary directory."""
-    from scema.specimens import generate
+    """Shortest cell length of a generated specimen (generated into a temporary directory, the
+    same generation the config check reads)."""
+    from scema.gmsh_file import read_generated
 
-    with tempfile.TemporaryDirectory(prefix="scema_cfl_") as tmp:
-        return gmsh_length(generate(generator, Path(tmp) / "specimen.msh", **parameters))
+    return _cells_length(read_generated(generator, parameters).cells, f"the generated {generator} mesh")
+
+
+def _cells_length(cells: list[np.ndarray], where: str) -> float:
+    if not cells:
+        raise ValueError(f"{where}: no linear tetrahedra or hexahedra")
+    return min(shortest_length(c) for c in cells)
 
 
 def mesh_length(mesh: dict) -> float:
