@@ -97,7 +97,7 @@ def _integers_where_numbers_go(cfg: dict) -> dict:
     spec = cfg["specimen"]
     spec["mesh"]["size"] = [1, 1, 2]
     spec["regions"] = [{"material": "copper", "box": [[0, 0, 0], [1, 1, 1]]}]
-    spec["boundaries"] = {"pin": {"cylinder": {"point": [0, 0, 1], "axis": [0, 0, 1], "radius": 1}}}
+    spec["boundaries"] = {"pin": {"box": [[0, 0, 0], [1, 1, 0]]}}  # a oneOf selector; the zmin face's facets
     spec["boundary_conditions"][1]["increment"] = [None, None, 1]
     spec["boundary_conditions"][1]["factors"] = [1, 2, 3, 4, -2]
     cfg["fe"]["petsc_options"] = {"direct": {"mat_mumps_icntl_14": 50}}  # PETSc option: stays an int
@@ -115,9 +115,7 @@ def test_integers_at_number_keys_become_floats_and_union_keys_keep_them():
         copper["strain_rate"],
         *spec["mesh"]["size"],
         *(x for corner in spec["regions"][0]["box"] for x in corner),
-        *spec["boundaries"]["pin"]["cylinder"]["point"],
-        *spec["boundaries"]["pin"]["cylinder"]["axis"],
-        spec["boundaries"]["pin"]["cylinder"]["radius"],
+        *(x for corner in spec["boundaries"]["pin"]["box"] for x in corner),
         spec["boundary_conditions"][1]["increment"][2],
         *spec["boundary_conditions"][1]["factors"],
         cfg["committee"]["stress_accuracy_mpa"],

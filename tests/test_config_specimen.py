@@ -221,7 +221,9 @@ def test_region_outside_a_generated_dogbone_names_its_box():
     ]
     regions = [{"material": "copper", "box": [[5, 5, 5], [10, 10, 10]]}]
     line = _refused(_config(mesh, regions=regions, boundaries=boundaries, loads=loads))
-    assert line.startswith("config error: 'specimen.regions.0.box': [[5, 5, 5], [10, 10, 10]] lies outside"), line
+    assert line.startswith(
+        "config error: 'specimen.regions.0.box': [[5.0, 5.0, 5.0], [10.0, 10.0, 10.0]] lies outside"
+    ), line
 
 
 def test_generator_error_names_the_parameter():
