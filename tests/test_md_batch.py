@@ -144,8 +144,8 @@ def test_journal_drops_a_torn_line_and_keys_change_with_the_inputs(tmp_path):
 
 def test_a_journal_line_counts_only_while_its_state_file_holds_what_the_update_wrote(tmp_path):
     """A run with another config writes the same state names; going back to this config must not
-    take the old lines whose files were since overwritten. Lines of the step's other journals
-    count too (the step planned again with other batches), checked the same way."""
+    take the old lines whose files were since overwritten. Lines of the step's journals older
+    than its plan count too (the step planned again with other batches), checked the same way."""
     from scema.md.update import Update
 
     updates, keys = [], []
@@ -161,11 +161,18 @@ def test_a_journal_line_counts_only_while_its_state_file_holds_what_the_update_w
     own, other = Journal(tmp_path / "batch_0.journal"), Journal(tmp_path / "batch_1.journal")
     for q, journal in ((0, own), (1, own), (2, other)):
         journal.append(Record(keys[q], q, 0, (float(q),) * 6, 1.0, 0, file_digest(updates[q].state_out)))
-    assert {i: r.stress[0] for i, r in finished_records(updates, keys, own).items()} == {0: 0.0, 1: 1.0, 2: 2.0}
+    planned = other.path.stat().st_mtime + 1.0  # the step planned again after batch_1.journal was written
+    assert {i: r.stress[0] for i, r in finished_records(updates, keys, own, planned).items()} == {
+        0: 0.0,
+        1: 1.0,
+        2: 2.0,
+    }
+    current = other.path.stat().st_mtime - 1.0  # batch_1.journal is of the current plan: not read
+    assert set(finished_records(updates, keys, own, current)) == {0, 1}
 
     (tmp_path / "out1.data").write_text("written by a run with another config\n")
     (tmp_path / "out2.data").unlink()
-    assert set(finished_records(updates, keys, own)) == {0}
+    assert set(finished_records(updates, keys, own, planned)) == {0}
 
 
 HOLDER = """

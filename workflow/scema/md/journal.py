@@ -39,7 +39,7 @@ import numpy as np
 
 log = logging.getLogger("scema.md_batch")
 # flock unsupported by the file system (some Lustre mounts, old NFS): run unlocked, with a warning
-_NO_LOCKING = {errno.ENOLCK, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP}
+_NO_LOCKING = {errno.ENOLCK, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EBADF}
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ class Journal:
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
         new = not self.path.exists()
-        fd = os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)  # NFS grants LOCK_EX only to a writer
         if new:
             fsync_path(self.path.parent)  # the journal's name is as durable as the lines it will hold
         try:

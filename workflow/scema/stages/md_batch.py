@@ -108,11 +108,13 @@ def remove_stale_temporaries(updates: list[Update], out_batch: Path) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def finished_records(updates: list[Update], keys: list[str], journal: Journal) -> dict[int, Record]:
+def finished_records(updates: list[Update], keys: list[str], journal: Journal, planned: float) -> dict[int, Record]:
     """The updates already done (index -> record): journalled under the same key, with their
     state file still holding what they wrote (its digest). The batch's own journal first; for
-    updates not in it, the step's other journals, so a step planned again with other batches
-    (``md.batches`` changed) reruns no finished update: keys do not depend on the batching."""
+    updates not in it, the step's journals older than its plan (``planned``: the schedule's
+    mtime), so a step planned again with other batches (``md.batches`` changed) reruns no
+    finished update: keys do not depend on the batching. Journals of the current plan are not
+    read: each update is in one batch only (on a first run no other journal is read at all)."""
     found: dict[int, Record] = {}
 
     def take(journalled: dict[str, Record]) -> None:
@@ -127,7 +129,7 @@ def finished_records(updates: list[Update], keys: list[str], journal: Journal) -
     for other in sorted(journal.path.parent.glob("*.journal")):
         if len(found) == len(updates):
             break
-        if other != journal.path:
+        if other != journal.path and other.stat().st_mtime < planned:
             take(Journal(other).read())
     return found
 
@@ -197,7 +199,7 @@ def run(
         with journal.locked():
             remove_stale_temporaries(updates, out)
             keys = [update_key(u, materials[u.material]) for u in updates]
-            records = finished_records(updates, keys, journal)
+            records = finished_records(updates, keys, journal, Path(schedule_path).stat().st_mtime)
             finished = len(records)
             progress = Progress(f"step {step} batch {batch}", len(updates), finished)
 
