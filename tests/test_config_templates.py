@@ -108,6 +108,19 @@ def test_build_variables_reach_the_structure_template_only(tmp_path):
     )
 
 
+def test_a_seeded_structure_under_the_0_K_law_is_refused_naming_the_law(tmp_path):
+    """The 0 K law (material_zero_kelvin) builds one perfect lattice with no seed: a structure
+    template that needs one failed inside that job; now the config names the setting."""
+    cfg = _templates(tmp_path, "lattice fcc 3.6\nvariable s equal ${structure_seed}\n")
+    assert _copper(cfg)["stiffness_symmetry"] == "cubic"
+    cfg["committee"].update(enabled=True, zero_kelvin_law=True)
+    message = _refused(cfg)
+    assert message.startswith("config error: 'committee.zero_kelvin_law': the structure template of material copper")
+    assert "${structure_seed}" in message
+    cfg["committee"]["zero_kelvin_law"] = False
+    validate_config(cfg, search_dirs=[REPO])
+
+
 def test_the_build_variables_are_those_the_preparation_passes():
     """scema.md.templates names what scema.md.preparation._prepare sets: read from its source."""
     from scema.md import preparation

@@ -11,6 +11,7 @@ from scema.config import (
     material_names,
     used_materials,
     uses_measured_prior,
+    uses_zero_kelvin_law as material_uses_zero_kelvin_law,
     validate_config,
 )
 from scema.io.schedule_size import n_batches
@@ -127,15 +128,8 @@ def get_committee_start_materials(wildcards):
 
 
 def uses_zero_kelvin_law(name):
-    """The committee prior of this material has the 0 K second-order law as its mean: a cubic
-    crystal, ridge members learning the deviation from C eps with the measured prior."""
-    committee = config["committee"]
-    return (
-        committee["enabled"]
-        and committee["zero_kelvin_law"]
-        and uses_measured_prior(config["committee"])
-        and config["materials"][name]["stiffness_symmetry"] == "cubic"
-    )
+    """The committee prior of this material has the 0 K second-order law as its mean (scema.config)."""
+    return material_uses_zero_kelvin_law(config, name)
 
 
 def get_zero_kelvin_files(wildcards):

@@ -183,15 +183,16 @@ def _check_semantics(config: dict, bases: list[Path]) -> None:
             if var.endswith("_file"):
                 material["variables"][var] = str(_resolve(str(value), bases))
                 _readable(Path(material["variables"][var]), f"materials.{name}.variables.{var}")
-        _check_template_variables(name, material, bases)
+        _check_template_variables(name, material, bases, zero_kelvin=uses_zero_kelvin_law(config, name))
         _check_material(name, material)
 
 
-def _check_template_variables(name: str, material: dict, bases: list[Path]) -> None:
+def _check_template_variables(name: str, material: dict, bases: list[Path], zero_kelvin: bool = False) -> None:
     """Every ``${name}``/``$x`` of the two templates (and what they include) is set: by
     ``variables``, by scema for a build (structure template only), or by a ``variable`` line
     before it. A variable no template reads is a typo: refused, but a ``*_file`` one, which
-    also makes the file an input of the material jobs, only warned about."""
+    also makes the file an input of the material jobs, only warned about. ``zero_kelvin``: the
+    material's 0 K law builds the perfect lattice too, with no seed and no builder."""
     import difflib
 
     from scema.md.templates import BUILD_VARIABLES, BUILDER_VARIABLES, TemplateError, scan
@@ -214,6 +215,15 @@ def _check_template_variables(name: str, material: dict, bases: list[Path]) -> N
         elif difflib.get_close_matches(var, unused, n=1):
             why += f" ({key} has {difflib.get_close_matches(var, unused, n=1)[0]}, which no template uses)"
         raise ConfigError(f"config error: '{key}': {path} uses ${{{var}}}, {why}")
+    if zero_kelvin:
+        seeded = sorted({var for _, var in scan(Path(material["structure"]), set(given), given, bases).missing})
+        if seeded:
+            raise ConfigError(
+                f"config error: 'committee.zero_kelvin_law': the structure template of material {name} uses "
+                f"${{{seeded[0]}}}, but the 0 K law (a cubic material under the measured prior) builds one perfect "
+                f"lattice, without a structure seed or builder: set committee.zero_kelvin_law to false, or "
+                f"materials.{name}.stiffness_symmetry to what the material is"
+            )
     for var in unused:
         where = f"no template uses it ({material['structure']}, {material['forcefield']})"
         if not var.endswith("_file"):
@@ -308,6 +318,19 @@ def _check_gmsh_file(path: Path) -> None:
 def material_names(config: dict) -> list[str]:
     """Materials in config order; a material's index in files is its position here."""
     return list(config["materials"])
+
+
+def uses_zero_kelvin_law(config: dict, name: str) -> bool:
+    """Material ``name``'s committee prior has the perfect lattice's 0 K second-order law as its
+    mean (rule material_zero_kelvin): a cubic crystal, ridge members learning the deviation from
+    C eps under the measured prior. One rule for the workflow and the config check."""
+    committee = config["committee"]
+    return bool(
+        committee["enabled"]
+        and committee["zero_kelvin_law"]
+        and uses_measured_prior(committee)
+        and config["materials"][name]["stiffness_symmetry"] == "cubic"
+    )
 
 
 def uses_measured_prior(committee: dict) -> bool:
