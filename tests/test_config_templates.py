@@ -88,6 +88,24 @@ def test_lammps_forms_defined_lines_comments_and_includes(tmp_path):
     assert "structure.lmp uses ${a}, which is not set" in _refused(cfg)
 
 
+def test_quoted_substitutions_and_definitions_inside_if_are_lammps_s(tmp_path):
+    """LAMMPS substitutes a quoted ${x} when the command runs (fix print, print, if), so a later
+    definition counts; `if ... then "variable m ..."` defines m (both accepted by LAMMPS itself)."""
+    forcefield = (
+        "pair_style ${pair_style}\n"
+        'if "${pair_style} == eam/alloy" then "variable m equal 63.546" else "variable m equal 58.69"\n'
+        "mass 1 ${m}\n"
+        'fix p all print 1000 "pe ${epot}"\n'
+        "variable epot equal pe\n"
+    )
+    cfg = _templates(tmp_path, "lattice fcc 3.6\n", forcefield)
+    validate_config(cfg, search_dirs=[REPO])
+    (tmp_path / "forcefield.lmp").write_text(forcefield + 'print "${never_set}"\n')
+    assert "forcefield.lmp uses ${never_set}, which is not set" in _refused(cfg)
+    (tmp_path / "forcefield.lmp").write_text("pair_style ${pair_style}\nmass 1 ${later}\nvariable later equal 1\n")
+    assert "forcefield.lmp uses ${later}, which is not set" in _refused(cfg)  # unquoted: needed before
+
+
 def test_include_of_a_missing_file_names_the_template(tmp_path):
     cfg = _templates(tmp_path, "include no_such_part.lmp\n")
     assert _refused(cfg) == (

@@ -19,7 +19,8 @@ BUILDER_VARIABLES = ("structure_data",)  # with a `builder`: the data file it wr
 
 _SUBSTITUTION = re.compile(r"\$(?:\{([^}]*)\}|([A-Za-z0-9_]))")  # ${name}, $x; not $(expression)
 _REFERENCE = re.compile(r"\bv_([A-Za-z0-9_]+)")  # v_name in formulas and fix/compute arguments
-_DEFINE = re.compile(r"^\s*variable\s+(\S+)\s+(\S+)")
+# a definition: a `variable` command, also inside a quoted command (`if ... then "variable m equal 1"`)
+_DEFINE = re.compile(r"(?:^|[\s\"'])variable\s+([^\s\"']+)\s+([^\s\"']+)")
 _INCLUDE = re.compile(r"^\s*include\s+(\S+)")
 
 
@@ -30,6 +31,7 @@ class Scan:
 
     missing: list[tuple[Path, str]] = field(default_factory=list)
     used: set[str] = field(default_factory=set)
+    deferred: list[tuple[Path, str]] = field(default_factory=list)  # quoted: substituted when run
 
 
 class TemplateError(ValueError):
@@ -40,22 +42,27 @@ def scan(path: Path, defined: set[str], values: dict, search: list[Path], result
     """Walk ``path`` as LAMMPS would (includes inline, in order): ``defined`` are the names set
     before it and grows with its ``variable NAME ...`` lines; ``values`` substitute into include
     paths, which are looked up beside the including file, then in ``search``."""
+    top = result is None
     result = result if result is not None else Scan()
     for line in _logical_lines(path.read_text()):
-        for braced, single in _SUBSTITUTION.findall(line):
-            name = braced or single
-            result.used.add(name)
-            if name not in defined and (path, name) not in result.missing:
-                result.missing.append((path, name))
+        plain, quoted = _split_quoted(line)
+        for text, pending in ((plain, result.missing), (quoted, result.deferred)):
+            for braced, single in _SUBSTITUTION.findall(text):
+                name = braced or single
+                result.used.add(name)
+                if name not in defined and (path, name) not in pending:
+                    pending.append((path, name))
         result.used.update(_REFERENCE.findall(line))
-        definition = _DEFINE.match(line)
-        if definition and definition.group(2) != "delete":
-            defined.add(definition.group(1))
+        for name, style in _DEFINE.findall(line):
+            if style != "delete":
+                defined.add(name)
         include = _INCLUDE.match(line)
         if include:
             target = _include_target(include.group(1), path, values, search)
             if target is not None:
                 scan(target, defined, values, search, result)
+    if top:  # a quoted ${x} (print, fix print, if) is substituted when it runs: defined anywhere will do
+        result.missing += [(p, name) for p, name in result.deferred if name not in defined]
     return result
 
 
@@ -86,6 +93,30 @@ def _logical_lines(text: str) -> list[str]:
     if pending:
         lines.append(pending)
     return lines
+
+
+def _split_quoted(line: str) -> tuple[str, str]:
+    """(the text outside quotes, the text inside them) of a comment-free line."""
+    plain, quoted, quote, i = [], [], None, 0
+    while i < len(line):
+        if line.startswith('"""', i) and quote in (None, '"""'):
+            quote, i = (None if quote else '"""'), i + 3
+            plain.append(" ")
+            quoted.append(" ")
+            continue
+        char = line[i]
+        if quote is None and char in "\"'":
+            quote = char
+        elif quote == char:
+            quote = None
+            quoted.append(" ")
+        else:
+            (plain if quote is None else quoted).append(char)
+            i += 1
+            continue
+        plain.append(" ")
+        i += 1
+    return "".join(plain), "".join(quoted)
 
 
 def _strip_comment(line: str) -> str:
