@@ -146,6 +146,19 @@ def test_region_that_claims_no_cell_names_its_box(box, text):
     assert text in line, line
 
 
+def test_a_cluster_job_s_parse_does_not_read_the_mesh(monkeypatch):
+    """The main process checks the mesh; a cluster job parses the Snakefile again (common.smk
+    passes mesh_checks=workflow.is_main_process) and skips it: seconds for a large mesh."""
+    import scema.mesh_view
+
+    cfg = _config(regions=[{"material": "copper", "box": [[0, 0, 1.1e-3], [1e-3, 1e-3, 1.5e-3]]}])
+    monkeypatch.setattr(scema.mesh_view, "box_view", lambda *a: pytest.fail("a job's parse built the mesh view"))
+    validated = validate_config(cfg, search_dirs=[REPO], mesh_checks=False)
+    assert validated["specimen"]["regions"][0]["box"][0][2] == 1.1e-3
+    common = (REPO / "workflow/rules/common.smk").read_text()
+    assert "mesh_checks=workflow.is_main_process" in common
+
+
 def test_region_hidden_behind_an_earlier_one_names_its_box():
     whole = [[0, 0, 0], [1e-3, 1e-3, 2e-3]]
     upper = [[0, 0, 1e-3], [1e-3, 1e-3, 2e-3]]

@@ -24,8 +24,12 @@ if _profile_error:
     sys.exit(_profile_error)
 
 try:
-    _validated = validate_config(config, search_dirs=[Path.cwd(), Path(workflow.basedir)])
-    check_time_step(_validated, run_dir=Path.cwd())
+    # a cluster job parses the Snakefile again: the mesh (seconds when large) was checked by the main process
+    _validated = validate_config(
+        config, search_dirs=[Path.cwd(), Path(workflow.basedir)], mesh_checks=workflow.is_main_process
+    )
+    if workflow.is_main_process:
+        check_time_step(_validated, run_dir=Path.cwd())
 except ConfigError as error:
     sys.exit(str(error))
 config.clear()
