@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import load_default_config
 from scema import seeds
 from scema.md import preparation
 from scema.md.engine import Engine
@@ -71,8 +72,8 @@ special_bonds lj 0.0 0.0 0.0
 """
 
 
-def molecular_spec(tmp_path: Path, **changes) -> MaterialSpec:
-    (tmp_path / "structure.lmp").write_text("read_data ${structure_data}\n")
+def molecular_spec(tmp_path: Path, structure: str = "read_data ${structure_data}\n", **changes) -> MaterialSpec:
+    (tmp_path / "structure.lmp").write_text(structure)
     (tmp_path / "forcefield.lmp").write_text(FORCEFIELD)
     entry = {
         "units": "real",
@@ -113,7 +114,8 @@ def fake_builder(monkeypatch):
 
 
 def test_schema_fills_atom_style_and_leaves_builder_and_preparation_out(tmp_path) -> None:
-    spec = molecular_spec(tmp_path, atom_style="atomic", builder=None)
+    # without a builder nothing sets ${structure_data}: a template of its own (the config check refuses it)
+    spec = molecular_spec(tmp_path, "read_data chain.data\n", atom_style="atomic", builder=None)
     assert spec.atom_style == "atomic" and spec.builder is None and spec.preparation is None
     bare = MaterialSpec.from_entry(
         "c",
@@ -124,6 +126,7 @@ def test_schema_fills_atom_style_and_leaves_builder_and_preparation_out(tmp_path
             "temperature": 300.0,
             "timestep": 2e-15,
             "strain_rate": 1e10,
+            "variables": load_default_config()["materials"]["copper"]["variables"],  # what the templates use
         },
         base_dir=ROOT,
     )
