@@ -146,6 +146,41 @@ def test_region_that_claims_no_cell_names_its_box(box, text):
     assert text in line, line
 
 
+ROLLER = {"face": "zmin", "type": "displacement", "increment": [None, None, 0.0]}
+PULL = {"face": "zmax", "type": "displacement", "increment": [None, None, 4.0e-6]}
+
+
+@pytest.mark.parametrize(
+    "loads, free",
+    [
+        ([ROLLER, PULL], "translation along x, translation along y, rotation about z"),
+        ([dict(ROLLER, increment=[0.0, None, 0.0]), PULL], "translation along y"),  # x held on zmin holds z-rotation
+    ],
+    ids=["two rollers", "one component short"],
+)
+def test_conditions_that_leave_a_rigid_motion_free_name_it(loads, free):
+    """A singular quasistatic system: LU added an arbitrary rigid motion to every displacement,
+    CG did not converge and blamed the solver; now the config names the free motions."""
+    line = _refused(_config(loads=loads))
+    assert line.startswith(
+        f"config error: 'specimen.boundary_conditions': the prescribed components leave rigid-body motion free ({free})"
+    ), line
+
+
+def test_symmetry_rollers_hold_every_rigid_motion_and_explicit_dynamics_needs_none():
+    rollers = [
+        {"face": "xmin", "type": "displacement", "increment": [0.0, None, None]},
+        {"face": "ymin", "type": "displacement", "increment": [None, 0.0, None]},
+        ROLLER,
+        PULL,
+    ]
+    validate_config(_config(loads=rollers), search_dirs=[REPO])  # the analytic uniaxial bar of test_fe
+    cfg = _config(loads=[ROLLER, PULL])
+    cfg["fe"]["integrator"] = "explicit_dynamic"  # inertia holds a rigid motion
+    cfg["fe"]["time_step"] = 1.0e-9
+    validate_config(cfg, search_dirs=[REPO])
+
+
 def test_a_cluster_job_s_parse_does_not_read_the_mesh(monkeypatch):
     """The main process checks the mesh; a cluster job parses the Snakefile again (common.smk
     passes mesh_checks=workflow.is_main_process) and skips it: seconds for a large mesh."""

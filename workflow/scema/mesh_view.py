@@ -106,16 +106,69 @@ def _unshared(keys: np.ndarray) -> np.ndarray:
 def selected_facets(name: str, selectors: dict[str, dict], view: MeshView) -> int | None:
     """How many exterior facets boundary ``name`` selects; None for a physical group (its facets
     are the group's)."""
+    chosen = _selected(name, selectors, view)
+    return None if chosen is None else sum(len(facets) for facets in chosen)
+
+
+def selected_points(name: str, selectors: dict[str, dict], view: MeshView) -> np.ndarray | None:
+    """The vertices (m, 3) of the exterior facets boundary ``name`` selects, where its Dirichlet
+    components act; None for a physical group."""
+    chosen = _selected(name, selectors, view)
+    if chosen is None:
+        return None
+    return np.unique(np.concatenate([facets.reshape(-1, 3) for facets in chosen] + [np.zeros((0, 3))]), axis=0)
+
+
+def _selected(name: str, selectors: dict[str, dict], view: MeshView) -> list[np.ndarray] | None:
+    """Per facet kind, the exterior facets whose every vertex is on boundary ``name``."""
     from scema.fe.boundary import boundary_marker
 
     marker = boundary_marker(name, selectors, view.lower, view.upper)
     if marker is None:
         return None
-    count = 0
+    chosen = []
     for facets in view.facets:
         on = marker(facets.reshape(-1, 3).T).reshape(facets.shape[:2])
-        count += int(np.count_nonzero(on.all(axis=1)))
-    return count
+        chosen.append(facets[on.all(axis=1)])
+    return chosen
+
+
+RIGID_MODES = (
+    "translation along x",
+    "translation along y",
+    "translation along z",
+    "rotation about x",
+    "rotation about y",
+    "rotation about z",
+)
+
+
+def free_rigid_modes(constraints: list[tuple[np.ndarray, list[int]]], view: MeshView) -> list[str]:
+    """The rigid-body motions no prescribed component holds: the names of the modes in the null
+    space of the constraints (points (m, 3) with their prescribed components). Empty when the six
+    are held, as a quasistatic solve needs (else its matrix is singular: LU returns a solution
+    plus an arbitrary rigid motion, an iterative solver does not converge)."""
+    centre, size = (view.lower + view.upper) / 2, float(np.max(view.upper - view.lower)) or 1.0
+    rows = []
+    for points, components in constraints:
+        if not len(points) or not components:
+            continue
+        keep = np.linspace(0, len(points) - 1, min(len(points), 400)).astype(int)  # enough to span the face
+        r = (points[keep] - centre) / size
+        zero = np.zeros(len(r))
+        # displacement of each mode at r: translations e_i, rotations e_a x r
+        modes = [np.eye(3)[i][None].repeat(len(r), 0) for i in range(3)] + [
+            np.stack([zero, -r[:, 2], r[:, 1]], 1),
+            np.stack([r[:, 2], zero, -r[:, 0]], 1),
+            np.stack([-r[:, 1], r[:, 0], zero], 1),
+        ]
+        for k in components:
+            rows.append(np.stack([mode[:, k] for mode in modes], 1))
+    matrix = np.concatenate(rows) if rows else np.zeros((0, 6))
+    _, singular, vt = np.linalg.svd(np.vstack([matrix, np.zeros((6, 6))]), full_matrices=True)
+    free = vt[singular <= 1e-8 * max(float(singular[0]), 1e-300)]
+    involved = np.any(np.abs(free) > 1e-6, axis=0) if len(free) else np.zeros(6, dtype=bool)
+    return [name for name, used in zip(RIGID_MODES, involved) if used]
 
 
 def cell_regions(regions: list[dict], midpoints: np.ndarray) -> np.ndarray:
