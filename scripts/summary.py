@@ -11,7 +11,7 @@ run(
     out_summary=snakemake.output.summary,
     committee_files=list(snakemake.input.get("committee", [])),
     sample_files=list(snakemake.input.get("committee_samples", [])),
-    accuracy_pa=snakemake.params.accuracy_mpa * 1e6,
+    accuracy_pa=float("nan") if snakemake.params.accuracy_mpa is None else snakemake.params.accuracy_mpa * 1e6,
 )
 
 from scema import plots

@@ -154,3 +154,17 @@ def test_the_material_jobs_read_their_templates_and_potential_as_inputs(tmp_path
     for rule, listed in inputs.items():
         assert {Path(f).name for f in listed.split(", ")} == expected, (rule, listed)
         assert str(REPO / copper["forcefield"]) in listed.split(", "), (rule, listed)
+
+
+@pytest.mark.workflow
+def test_settings_of_a_disabled_acceleration_rerun_nothing(tmp_path, brute_force_run):
+    """The brute-force run (both accelerations off): their settings are read by no job. The
+    summary took the committee's accuracy always (for its audit figures) and reran."""
+    run = tmp_path / "run"
+    shutil.copytree(brute_force_run, run, symlinks=True)
+    cfg = small_config()
+    assert not cfg.get("committee", {}).get("enabled") and not cfg.get("clustering", {}).get("enabled")
+    assert_plan(run, cfg, set())
+    cfg.setdefault("committee", {})["stress_accuracy_mpa"] = 12.5
+    cfg.setdefault("clustering", {})["alpha"] = 0.5
+    assert_plan(run, cfg, set())

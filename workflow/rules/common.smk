@@ -131,6 +131,13 @@ def get_committee_start_materials(wildcards):
     return get_material_files(wildcards) if builds_prior_version() else []
 
 
+def get_summary_accuracy():
+    """The committee's stress accuracy (MPa) for the summary's audit figures; None with the
+    committee off, so that changing a disabled acceleration's setting reruns nothing."""
+    committee = config["committee"]
+    return committee["stress_accuracy_mpa"] if committee["enabled"] else None
+
+
 def uses_zero_kelvin_law(name):
     """The committee prior of this material has the 0 K second-order law as its mean (scema.config)."""
     return material_uses_zero_kelvin_law(config, name)

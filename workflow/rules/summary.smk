@@ -36,6 +36,6 @@ rule summary:
         "../../envs/workflow.yaml"
     params:
         face=config["specimen"]["reaction_face"],
-        accuracy_mpa=config["committee"]["stress_accuracy_mpa"],
+        accuracy_mpa=get_summary_accuracy(),
     script:
         "../../scripts/summary.py"
