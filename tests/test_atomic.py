@@ -24,12 +24,20 @@ from scema.md.update import Update
 
 @pytest.fixture
 def fsyncs(monkeypatch):
-    """The path of every fsync, in order."""
-    calls: list[tuple[str, bool]] = []
+    """The path of every fsync, in order; ``fsyncs.final`` (set by a test) is a path whose
+    existence at each fsync is recorded in ``fsyncs.seen``: before or after the rename."""
+
+    class Calls(list):
+        final: Path | None = None
+        seen: list[bool]
+
+    calls = Calls()
+    calls.seen = []
     real = os.fsync
 
     def record(fd: int) -> None:
         calls.append(os.readlink(f"/proc/self/fd/{fd}"))
+        calls.seen.append(calls.final is not None and calls.final.exists())
         real(fd)
 
     monkeypatch.setattr(os, "fsync", record)
@@ -38,6 +46,7 @@ def fsyncs(monkeypatch):
 
 def test_a_file_is_flushed_before_its_rename_and_its_directory_after(tmp_path, fsyncs):
     final = tmp_path / "result.nc"
+    fsyncs.final = final
     with atomic_path(final) as tmp:
         tmp.write_bytes(b"complete")
     assert final.read_bytes() == b"complete"
@@ -45,6 +54,7 @@ def test_a_file_is_flushed_before_its_rename_and_its_directory_after(tmp_path, f
     content, directory = fsyncs
     assert Path(content).parent == tmp_path and Path(content).name.startswith(".result.nc."), "not the temporary"
     assert directory == str(tmp_path)
+    assert fsyncs.seen == [False, True], "the content before the rename, the directory after it"
 
 
 def test_a_writer_whose_caller_flushes_skips_both(tmp_path, fsyncs):
@@ -55,6 +65,7 @@ def test_a_writer_whose_caller_flushes_skips_both(tmp_path, fsyncs):
 
 def test_a_directory_is_flushed_whole_before_it_appears(tmp_path, fsyncs):
     final = tmp_path / "rest"
+    fsyncs.final = final
     with atomic_directory(final) as tmp:
         (tmp / "state_000.data").write_bytes(b"a")
         (tmp / "sub").mkdir()
@@ -63,6 +74,7 @@ def test_a_directory_is_flushed_whole_before_it_appears(tmp_path, fsyncs):
     names = [Path(p) for p in fsyncs]
     assert names[:4] == [building / "sub" / "b", building / "sub", building / "state_000.data", building]
     assert names[4:] == [tmp_path]
+    assert fsyncs.seen == [False] * 4 + [True], "the tree before the rename, the parent after it"
     assert (final / "sub" / "b").read_bytes() == b"b"
 
 

@@ -224,3 +224,20 @@ def test_study_accelerated_accepted_when_the_studied_sections_are_on(tmp_path, a
     for point in points:
         assert configs[point]["clustering"]["enabled"] is True
         assert configs[point]["committee"]["enabled"] is (base_committee or "committee" in accelerated)
+
+
+# 5. names that become folders, wildcards and shell words: a trailing newline is not a name
+
+
+def test_a_comparison_or_study_name_with_a_trailing_newline_is_refused_naming_the_key():
+    """Python's $ (jsonschema's engine) matches before a final newline: the patterns end in $(?!\\n)."""
+    base, here = "config/config.yaml", [REPO]
+    with pytest.raises(ComparisonError) as error:
+        validate_comparison({"comparison": {"name": "t\n", "base": base, "modes": {"a": {}}}}, here)
+    assert _one_line(error).startswith("comparison error: 'comparison.name': ")
+    with pytest.raises(ComparisonError) as error:
+        validate_comparison({"comparison": {"name": "t", "base": base, "modes": {"a\n": {}}}}, here)
+    assert str(error.value).startswith("comparison error: 'comparison.modes.a\n': invalid name")
+    with pytest.raises(StudyError) as error:
+        validate_study({"study": {"name": "t\n", "base": base, "parameters": {"committee": {"size": [4, 8]}}}}, here)
+    assert _one_line(error).startswith("study error: 'study.name': ")

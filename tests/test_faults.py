@@ -306,7 +306,9 @@ def test_run_killed_at_each_stage_boundary_in_turn_finishes_equal_to_the_uninter
     hidden = [p for p in (tmp_path / "results").rglob(".*") if p.name != ".snakemake_timestamp"]
     leftovers = hidden + [p for p in (tmp_path / "results").rglob("*") if p.name.endswith(".failed.json")]
     assert not leftovers, leftovers
-    for journal in (tmp_path / "results").glob("step_*/md/*.journal"):  # kept: each line names its state as written
+    journals = sorted((tmp_path / "results").glob("step_*/md/*.journal"))
+    assert journals and all(Journal(j).read() for j in journals), "journals are kept, each with its updates"
+    for journal in journals:  # each line names its state file as the update wrote it
         for record, state in zip(Journal(journal).read().values(), _journalled_states(journal)):
             assert file_digest(tmp_path / state) == record.state_digest, f"{state} is not as {journal} says"
 
