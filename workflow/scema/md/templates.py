@@ -95,46 +95,40 @@ def _logical_lines(text: str) -> list[str]:
     return lines
 
 
-def _split_quoted(line: str) -> tuple[str, str]:
-    """(the text outside quotes, the text inside them) of a comment-free line."""
-    plain, quoted, quote, i = [], [], None, 0
+def _quoting(line: str) -> list[str | None]:
+    """Per character of ``line``: None outside quotes, "in" inside them, "mark" for the quote
+    marks themselves ("...", '...' and triple double quotes, as LAMMPS reads them)."""
+    states: list[str | None] = []
+    quote, i = None, 0
     while i < len(line):
         if line.startswith('"""', i) and quote in (None, '"""'):
-            quote, i = (None if quote else '"""'), i + 3
-            plain.append(" ")
-            quoted.append(" ")
+            quote = None if quote else '"""'
+            states += ["mark"] * 3
+            i += 3
             continue
         char = line[i]
         if quote is None and char in "\"'":
-            quote = char
+            quote, state = char, "mark"
         elif quote == char:
-            quote = None
-            quoted.append(" ")
+            quote, state = None, "mark"
         else:
-            (plain if quote is None else quoted).append(char)
-            i += 1
-            continue
-        plain.append(" ")
+            state = None if quote is None else "in"
+        states.append(state)
         i += 1
-    return "".join(plain), "".join(quoted)
+    return states
+
+
+def _split_quoted(line: str) -> tuple[str, str]:
+    """(the text outside quotes, the text inside them) of a comment-free line, each with the
+    other's characters blanked."""
+    states = _quoting(line)
+    plain = "".join(c if s is None else " " for c, s in zip(line, states))
+    quoted = "".join(c if s == "in" else " " for c, s in zip(line, states))
+    return plain, quoted
 
 
 def _strip_comment(line: str) -> str:
-    quote = None
-    i = 0
-    while i < len(line):
-        if quote is None and line.startswith('"""', i):
-            quote, i = '"""', i + 3
-            continue
-        if quote == '"""' and line.startswith('"""', i):
-            quote, i = None, i + 3
-            continue
-        char = line[i]
-        if quote is None and char in "\"'":
-            quote = char
-        elif quote == char:
-            quote = None
-        elif quote is None and char == "#":
+    for i, (char, state) in enumerate(zip(line, _quoting(line))):
+        if char == "#" and state is None:
             return line[:i]
-        i += 1
     return line
