@@ -34,8 +34,9 @@ def _temp_name(path: Path) -> Path:
     return Path(tmp)
 
 
-def _fsync(path: Path) -> None:
-    """Flush a file's content or a directory's entries to disk."""
+def fsync_path(path: str | os.PathLike) -> None:
+    """Flush a file's content or a directory's entries to disk (also the MD supervisor's, for
+    the state files its workers wrote with ``durable=False``, and the batch journal's)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -47,8 +48,8 @@ def _fsync_tree(root: Path) -> None:
     """Every file and directory under ``root``, then ``root`` itself."""
     for directory, _, files in os.walk(root, topdown=False):
         for name in files:
-            _fsync(Path(directory) / name)
-        _fsync(Path(directory))
+            fsync_path(Path(directory) / name)
+        fsync_path(Path(directory))
 
 
 def remove_stale_temps(path: str | os.PathLike) -> None:
@@ -87,12 +88,12 @@ def atomic_paths(paths: Sequence[str | os.PathLike], durable: bool = True) -> It
         yield temps
         if durable:
             for tmp in temps:
-                _fsync(tmp)
+                fsync_path(tmp)
         for tmp, final in zip(temps, finals):
             os.replace(tmp, final)
         if durable:
             for directory in dict.fromkeys(final.parent for final in finals):
-                _fsync(directory)
+                fsync_path(directory)
     finally:
         for tmp in temps:
             tmp.unlink(missing_ok=True)
@@ -116,7 +117,7 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.rename(tmp, final)
-        _fsync(final.parent)
+        fsync_path(final.parent)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -37,6 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from scema.io.atomic import fsync_path
+
 log = logging.getLogger("scema.md_batch")
 # flock unsupported by the file system (some Lustre mounts, old NFS): run unlocked, with a warning
 _NO_LOCKING = {errno.ENOLCK, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EBADF}
@@ -171,12 +173,3 @@ class Journal:
             data = fh.read()
             if data and not data.endswith(b"\n"):
                 fh.truncate(data.rfind(b"\n") + 1)
-
-
-def fsync_path(path: str | os.PathLike) -> None:
-    """Flush a file (a state LAMMPS wrote) or a directory entry to disk."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -34,9 +34,9 @@ from typing import Any
 
 import numpy as np
 
+from ..io.atomic import fsync_path
 from ..parallel import SINGLETON_MPI
 from .engine import Engine
-from .journal import fsync_path
 from .material import MaterialSpec
 from .update import run_update
 
