@@ -12,6 +12,7 @@ Strains come out as engineering-shear Voigt vectors, stresses go in as plain Voi
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import tempfile
@@ -506,17 +507,28 @@ class FEModel:
                 shutil.rmtree(tmpdir, ignore_errors=True)
 
 
-def _option_used(name: str) -> bool:
-    """PETSc's own record of whether an option was read (PetscOptionsUsed; petsc4py 3.18 has
-    no binding, so through ctypes on the library petsc4py loaded). True when it cannot tell."""
+@functools.cache
+def _petsc_options_used():
+    """PetscOptionsUsed from the library petsc4py loaded (petsc4py 3.18 has no binding), looked
+    up once per process; None when it cannot be found."""
     import ctypes
 
     try:
         used_fn = ctypes.CDLL(PETSc.__file__).PetscOptionsUsed
     except (OSError, AttributeError):
-        return True
+        return None
     used_fn.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]
     used_fn.restype = ctypes.c_int
+    return used_fn
+
+
+def _option_used(name: str) -> bool:
+    """PETSc's own record of whether an option was read. True when it cannot tell."""
+    import ctypes
+
+    used_fn = _petsc_options_used()
+    if used_fn is None:
+        return True
     flag = ctypes.c_int(0)
     return used_fn(None, name.encode(), ctypes.byref(flag)) != 0 or bool(flag.value)
 
