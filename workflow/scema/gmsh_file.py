@@ -32,8 +32,21 @@ class GmshMesh:
     all_cells: int = 0  # linear 3D elements in the file, in a 3D physical group or not
 
 
+_READ: dict[tuple[str, int, int], GmshMesh] = {}
+
+
 def read_gmsh(path: str | Path) -> GmshMesh:
-    """Volumes, physical group names, bounding box and linear 3D cells of ``path``."""
+    """Volumes, physical group names, bounding box and linear 3D cells of ``path``, read once per
+    process and file version: at parse time the config check and the explicit time-step check
+    both look at it, once per comparison mode or study point (seconds for a large mesh)."""
+    stat = Path(path).stat()
+    key = (str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _READ:
+        _READ[key] = _read(path)
+    return _READ[key]
+
+
+def _read(path: str | Path) -> GmshMesh:
     import gmsh
 
     gmsh.initialize()
@@ -84,5 +97,5 @@ def read_generated(generator: str, parameters: dict) -> GmshMesh:
     key = json.dumps([generator, parameters], sort_keys=True, default=str)
     if key not in _GENERATED:
         with tempfile.TemporaryDirectory(prefix="scema_mesh_") as tmp:
-            _GENERATED[key] = read_gmsh(generate(generator, Path(tmp) / "specimen.msh", **parameters))
+            _GENERATED[key] = _read(generate(generator, Path(tmp) / "specimen.msh", **parameters))
     return _GENERATED[key]
