@@ -38,6 +38,7 @@ from ..io.atomic import fsync_path
 from ..parallel import SINGLETON_MPI
 from .engine import Engine
 from .material import MaterialSpec
+from .state import State, StateExchange, is_netcdf_state, read_state, write_state
 from .update import run_update
 
 _ERROR_LINE = re.compile(r"^ERROR.*$", re.MULTILINE)
@@ -85,10 +86,13 @@ def lammps_error(log: Path) -> str:
 
 
 def _work(conn, materials: dict[str, dict], log: str, runner: Callable) -> None:
-    """Worker loop: (index, update, divisor) in, ("done", stress, seconds) or ("error", text) out,
-    in the order the tasks came in (the supervisor fsyncs the state file it wrote)."""
+    """Worker loop: (index, update, divisor, state in) in, ("done", stress, seconds, state out) or
+    ("error", text) out, in the order the tasks came in. NetCDF states (``scema.md.state``) pass
+    in memory both ways, the supervisor reads and writes their files; a data file the worker
+    wrote the supervisor fsyncs."""
     specs = {name: MaterialSpec.from_config(name, cfg) for name, cfg in materials.items()}
     with Engine(log=Path(log)) as engine:
+        engine.exchange = exchange = StateExchange()
         while True:
             try:
                 task = conn.recv()
@@ -96,7 +100,11 @@ def _work(conn, materials: dict[str, dict], log: str, runner: Callable) -> None:
                 return
             if task is None:
                 return
-            _, update, divisor = task
+            _, update, divisor, state_in = task
+            exchange.incoming.clear()
+            exchange.outgoing.clear()
+            if state_in is not None:
+                exchange.incoming[update.state_in] = state_in
             start = time.perf_counter()
             try:
                 update.state_out.parent.mkdir(parents=True, exist_ok=True)
@@ -108,7 +116,18 @@ def _work(conn, materials: dict[str, dict], log: str, runner: Callable) -> None:
             except Exception as error:  # a Python-side failure: report it, keep the worker
                 conn.send(("error", f"{type(error).__name__}: {error}".replace("\n", " ")))
             else:
-                conn.send(("done", stress, time.perf_counter() - start))
+                conn.send(("done", stress, time.perf_counter() - start, exchange.outgoing.get(update.state_out)))
+
+
+def prefetch(path: Path) -> State | None:
+    """The NetCDF state an update starts from, read here so its worker does not; None for a data
+    file, or when it cannot be read (the worker then tries and reports why, as an update error)."""
+    if not is_netcdf_state(path):
+        return None
+    try:
+        return read_state(path)
+    except (OSError, ValueError):
+        return None
 
 
 def serve(fd: int) -> None:
@@ -268,7 +287,7 @@ def supervise(
         while pending and (not busy[slot] or (len(busy[slot]) < DEPTH and len(pending) > len(slots))):
             index, number = pending.popleft()
             update, divisor = variant(updates[index], number)
-            slot.send((index, update, divisor))
+            slot.send((index, update, divisor, prefetch(update.state_in)))
             busy[slot].append((index, Attempt(number, int(update.seed), divisor), update))
 
     try:
@@ -289,7 +308,10 @@ def supervise(
                         pending.appendleft((queued, untried.number))
                 if message[0] == "done":
                     hand_out(slot)  # the worker goes on at once; what follows overlaps its next update
-                    fsync_path(update.state_out)  # durable before the journal says it is done
+                    if message[3] is not None:  # durable before the journal says it is done
+                        write_state(update.state_out, message[3])
+                    else:
+                        fsync_path(update.state_out)
                     succeeded += 1
                     on_done(index, attempt.number, message[1], message[2])
                     continue

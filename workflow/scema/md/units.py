@@ -67,3 +67,12 @@ def distance_unit_name(units: str) -> str:
     """The UDUNITS name of the LAMMPS distance unit of ``units`` (e.g. "angstrom")."""
     _factors(units)
     return _DISTANCE_NAMES[units]
+
+
+# UDUNITS name of each style's time unit (velocities in state files are distance/time)
+_TIME_NAMES = {"metal": "ps", "real": "fs", "si": "s", "cgs": "s", "electron": "fs", "micro": "us", "nano": "ns"}
+
+
+def velocity_unit_name(units: str) -> str:
+    """The UDUNITS name of the LAMMPS velocity unit of ``units`` (e.g. "angstrom/ps")."""
+    return f"{distance_unit_name(units)}/{_TIME_NAMES[units]}"
