@@ -6,8 +6,9 @@ with ``python -c`` that imports only this module: no LAMMPS or MPI state inherit
 multiprocessing spawn it does not re-import the caller's main script, e.g. Snakemake's script
 preamble) keeps one serial LAMMPS instance for many updates.
 Each worker holds at most ``DEPTH`` updates over its pipe: the one it runs and the next, so it
-never waits for the supervisor between updates (the state file's and the journal's fsync, the
-pipe round trip, the progress line happen while it already runs the next one), and the
+never waits for the supervisor between updates (reading the next NetCDF state, writing the last
+one and the journal's fsync, the pipe round trip, the progress line happen while it already
+runs the next one: ``scema.md.state``), and the
 supervisor still knows which update a dead worker was running: the oldest one not answered; the
 queued one goes back to the queue untried. The worker's LAMMPS log holds the error text; it is kept under a name
 saying which update and attempt it belongs to, and a fresh worker takes the slot. A failed

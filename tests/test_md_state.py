@@ -1,0 +1,152 @@
+"""NetCDF qp states (scema.md.state): exact, CF-labelled, and an update from one is the update
+from the LAMMPS data file of the same atoms; in a batch the supervisor writes what the worker
+hands over, byte for byte what an update in one process writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from conftest import COPPER_POTENTIAL, copper_entry, small_config
+from scema.config import validate_config
+from scema.md.engine import Engine, target_cell
+from scema.md.material import MaterialSpec
+from scema.md.state import read_state, state_suffix, write_state
+from scema.md.update import Update, run_update
+from scema.schedule import plan
+
+ROOT = Path(__file__).resolve().parents[1]
+STRAIN = 2.0e-3 * np.array([-0.35, -0.35, 1.0, 0.1, -0.1, 0.1])
+
+pytestmark = pytest.mark.skipif(not COPPER_POTENTIAL.is_file(), reason="lammps-data potentials not installed")
+
+
+@pytest.fixture(scope="module")
+def material() -> dict:
+    """A validated 108-atom copper entry with short updates, as a batch's workers get it."""
+    cfg = small_config()
+    cfg["materials"]["copper"] = copper_entry(3, sampling_steps=50, sampling_stride=5, min_deform_steps=10)
+    return validate_config(cfg, search_dirs=[ROOT])["materials"]["copper"]
+
+
+@pytest.fixture(scope="module")
+def spec(material) -> MaterialSpec:
+    return MaterialSpec.from_config("copper", material)
+
+
+@pytest.fixture(scope="module")
+def warm(spec, tmp_path_factory) -> tuple[Path, Path, np.ndarray]:
+    """A 108-atom box after 300 steps at 300 K (velocities, atoms across faces) as a LAMMPS data
+    file and as a NetCDF state; its cell."""
+    root = tmp_path_factory.mktemp("md_state")
+    with Engine() as engine:
+        engine.build(spec)
+        engine.create_velocities(spec.temperature, 11)
+        engine.nvt(spec, seed=3)
+        engine.run(300)
+        data, nc = engine.write_state(root / "warm.data"), engine.write_state(root / "warm.nc")
+        return data, nc, engine.box_matrix()
+
+
+def test_a_state_reads_back_exactly_what_lammps_holds(spec, warm):
+    data, nc, _ = warm
+    with Engine() as engine:
+        engine.load(spec, data)  # the independent path: LAMMPS's own read_data
+        from_data = engine.snapshot()
+    state = read_state(nc)
+    np.testing.assert_array_equal(state.id, np.arange(1, 109))
+    for name in ("lo", "hi", "tilt", "type", "v"):
+        np.testing.assert_array_equal(getattr(state, name), getattr(from_data, name), err_msg=name)
+    # read_data wraps atoms into the box; the snapshot keeps them as the run left them: the same
+    # unwrapped positions x + image . (a, b, c), to round-off of the box lengths
+    (lx, ly, lz), (xy, xz, yz) = state.hi - state.lo, state.tilt
+    vectors = np.array([[lx, 0.0, 0.0], [xy, ly, 0.0], [xz, yz, lz]])
+    np.testing.assert_allclose(
+        state.x + state.image @ vectors, from_data.x + from_data.image @ vectors, rtol=0, atol=1e-12
+    )
+    assert np.any(state.image != 0) and np.any(state.v != 0)
+
+
+def test_state_file_carries_units_and_cf_metadata(warm):
+    with xr.open_dataset(warm[1]) as ds:
+        assert ds.attrs["Conventions"] == "CF-1.8" and ds.attrs["lammps_units"] == "metal"
+        assert ds["position"].attrs["units"] == "angstrom" and ds["velocity"].attrs["units"] == "angstrom/ps"
+        assert ds["position"].dims == ("atom", "axis") and ds["atom"].values.tolist() == list(range(1, 109))
+        assert all("long_name" in ds[name].attrs and "units" in ds[name].attrs for name in ds.variables)
+
+
+def test_an_update_from_a_netcdf_state_is_the_update_from_its_data_file(spec, warm, tmp_path):
+    data, nc, cell = warm
+    stress = {}
+    for source in (data, nc):
+        with Engine() as engine:
+            for k in range(2):  # a fresh engine, then the same engine again (force field resident)
+                out = tmp_path / f"{source.stem}{source.suffix}{k}{state_suffix('atomic')}"
+                update = Update("copper", 0, 0, source, STRAIN, cell, np.zeros(6), out, seed=9)
+                stress[source.suffix, k] = run_update(engine, spec, update)
+    assert np.array_equal(stress[".nc", 0], stress[".nc", 1])  # bitwise, fresh or reused
+    # the same atoms to the last bit of a few coordinates (read_data's own rounding): the same
+    # trajectory to ~1e-14 relative, far inside the MD noise (~10 MPa on this box)
+    np.testing.assert_allclose(stress[".nc", 0], stress[".data", 0], rtol=0, atol=1.0)  # Pa
+    assert np.abs(stress[".nc", 0]).max() > 1e7
+    assert read_state(tmp_path / "warm.nc0.nc").hi[2] == pytest.approx(
+        target_cell(cell, STRAIN)[2, 2] + read_state(tmp_path / "warm.nc0.nc").lo[2], rel=1e-12
+    )
+
+
+def test_a_batch_supervisor_writes_the_state_its_worker_hands_over(material, spec, warm, tmp_path):
+    from scema.md.supervisor import supervise
+
+    _, nc, cell = warm
+    updates = {
+        i: Update("copper", i, 0, nc, STRAIN * (i + 1), cell, np.zeros(6), tmp_path / f"batch{i}.nc", seed=20 + i)
+        for i in range(2)
+    }
+    done = {}
+    failures = supervise(
+        updates,
+        {"copper": material},
+        1,
+        tmp_path / "w.log",
+        0,
+        lambda u, a: (u, 1),
+        lambda i, a, s, t: done.update({i: s}),
+    )
+    assert failures == [] and sorted(done) == [0, 1]
+    with Engine() as engine:
+        for i, update in updates.items():
+            alone = Update(
+                "copper", i, 0, nc, STRAIN * (i + 1), cell, np.zeros(6), tmp_path / f"alone{i}.nc", seed=20 + i
+            )
+            np.testing.assert_array_equal(run_update(engine, spec, alone), done[i])
+            assert update.state_out.read_bytes() == alone.state_out.read_bytes()
+
+
+def test_states_of_bonded_materials_stay_lammps_data_files(spec, warm, tmp_path):
+    assert state_suffix("atomic") == ".nc" and state_suffix("molecular") == ".data" and state_suffix("full") == ".data"
+    schedule = plan(
+        np.array([0, 1]),
+        np.zeros((2, 6)),
+        np.array([0, 1]),
+        np.array([["a"], ["b"]], dtype=object),
+        np.zeros((2, 1, 6)),
+        1,
+        tmp_path,
+        state_suffixes=[".nc", ".data"],
+    )
+    assert [Path(p).name for p in schedule.state_out] == ["qp0000000_r00.nc", "qp0000001_r00.data"]
+    bonded = spec.replace(atom_style="molecular")
+    with Engine() as engine, pytest.raises(ValueError, match="atom_style atomic only, not 'molecular'"):
+        engine.restore(bonded, read_state(warm[1]))
+
+
+def test_a_damaged_state_file_names_itself(warm, tmp_path):
+    broken = tmp_path / "qp0000003_r01.nc"
+    broken.write_bytes(warm[1].read_bytes()[:2000])
+    with pytest.raises(ValueError, match=f"{broken}: not a readable MD state file"):
+        read_state(broken)
+    write_state(tmp_path / "again.nc", read_state(warm[1]))
+    assert (tmp_path / "again.nc").read_bytes() == warm[1].read_bytes()  # no time stamp: same state, same bytes
