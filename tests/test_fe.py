@@ -422,3 +422,22 @@ def test_fenicsx_imports_without_pkg_resources_and_keeps_the_versions():
     env = {**os.environ, "PYTHONPATH": str(REPO / "workflow")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.split() == ["False", "True", "True", "True"], out.stderr[-2000:]
+
+
+def test_a_write_to_a_closed_socket_raises_broken_pipe_after_the_fe_import():
+    """PETSc's initialisation takes SIGPIPE from Python; dolfinx_backend gives it back, so a write
+    to an exited MD worker is a BrokenPipeError (which the supervisor handles) and not a PETSc
+    abort (status 59) or a SEGV. Was: this test's pytest session crashed after test_md_batch."""
+    code = (
+        "import os, socket\n"
+        "import scema.fe.dolfinx_backend\n"
+        "mine, theirs = socket.socketpair()\n"
+        "theirs.close()\n"
+        "try:\n"
+        "    os.write(mine.fileno(), b'12345678')\n"
+        "except BrokenPipeError:\n"
+        "    print('BrokenPipeError')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO / "workflow")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert (out.returncode, out.stdout.strip()) == (0, "BrokenPipeError"), out.stdout[-2000:] + out.stderr[-2000:]

@@ -71,6 +71,26 @@ def test_side_by_side_workers_reproduce_the_serial_batch(tmp_path, brute_force_r
     assert_same_batch(workdir, reference, brute_force_run)
 
 
+STOP_TWICE = """
+import signal, sys
+sys.path.insert(0, {workflow!r})
+from scema.md.supervisor import Workers
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # as under PETSc's handler: a write to an exited worker ends us
+with Workers({materials!r}, 1, "lammps.log") as workers:
+    workers.stop()  # as md_batch.run does before it writes the batch file
+    workers.slots[0].process.wait(timeout=120)  # the worker closed LAMMPS and left
+print("closed")
+"""
+
+
+def test_workers_stopped_then_closed_write_nothing_to_an_exited_worker(tmp_path):
+    """``Workers.close`` after ``stop`` (md_batch.run's order) sends no second stop message: it
+    would go to a worker that has exited, fatal where SIGPIPE is not ignored (PETSc initialised)."""
+    code = STOP_TWICE.format(workflow=str(REPO / "workflow"), materials={"copper": copper_config()})
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert (out.returncode, out.stdout.strip()) == (0, "closed"), out.stderr[-2000:]
+
+
 RUNNER = """
 import sys
 sys.path.insert(0, {workflow!r})

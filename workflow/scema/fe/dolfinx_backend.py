@@ -15,7 +15,9 @@ from __future__ import annotations
 import functools
 import re
 import shutil
+import signal
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +37,14 @@ with without_pkg_resources():
 
 from scema.fe.boundary import boundary_marker
 from scema.io.atomic import atomic_paths
+
+# PETSc's initialisation (the petsc4py import above) installs its signal handlers, SIGPIPE's too,
+# which Python ignores: a write to a closed pipe or socket then aborted the process (MPI_Abort 59,
+# or a SEGV when the handler printed through petsc4py) instead of raising BrokenPipeError, which the
+# MD supervisor expects from a worker that has exited. A process that imports this module and runs
+# an MD batch (the test session, a user's notebook) crashed so. SIGPIPE goes back to Python.
+if threading.current_thread() is threading.main_thread():
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
 
 QUADRATURE_DEGREE = 2  # 2x2x2 Gauss points on hexahedra, 4 on tetrahedra
 

@@ -153,6 +153,7 @@ class _Slot:
         self.log, self.materials, self.runner = log, materials, runner
         self.process: subprocess.Popen | None = None
         self.conn: Connection | None = None
+        self.told_to_stop = False
 
     def send(self, task: tuple) -> None:
         """Hand a task over; a worker is (re)started only once its crash was handled (``crashed``),
@@ -175,6 +176,7 @@ class _Slot:
         self.process = subprocess.Popen([sys.executable, "-c", code], pass_fds=[fd], env=env)
         child.close()  # the worker's end lives in the worker only: its death is EOF here
         self.conn = Connection(parent.detach())
+        self.told_to_stop = False
         self.conn.send((self.materials, str(self.log), self.runner))
 
     def crashed(self, update: Any, attempt: Attempt) -> None:
@@ -193,8 +195,14 @@ class _Slot:
         attempt.error = lammps_error(kept) or f"worker exited with code {code} and no LAMMPS ERROR line in its log"
 
     def stop(self) -> None:
-        """Tell the worker to finish (it closes LAMMPS and exits on its own, see :meth:`join`)."""
-        if self.conn is not None:
+        """Tell the worker to finish (it closes LAMMPS and exits on its own, see :meth:`join`).
+
+        Once only: a batch stops its workers before writing its file and closes them after, and a
+        second message would go to a worker that has exited. That write raises BrokenPipeError only
+        while SIGPIPE is ignored; in a process where PETSc was initialised (dolfinx imported) its
+        signal handler aborted the process instead."""
+        if self.conn is not None and not self.told_to_stop:
+            self.told_to_stop = True
             try:
                 self.conn.send(None)
             except (BrokenPipeError, OSError):
