@@ -4,6 +4,8 @@ hands over, byte for byte what an update in one process writes."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -153,3 +155,36 @@ def test_a_damaged_state_file_names_itself(warm, tmp_path):
         read_state(broken)
     write_state(tmp_path / "again.nc", read_state(warm[1]))
     assert (tmp_path / "again.nc").read_bytes() == warm[1].read_bytes()  # no time stamp: same state, same bytes
+
+
+BIG_BATCH = """
+import sys
+import numpy as np
+sys.path.insert(0, {workflow!r})
+from pathlib import Path
+from scema.md.engine import Engine
+from scema.md.material import MaterialSpec
+from scema.md.supervisor import supervise
+from scema.md.update import Update
+
+material = {material!r}
+spec = MaterialSpec.from_config("copper", material)
+with Engine() as engine:
+    engine.build(spec)
+    state, cell = engine.write_state(Path("big.nc")), engine.box_matrix()
+strain = np.full(6, 1.0e-6)
+updates = {{q: Update("copper", q, 0, state, strain, cell, np.zeros(6), Path(f"q{{q}}.nc"), seed=q + 1) for q in range(3)}}
+failures = supervise(updates, {{"copper": material}}, 1, "w.log", 0, lambda u, a: (u, 1), lambda *done: None)
+print(len(failures), sum(Path(f"q{{q}}.nc").stat().st_size > 1_000_000 for q in range(3)))
+"""
+
+
+def test_a_worker_takes_its_next_big_state_while_it_runs(material, tmp_path):
+    """23,328 atoms: a task and a reply each hold a 1.5 MB state, more than a socket buffer; the
+    supervisor hands the next task over while the worker runs and then replies. Was: both
+    blocked on a full socket, the batch hung."""
+    big = {**material, "variables": {**material["variables"], "cells": 18}}
+    big.update(sampling_steps=10, sampling_stride=5, min_deform_steps=5, deform_stride=5)
+    code = BIG_BATCH.format(workflow=str(ROOT / "workflow"), material=big)
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["0", "3"], out.stderr[-2000:]

@@ -21,10 +21,12 @@ from __future__ import annotations
 import dataclasses
 import glob
 import os
+import queue
 import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -92,14 +94,13 @@ def _work(conn, materials: dict[str, dict], log: str, runner: Callable) -> None:
     in memory both ways, the supervisor reads and writes their files; a data file the worker
     wrote the supervisor fsyncs."""
     specs = {name: MaterialSpec.from_config(name, cfg) for name, cfg in materials.items()}
+    tasks: queue.SimpleQueue = queue.SimpleQueue()
+    threading.Thread(target=_receive, args=(conn, tasks), daemon=True).start()
     with Engine(log=Path(log)) as engine:
         engine.exchange = exchange = StateExchange()
         while True:
-            try:
-                task = conn.recv()
-            except EOFError:  # the supervisor is gone
-                return
-            if task is None:
+            task = tasks.get()
+            if task is None:  # told to stop, or the supervisor is gone
                 return
             _, update, divisor, state_in = task
             exchange.incoming.clear()
@@ -118,6 +119,21 @@ def _work(conn, materials: dict[str, dict], log: str, runner: Callable) -> None:
                 conn.send(("error", f"{type(error).__name__}: {error}".replace("\n", " ")))
             else:
                 conn.send(("done", stress, time.perf_counter() - start, exchange.outgoing.get(update.state_out)))
+
+
+def _receive(conn, tasks: queue.SimpleQueue) -> None:
+    """Take the supervisor's messages as they come (None last). A task holds its input state
+    (1.5 MB at 23,000 atoms), more than a socket buffer: read only between updates, the
+    supervisor's send of the next task would wait for this worker's run to end while the
+    worker's reply waited for the supervisor to read, each blocked on the other."""
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):  # the supervisor is gone
+            task = None
+        tasks.put(task)
+        if task is None:
+            return
 
 
 def prefetch(path: Path) -> State | None:
