@@ -188,3 +188,70 @@ def test_a_worker_takes_its_next_big_state_while_it_runs(material, tmp_path):
     code = BIG_BATCH.format(workflow=str(ROOT / "workflow"), material=big)
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert out.stdout.split() == ["0", "3"], out.stderr[-2000:]
+
+
+def test_restore_keeps_unwrapped_positions_of_atoms_outside_the_box(spec, tmp_path):
+    """Hot atoms cross faces between re-neighbourings; the snapshot holds them outside the box
+    with their old image flags. Restored, they are wrapped with flags that keep x + image . box,
+    as LAMMPS's own read_data of the same state does (LAMMPS's create_atoms kept the old flags)."""
+    with Engine() as engine:
+        engine.build(spec)
+        engine.create_velocities(900.0, 5)
+        engine.commands(["neigh_modify delay 0 every 1000 check no"])  # no re-neighbouring: atoms leave the box
+        engine.nvt(spec, seed=2)
+        engine.run(40)
+        engine.write_state(tmp_path / "hot.nc")
+        engine.write_state(tmp_path / "hot.data")
+    state = read_state(tmp_path / "hot.nc")
+    (lx, ly, lz), (xy, xz, yz) = state.hi - state.lo, state.tilt
+    vectors = np.array([[lx, 0.0, 0.0], [xy, ly, 0.0], [xz, yz, lz]])
+    fractions = np.linalg.solve(vectors.T, (state.x - state.lo).T).T
+    assert np.any((fractions < 0) | (fractions >= 1)), "no atom outside the box: the test tests nothing"
+    restored = {}
+    for source in ("hot.nc", "hot.data"):
+        with Engine() as engine:
+            engine.load(spec, tmp_path / source)
+            restored[source] = engine.snapshot()
+    for snap in restored.values():
+        np.testing.assert_allclose(snap.x + snap.image @ vectors, state.x + state.image @ vectors, rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(restored["hot.nc"].image, restored["hot.data"].image)
+
+
+def test_atom_ids_with_gaps_and_per_type_masses_survive_a_state(spec, tmp_path):
+    """IDs need not be 1..n (a structure with vacancies: delete_atoms compress no), and a type's
+    mass comes back with the state even where the force field does not set it."""
+    with Engine() as engine:
+        engine.build(spec)
+        engine.commands(["group scema_vacancies id 5 17 40", "delete_atoms group scema_vacancies compress no"])
+        engine.create_velocities(spec.temperature, 8)
+        engine.write_state(tmp_path / "gaps.nc")
+        before = engine.snapshot()
+    state = read_state(tmp_path / "gaps.nc")
+    assert len(state.id) == 105 and {5, 17, 40}.isdisjoint(state.id.tolist()) and state.id.max() == 108
+    assert np.all(np.diff(state.id) > 0) and np.all(state.type == 1)
+    np.testing.assert_array_equal(state.x, before.x)
+    assert state.mass.tolist() == [63.546]  # the material's mass, from the force-field template
+    # a pair style that sets no mass (EAM files carry one: 63.55 for Mishin's Cu)
+    (tmp_path / "lj.lmp").write_text("pair_style lj/cut 5.0\npair_coeff * * 0.409 2.338\n")
+    bare = spec.replace(forcefield=str(tmp_path / "lj.lmp"))
+    with Engine() as engine:
+        engine.load(bare, tmp_path / "gaps.nc")  # a fresh engine: the state's Masses, as a data file's
+        engine.run(1)
+        again = engine.snapshot()
+    assert again.mass.tolist() == [63.546] and again.id.tolist() == state.id.tolist()
+
+
+def test_unit_names_of_every_lammps_style_are_udunits():
+    from cfunits import Units
+
+    from scema.md import units
+
+    for style in ("metal", "real", "si", "cgs", "electron", "micro", "nano"):
+        velocity = Units(units.velocity_unit_name(style))
+        assert velocity.equivalent(Units("m/s")), style
+        assert Units(units.distance_unit_name(style)).equivalent(Units("m")), style
+        assert Units(units.mass_unit_name(style)).isvalid, style
+    # LAMMPS electron velocities are Bohr per atomic time unit (1.03275e-15 s), not per fs
+    assert Units.conform(1.0, Units(units.velocity_unit_name("electron")), Units("m/s")) == pytest.approx(
+        51239.7, rel=1e-5
+    )

@@ -37,8 +37,8 @@ PHASES = {
     "write_data": r"LAMMPS_NS::WriteData::command\(",
     "pair_coeff (potential file read)": r"LAMMPS_NS::Input::pair_coeff\(",
     "delete_atoms": r"LAMMPS_NS::DeleteAtoms::command\(",
-    "library: create_atoms (NetCDF states)": r"lammps_create_atoms\(",
-    "library: gather_atoms (NetCDF states)": r"lammps_gather_atoms\(",
+    "library: create_atoms (NetCDF states)": r"lammps_create_atoms\b",
+    "library: extract_atom (NetCDF states)": r"lammps_extract_atom\b",
 }
 
 
@@ -65,7 +65,7 @@ def batch(args: argparse.Namespace) -> None:
             handed = read_state(state)
         for q in range(args.updates):
             strain = args.increment * np.asarray(args.direction, dtype=float)
-            if engine.exchange is not None:
+            if getattr(engine, "exchange", None) is not None:
                 engine.exchange.incoming[state] = handed
                 engine.exchange.outgoing.clear()
             run_update(

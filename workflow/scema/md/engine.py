@@ -228,34 +228,46 @@ class Engine:
         return Path(path)
 
     def snapshot(self) -> State:
-        """Box and atoms as a :class:`State` (atomic styles; ids 1..n, as LAMMPS writes them).
+        """Box and atoms as a :class:`State` (atomic styles), sorted by atom ID (any IDs).
 
         Taken as they are: after a run, atoms that crossed a face since the last re-neighbouring
         lie just outside the box with their old image flags, as ``write_data noinit`` writes them;
-        :meth:`restore` wraps them back.
+        :meth:`restore` wraps them back. Serial LAMMPS (a batch worker's): every atom is local.
         """
         self._require_atomic()
         lmp, n = self.lmp, self.natoms()
+        if int(lmp.extract_global("nlocal")) != n:
+            raise RuntimeError("Engine.snapshot needs every atom in this process (serial LAMMPS)")
         lo, hi, xy, yz, xz, _, _ = lmp.extract_box()
+        types = int(lmp.extract_global("ntypes"))
+        ids = np.array(lmp.numpy.extract_atom("id"), dtype=np.int64)
+        order = np.argsort(ids, kind="stable")
+        packed = np.array(lmp.numpy.extract_atom("image"), dtype=np.int64)[order]
+        base, strides = self._image_code
+        mask, offset = strides[1] - 1, base % strides[1]  # IMGMASK, IMGMAX
+        image = np.stack([(packed // stride) & mask for stride in strides], axis=1) - offset
         return State(
             units=self._units,
             lo=np.array(lo),
             hi=np.array(hi),
             tilt=np.array([xy, xz, yz]),
-            types=int(lmp.extract_global("ntypes")),
-            id=np.arange(1, n + 1, dtype=np.int64),
-            type=np.ctypeslib.as_array(lmp.gather_atoms("type", 0, 1)).astype(np.int64),
-            x=np.ctypeslib.as_array(lmp.gather_atoms("x", 1, 3)).reshape(n, 3).copy(),
-            v=np.ctypeslib.as_array(lmp.gather_atoms("v", 1, 3)).reshape(n, 3).copy(),
-            image=np.ctypeslib.as_array(lmp.gather_atoms("image", 0, 3)).reshape(n, 3).astype(np.int64),
+            mass=np.array(lmp.numpy.extract_atom("mass")[1 : types + 1], dtype=float),
+            id=ids[order],
+            type=np.array(lmp.numpy.extract_atom("type"), dtype=np.int64)[order],
+            x=np.array(lmp.numpy.extract_atom("x"), dtype=float)[order],
+            v=np.array(lmp.numpy.extract_atom("v"), dtype=float)[order],
+            image=image,
         )
 
     def restore(self, spec: MaterialSpec, state: State) -> None:
         """Make ``state`` the system: box reset, atoms replaced through the library (no text).
 
         The force field stays when the material is the one already loaded (as :meth:`load` of a
-        data file); otherwise the box is created from the state and the force field included.
-        Every restore creates the atoms the same way, so a fresh and a reused engine agree bitwise.
+        data file); otherwise the box is created from the state, its per-type masses set (as a
+        data file's Masses section) and the force field included. Every restore creates the
+        atoms the same way, so a fresh and a reused engine agree bitwise. ``create_atoms`` wraps
+        an atom lying outside the box but keeps the image flags it was given (LAMMPS 29Sep2021):
+        the flags of wrapped atoms are set here so that unwrapped positions stay those of the state.
         """
         self._require_atomic(spec)
         if state.units != spec.units:
@@ -268,8 +280,9 @@ class Engine:
                 [
                     f"region scema_cell prism {lo[0]!r} {hi[0]!r} {lo[1]!r} {hi[1]!r} {lo[2]!r} {hi[2]!r} "
                     f"{xy!r} {xz!r} {yz!r} units box",
-                    f"create_box {int(state.types)} scema_cell",
+                    f"create_box {len(state.mass)} scema_cell",
                     "region scema_cell delete",
+                    *(f"mass {t} {float(m)!r}" for t, m in enumerate(state.mass, start=1)),
                 ]
             )
             self._finish_setup(spec)
@@ -278,19 +291,26 @@ class Engine:
             self.commands(["delete_atoms group all"])
         self.lmp.reset_box(list(map(float, state.lo)), list(map(float, state.hi)), *map(float, state.tilt[[0, 2, 1]]))
         base, strides = self._image_code
-        image = base + np.asarray(state.image, dtype=np.int64) @ strides
+        x, image = np.asarray(state.x, dtype=float), np.asarray(state.image, dtype=np.int64)
         n = len(state.id)
         created = self.lmp.create_atoms(
             n,
             np.asarray(state.id).tolist(),
             np.asarray(state.type).tolist(),
-            np.asarray(state.x, dtype=float).ravel().tolist(),
+            x.ravel().tolist(),
             np.asarray(state.v, dtype=float).ravel().tolist(),
-            image.tolist(),
+            (base + image @ strides).tolist(),
             False,
         )
         if created != n or self.natoms() != n:
             raise RuntimeError(f"restored {self.natoms()} of {n} atoms")
+        placed = self.lmp.numpy.extract_atom("x")  # in creation order
+        wrapped = np.flatnonzero(np.any(placed != x, axis=1))
+        if wrapped.size:  # image + the whole box vectors the atom moved by; written into LAMMPS's array
+            (lx, ly, lz), (xy, xz, yz) = state.hi - state.lo, state.tilt
+            vectors = np.array([[lx, 0.0, 0.0], [xy, ly, 0.0], [xz, yz, lz]])
+            moved = np.rint(np.linalg.solve(vectors.T, (x[wrapped] - placed[wrapped]).T).T).astype(np.int64)
+            self.lmp.numpy.extract_atom("image")[wrapped] = base + (image[wrapped] + moved) @ strides
 
     def _require_atomic(self, spec: MaterialSpec | None = None) -> None:
         style = (spec or self.spec).atom_style if (spec or self.spec) is not None else "atomic"

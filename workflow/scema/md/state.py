@@ -42,16 +42,16 @@ def is_netcdf_state(path: str | os.PathLike) -> bool:
 class State:
     """Box and atoms of an atomic LAMMPS system, in the material's LAMMPS units.
 
-    ``lo``, ``hi`` (3,) box corners; ``tilt`` (3,) xy xz yz; ``types`` number of atom types;
-    per atom (sorted by ``id``): ``type``, ``x`` (n, 3) positions, ``v`` (n, 3) velocities,
-    ``image`` (n, 3) periodic image flags.
+    ``lo``, ``hi`` (3,) box corners; ``tilt`` (3,) xy xz yz; ``mass`` (types,) per atom type
+    1, 2, ...; per atom (sorted by ``id``): ``type``, ``x`` (n, 3) positions, ``v`` (n, 3)
+    velocities, ``image`` (n, 3) periodic image flags.
     """
 
     units: str
     lo: np.ndarray
     hi: np.ndarray
     tilt: np.ndarray
-    types: int
+    mass: np.ndarray
     id: np.ndarray
     type: np.ndarray
     x: np.ndarray
@@ -82,18 +82,26 @@ def write_state(path: str | os.PathLike, state: State, durable: bool = True) -> 
         nc.source = "scema (Snakemake FE-MD workflow: dolfinx + LAMMPS)"
         nc.history = "written by an MD update (scema.md.state)"
         nc.lammps_units = state.units
-        nc.atom_types = np.int32(state.types)
         nc.createDimension("atom", len(state.id))
         nc.createDimension("axis", 3)
         nc.createDimension("tilt", 3)
+        nc.createDimension("atom_type", len(state.mass))
         variables = {
             "atom": (("atom",), state.id, "i", "LAMMPS atom ID", "1"),
+            "atom_type": (("atom_type",), np.arange(1, len(state.mass) + 1), "i", "LAMMPS atom type", "1"),
+            "mass": (
+                ("atom_type",),
+                state.mass,
+                "d",
+                "mass of an atom of the type",
+                lmp_units.mass_unit_name(state.units),
+            ),
             "axis": (("axis",), np.arange(3), "i", "Cartesian axis (0 x, 1 y, 2 z)", "1"),
             "tilt": (("tilt",), np.arange(3), "i", "box tilt factor (0 xy, 1 xz, 2 yz)", "1"),
             "box_lo": (("axis",), state.lo, "d", "lower corner of the box", distance),
             "box_hi": (("axis",), state.hi, "d", "upper corner of the box", distance),
             "box_tilt": (("tilt",), state.tilt, "d", "box tilt factors xy xz yz", distance),
-            "type": (("atom",), state.type, "i", "LAMMPS atom type", "1"),
+            "type": (("atom",), state.type, "i", "LAMMPS atom type of the atom", "1"),
             "position": (("atom", "axis"), state.x, "d", "atom position", distance),
             "velocity": (("atom", "axis"), state.v, "d", "atom velocity", lmp_units.velocity_unit_name(state.units)),
             "image": (("atom", "axis"), state.image, "i", "periodic image flags", "1"),
@@ -118,7 +126,7 @@ def read_state(path: str | os.PathLike) -> State:
                 lo=np.array(v["box_lo"][:], dtype=float),
                 hi=np.array(v["box_hi"][:], dtype=float),
                 tilt=np.array(v["box_tilt"][:], dtype=float),
-                types=int(nc.atom_types),
+                mass=np.array(v["mass"][:], dtype=float),
                 id=np.array(v["atom"][:], dtype=np.int64),
                 type=np.array(v["type"][:], dtype=np.int64),
                 x=np.array(v["position"][:], dtype=float),

@@ -334,7 +334,13 @@ def supervise(
                 if message[0] == "done":
                     hand_out(slot)  # the worker goes on at once; what follows overlaps its next update
                     if message[3] is not None:  # durable before the journal says it is done
-                        write_state(update.state_out, message[3])
+                        try:
+                            write_state(update.state_out, message[3])
+                        except OSError as error:  # a full disk: the journalled updates stay done
+                            raise OSError(
+                                f"writing the state of qp {update.qp}, replica {update.replica} to "
+                                f"{update.state_out} failed: {error}"
+                            ) from error
                     else:
                         fsync_path(update.state_out)
                     succeeded += 1

@@ -57,12 +57,13 @@ def run_update(engine: Engine, spec: MaterialSpec, update: Update) -> np.ndarray
     n = max(min_deform_steps, ceil(max|strain change| / rate / dt)) steps, then holds for
     sampling_steps, over which the pressure is averaged (every sampling_stride-th step) -> write
     state_out atomically (a data file without write_data's re-init: the run just set the system
-    up). In a batch worker a NetCDF state passes through memory both ways (``Engine.exchange``):
-    the supervisor reads and writes the files; a data file it flushes to disk.
+    up), not flushed to disk here: in a batch worker a NetCDF state passes through memory both
+    ways (``Engine.exchange``) and the supervisor reads it and writes it durably; a data file it
+    flushes to disk.
     """
     engine.load(spec, update.state_in)
     engine.nvt(spec, seed=update.seed)
     target = target_cell(update.reference_cell, update.target_strain)
     stress, _ = engine.deform_and_sample(spec, target, update.reference_cell, spec.sampling_steps, spec.sampling_stride)
-    engine.write_state(update.state_out, after_run=True, durable=False)  # the supervisor fsyncs it
+    engine.write_state(update.state_out, after_run=True, durable=False)  # in a batch: the supervisor's
     return stress - update.reference_stress
