@@ -70,7 +70,7 @@ def test_retrains_exactly_at_train_frequency_and_resume_neither_retrains_nor_dup
     cfg = _committee_config(3, train_frequency=20, stress_accuracy_mpa=0.0, prior_version=False)
     seed_materials(tmp_path, copper_cache)
     state_dir = tmp_path / "results/step_0003/md/state"
-    config_path = kill_run_when(tmp_path, cfg, lambda: any(state_dir.glob("*.data")))
+    config_path = kill_run_when(tmp_path, cfg, lambda: any(state_dir.glob("*.nc")))
     version_dir = tmp_path / "results/committee/copper/v1"
     trained = {p: p.stat().st_mtime_ns for p in version_dir.rglob("*") if p.is_file()}
     assert trained, "version 1 should exist after step 2 (32 samples >= 20)"
@@ -127,7 +127,7 @@ def test_audits_suspend_a_wrong_committee_and_resume_keeps_every_audit_record_on
     seed_materials(tmp_path, copper_cache)
     _wrong_committee(tmp_path, tmp_path / "results/materials")
     state_dir = tmp_path / "results/step_0002/md/state"
-    config_path = kill_run_when(tmp_path, cfg, lambda: any(state_dir.glob("*.data")))
+    config_path = kill_run_when(tmp_path, cfg, lambda: any(state_dir.glob("*.nc")))
     step1 = tmp_path / "results/step_0001"
     written = {p.name: p.stat().st_mtime_ns for p in (step1 / "training_samples.nc", step1 / "committee.nc")}
     resume_run(tmp_path, cfg, config_path)

@@ -72,12 +72,20 @@ def run_batch(materials: dict, log: str) -> None:
     )
 
 
-def assert_named_failure(error: UpdateFailed, rows: xr.Dataset, lammps_text: str) -> dict:
-    """One line naming step, qp, replica, material and the LAMMPS error; the record beside the batch."""
+def assert_named_failure(error: UpdateFailed, rows: xr.Dataset, lammps_text: str, lammps: bool = True) -> dict:
+    """One line naming step, qp, replica, material and the error (LAMMPS's ERROR line when
+    ``lammps``); the record beside the batch."""
     line = str(error)
     qp, replica = int(rows["qp_id"].values[VICTIM]), int(rows["replica_id"].values[VICTIM])
     assert "\n" not in line
-    for part in ("step 2", f"qp {qp},", f"replica {replica},", "material copper", "ERROR", lammps_text):
+    for part in (
+        "step 2",
+        f"qp {qp},",
+        f"replica {replica},",
+        "material copper",
+        "ERROR" if lammps else "",
+        lammps_text,
+    ):
         assert part in line, (part, line)
     record = json.loads(Path(BATCH).with_suffix(".failed.json").read_text())
     assert [(r["qp"], r["replica"]) for r in record] == [(qp, replica)]
@@ -105,7 +113,8 @@ def test_truncated_state_file_is_retried_named_and_the_batch_finishes_once_it_is
     materials = {"copper": copper_config()}
     with pytest.raises(UpdateFailed) as error:
         run_batch(materials, "first.lammps.log")
-    assert_named_failure(error.value, rows, "data file")
+    assert state_in.suffix == ".nc"  # a qp state of an earlier step (NetCDF): named by our reader, not LAMMPS
+    assert_named_failure(error.value, rows, f"{state_in}: not a readable MD state file", lammps=False)
     assert_others_kept(rows)
 
     before = state_mtimes()

@@ -45,7 +45,12 @@ def fe_inputs(tmp_path, brute_force_run, monkeypatch) -> dict:
 @pytest.mark.workflow
 def test_fe_step_on_two_ranks_writes_the_same_strain_file_and_schedule(tmp_path, brute_force_run, fe_inputs):
     cfg = fe_inputs["model_settings"]
-    schedule = {"batches": cfg["md"]["batches"], "seed": cfg["run"]["seed"], "materials": ["copper"]}
+    schedule = {
+        "batches": cfg["md"]["batches"],
+        "seed": cfg["run"]["seed"],
+        "materials": ["copper"],
+        "state_suffixes": [".nc"],
+    }
     kwargs = dict(
         **fe_inputs,
         fe={"integrator": "quasistatic", "time_step": cfg["fe"]["time_step"], "petsc_options": {}},

@@ -165,7 +165,7 @@ def test_uniform_strain_specimen_gives_every_qp_the_same_stress(tmp_path, copper
 
 
 def _state_files(workdir: Path, step: int) -> list[Path]:
-    return list((workdir / f"results/step_{step:04d}/md/state").glob("*.data"))
+    return list((workdir / f"results/step_{step:04d}/md/state").glob("*.nc"))
 
 
 @pytest.mark.workflow
@@ -225,6 +225,7 @@ def test_fe_step_in_the_run_equals_fe_step_from_the_files_of_the_step_before(
                 "replicas": cfg["md"]["replicas"],
                 "seed": cfg["run"]["seed"],
                 "materials": ["copper"],
+                "state_suffixes": [".nc"],
             },
             "prev_md_state": f"results/step_{step - 1:04d}/md_state.nc",
             "out_schedule": str(tmp_path / "md_schedule.nc"),

@@ -3,6 +3,8 @@
 Both do the same MD (the material's box, force field, Langevin NVT, same timestep, same number
 of steps) on the same machine; the batch pays for what an update needs on top (restore a state
 file, set up fixes, one run that deforms to the target cell and samples, write the new state).
+The updates read and write qp states in the format of the checkout under test, as every step
+after the first does (NetCDF for atomic materials since issue 12; the supervisor does that I/O).
 Reported in atom-steps per second, for 1 worker against 1 ``lmp`` and for 2 workers side by side
 against 2 concurrent ``lmp`` runs. Each update goes from the reference state to the cell of
 ``--increment`` times ``--direction`` (as the first step of a run does; the default direction,
@@ -173,9 +175,11 @@ def breakdown(updates: list[Update], material: str, material_cfg: dict, work: Pa
     rows = np.loadtxt(next(updates[0].state_out.parent.glob("timeline.*")), ndmin=2)
     phases = {
         "start-up (process, imports, LAMMPS + MPI init) to the first update": rows[0, 0] - start,
-        "restore state (delete_atoms, read_data add merge)": np.sum(rows[:, 1] - rows[:, 0]),
+        "restore state (NetCDF: create_atoms; data file: read_data add merge)": np.sum(rows[:, 1] - rows[:, 0]),
         "thermostat + one run: deform and sample": np.sum(rows[:, 2] - rows[:, 1]),
-        "write_data": np.sum(rows[:, 3] - rows[:, 2]),
+        "write state (NetCDF: gathered, the supervisor writes it; data file: write_data)": np.sum(
+            rows[:, 3] - rows[:, 2]
+        ),
         "between updates (the worker waiting)": np.sum(rows[1:, 0] - rows[:-1, 3]),
         "last update to return (shut-down)": end - rows[-1, 3],
     }
@@ -211,6 +215,24 @@ def batch_seconds(
     return wall, cpu, delay
 
 
+def qp_state(spec: MaterialSpec, state: Path, out: Path) -> Path:
+    """``state`` in the qp state format of the checkout under test, as every step after the first
+    reads and writes it (NetCDF for atomic materials since issue 12, a LAMMPS data file before);
+    converted once, before the timing."""
+    try:
+        from scema.md.state import state_suffix
+    except ImportError:  # a checkout from before NetCDF qp states
+        return state
+    suffix = state_suffix(spec.atom_style)
+    if state.suffix == suffix:
+        return state
+    converted = out / f"start{suffix}"
+    with Engine() as engine:
+        engine.load(spec, state)
+        engine.write_state(converted)
+    return converted
+
+
 def run_batch(args: argparse.Namespace, spec: MaterialSpec, material_cfg: dict) -> None:
     """``--batch-only``: one timed batch (``supervise`` with workers started in the timed part);
     prints "wall cpu delay" (delay: the workers' mean :func:`run_delay`, read before they stop)."""
@@ -218,16 +240,17 @@ def run_batch(args: argparse.Namespace, spec: MaterialSpec, material_cfg: dict) 
         engine.load(spec, args.state)
         reference_cell = engine.box_matrix()
     args.out.mkdir(parents=True, exist_ok=True)
+    state = qp_state(spec, args.state, args.out)
     updates = [
         Update(
             args.material,
             q,
             0,
-            args.state,
+            state,
             increment_of(args),
             reference_cell,
             np.zeros(6),
-            args.out / f"q{q}.data",
+            args.out / f"q{q}{state.suffix}",
             seed=q + 1,
         )
         for q in range(args.updates * args.workers)
@@ -360,11 +383,22 @@ def main() -> None:
             engine.load(spec, state)
             reference_cell = engine.box_matrix()
         increment = increment_of(args)
+        (work / "b").mkdir()
+        start = qp_state(spec, state, work)
         updates = [
-            Update(args.material, q, 0, state, increment, reference_cell, np.zeros(6), work / "b" / f"q{q}.data", q + 1)
+            Update(
+                args.material,
+                q,
+                0,
+                start,
+                increment,
+                reference_cell,
+                np.zeros(6),
+                work / "b" / f"q{q}{start.suffix}",
+                q + 1,
+            )
             for q in range(args.updates)
         ]
-        (work / "b").mkdir()
         breakdown(updates, args.material, material_cfg, work)
         return
     print(f"work directory {work} (each checkout's state files under w<workers>/<checkout>)", flush=True)

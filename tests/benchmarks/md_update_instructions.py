@@ -36,6 +36,9 @@ PHASES = {
     "read_data": r"LAMMPS_NS::ReadData::command\(",
     "write_data": r"LAMMPS_NS::WriteData::command\(",
     "pair_coeff (potential file read)": r"LAMMPS_NS::Input::pair_coeff\(",
+    "delete_atoms": r"LAMMPS_NS::DeleteAtoms::command\(",
+    "library: create_atoms (NetCDF states)": r"lammps_create_atoms\b",
+    "library: extract_atom (NetCDF states)": r"lammps_extract_atom\b",
 }
 
 
@@ -48,15 +51,27 @@ def batch(args: argparse.Namespace) -> None:
     from scema.md.update import Update, run_update
 
     spec = material_spec(args.material)
+    try:  # the checkout's qp state format, as every step after the first reads and writes it
+        from scema.md.state import StateExchange, read_state, state_suffix
+    except ImportError:  # a checkout from before NetCDF qp states: data files
+        StateExchange = None
     with Engine() as engine:
         engine.load(spec, args.state)
         cell = engine.box_matrix()
+        state = args.state
+        if StateExchange is not None and state_suffix(spec.atom_style) != state.suffix:
+            state = engine.write_state(args.out / f"start{state_suffix(spec.atom_style)}")
+            engine.exchange = StateExchange()  # as in a batch worker: its supervisor reads and writes the files
+            handed = read_state(state)
         for q in range(args.updates):
             strain = args.increment * np.asarray(args.direction, dtype=float)
+            if getattr(engine, "exchange", None) is not None:
+                engine.exchange.incoming[state] = handed
+                engine.exchange.outgoing.clear()
             run_update(
                 engine,
                 spec,
-                Update(args.material, q, 0, args.state, strain, cell, np.zeros(6), args.out / f"q{q}.data", q + 1),
+                Update(args.material, q, 0, state, strain, cell, np.zeros(6), args.out / f"q{q}{state.suffix}", q + 1),
             )
 
 

@@ -15,6 +15,7 @@ from scema.config import (
     validate_config,
 )
 from scema.io.schedule_size import n_batches
+from scema.md.state import state_suffix
 from scema.snakemake_exit import cancel_pending_timers, exit_on_success_without_teardown
 from scema.fe.stability import check_time_step
 from scema.profile_check import check_profile
@@ -322,8 +323,14 @@ def schedule_params(name):
             "replicas": config["md"]["replicas"],
             "seed": config["run"]["seed"],
             "materials": MATERIAL_NAMES,
+            "state_suffixes": state_suffixes(),
         }
     }
+
+
+def state_suffixes():
+    """qp state file suffix per material (config order): NetCDF for atomic styles (scema.md.state)."""
+    return [state_suffix(config["materials"][m]["atom_style"]) for m in MATERIAL_NAMES]
 
 
 def schedule_inputs(name):

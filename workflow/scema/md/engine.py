@@ -24,6 +24,8 @@ from scema.io.atomic import atomic_path
 
 from . import units as lmp_units
 from .material import MaterialSpec
+from .state import State, StateExchange, is_netcdf_state, read_state
+from .state import write_state as write_state_file
 
 # compute pressure's vector is xx yy zz xy xz yz; these indices (1-based) give Voigt order.
 _PRESSURE_VOIGT = (1, 2, 3, 6, 5, 4)
@@ -100,6 +102,11 @@ class Engine:
         self._variables: list[str] = []
         self.spec: MaterialSpec | None = None
         self._resident: MaterialSpec | None = None  # material whose force field is defined
+        # set by an MD batch worker: NetCDF states pass through memory, the supervisor does the file I/O
+        self.exchange: StateExchange | None = None
+        encode = self.lmp.encode_image_flags
+        base = encode(0, 0, 0)  # image flags pack linearly: base + ix*stride_x + iy*stride_y + iz*stride_z
+        self._image_code = (base, np.array([encode(1, 0, 0), encode(0, 1, 0), encode(0, 0, 1)]) - base)
 
     # -- lifecycle ---------------------------------------------------------------------
     def close(self) -> None:
@@ -159,7 +166,8 @@ class Engine:
         self._finish_setup(spec)
 
     def load(self, spec: MaterialSpec, state: Path) -> None:
-        """Restore a state file (positions, velocities, box; topology for molecular styles).
+        """Restore a state file: NetCDF (``scema.md.state``, atomic styles; see :meth:`restore`)
+        or a LAMMPS data file (positions, velocities, box; topology for molecular styles).
 
         Atomic materials keep their force field between loads: the atoms are swapped in place
         (``delete_atoms``, box set from the file's header, ``read_data ... add merge``), so
@@ -169,6 +177,10 @@ class Engine:
         (the plain and the "add" reads of one file differ in the last bit of some coordinates).
         """
         state = Path(state)
+        if is_netcdf_state(state):
+            handed = self.exchange.incoming.pop(state, None) if self.exchange is not None else None
+            self.restore(spec, handed if handed is not None else read_state(state))
+            return
         if not state.is_file():
             raise FileNotFoundError(state)
         if not (self._resident is not None and self._resident == spec):
@@ -204,9 +216,106 @@ class Engine:
         same state as a wrapped write to round-off (~1e-15 A), not bit for bit.
         ``durable=False``: not flushed to disk here (an MD worker's: its supervisor fsyncs it).
         """
+        if is_netcdf_state(path):
+            state = self.snapshot()
+            if self.exchange is not None:
+                self.exchange.outgoing[Path(path)] = state
+            else:
+                write_state_file(path, state, durable)
+            return Path(path)
         with atomic_path(path, durable) as tmp:
             self.commands([f'write_data "{tmp}" nocoeff' + (" noinit" if after_run else "")])
         return Path(path)
+
+    def snapshot(self) -> State:
+        """Box and atoms as a :class:`State` (atomic styles), sorted by atom ID (any IDs).
+
+        Taken as they are: after a run, atoms that crossed a face since the last re-neighbouring
+        lie just outside the box with their old image flags, as ``write_data noinit`` writes them;
+        :meth:`restore` wraps them back. Serial LAMMPS (a batch worker's): every atom is local.
+        """
+        self._require_atomic()
+        lmp, n = self.lmp, self.natoms()
+        if int(lmp.extract_global("nlocal")) != n:
+            raise RuntimeError("Engine.snapshot needs every atom in this process (serial LAMMPS)")
+        lo, hi, xy, yz, xz, _, _ = lmp.extract_box()
+        types = int(lmp.extract_global("ntypes"))
+        ids = np.array(lmp.numpy.extract_atom("id"), dtype=np.int64)
+        order = np.argsort(ids, kind="stable")
+        packed = np.array(lmp.numpy.extract_atom("image"), dtype=np.int64)[order]
+        base, strides = self._image_code
+        mask, offset = strides[1] - 1, base % strides[1]  # IMGMASK, IMGMAX
+        image = np.stack([(packed // stride) & mask for stride in strides], axis=1) - offset
+        return State(
+            units=self._units,
+            lo=np.array(lo),
+            hi=np.array(hi),
+            tilt=np.array([xy, xz, yz]),
+            mass=np.array(lmp.numpy.extract_atom("mass")[1 : types + 1], dtype=float),
+            id=ids[order],
+            type=np.array(lmp.numpy.extract_atom("type"), dtype=np.int64)[order],
+            x=np.array(lmp.numpy.extract_atom("x"), dtype=float)[order],
+            v=np.array(lmp.numpy.extract_atom("v"), dtype=float)[order],
+            image=image,
+        )
+
+    def restore(self, spec: MaterialSpec, state: State) -> None:
+        """Make ``state`` the system: box reset, atoms replaced through the library (no text).
+
+        The force field stays when the material is the one already loaded (as :meth:`load` of a
+        data file); otherwise the box is created from the state, its per-type masses set (as a
+        data file's Masses section) and the force field included. Every restore creates the
+        atoms the same way, so a fresh and a reused engine agree bitwise. ``create_atoms`` wraps
+        an atom lying outside the box but keeps the image flags it was given (LAMMPS 29Sep2021):
+        the flags of wrapped atoms are set here so that unwrapped positions stay those of the state.
+        """
+        self._require_atomic(spec)
+        if state.units != spec.units:
+            raise ValueError(f"state in LAMMPS units {state.units!r}, material {spec.name!r} in {spec.units!r}")
+        if not (self._resident is not None and self._resident == spec):
+            self._resident = None
+            self._start(spec)
+            lo, hi, (xy, xz, yz) = state.lo, state.hi, state.tilt
+            self.commands(
+                [
+                    f"region scema_cell prism {lo[0]!r} {hi[0]!r} {lo[1]!r} {hi[1]!r} {lo[2]!r} {hi[2]!r} "
+                    f"{xy!r} {xz!r} {yz!r} units box",
+                    f"create_box {len(state.mass)} scema_cell",
+                    "region scema_cell delete",
+                    *(f"mass {t} {float(m)!r}" for t, m in enumerate(state.mass, start=1)),
+                ]
+            )
+            self._finish_setup(spec)
+            self._resident = spec
+        elif self.natoms():
+            self.commands(["delete_atoms group all"])
+        self.lmp.reset_box(list(map(float, state.lo)), list(map(float, state.hi)), *map(float, state.tilt[[0, 2, 1]]))
+        base, strides = self._image_code
+        x, image = np.asarray(state.x, dtype=float), np.asarray(state.image, dtype=np.int64)
+        n = len(state.id)
+        created = self.lmp.create_atoms(
+            n,
+            np.asarray(state.id).tolist(),
+            np.asarray(state.type).tolist(),
+            x.ravel().tolist(),
+            np.asarray(state.v, dtype=float).ravel().tolist(),
+            (base + image @ strides).tolist(),
+            False,
+        )
+        if created != n or self.natoms() != n:
+            raise RuntimeError(f"restored {self.natoms()} of {n} atoms")
+        placed = self.lmp.numpy.extract_atom("x")  # in creation order
+        wrapped = np.flatnonzero(np.any(placed != x, axis=1))
+        if wrapped.size:  # image + the whole box vectors the atom moved by; written into LAMMPS's array
+            (lx, ly, lz), (xy, xz, yz) = state.hi - state.lo, state.tilt
+            vectors = np.array([[lx, 0.0, 0.0], [xy, ly, 0.0], [xz, yz, lz]])
+            moved = np.rint(np.linalg.solve(vectors.T, (x[wrapped] - placed[wrapped]).T).T).astype(np.int64)
+            self.lmp.numpy.extract_atom("image")[wrapped] = base + (image[wrapped] + moved) @ strides
+
+    def _require_atomic(self, spec: MaterialSpec | None = None) -> None:
+        style = (spec or self.spec).atom_style if (spec or self.spec) is not None else "atomic"
+        if style != "atomic":
+            raise ValueError(f"NetCDF MD states hold atom_style atomic only, not {style!r}: use a LAMMPS data file")
 
     # -- dynamics ----------------------------------------------------------------------
     def create_velocities(self, temperature: float, seed: int) -> None:

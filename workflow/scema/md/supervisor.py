@@ -6,8 +6,9 @@ with ``python -c`` that imports only this module: no LAMMPS or MPI state inherit
 multiprocessing spawn it does not re-import the caller's main script, e.g. Snakemake's script
 preamble) keeps one serial LAMMPS instance for many updates.
 Each worker holds at most ``DEPTH`` updates over its pipe: the one it runs and the next, so it
-never waits for the supervisor between updates (the state file's and the journal's fsync, the
-pipe round trip, the progress line happen while it already runs the next one), and the
+never waits for the supervisor between updates (reading the next NetCDF state, writing the last
+one and the journal's fsync, the pipe round trip, the progress line happen while it already
+runs the next one: ``scema.md.state``), and the
 supervisor still knows which update a dead worker was running: the oldest one not answered; the
 queued one goes back to the queue untried. The worker's LAMMPS log holds the error text; it is kept under a name
 saying which update and attempt it belongs to, and a fresh worker takes the slot. A failed
@@ -20,10 +21,12 @@ from __future__ import annotations
 import dataclasses
 import glob
 import os
+import queue
 import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -38,6 +41,7 @@ from ..io.atomic import fsync_path
 from ..parallel import SINGLETON_MPI
 from .engine import Engine
 from .material import MaterialSpec
+from .state import State, StateExchange, is_netcdf_state, read_state, write_state
 from .update import run_update
 
 _ERROR_LINE = re.compile(r"^ERROR.*$", re.MULTILINE)
@@ -85,18 +89,24 @@ def lammps_error(log: Path) -> str:
 
 
 def _work(conn, materials: dict[str, dict], log: str, runner: Callable) -> None:
-    """Worker loop: (index, update, divisor) in, ("done", stress, seconds) or ("error", text) out,
-    in the order the tasks came in (the supervisor fsyncs the state file it wrote)."""
+    """Worker loop: (index, update, divisor, state in) in, ("done", stress, seconds, state out) or
+    ("error", text) out, in the order the tasks came in. NetCDF states (``scema.md.state``) pass
+    in memory both ways, the supervisor reads and writes their files; a data file the worker
+    wrote the supervisor fsyncs."""
     specs = {name: MaterialSpec.from_config(name, cfg) for name, cfg in materials.items()}
+    tasks: queue.SimpleQueue = queue.SimpleQueue()
+    threading.Thread(target=_receive, args=(conn, tasks), daemon=True).start()
     with Engine(log=Path(log)) as engine:
+        engine.exchange = exchange = StateExchange()
         while True:
-            try:
-                task = conn.recv()
-            except EOFError:  # the supervisor is gone
+            task = tasks.get()
+            if task is None:  # told to stop, or the supervisor is gone
                 return
-            if task is None:
-                return
-            _, update, divisor = task
+            _, update, divisor, state_in = task
+            exchange.incoming.clear()
+            exchange.outgoing.clear()
+            if state_in is not None:
+                exchange.incoming[update.state_in] = state_in
             start = time.perf_counter()
             try:
                 update.state_out.parent.mkdir(parents=True, exist_ok=True)
@@ -108,7 +118,33 @@ def _work(conn, materials: dict[str, dict], log: str, runner: Callable) -> None:
             except Exception as error:  # a Python-side failure: report it, keep the worker
                 conn.send(("error", f"{type(error).__name__}: {error}".replace("\n", " ")))
             else:
-                conn.send(("done", stress, time.perf_counter() - start))
+                conn.send(("done", stress, time.perf_counter() - start, exchange.outgoing.get(update.state_out)))
+
+
+def _receive(conn, tasks: queue.SimpleQueue) -> None:
+    """Take the supervisor's messages as they come (None last). A task holds its input state
+    (1.5 MB at 23,000 atoms), more than a socket buffer: read only between updates, the
+    supervisor's send of the next task would wait for this worker's run to end while the
+    worker's reply waited for the supervisor to read, each blocked on the other."""
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):  # the supervisor is gone
+            task = None
+        tasks.put(task)
+        if task is None:
+            return
+
+
+def prefetch(path: Path) -> State | None:
+    """The NetCDF state an update starts from, read here so its worker does not; None for a data
+    file, or when it cannot be read (the worker then tries and reports why, as an update error)."""
+    if not is_netcdf_state(path):
+        return None
+    try:
+        return read_state(path)
+    except (OSError, ValueError):
+        return None
 
 
 def serve(fd: int) -> None:
@@ -276,7 +312,7 @@ def supervise(
         while pending and (not busy[slot] or (len(busy[slot]) < DEPTH and len(pending) > len(slots))):
             index, number = pending.popleft()
             update, divisor = variant(updates[index], number)
-            slot.send((index, update, divisor))
+            slot.send((index, update, divisor, prefetch(update.state_in)))
             busy[slot].append((index, Attempt(number, int(update.seed), divisor), update))
 
     try:
@@ -297,7 +333,16 @@ def supervise(
                         pending.appendleft((queued, untried.number))
                 if message[0] == "done":
                     hand_out(slot)  # the worker goes on at once; what follows overlaps its next update
-                    fsync_path(update.state_out)  # durable before the journal says it is done
+                    if message[3] is not None:  # durable before the journal says it is done
+                        try:
+                            write_state(update.state_out, message[3])
+                        except OSError as error:  # a full disk: the journalled updates stay done
+                            raise OSError(
+                                f"writing the state of qp {update.qp}, replica {update.replica} to "
+                                f"{update.state_out} failed: {error}"
+                            ) from error
+                    else:
+                        fsync_path(update.state_out)
                     succeeded += 1
                     on_done(index, attempt.number, message[1], message[2])
                     continue

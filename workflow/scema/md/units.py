@@ -17,7 +17,7 @@ _DISTANCE_NAMES = {
     "real": "angstrom",
     "si": "m",
     "cgs": "cm",
-    "electron": "bohr",
+    "electron": f"{BOHR!r} m",  # UDUNITS has no Bohr
     "micro": "um",
     "nano": "nm",
 }
@@ -67,3 +67,28 @@ def distance_unit_name(units: str) -> str:
     """The UDUNITS name of the LAMMPS distance unit of ``units`` (e.g. "angstrom")."""
     _factors(units)
     return _DISTANCE_NAMES[units]
+
+
+# UDUNITS names of each style's velocity and mass units (the atoms of MD state files)
+_VELOCITY_NAMES = {
+    "metal": "angstrom/ps",
+    "real": "angstrom/fs",
+    "si": "m/s",
+    "cgs": "cm/s",
+    "electron": f"{BOHR!r} m/(1.03275e-15 s)",  # Bohr per atomic time unit, not per fs (the style's time)
+    "micro": "um/us",
+    "nano": "nm/ns",
+}
+_MASS_NAMES = {"metal": "g/mol", "real": "g/mol", "si": "kg", "cgs": "g", "electron": "u", "micro": "pg", "nano": "ag"}
+
+
+def velocity_unit_name(units: str) -> str:
+    """The UDUNITS name of the LAMMPS velocity unit of ``units`` (e.g. "angstrom/ps")."""
+    _factors(units)
+    return _VELOCITY_NAMES[units]
+
+
+def mass_unit_name(units: str) -> str:
+    """The UDUNITS name of the LAMMPS mass unit of ``units`` (per atom type; "g/mol" in metal)."""
+    _factors(units)
+    return _MASS_NAMES[units]

@@ -6,8 +6,9 @@ previous cell plus an increment: a box that lagged (trusted by the committee, or
 member) lands on the same cell as one updated every step, and chained updates do not compound.
 
 Reproducible, not noise-free: the Langevin thermostat draws from the update's own seed (the
-schedule derives it from run seed, step, qp and replica), and state files are text with full
-double precision, so re-running an update after an interruption reproduces it bit for bit.
+schedule derives it from run seed, step, qp and replica), and state files hold every double
+exactly (NetCDF, ``scema.md.state``; LAMMPS data files with 17 digits for bonded materials), so
+re-running an update after an interruption reproduces it bit for bit.
 Batches of updates are run by ``scema.stages.md_batch`` (one LAMMPS instance per worker).
 """
 
@@ -55,12 +56,14 @@ def run_update(engine: Engine, spec: MaterialSpec, update: Update) -> np.ndarray
     restore state_in -> Langevin NVT -> one LAMMPS run: the cell ramps to the target over
     n = max(min_deform_steps, ceil(max|strain change| / rate / dt)) steps, then holds for
     sampling_steps, over which the pressure is averaged (every sampling_stride-th step) -> write
-    state_out atomically (without write_data's re-init: the run just set the system up; flushed to
-    disk by the batch supervisor, not here).
+    state_out atomically (a data file without write_data's re-init: the run just set the system
+    up), not flushed to disk here: in a batch worker a NetCDF state passes through memory both
+    ways (``Engine.exchange``) and the supervisor reads it and writes it durably; a data file it
+    flushes to disk.
     """
     engine.load(spec, update.state_in)
     engine.nvt(spec, seed=update.seed)
     target = target_cell(update.reference_cell, update.target_strain)
     stress, _ = engine.deform_and_sample(spec, target, update.reference_cell, spec.sampling_steps, spec.sampling_stride)
-    engine.write_state(update.state_out, after_run=True, durable=False)  # the supervisor fsyncs it
+    engine.write_state(update.state_out, after_run=True, durable=False)  # in a batch: the supervisor's
     return stress - update.reference_stress

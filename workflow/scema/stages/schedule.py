@@ -37,7 +37,8 @@ def write_schedule(
 ) -> None:
     """``settings``: the rule param ``schedule`` (``batches``: at most this many batch jobs,
     ``seed``: the run seed, ``materials``: every material name in config order, the index;
-    ``replicas``, read by fe_step for step 1's rest state);
+    ``replicas``, read by fe_step for step 1's rest state; ``state_suffixes``: each material's
+    qp state format, scema.md.state.state_suffix);
     ``prev_md_state``: the previous step's md_state.nc, or its contents (fe_step aggregates it).
     Runs in the step's jobs: reads as numpy (``Contents``, no xarray import; scema.io.netcdf)."""
     strain = read_contents(strain_path)
@@ -55,6 +56,7 @@ def write_schedule(
         state_dir,
         run_seed=int(settings["seed"]),
         step=step,
+        state_suffixes=list(settings["state_suffixes"]),
     )
     ds = schedule_dataset(step, schedule, list(settings["materials"]))
     write_dataset(ds, out_schedule, f"MD schedule, step {step}")
