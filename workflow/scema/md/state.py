@@ -1,12 +1,12 @@
 """A quadrature point's MD state as a NetCDF file: what an update reads and writes every step.
 
-Why not a LAMMPS data file: an update of the default copper box spent ~1.7 ms of its ~290 ms
-printing and parsing text (``write_data``, ``read_data``). Binary, these files are read and
+Why not a LAMMPS data file: an update of the default copper box spent 2.8 ms CPU of its ~180 ms
+parsing and printing text (``read_data``, ``write_data``). Binary, these files are read and
 written by the MD batch supervisor while its worker already runs the next update, and the
-worker swaps the atoms through the LAMMPS library (``create_atoms``, ``gather_atoms``) in
-~0.06 ms (issue 12). NETCDF3 through scipy costs the supervisor ~0.1 ms to read and ~0.4 ms to
-write (netCDF4's HDF5 format ~0.9 and ~1.7 ms), and xarray, ``ncdump`` and the CF checker open
-it like every other result. Exact: every double is stored as it is in memory.
+worker swaps the atoms through the LAMMPS library (``create_atoms``, ``extract_atom``) in
+0.5 ms (issue 12). NETCDF3 through scipy costs the supervisor 0.27 ms to read and 0.97 ms to
+write with its fsyncs (netCDF4 writing NETCDF3: 0.55 and 1.9 ms), and xarray, ``ncdump`` and
+the CF checker open it like every other result. Exact: every double is stored as it is in memory.
 
 Atomic styles only. Bonded materials (``atom_style`` molecular, full, ...) keep LAMMPS data
 files: their bonds, angles and dihedrals come back through ``read_data``.
