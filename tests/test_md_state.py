@@ -4,6 +4,7 @@ hands over, byte for byte what an update in one process writes."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -255,3 +256,22 @@ def test_unit_names_of_every_lammps_style_are_udunits():
     assert Units.conform(1.0, Units(units.velocity_unit_name("electron")), Units("m/s")) == pytest.approx(
         51239.7, rel=1e-5
     )
+
+
+def test_a_state_converts_to_a_data_file_that_lammps_reads_back_exactly(spec, warm, tmp_path):
+    """``python -m scema.md.state STATE OUT``: a qp's box for plain LAMMPS, OVITO or VMD."""
+    out = tmp_path / "qp.data"
+    run = subprocess.run(
+        [sys.executable, "-m", "scema.md.state", str(warm[1]), str(out)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "workflow")},
+    )
+    assert run.returncode == 0 and "units metal" in run.stdout, run.stderr[-2000:]
+    with Engine() as engine:
+        engine.load(spec, out)  # LAMMPS's own read_data
+        converted = engine.snapshot()
+        engine.load(spec, warm[0])  # the data file LAMMPS wrote of the same state
+        written = engine.snapshot()
+    for name in ("lo", "hi", "tilt", "mass", "id", "type", "x", "v", "image"):
+        np.testing.assert_array_equal(getattr(converted, name), getattr(written, name), err_msg=name)

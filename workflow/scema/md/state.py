@@ -137,3 +137,56 @@ def read_state(path: str | os.PathLike) -> State:
         raise
     except (OSError, ValueError, TypeError, KeyError, AttributeError, IndexError) as error:
         raise ValueError(f"{path}: not a readable MD state file ({error}); delete it to recompute it") from error
+
+
+def write_lammps_data(state: State, path: str | os.PathLike, source: str = "") -> Path:
+    """``state`` as a LAMMPS data file (atom_style atomic: masses, atoms with image flags,
+    velocities; floats exact), so that plain LAMMPS (``read_data``), OVITO or VMD open a qp's box."""
+    xy, xz, yz = state.tilt.tolist()
+    lines = [
+        f"LAMMPS data file of an MD state{f' ({source})' if source else ''}, written by scema.md.state",
+        "",
+        f"{len(state.id)} atoms",
+        f"{len(state.mass)} atom types",
+        "",
+        *(f"{lo!r} {hi!r} {axis}lo {axis}hi" for lo, hi, axis in zip(state.lo.tolist(), state.hi.tolist(), "xyz")),
+        f"{xy!r} {xz!r} {yz!r} xy xz yz",
+        "",
+        "Masses",
+        "",
+        *(f"{t} {m!r}" for t, m in enumerate(state.mass.tolist(), start=1)),
+        "",
+        "Atoms # atomic",
+        "",
+        *(
+            f"{i} {t} {x!r} {y!r} {z!r} {ix} {iy} {iz}"
+            for i, t, (x, y, z), (ix, iy, iz) in zip(
+                state.id.tolist(), state.type.tolist(), state.x.tolist(), state.image.tolist()
+            )
+        ),
+        "",
+        "Velocities",
+        "",
+        *(f"{i} {vx!r} {vy!r} {vz!r}" for i, (vx, vy, vz) in zip(state.id.tolist(), state.v.tolist())),
+        "",
+    ]
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text("\n".join(lines))
+    return Path(path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m scema.md.state STATE.nc OUT.data``: a qp's state as a LAMMPS data file."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Write an MD state (NetCDF) as a LAMMPS data file.")
+    parser.add_argument("state", type=Path, help="a qp state, e.g. results/step_0003/md/state/qp0000012_r00.nc")
+    parser.add_argument("out", type=Path, help="the LAMMPS data file to write")
+    args = parser.parse_args(argv)
+    state = read_state(args.state)
+    write_lammps_data(state, args.out, source=str(args.state))
+    print(f"{args.out}: read_data it with units {state.units} and atom_style atomic")
+
+
+if __name__ == "__main__":
+    main()
