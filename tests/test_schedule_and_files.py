@@ -24,7 +24,9 @@ def _inputs(n_qp=10, replicas=3):
 def test_every_update_scheduled_once_in_bounded_balanced_batches(max_batches):
     strain, state_strain, state_file = _inputs()
     qps = np.array([7, 2, 5, 0])
-    s = plan(qps, strain, np.zeros(10, int), state_file, state_strain, max_batches, "results/step_0003/md/state")
+    s = plan(
+        qps, strain, np.zeros(10, int), state_file, state_strain, max_batches, "results/step_0003/md/state", [".nc"]
+    )
     pairs = set(zip(s.qp.tolist(), s.replica.tolist()))
     assert pairs == {(q, r) for q in qps for r in range(3)} and len(pairs) == s.qp.size == 12
     assert s.n_batches == min(max_batches, 12)

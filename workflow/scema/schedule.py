@@ -29,7 +29,7 @@ class Schedule:
     n_batches: int
 
 
-def state_file_name(state_dir: str | Path, qp: int, replica: int, suffix: str = ".nc") -> str:
+def state_file_name(state_dir: str | Path, qp: int, replica: int, suffix: str) -> str:
     """Immutable per-(qp, replica, step) state file: the step is in ``state_dir``; ``suffix``
     the material's format (``scema.md.state.state_suffix``)."""
     return str(Path(state_dir) / f"qp{qp:07d}_r{replica:02d}{suffix}")
@@ -48,19 +48,17 @@ def plan(
     state_strain: np.ndarray,
     max_batches: int,
     state_dir: str | Path,
+    state_suffixes: list[str],
     run_seed: int = 0,
     step: int = 0,
-    state_suffixes: list[str] | None = None,
 ) -> Schedule:
     """Schedule every replica of each qp in ``md_qps``; contiguous, balanced batches.
-    ``state_suffixes``: the state file suffix of each material index (default NetCDF for all)."""
+    ``state_suffixes``: the state file suffix of each material index (``scema.md.state.state_suffix``)."""
     md_qps = np.sort(np.asarray(md_qps, dtype=np.int64))
     replicas = state_file.shape[1]
     qp = np.repeat(md_qps, replicas)
     rep = np.tile(np.arange(replicas), md_qps.size)
     n = qp.size
-    materials = int(np.max(qp_material, initial=-1)) + 1
-    suffixes = list(state_suffixes) if state_suffixes is not None else [".nc"] * materials
     n_batches = int(min(max_batches, n))
     batch = np.zeros(n, dtype=np.int64)
     for b, chunk in enumerate(np.array_split(np.arange(n), max(n_batches, 1))):
@@ -72,7 +70,8 @@ def plan(
         material=qp_material[qp],
         state_in=np.asarray(state_file[qp, rep], dtype=object),
         state_out=np.array(
-            [state_file_name(state_dir, q, r, suffixes[m]) for q, r, m in zip(qp, rep, qp_material[qp])], dtype=object
+            [state_file_name(state_dir, q, r, state_suffixes[m]) for q, r, m in zip(qp, rep, qp_material[qp])],
+            dtype=object,
         ),
         strain_increment=strain[qp] - state_strain[qp, rep],
         target_strain=strain[qp],

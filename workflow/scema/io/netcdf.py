@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     import xarray as xr
 
 CONVENTIONS = "CF-1.8"
+SOURCE = f"scema {scema.__version__} (Snakemake FE-MD workflow: dolfinx + LAMMPS)"
 
 
 def component_coord() -> dict:
@@ -123,7 +124,7 @@ def write_dataset(ds, path: str | os.PathLike, title: str, history: str = "") ->
         {
             "Conventions": CONVENTIONS,
             "title": title,
-            "source": f"scema {scema.__version__} (Snakemake FE-MD workflow: dolfinx + LAMMPS)",
+            "source": SOURCE,
             "history": f"{datetime.now(UTC).isoformat(timespec='seconds')} {history or title}",
             "shear_convention": attrs.get("shear_convention", SHEAR_CONVENTION),
         }

@@ -313,9 +313,11 @@ class Engine:
             self.lmp.numpy.extract_atom("image")[wrapped] = base + (image[wrapped] + moved) @ strides
 
     def _require_atomic(self, spec: MaterialSpec | None = None) -> None:
-        style = (spec or self.spec).atom_style if (spec or self.spec) is not None else "atomic"
-        if style != "atomic":
-            raise ValueError(f"NetCDF MD states hold atom_style atomic only, not {style!r}: use a LAMMPS data file")
+        spec = spec or self.spec
+        if spec is not None and spec.atom_style != "atomic":
+            raise ValueError(
+                f"NetCDF MD states hold atom_style atomic only, not {spec.atom_style!r}: use a LAMMPS data file"
+            )
 
     # -- dynamics ----------------------------------------------------------------------
     def create_velocities(self, temperature: float, seed: int) -> None:

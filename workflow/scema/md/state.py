@@ -21,12 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from scema.io.atomic import atomic_path
+from scema.io.netcdf import CONVENTIONS, SOURCE
 
 from . import units as lmp_units
 
 SUFFIX = ".nc"
 TEXT_SUFFIX = ".data"
-CONVENTIONS = "CF-1.8"
 
 
 def state_suffix(atom_style: str) -> str:
@@ -79,7 +79,7 @@ def write_state(path: str | os.PathLike, state: State, durable: bool = True) -> 
     with atomic_path(path, durable) as tmp, netcdf_file(tmp, "w", version=2) as nc:
         nc.Conventions = CONVENTIONS
         nc.title = "MD state of one quadrature point and replica (LAMMPS, atom_style atomic)"
-        nc.source = "scema (Snakemake FE-MD workflow: dolfinx + LAMMPS)"
+        nc.source = SOURCE
         nc.history = "written by an MD update (scema.md.state)"
         nc.lammps_units = state.units
         nc.createDimension("atom", len(state.id))

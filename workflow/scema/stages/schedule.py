@@ -54,9 +54,9 @@ def write_schedule(
         state["state_strain"],
         int(settings["batches"]),
         state_dir,
+        list(settings["state_suffixes"]),
         run_seed=int(settings["seed"]),
         step=step,
-        state_suffixes=list(settings["state_suffixes"]),
     )
     ds = schedule_dataset(step, schedule, list(settings["materials"]))
     write_dataset(ds, out_schedule, f"MD schedule, step {step}")
